@@ -1,0 +1,263 @@
+/*
+ * dunningd — the payment-reminder daemon.
+ *
+ *   dunningd -c FILE --check-config      validate the configuration
+ *   dunningd -c FILE --once [--now T]    one cycle: plan, then send
+ *   dunningd -c FILE [--now T]           run: a cycle every poll_interval
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build_config.h"
+#include "calendar.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "mailer.h"
+#include "message.h"
+#include "sender.h"
+#include "store.h"
+
+#define DEFAULT_CONFIG DUNNING_SYSCONFDIR "/dunningd.conf"
+
+struct daemon {
+	struct config *cfg;
+	struct message_set *ms;
+	struct store *store;
+	char *password;
+	struct clock clock;
+	unsigned int seed;
+};
+
+/* Print the usage and exit with STATUS. */
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: dunningd [-c FILE] [--check-config | --once] [--now TIMESTAMP] [-v]\n"
+	    "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
+	    "      --check-config  validate the configuration and its templates, then exit\n"
+	    "      --once          run one cycle (plan, then send what is due) and exit\n"
+	    "      --now T         read the clock as T (ISO 8601 with offset)\n"
+	    "  -v, --verbose       debug messages\n"
+	    "  -V, --version       print the version\n");
+	exit(status);
+}
+
+/* Print the configuration's diagnostics; true when it has no errors. */
+static bool
+report(const struct config_diag *diag)
+{
+	for (size_t i = 0; i < diag->nwarnings; i++)
+		fprintf(stderr, "warning: %s\n", diag->warnings[i]);
+	for (size_t i = 0; i < diag->nerrors; i++)
+		fprintf(stderr, "%s\n", diag->errors[i]);
+	return diag->nerrors == 0;
+}
+
+/* Load and check everything that comes from files: the configuration and
+ * the templates.  NULL after printing every error. */
+static struct config *
+load(const char *path, time_t now, struct message_set **ms, bool quiet)
+{
+	struct config_diag diag = { 0 };
+	struct config *cfg = config_load(path, &diag);
+	char err[512];
+
+	if (cfg != NULL)
+		config_check_date(cfg, now, &diag);
+	if (!report(&diag) || cfg == NULL) {
+		config_diag_free(&diag);
+		config_free(cfg);
+		return NULL;
+	}
+	config_diag_free(&diag);
+	if (cfg->smtp.tls == CONFIG_TLS_IMPLICIT) {
+		fprintf(stderr, "%s: smtp tls = \"tls\" (implicit TLS, port 465) is not supported "
+		    "by the SMTP library: use tls = \"starttls\" (port 587)\n", path);
+		config_free(cfg);
+		return NULL;
+	}
+	if (cal_set_timezone(cfg->schedule.timezone) < 0) {
+		fprintf(stderr, "%s: unknown time zone \"%s\"\n", path, cfg->schedule.timezone);
+		config_free(cfg);
+		return NULL;
+	}
+	if ((*ms = message_set_load(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
+		return NULL;
+	}
+	(void)quiet;
+	return cfg;
+}
+
+/* One cycle at the clock's now: leases, planning, sending. */
+static int
+cycle(struct daemon *d)
+{
+	time_t now = clock_now(&d->clock);
+	struct plan_stats ps;
+	struct send_stats ss;
+	struct sender snd = { d->cfg, d->ms, d->store, d->password, d->seed };
+	char at[32];
+	int n;
+
+	cal_format_instant(now, at);
+	if (store_set_now(d->store, now) < 0 || store_publish_settings(d->store, d->cfg) < 0) {
+		log_warnx("%s", store_error(d->store));
+		return -1;
+	}
+	if ((n = store_expire_leases(d->store, now)) < 0)
+		log_warnx("%s", store_error(d->store));
+	else if (n > 0)
+		log_warnx("%d reminder(s) left in 'sending' by a stopped sender are now in_doubt: "
+		    "see dunningctl in-doubt", n);
+	if (store_plan(d->store, d->cfg, now, &ps) < 0) {
+		log_warnx("planning: %s", store_error(d->store));
+		return -1;
+	}
+	if (sender_run(&snd, now, &ss) < 0)
+		return -1;
+	d->seed = snd.seed;
+	log_info("cycle %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
+	    "%d cancelled, %d escalated; %d sent, %d letters, %d retried, %d failed, "
+	    "%d in doubt; %d errors", at, ps.invoices, ps.planned, ps.held, ps.rescheduled,
+	    ps.cancelled, ps.escalated, ss.sent, ss.letters, ss.retried, ss.failed, ss.in_doubt,
+	    ps.errors + ss.errors);
+	return 0;
+}
+
+/* Write the daemon_started / daemon_stopped audit row. */
+static void
+audit_life(struct daemon *d, const char *action, bool once)
+{
+	char host[256] = "";
+	json_t *det;
+
+	gethostname(host, sizeof(host) - 1);
+	det = json_pack("{s:s, s:s, s:i, s:b}", "version", DUNNING_VERSION, "host", host,
+	    "pid", (int)getpid(), "once", once);
+	store_set_now(d->store, clock_now(&d->clock));
+	if (store_audit(d->store, "daemon", action, 0, 0, det) < 0)
+		log_warnx("audit: %s", store_error(d->store));
+	json_decref(det);
+}
+
+/* Run until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
+static void
+run(struct daemon *d, const char *path)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		struct timespec ts = { d->cfg->schedule.poll_interval, 0 };
+
+		cycle(d);
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP) {
+			struct message_set *ms = NULL;
+			struct config *cfg = load(path, clock_now(&d->clock), &ms, true);
+
+			if (cfg == NULL) {
+				log_warnx("reload refused: the running configuration is kept");
+				continue;
+			}
+			message_set_free(d->ms);
+			config_free(d->cfg);
+			d->cfg = cfg;
+			d->ms = ms;
+			log_info("configuration reloaded");
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = DEFAULT_CONFIG, *now_arg = NULL;
+	bool check = false, once = false, verbose = false;
+	struct daemon d;
+	char err[512];
+	time_t now;
+	int c, version, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'C': check = true; break;
+		case 'o': once = true; break;
+		case 'n': now_arg = optarg; break;
+		case 'v': verbose = true; break;
+		case 'V': printf("dunningd %s\n", DUNNING_VERSION); return 0;
+		case 'h': usage(0);
+		default: usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	log_init("dunningd", verbose);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&d, 0, sizeof(d));
+	if (now_arg != NULL) {
+		if (cal_parse_instant(now_arg, &now) < 0)
+			fatalx("--now %s: not an ISO 8601 instant with an offset "
+			    "(e.g. 2026-03-10T09:30:00+01:00)", now_arg);
+		clock_init_at(&d.clock, now, once);
+	} else {
+		clock_init_real(&d.clock);
+	}
+	if ((d.cfg = load(path, clock_now(&d.clock), &d.ms, false)) == NULL)
+		return 1;
+	if (check) {
+		printf("configuration OK\n");
+		goto out;
+	}
+	d.password = mailer_password(d.cfg, err, sizeof(err));
+	if (err[0])
+		fatalx("smtp password: %s", err);
+	d.seed = (unsigned int)(getpid() ^ time(NULL));
+	if ((d.store = store_connect(d.cfg->conninfo, err, sizeof(err))) == NULL)
+		fatalx("database: %s", err);
+	version = store_schema_version(d.store);
+	if (version < 0)
+		fatalx("database: %s", store_error(d.store));
+	if (version != store_known_version())
+		fatalx("the database is at schema version %d but this dunningd knows version %d: %s",
+		    version, store_known_version(), version < store_known_version() ?
+		    "run dunningctl migrate" : "upgrade dunningd");
+	audit_life(&d, "daemon_started", once);
+	if (once)
+		rc = cycle(&d) < 0 ? 1 : 0;
+	else
+		run(&d, path);
+	audit_life(&d, "daemon_stopped", once);
+out:
+	store_close(d.store);
+	message_set_free(d.ms);
+	config_free(d.cfg);
+	free(d.password);
+	return rc;
+}

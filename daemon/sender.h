@@ -1,0 +1,29 @@
+/*
+ * sender — send what is due: claim, compose, hand to the relay in one
+ * SMTP session per batch, record each outcome.
+ */
+#ifndef DUNNING_SENDER_H
+#define DUNNING_SENDER_H
+
+#include <time.h>
+
+#include "config.h"
+#include "message.h"
+#include "store.h"
+
+struct sender {
+	const struct config *cfg;
+	const struct message_set *ms;
+	struct store *store;
+	const char *password;
+	unsigned int seed;	/* retry jitter */
+};
+
+struct send_stats {
+	int sent, letters, retried, failed, in_doubt, errors;
+};
+
+/* Send everything due at NOW (nothing outside the send window). */
+int sender_run(struct sender *s, time_t now, struct send_stats *st);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * config — the operator's configuration file (libconfuse), validated and
+ * turned into an immutable struct config.  SPEC §3.2 is the contract for the
+ * keys; every option is declared once, with its default, in config.c.
+ */
+#ifndef DUNNING_CONFIG_H
+#define DUNNING_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define CONFIG_MAX_STAGES 8
+
+enum config_tls {
+	CONFIG_TLS_NONE,
+	CONFIG_TLS_STARTTLS,
+	CONFIG_TLS_IMPLICIT,
+};
+
+enum config_channel {
+	CONFIG_CHANNEL_EMAIL,
+	CONFIG_CHANNEL_LETTER,
+};
+
+struct config_stage {
+	char name[32];		/* "j3": the title of the stage section */
+	int offset_days;	/* calendar days after the due date */
+	char template_name[64];	/* "j03": templates/LANG/j03.{subject,txt,html} */
+	enum config_channel channel;
+	bool notify_lawyer;
+	bool requires_approval;
+};
+
+struct config_threshold {
+	char currency[4];	/* ISO 4217, upper case */
+	int64_t amount_cents;
+};
+
+/* One row of the legal-rate table: a half-year and its two rates, in
+ * hundredths of a percent (2.62 % is 262). */
+struct config_legal_rate {
+	int year;
+	int half;		/* 1 (January–June) or 2 (July–December) */
+	int other_cases_bp;	/* "pour tous les autres cas": the firm as creditor */
+	int individual_creditor_bp;
+};
+
+struct config {
+	char *path;		/* the file it was read from */
+
+	char *conninfo;
+
+	struct {
+		char *host;
+		int port;
+		enum config_tls tls;
+		char *ca_file;	/* "" = system trust store */
+		char *username;
+		char *password_file;
+		char *from;
+		char *reply_to;	/* "" = the responsible lawyer */
+	} smtp;
+
+	struct {
+		char *name;
+		char *address;
+		char *phone;
+		char *signature;
+	} firm;
+
+	struct {
+		char *timezone;
+		int window_start_min;	/* minutes after local midnight */
+		int window_end_min;	/* exclusive */
+		bool business_days_only;
+		int poll_interval;	/* seconds */
+		int min_gap_days;
+		int payment_grace_hours;
+	} schedule;
+
+	int approval_from_stage;	/* index into stages[] */
+	struct config_threshold *thresholds;
+	size_t nthresholds;
+
+	struct config_stage stages[CONFIG_MAX_STAGES];	/* in file order, offsets increasing */
+	size_t nstages;
+
+	int escalation_after_days;
+
+	struct {
+		int multiplier_milli;	/* 1.5 is 1500 */
+		int start_after_days;
+		struct config_legal_rate *rates;	/* sorted by (year, half) */
+		size_t nrates;
+	} interest;
+
+	char *templates_dir;
+	char *spool_dir;
+	int retention_years;
+};
+
+/* Errors and warnings gathered while loading: one line each, already
+ * formatted as "FILE:LINE: message" where a line is known. */
+struct config_diag {
+	char **errors;
+	size_t nerrors;
+	char **warnings;
+	size_t nwarnings;
+};
+
+/* Parse and validate PATH.  Returns the configuration, or NULL with every
+ * error in DIAG (never just the first).  Warnings may be set either way. */
+struct config *config_load(const char *path, struct config_diag *diag);
+
+/* Warnings that depend on the date: the legal-rate half-year of NOW missing. */
+void config_check_date(const struct config *cfg, time_t now, struct config_diag *diag);
+
+/* Index of the stage called NAME, or -1. */
+int config_stage_index(const struct config *cfg, const char *name);
+
+/* Approval threshold for CURRENCY in cents, or -1 when none is configured
+ * (SPEC §2 rule 5: treated as above the threshold). */
+int64_t config_threshold(const struct config *cfg, const char *currency);
+
+void config_free(struct config *cfg);
+void config_diag_free(struct config_diag *diag);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * mailer — libesmtp, which runs a whole SMTP session in one blocking
+ * call: the daemon calls it from its sender thread, never from the loop.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* libesmtp declares smtp_starttls_set_ctx only after OpenSSL's header. */
+#include <openssl/ssl.h>
+#include <auth-client.h>
+#include <libesmtp.h>
+
+#include "log.h"
+#include "mailer.h"
+
+struct session_ctx {
+	const char *username;
+	const char *password;
+};
+
+/* libesmtp reads the message in chunks: all of it at once, rewinding on
+ * demand (LEN NULL). */
+static const char *
+message_cb(void **ctx, int *len, void *arg)
+{
+	struct mailer_msg *m = arg;
+
+	(void)ctx;
+	if (len == NULL) {
+		m->rewinds++;
+		m->sent = 0;
+		return NULL;
+	}
+	if (m->sent >= m->len) {
+		*len = 0;
+		return NULL;
+	}
+	*len = (int)(m->len - m->sent);
+	m->sent = m->len;
+	return m->data;
+}
+
+/* AUTH: answer the mechanism's questions with the configured user and
+ * password. */
+static int
+interact_cb(auth_client_request_t req, char **result, int fields, void *arg)
+{
+	struct session_ctx *sc = arg;
+
+	for (int i = 0; i < fields; i++) {
+		if (req[i].flags & AUTH_PASS)
+			result[i] = (char *)sc->password;
+		else if (req[i].flags & AUTH_USER)
+			result[i] = (char *)sc->username;
+		else
+			result[i] = NULL;
+		if (result[i] == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* Certificates are always verified: refuse every override libesmtp
+ * offers for a bad or missing one. */
+static void
+event_cb(smtp_session_t session, int event, void *arg, ...)
+{
+	va_list ap;
+	int *ok;
+
+	(void)session;
+	(void)arg;
+	va_start(ap, arg);
+	switch (event) {
+	case SMTP_EV_INVALID_PEER_CERTIFICATE:
+		(void)va_arg(ap, long);
+		ok = va_arg(ap, int *);
+		*ok = 0;
+		log_warnx("smtp: the relay's certificate does not verify");
+		break;
+	case SMTP_EV_NO_PEER_CERTIFICATE:
+	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		ok = va_arg(ap, int *);
+		*ok = 0;
+		log_warnx("smtp: the relay's certificate is missing or names another host");
+		break;
+	case SMTP_EV_WEAK_CIPHER:
+		(void)va_arg(ap, int);
+		ok = va_arg(ap, int *);
+		*ok = 0;
+		break;
+	case SMTP_EV_EXTNA_STARTTLS:
+		log_warnx("smtp: the relay does not offer STARTTLS");
+		break;
+	default:
+		break;
+	}
+	va_end(ap);
+}
+
+/* A TLS context that verifies the relay against CA_FILE or the system
+ * store. */
+static SSL_CTX *
+tls_context(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if ((ca_file != NULL && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) :
+	    SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Mark every message with OUTCOME and STATUS. */
+static void
+all(struct mailer_msg *msgs, size_t n, enum mailer_outcome outcome, const char *status)
+{
+	for (size_t i = 0; i < n; i++) {
+		msgs[i].outcome = outcome;
+		snprintf(msgs[i].status, sizeof(msgs[i].status), "%s", status);
+	}
+}
+
+/* The verdict on one message from the statuses libesmtp recorded. */
+static void
+verdict(smtp_message_t sm, smtp_recipient_t rcpt, struct mailer_msg *m, bool session_ok)
+{
+	const smtp_status_t *rs = smtp_recipient_status(rcpt);
+	const smtp_status_t *ms = smtp_message_transfer_status(sm);
+	const smtp_status_t *st = ms;
+
+	if (rs != NULL && rs->code >= 400)
+		st = rs;
+	snprintf(m->status, sizeof(m->status), "%d %s", st ? st->code : 0,
+	    st && st->text ? st->text : "");
+	m->status[strcspn(m->status, "\r\n")] = '\0';
+	if (st != NULL && st->code >= 200 && st->code < 300)
+		m->outcome = MAILER_SENT;
+	else if (st != NULL && st->code >= 500)
+		m->outcome = MAILER_PERMANENT;
+	else if (st != NULL && st->code >= 400)
+		m->outcome = MAILER_TEMPORARY;
+	else if (!session_ok && m->sent == m->len && m->len > 0)
+		/* The data went out but no answer came back. */
+		m->outcome = MAILER_UNKNOWN;
+	else
+		m->outcome = MAILER_TEMPORARY;
+}
+
+/* Everything the envelope's reverse path needs: the bare address of
+ * smtp.from. */
+static void
+bare_from(const char *from, char *buf, size_t n)
+{
+	const char *lt = strrchr(from, '<');
+
+	if (lt != NULL)
+		snprintf(buf, n, "%.*s", (int)strcspn(lt + 1, ">"), lt + 1);
+	else
+		snprintf(buf, n, "%s", from);
+}
+
+/* One session for all N messages. */
+void
+mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs, size_t n)
+{
+	struct session_ctx sc = { cfg->smtp.username, password };
+	smtp_session_t session;
+	smtp_message_t *sms = NULL;
+	smtp_recipient_t *rcpts = NULL;
+	auth_context_t auth = NULL;
+	SSL_CTX *tls = NULL;
+	char hostport[300], from[256], ebuf[128];
+	bool ok;
+
+	if (n == 0)
+		return;
+	if ((session = smtp_create_session()) == NULL) {
+		all(msgs, n, MAILER_TEMPORARY, "cannot create an SMTP session");
+		return;
+	}
+	snprintf(hostport, sizeof(hostport), "%s:%d", cfg->smtp.host, cfg->smtp.port);
+	smtp_set_server(session, hostport);
+	smtp_set_eventcb(session, event_cb, NULL);
+	if (cfg->smtp.tls != CONFIG_TLS_NONE) {
+		if ((tls = tls_context(cfg->smtp.ca_file)) == NULL) {
+			all(msgs, n, MAILER_TEMPORARY, "cannot load the CA certificates");
+			goto out;
+		}
+		smtp_starttls_set_ctx(session, tls);
+		smtp_starttls_enable(session, Starttls_REQUIRED);
+	}
+	if (cfg->smtp.username != NULL && *cfg->smtp.username) {
+		auth_client_init();
+		auth = auth_create_context();
+		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(auth, interact_cb, &sc);
+		smtp_auth_set_context(session, auth);
+	}
+	bare_from(cfg->smtp.from, from, sizeof(from));
+	sms = calloc(n, sizeof(*sms));
+	rcpts = calloc(n, sizeof(*rcpts));
+	if (sms == NULL || rcpts == NULL) {
+		all(msgs, n, MAILER_TEMPORARY, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		msgs[i].sent = 0;
+		msgs[i].rewinds = 0;
+		sms[i] = smtp_add_message(session);
+		smtp_set_reverse_path(sms[i], from);
+		rcpts[i] = smtp_add_recipient(sms[i], msgs[i].rcpt);
+		smtp_set_messagecb(sms[i], message_cb, &msgs[i]);
+	}
+	ok = smtp_start_session(session) != 0;
+	if (!ok)
+		log_warnx("smtp %s: %s", hostport,
+		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+	for (size_t i = 0; i < n; i++)
+		verdict(sms[i], rcpts[i], &msgs[i], ok);
+	if (!ok)
+		for (size_t i = 0; i < n; i++)
+			if (msgs[i].outcome == MAILER_TEMPORARY && msgs[i].status[0] == '0')
+				snprintf(msgs[i].status, sizeof(msgs[i].status), "%s: %s",
+				    hostport, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+out:
+	smtp_destroy_session(session);
+	if (auth != NULL)
+		auth_destroy_context(auth);
+	if (tls != NULL)
+		SSL_CTX_free(tls);
+	free(sms);
+	free(rcpts);
+}
+
+/* Read the password from its file, first line only. */
+char *
+mailer_password(const struct config *cfg, char *err, size_t errlen)
+{
+	char path[1024], line[512];
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	FILE *f;
+
+	err[0] = '\0';
+	if (cfg->smtp.password_file != NULL && *cfg->smtp.password_file)
+		snprintf(path, sizeof(path), "%s", cfg->smtp.password_file);
+	else if (creds != NULL)
+		snprintf(path, sizeof(path), "%s/smtp_password", creds);
+	else
+		return NULL;
+	if ((f = fopen(path, "r")) == NULL) {
+		if (cfg->smtp.password_file != NULL && *cfg->smtp.password_file)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	return strdup(line);
+}

@@ -1,0 +1,40 @@
+/*
+ * mailer — one SMTP session with libesmtp carrying several messages:
+ * STARTTLS with certificate verification, AUTH when a username is set,
+ * and the relay's verdict on each message.
+ */
+#ifndef DUNNING_MAILER_H
+#define DUNNING_MAILER_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+enum mailer_outcome {
+	MAILER_SENT,		/* the relay answered 250 at the end of DATA */
+	MAILER_TEMPORARY,	/* 4xx, or failed before the end of DATA: retry */
+	MAILER_PERMANENT,	/* 5xx: the recipient or the message is refused */
+	MAILER_UNKNOWN,		/* cut after the data went out: in doubt */
+};
+
+struct mailer_msg {
+	const char *data;	/* the whole message, CRLF line ends */
+	size_t len;
+	const char *rcpt;	/* envelope recipient */
+	/* filled by mailer_send */
+	enum mailer_outcome outcome;
+	char status[256];	/* the relay's answer, or the error */
+	size_t sent;		/* bytes handed to the library */
+	int rewinds;
+};
+
+/* Send the N messages in one session.  PASSWORD may be NULL.  Never
+ * fails as a whole: each message gets its outcome. */
+void mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs,
+    size_t n);
+
+/* The SMTP password: smtp.password_file, else the systemd credential
+ * "smtp_password".  NULL when none; ERR says why if one was expected. */
+char *mailer_password(const struct config *cfg, char *err, size_t errlen);
+
+#endif

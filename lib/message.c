@@ -1,0 +1,581 @@
+/*
+ * message — context, rendering and MIME composition of one reminder.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gmime/gmime.h>
+
+#include "calendar.h"
+#include "message.h"
+#include "money.h"
+#include "template.h"
+
+#define NLANGS 2
+#define MAX_PARTIALS 16
+
+enum part { PART_SUBJECT, PART_TEXT, PART_HTML, NPARTS };
+
+static const char *const langs[NLANGS] = { "fr", "en" };
+static const char *const suffixes[NPARTS] = { "subject", "txt", "html" };
+
+struct partial {
+	char name[64];
+	char *text;
+};
+
+struct message_set {
+	bool have[NLANGS];
+	struct template *tpl[NLANGS][CONFIG_MAX_STAGES][NPARTS];
+	struct partial partials[NLANGS][MAX_PARTIALS];
+	int npartials[NLANGS];
+};
+
+/* The whole of file PATH, malloc'ed; NULL with errno set. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+			errno = EIO;
+		} else {
+			buf[n] = '\0';
+			if (len != NULL)
+				*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Partials of a language: files "_NAME.txt" beside the templates. */
+static const char *
+find_partial(const char *name, void *arg)
+{
+	const struct partial *p = arg;
+
+	for (int i = 0; i < MAX_PARTIALS && p[i].text != NULL; i++)
+		if (strcmp(p[i].name, name) == 0)
+			return p[i].text;
+	return NULL;
+}
+
+/* Load the partials of DIR into MS for language L. */
+static int
+load_partials(struct message_set *ms, int l, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		char path[1024];
+		struct partial *p;
+
+		if (e->d_name[0] != '_' || n < 6 || strcmp(e->d_name + n - 4, ".txt") != 0)
+			continue;
+		if (ms->npartials[l] == MAX_PARTIALS || n - 5 >= sizeof(p->name)) {
+			snprintf(err, errlen, "%s: too many partials or name too long", dir);
+			rc = -1;
+			break;
+		}
+		p = &ms->partials[l][ms->npartials[l]];
+		snprintf(p->name, sizeof(p->name), "%.*s", (int)(n - 5), e->d_name + 1);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((p->text = slurp(path, NULL)) == NULL) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		ms->npartials[l]++;
+	}
+	closedir(d);
+	return rc;
+}
+
+/* A group with every field filled, to check templates against. */
+static json_t *
+sample_context(const struct config *cfg, int stage)
+{
+	struct send_item it = {
+		.reminder_id = 1, .invoice_id = 1, .number = "F-0001", .matter_ref = "D-0001",
+		.payment_url = "https://pay.example/1", .issued_on = cal_from_ymd(2026, 1, 1),
+		.due_on = cal_from_ymd(2026, 1, 31), .amount_cents = 100000,
+		.balance_cents = 50000, .attempts = 1,
+	};
+	struct send_group g = {
+		.stage = stage, .currency = "EUR", .message_id = "<x@example>", .client_id = 1,
+		.kind = "professional", .first_name = "A", .last_name = "B", .company_name = "C",
+		.email = "c@example.org", .language = "fr", .address_line1 = "1 rue",
+		.address_line2 = "bis", .postal_code = "75001", .city = "Paris", .country = "FR",
+		.lawyer_name = "L", .lawyer_email = "l@example.org", .items = &it, .nitems = 1,
+	};
+
+	return message_context(cfg, &g, cal_local_time(cal_from_ymd(2026, 3, 3), 600));
+}
+
+/* Parse and check one template file; a missing optional part is fine. */
+static int
+load_one(struct message_set *ms, const struct config *cfg, int l, int s, enum part p,
+    char *err, size_t errlen)
+{
+	char path[1024], why[256];
+	const char *name = cfg->stages[s].template_name;
+	char *text;
+	size_t len;
+	json_t *sample;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir, langs[l], name,
+	    suffixes[p]);
+	if ((text = slurp(path, &len)) == NULL) {
+		bool needed = p == PART_TEXT ||
+		    (p == PART_SUBJECT && cfg->stages[s].channel == CONFIG_CHANNEL_EMAIL);
+
+		if (!needed && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ms->tpl[l][s][p] = template_parse(text, len, why, sizeof(why));
+	free(text);
+	if (ms->tpl[l][s][p] == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	sample = sample_context(cfg, s);
+	if (template_check(ms->tpl[l][s][p], sample, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		rc = -1;
+	}
+	json_decref(sample);
+	return rc;
+}
+
+/* Load every language directory present; French is required. */
+struct message_set *
+message_set_load(const struct config *cfg, char *err, size_t errlen)
+{
+	struct message_set *ms = calloc(1, sizeof(*ms));
+	struct stat st;
+
+	if (ms == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	g_mime_init();
+	for (int l = 0; l < NLANGS; l++) {
+		char dir[1024];
+
+		snprintf(dir, sizeof(dir), "%s/%s", cfg->templates_dir, langs[l]);
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			if (l == 0) {
+				snprintf(err, errlen, "%s: no French templates", dir);
+				goto fail;
+			}
+			continue;
+		}
+		ms->have[l] = true;
+		if (load_partials(ms, l, dir, err, errlen) < 0)
+			goto fail;
+		for (size_t s = 0; s < cfg->nstages; s++)
+			for (int p = 0; p < NPARTS; p++)
+				if (load_one(ms, cfg, l, (int)s, (enum part)p, err, errlen) < 0)
+					goto fail;
+	}
+	return ms;
+fail:
+	message_set_free(ms);
+	return NULL;
+}
+
+/* Free the templates and partials. */
+void
+message_set_free(struct message_set *ms)
+{
+	if (ms == NULL)
+		return;
+	for (int l = 0; l < NLANGS; l++) {
+		for (int s = 0; s < CONFIG_MAX_STAGES; s++)
+			for (int p = 0; p < NPARTS; p++)
+				template_free(ms->tpl[l][s][p]);
+		for (int i = 0; i < ms->npartials[l]; i++)
+			free(ms->partials[l][i].text);
+	}
+	free(ms);
+}
+
+/* One address: local@domain, printable ASCII, no spaces or specials
+ * that would need quoting. */
+bool
+message_valid_address(const char *addr)
+{
+	const char *at, *p;
+	size_t len;
+
+	if (addr == NULL || (len = strlen(addr)) < 3 || len > 254)
+		return false;
+	if ((at = strchr(addr, '@')) == NULL || strchr(at + 1, '@') != NULL || at == addr ||
+	    at - addr > 64)
+		return false;
+	for (p = addr; p < at; p++)
+		if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-/=?^_`{|}~.", *p) == NULL)
+			return false;
+	if (addr[0] == '.' || at[-1] == '.' || strstr(addr, "..") != NULL)
+		return false;
+	if (strchr(at + 1, '.') == NULL || at[1] == '.' || at[1] == '-' ||
+	    addr[len - 1] == '.' || addr[len - 1] == '-')
+		return false;
+	for (p = at + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return false;
+	return true;
+}
+
+/* Does S hold a control character (CR, LF, NUL-adjacent...)? */
+static bool
+has_control(const char *s)
+{
+	for (; s != NULL && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* The data that will reach headers or the body must be clean. */
+const char *
+message_check(const struct send_group *g, const struct config *cfg)
+{
+	const char *fields[] = { g->first_name, g->last_name, g->company_name, g->lawyer_name,
+		g->lawyer_email };
+
+	if (cfg->stages[g->stage].channel == CONFIG_CHANNEL_EMAIL) {
+		if (g->email == NULL || *g->email == '\0')
+			return "the client has no e-mail address";
+		if (!message_valid_address(g->email))
+			return "the client's e-mail address is invalid";
+	} else if (g->address_line1 == NULL || *g->address_line1 == '\0' ||
+	    g->city == NULL || *g->city == '\0') {
+		return "the client has no postal address";
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (has_control(fields[i]))
+			return "a name contains a line break or a control character";
+	if (has_control(g->address_line1) || has_control(g->address_line2) ||
+	    has_control(g->postal_code) || has_control(g->city) || has_control(g->country))
+		return "the postal address contains a line break or a control character";
+	for (size_t i = 0; i < g->nitems; i++)
+		if (has_control(g->items[i].number) || has_control(g->items[i].matter_ref) ||
+		    has_control(g->items[i].payment_url))
+			return "an invoice number or reference contains a control character";
+	return NULL;
+}
+
+/* The name the client is addressed by: the company, or first and last. */
+static char *
+display_name(const struct send_group *g)
+{
+	char *s = NULL;
+
+	if (g->kind != NULL && strcmp(g->kind, "professional") == 0 && g->company_name != NULL)
+		return strdup(g->company_name);
+	if (asprintf(&s, "%s%s%s", g->first_name ? g->first_name : "",
+	    g->first_name && *g->first_name ? " " : "", g->last_name ? g->last_name : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* Add an amount formatted for LANG. */
+static void
+set_amount(json_t *o, const char *key, int64_t cents, const char *cur, const char *lang)
+{
+	char buf[64];
+
+	money_format(buf, sizeof(buf), cents, cur, lang);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+/* Add a long date formatted for LANG. */
+static void
+set_date(json_t *o, const char *key, cal_day day, const char *lang)
+{
+	char buf[64];
+
+	cal_format_long(day, lang, false, buf, sizeof(buf));
+	json_object_set_new(o, key, json_string(buf));
+}
+
+/* A string, or "" for NULL. */
+static json_t *
+str(const char *s)
+{
+	return json_string(s != NULL ? s : "");
+}
+
+/* SPEC §3.4: the context, and nothing else. */
+json_t *
+message_context(const struct config *cfg, const struct send_group *g, time_t now)
+{
+	const char *lang = g->language != NULL && strcmp(g->language, "en") == 0 ? "en" : "fr";
+	bool pro = g->kind != NULL && strcmp(g->kind, "professional") == 0;
+	cal_day today = cal_local_day(now);
+	json_t *ctx = json_object(), *client = json_object(), *invoices = json_array();
+	json_t *lawyer = json_object(), *firm = json_object(), *dates = json_object();
+	json_t *address = json_array();
+	const char *payment_url = NULL;
+	int64_t total = 0;
+	char *name = display_name(g), buf[64];
+
+	json_object_set_new(client, "name", str(name));
+	json_object_set_new(client, "professional", json_boolean(pro));
+	json_object_set_new(client, "individual", json_boolean(!pro));
+	free(name);
+	if (g->address_line1 != NULL && *g->address_line1)
+		json_array_append_new(address, json_string(g->address_line1));
+	if (g->address_line2 != NULL && *g->address_line2)
+		json_array_append_new(address, json_string(g->address_line2));
+	snprintf(buf, sizeof(buf), "%s%s%s", g->postal_code ? g->postal_code : "",
+	    g->postal_code && *g->postal_code ? " " : "", g->city ? g->city : "");
+	if (buf[0])
+		json_array_append_new(address, json_string(buf));
+	if (g->country != NULL && *g->country && strcmp(g->country, "FR") != 0)
+		json_array_append_new(address, json_string(g->country));
+	json_object_set_new(client, "address", address);
+	json_object_set_new(ctx, "client", client);
+	json_object_set_new(ctx, "salutation", json_string(strcmp(lang, "en") == 0 ?
+	    "Dear Sir or Madam," : "Madame, Monsieur,"));
+
+	for (size_t i = 0; i < g->nitems; i++) {
+		const struct send_item *it = &g->items[i];
+		json_t *inv = json_object();
+
+		json_object_set_new(inv, "number", str(it->number));
+		json_object_set_new(inv, "matter_ref", str(it->matter_ref));
+		set_date(inv, "issued_on", it->issued_on, lang);
+		set_date(inv, "due_on", it->due_on, lang);
+		set_amount(inv, "amount", it->amount_cents, g->currency, lang);
+		set_amount(inv, "balance", it->balance_cents, g->currency, lang);
+		json_object_set_new(inv, "partly_paid", json_boolean(it->balance_cents <
+		    it->amount_cents));
+		json_object_set_new(inv, "days_past_due", json_integer(today - it->due_on));
+		json_array_append_new(invoices, inv);
+		total += it->balance_cents;
+		if (payment_url == NULL && it->payment_url != NULL && *it->payment_url)
+			payment_url = it->payment_url;
+	}
+	json_object_set_new(ctx, "invoices", invoices);
+	json_object_set_new(ctx, "count", json_integer((json_int_t)g->nitems));
+	json_object_set_new(ctx, "several", json_boolean(g->nitems > 1));
+	set_amount(ctx, "total_balance", total, g->currency, lang);
+	json_object_set_new(ctx, "payment_url", payment_url ? json_string(payment_url) :
+	    json_false());
+
+	/* The recovery indemnity: between professionals only (L.441-10). */
+	if (pro)
+		set_amount(ctx, "indemnity", 4000, "EUR", lang);
+	else
+		json_object_set_new(ctx, "indemnity", json_false());
+	snprintf(buf, sizeof(buf), "%d%s%d", cfg->interest.multiplier_milli / 1000,
+	    strcmp(lang, "en") == 0 ? "." : ",", cfg->interest.multiplier_milli % 1000 / 100);
+	json_object_set_new(ctx, "interest_multiplier", json_string(buf));
+	json_object_set_new(ctx, "interest_start_days",
+	    json_integer(cfg->interest.start_after_days));
+
+	json_object_set_new(lawyer, "name", str(g->lawyer_name ? g->lawyer_name : cfg->firm.name));
+	json_object_set_new(lawyer, "email", str(g->lawyer_email));
+	json_object_set_new(ctx, "lawyer", lawyer);
+	json_object_set_new(firm, "name", str(cfg->firm.name));
+	json_object_set_new(firm, "address", str(cfg->firm.address));
+	json_object_set_new(firm, "phone", str(cfg->firm.phone));
+	json_object_set_new(firm, "signature", str(cfg->firm.signature));
+	json_object_set_new(ctx, "firm", firm);
+
+	set_date(ctx, "today", today, lang);
+	set_date(dates, "in_7_days", today + 7, lang);
+	set_date(dates, "in_8_days", today + 8, lang);
+	json_object_set_new(ctx, "dates", dates);
+	json_object_set_new(ctx, "stage", json_string(cfg->stages[g->stage].name));
+	return ctx;
+}
+
+/* Index of the message's language, falling back to French when the
+ * firm ships no set for it. */
+static int
+lang_index(const struct message_set *ms, const struct send_group *g)
+{
+	if (g->language != NULL && strcmp(g->language, "en") == 0 && ms->have[1])
+		return 1;
+	return 0;
+}
+
+/* Render part P for G; HTML escapes for the HTML part only. */
+static char *
+render(const struct message_set *ms, const struct send_group *g, json_t *ctx, enum part p,
+    char *err, size_t errlen)
+{
+	int l = lang_index(ms, g);
+	const struct template *t = ms->tpl[l][g->stage][p];
+
+	if (t == NULL)
+		return NULL;
+	return template_render(t, ctx, p == PART_HTML, find_partial,
+	    (void *)ms->partials[l], err, errlen);
+}
+
+/* The domain of the configured sender address. */
+const char *
+message_from_domain(const struct config *cfg, char *buf, size_t n)
+{
+	const char *at = strrchr(cfg->smtp.from, '@');
+	size_t len;
+
+	if (at == NULL) {
+		snprintf(buf, n, "localhost");
+		return buf;
+	}
+	len = strcspn(at + 1, "> \t");
+	snprintf(buf, n, "%.*s", (int)len, at + 1);
+	return buf;
+}
+
+/* Squeeze line breaks out of a rendered subject and trim it. */
+static void
+one_line(char *s)
+{
+	char *w = s;
+	size_t n;
+
+	for (char *r = s; *r; r++)
+		*w++ = (*r == '\r' || *r == '\n' || *r == '\t') ? ' ' : *r;
+	*w = '\0';
+	while ((n = strlen(s)) > 0 && s[n - 1] == ' ')
+		s[n - 1] = '\0';
+}
+
+/* A text part in UTF-8, quoted-printable so any relay carries it. */
+static GMimeObject *
+text_part(const char *subtype, const char *text)
+{
+	GMimeTextPart *t = g_mime_text_part_new_with_subtype(subtype);
+
+	g_mime_text_part_set_text(t, text);
+	g_mime_text_part_set_charset(t, "utf-8");
+	g_mime_part_set_content_encoding(GMIME_PART(t), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	return GMIME_OBJECT(t);
+}
+
+/* Render and wrap G as one RFC 5322 message. */
+char *
+message_compose(const struct message_set *ms, const struct config *cfg,
+    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen)
+{
+	json_t *ctx = message_context(cfg, g, now);
+	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL, *raw;
+	GMimeMessage *m = NULL;
+	GMimeFormatOptions *fo = NULL;
+	InternetAddressList *from;
+	GDateTime *date;
+	const char *reply_to;
+
+	if ((subject = render(ms, g, ctx, PART_SUBJECT, err, errlen)) == NULL ||
+	    (text = render(ms, g, ctx, PART_TEXT, err, errlen)) == NULL)
+		goto out;
+	html = render(ms, g, ctx, PART_HTML, err, errlen);
+	one_line(subject);
+	name = display_name(g);
+
+	m = g_mime_message_new(TRUE);
+	if ((from = internet_address_list_parse(NULL, cfg->smtp.from)) == NULL) {
+		snprintf(err, errlen, "smtp.from is not an address");
+		goto out;
+	}
+	internet_address_list_append(g_mime_message_get_from(m), from);
+	g_object_unref(from);
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, name, g->email);
+	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : g->lawyer_email;
+	if (reply_to != NULL && *reply_to) {
+		InternetAddressList *rt = internet_address_list_parse(NULL, reply_to);
+
+		if (rt != NULL) {
+			internet_address_list_append(g_mime_message_get_reply_to(m), rt);
+			g_object_unref(rt);
+		}
+	}
+	g_mime_message_set_subject(m, subject, "utf-8");
+	date = g_date_time_new_from_unix_local(now);
+	g_mime_message_set_date(m, date);
+	g_date_time_unref(date);
+	/* GMime wants the id without its angle brackets. */
+	{
+		char id[256];
+
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(g->message_id + 1, ">"),
+		    g->message_id + 1);
+		g_mime_message_set_message_id(m, id);
+	}
+	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
+	if (html != NULL) {
+		GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+		GMimeObject *tp = text_part("plain", text), *hp = text_part("html", html);
+
+		g_mime_multipart_add(alt, tp);
+		g_mime_multipart_add(alt, hp);
+		g_object_unref(tp);
+		g_object_unref(hp);
+		g_mime_message_set_mime_part(m, GMIME_OBJECT(alt));
+		g_object_unref(alt);
+	} else {
+		GMimeObject *tp = text_part("plain", text);
+
+		g_mime_message_set_mime_part(m, tp);
+		g_object_unref(tp);
+	}
+	fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	raw = g_mime_object_to_string(GMIME_OBJECT(m), fo);
+	if (raw != NULL) {
+		out = strdup(raw);
+		*len = strlen(raw);
+		g_free(raw);
+	}
+out:
+	if (fo != NULL)
+		g_mime_format_options_free(fo);
+	if (m != NULL)
+		g_object_unref(m);
+	json_decref(ctx);
+	free(subject);
+	free(text);
+	free(html);
+	free(name);
+	return out;
+}
+
+/* The letter: the text template rendered, as a document. */
+char *
+message_letter(const struct message_set *ms, const struct config *cfg,
+    const struct send_group *g, time_t now, char *err, size_t errlen)
+{
+	json_t *ctx = message_context(cfg, g, now);
+	char *text = render(ms, g, ctx, PART_TEXT, err, errlen);
+
+	json_decref(ctx);
+	return text;
+}

@@ -1,0 +1,51 @@
+/*
+ * message — what a reminder says and how it is wrapped: the template
+ * context (SPEC §3.4, built here and nowhere else), the rendering, and
+ * the MIME message (GMime) or the letter's text.
+ */
+#ifndef DUNNING_MESSAGE_H
+#define DUNNING_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "store.h"
+
+struct message_set;
+
+/* Parse every stage's templates of every language present under the
+ * configured directory, and check each against the context's fields.
+ * NULL with "fr/j03.txt: line 4: unknown field 'x'" in ERR. */
+struct message_set *message_set_load(const struct config *cfg, char *err, size_t errlen);
+void message_set_free(struct message_set *ms);
+
+/* Is ADDR a plain, deliverable-looking address (no display name, no
+ * control characters, one @, a dotted domain)? */
+bool message_valid_address(const char *addr);
+
+/* Why G cannot become a message (missing or invalid e-mail, control
+ * characters in a name or a number...), or NULL when it can. */
+const char *message_check(const struct send_group *g, const struct config *cfg);
+
+/* The context of SPEC §3.4 for G at NOW.  Only what the rule of secret
+ * professionnel allows: names, invoice numbers, amounts, dates, the
+ * firm's file reference. */
+json_t *message_context(const struct config *cfg, const struct send_group *g, time_t now);
+
+/* A complete RFC 5322 message with CRLF line ends, malloc'ed. */
+char *message_compose(const struct message_set *ms, const struct config *cfg,
+    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen);
+
+/* The letter (channel "letter") as UTF-8 text, malloc'ed. */
+char *message_letter(const struct message_set *ms, const struct config *cfg,
+    const struct send_group *g, time_t now, char *err, size_t errlen);
+
+/* The address part of the configured From ("relances@cabinet.example"),
+ * and its domain, for Message-IDs. */
+const char *message_from_domain(const struct config *cfg, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * policy — the escalation rules of SPEC §2 (1–8), pure.
+ *
+ * One invoice, one decision: what happens to its next stage now.  The
+ * rules are applied in a fixed order, and the first that speaks decides:
+ * closed or paid (rule 3), disputed (rule 4), a reminder in an unsettled
+ * state, then the next stage's due date (rules 1 and 6), the human switch
+ * (rule 5), the payment grace (rule 3) and the send window (rule 7).
+ */
+#include <string.h>
+
+#include "policy.h"
+
+static const char *const action_names[] = {
+	[POLICY_NOTHING] = "nothing",
+	[POLICY_SEND] = "send",
+	[POLICY_HOLD] = "hold_for_approval",
+	[POLICY_WAIT] = "wait",
+	[POLICY_CANCEL] = "cancel",
+	[POLICY_ESCALATE] = "escalate",
+};
+
+static const char *const reason_names[] = {
+	[PR_NONE] = "",
+	[PR_DUE] = "stage due",
+	[PR_NOT_DUE] = "stage not due yet",
+	[PR_MIN_GAP] = "minimum gap after the previous stage",
+	[PR_DISPUTE_CLEARED_GAP] = "minimum gap after the dispute was cleared",
+	[PR_PAUSED] = "paused",
+	[PR_PAYMENT_GRACE] = "payment received recently (grace period)",
+	[PR_SEND_WINDOW] = "outside the send window",
+	[PR_STRATEGIC] = "strategic client",
+	[PR_THRESHOLD] = "balance at or above the approval threshold",
+	[PR_STAGE_APPROVAL] = "stage requires approval",
+	[PR_NO_THRESHOLD] = "no approval threshold for this currency",
+	[PR_AWAITING_APPROVAL] = "awaiting a lawyer's approval",
+	[PR_APPROVED] = "approved by a lawyer",
+	[PR_PAID] = "paid",
+	[PR_DISPUTED] = "disputed",
+	[PR_INVOICE_CANCELLED] = "invoice cancelled",
+	[PR_WRITTEN_OFF] = "invoice written off",
+	[PR_BEING_SENT] = "a reminder is being sent",
+	[PR_IN_DOUBT] = "a reminder is in doubt: the operator must resolve it",
+	[PR_FAILED] = "a reminder failed: a lawyer must act",
+	[PR_UNKNOWN_STAGE] = "a reminder has a stage the configuration no longer knows",
+	[PR_SEQUENCE_DONE] = "all stages done; waiting for the escalation delay",
+	[PR_ESCALATION_DUE] = "no payment after the last stage: hand over to the lawyer",
+	[PR_ESCALATED] = "already handed over to the lawyer",
+};
+
+static const char *const state_names[] = {
+	[RS_PLANNED] = "planned",
+	[RS_HELD] = "held",
+	[RS_APPROVED] = "approved",
+	[RS_SENDING] = "sending",
+	[RS_SENT] = "sent",
+	[RS_FAILED] = "failed",
+	[RS_CANCELLED] = "cancelled",
+	[RS_IN_DOUBT] = "in_doubt",
+};
+
+/* The name plan --json prints for action A. */
+const char *
+policy_action_name(enum policy_action a)
+{
+	return action_names[a];
+}
+
+/* The human-readable reason R. */
+const char *
+policy_reason_name(enum policy_reason r)
+{
+	return reason_names[r];
+}
+
+/* The name of state S in dunning.reminder.state. */
+const char *
+reminder_state_name(enum reminder_state s)
+{
+	return state_names[s];
+}
+
+/* The state called S, or -1. */
+int
+reminder_state_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (strcmp(state_names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The configuration's send window. */
+struct cal_window
+policy_window(const struct config *cfg)
+{
+	struct cal_window w = {
+		.start_min = cfg->schedule.window_start_min,
+		.end_min = cfg->schedule.window_end_min,
+		.business_days_only = cfg->schedule.business_days_only,
+	};
+
+	return w;
+}
+
+/* A row that has not left and may still leave. */
+static bool
+is_pending(enum reminder_state s)
+{
+	return s == RS_PLANNED || s == RS_HELD || s == RS_APPROVED;
+}
+
+/* Set the decision's action and reason. */
+static void
+say(struct policy_decision *d, enum policy_action a, enum policy_reason r)
+{
+	d->action = a;
+	d->reason = r;
+}
+
+/* Rules 3 and 4, and closed invoices: cancel what has not left, if any. */
+static bool
+decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *d)
+{
+	enum policy_reason r;
+
+	if (f->status == INV_CANCELLED)
+		r = PR_INVOICE_CANCELLED;
+	else if (f->status == INV_WRITTEN_OFF)
+		r = PR_WRITTEN_OFF;
+	else if (f->balance_cents <= 0)
+		r = PR_PAID;
+	else if (f->disputed)
+		r = PR_DISPUTED;
+	else
+		return false;
+	if (pending) {
+		say(d, POLICY_CANCEL, r);
+		d->op = ROW_CANCEL_PENDING;
+	} else {
+		say(d, r == PR_DISPUTED ? POLICY_WAIT : POLICY_NOTHING, r);
+	}
+	return true;
+}
+
+/* A row in a state only a person or the sender can settle blocks the
+ * sequence: nothing new is planned behind it. */
+static bool
+decide_blocked(const struct policy_facts *f, struct policy_decision *d)
+{
+	for (int i = 0; i < f->nreminders; i++) {
+		const struct policy_reminder *r = &f->reminders[i];
+		enum policy_reason why;
+
+		if (r->state == RS_SENDING)
+			why = PR_BEING_SENT;
+		else if (r->state == RS_IN_DOUBT)
+			why = PR_IN_DOUBT;
+		else if (r->state == RS_FAILED)
+			why = PR_FAILED;
+		else if (r->stage < 0 && r->state != RS_CANCELLED)
+			why = PR_UNKNOWN_STAGE;
+		else
+			continue;
+		say(d, POLICY_WAIT, why);
+		d->stage = r->stage;
+		d->reminder_id = r->id;
+		return true;
+	}
+	return false;
+}
+
+/* Rule 5: why the stage needs a lawyer's approval, or PR_NONE. */
+static enum policy_reason
+approval_reason(const struct policy_facts *f, const struct config *cfg, int stage)
+{
+	int64_t threshold;
+
+	if (f->strategic)
+		return PR_STRATEGIC;
+	if (cfg->stages[stage].requires_approval)
+		return PR_STAGE_APPROVAL;
+	if (stage < cfg->approval_from_stage)
+		return PR_NONE;
+	threshold = config_threshold(cfg, f->currency);
+	if (threshold < 0)
+		return PR_NO_THRESHOLD;
+	return f->balance_cents >= threshold ? PR_THRESHOLD : PR_NONE;
+}
+
+/* Move *DUE to LATER when it is later, remembering why. */
+static void
+push(cal_day *due, enum policy_reason *why, cal_day later, enum policy_reason r)
+{
+	if (later != CAL_NONE && later > *due) {
+		*due = later;
+		*why = r;
+	}
+}
+
+/* Do two scheduled instants mean the same for the sender? */
+static bool
+same_slot(time_t a, time_t b, time_t now)
+{
+	return a == b || (a <= now && b <= now);
+}
+
+/* SPEC §2 rules 1–8 for one invoice at NOW. */
+void
+policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now,
+    struct policy_decision *d)
+{
+	struct cal_window w = policy_window(cfg);
+	const struct policy_reminder *row = NULL;
+	int last = -1, next;
+	time_t last_at = 0, t0;
+	bool pending = false;
+	enum policy_reason why, need;
+	cal_day today = cal_local_day(now), due;
+
+	memset(d, 0, sizeof(*d));
+	d->stage = -1;
+	d->due_day = CAL_NONE;
+
+	for (int i = 0; i < f->nreminders; i++)
+		pending |= is_pending(f->reminders[i].state);
+	if (decide_stop(f, pending, d) || decide_blocked(f, d))
+		return;
+
+	/* Rule 1: the next stage is the one after the last done; a stage
+	 * rejected by a lawyer counts as done (the lawyer decided). */
+	for (int i = 0; i < f->nreminders; i++) {
+		const struct policy_reminder *r = &f->reminders[i];
+		bool done = r->state == RS_SENT || (r->state == RS_CANCELLED && r->rejected);
+
+		if (done && r->stage > last) {
+			last = r->stage;
+			last_at = r->state == RS_SENT ? r->sent_at : r->decided_at;
+		}
+	}
+	next = last + 1;
+	d->stage = next;
+
+	if (next >= (int)cfg->nstages) {
+		d->stage = -1;
+		if (f->escalated) {
+			say(d, POLICY_NOTHING, PR_ESCALATED);
+			return;
+		}
+		d->due_day = cal_local_day(last_at) + cfg->escalation_after_days;
+		if (today >= d->due_day)
+			say(d, POLICY_ESCALATE, PR_ESCALATION_DUE);
+		else
+			say(d, POLICY_WAIT, PR_SEQUENCE_DONE);
+		return;
+	}
+	for (int i = 0; i < f->nreminders; i++)
+		if (f->reminders[i].stage == next)
+			row = &f->reminders[i];
+
+	/* Rules 1, 4 and 6: the date the stage is due. */
+	due = f->due_on + cfg->stages[next].offset_days;
+	why = PR_NOT_DUE;
+	if (last >= 0)
+		push(&due, &why, cal_local_day(last_at) + cfg->schedule.min_gap_days, PR_MIN_GAP);
+	if (f->dispute_cleared_at != 0)
+		push(&due, &why, cal_local_day(f->dispute_cleared_at) + cfg->schedule.min_gap_days,
+		    PR_DISPUTE_CLEARED_GAP);
+	push(&due, &why, f->invoice_paused_until, PR_PAUSED);
+	push(&due, &why, f->client_paused_until, PR_PAUSED);
+	d->due_day = due;
+
+	/* Rule 3: a recent payment defers the send; rule 7: the window. */
+	t0 = now;
+	if (f->last_payment_at != 0 &&
+	    f->last_payment_at + (time_t)cfg->schedule.payment_grace_hours * 3600 > now)
+		t0 = f->last_payment_at + (time_t)cfg->schedule.payment_grace_hours * 3600;
+	d->send_at = cal_next_send(&w, t0, due);
+
+	if (due > today) {
+		say(d, POLICY_WAIT, why);
+		if (row != NULL && (row->state == RS_PLANNED || row->state == RS_APPROVED) &&
+		    !same_slot(row->scheduled_for, d->send_at, now)) {
+			d->op = ROW_UPDATE;
+			d->new_state = row->state;
+			d->reminder_id = row->id;
+		}
+		return;
+	}
+
+	/* Rule 5: the human switch. */
+	need = approval_reason(f, cfg, next);
+	if (row != NULL && row->state == RS_HELD) {
+		say(d, POLICY_HOLD, PR_AWAITING_APPROVAL);
+		return;
+	}
+	if (need != PR_NONE && (row == NULL || row->state != RS_APPROVED)) {
+		say(d, POLICY_HOLD, need);
+		d->new_state = RS_HELD;
+		if (row == NULL) {
+			d->op = ROW_CREATE;
+		} else {
+			d->op = ROW_UPDATE;
+			d->reminder_id = row->id;
+		}
+		return;
+	}
+
+	if (d->send_at <= now)
+		say(d, POLICY_SEND, row != NULL && row->state == RS_APPROVED ? PR_APPROVED : PR_DUE);
+	else
+		say(d, POLICY_WAIT, t0 > now ? PR_PAYMENT_GRACE : PR_SEND_WINDOW);
+	d->new_state = row != NULL && row->state == RS_APPROVED ? RS_APPROVED : RS_PLANNED;
+	if (row == NULL) {
+		d->op = ROW_CREATE;
+	} else if (row->state == RS_CANCELLED || !same_slot(row->scheduled_for, d->send_at, now)) {
+		d->op = ROW_UPDATE;
+		d->reminder_id = row->id;
+	}
+}

@@ -1,0 +1,344 @@
+/*
+ * store — the connection, migrations, settings, audit rows and the audit
+ * chain's verification.  Planning and sending live in store_plan.c and
+ * store_send.c; the shared helpers in store_int.h.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "migrations.h"
+#include "store_int.h"
+
+/* Connect, and make the session's text formats the ones we parse. */
+struct store *
+store_connect(const char *conninfo, char *err, size_t errlen)
+{
+	struct store *s;
+	PGresult *res;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->conn = PQconnectdb(conninfo);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
+		err[strcspn(err, "\n")] = '\0';
+		store_close(s);
+		return NULL;
+	}
+	res = PQexec(s->conn, "SET datestyle = ISO; SET timezone = 'UTC'; SET client_encoding = 'UTF8'; "
+	    "SET client_min_messages = warning; SET application_name = 'dunning'");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
+		PQclear(res);
+		store_close(s);
+		return NULL;
+	}
+	PQclear(res);
+	return s;
+}
+
+/* Close the connection. */
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	PQfinish(s->conn);
+	free(s);
+}
+
+/* The last error. */
+const char *
+store_error(const struct store *s)
+{
+	return s->err;
+}
+
+/* Remember the error of RES (or of the connection) for store_error(). */
+void
+store_fail(struct store *s, const PGresult *res, const char *what)
+{
+	const char *msg = res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(s->conn);
+
+	snprintf(s->err, sizeof(s->err), "%s: %s", what, msg != NULL && *msg ? msg : "failed");
+	s->err[strcspn(s->err, "\n")] = '\0';
+}
+
+/* Run SQL with N text parameters; NULL (error remembered) unless the
+ * result has status WANT. */
+PGresult *
+store_q(struct store *s, const char *sql, int n, const char *const *params,
+    ExecStatusType want)
+{
+	PGresult *res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != want) {
+		store_fail(s, res, sql);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Run a statement that returns no rows. */
+int
+store_cmd(struct store *s, const char *sql, int n, const char *const *params)
+{
+	PGresult *res = store_q(s, sql, n, params, PGRES_COMMAND_OK);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Roll back after an error, keeping the first error's message. */
+void
+store_rollback(struct store *s)
+{
+	PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+/* Decimal text of V into BUF. */
+const char *
+store_i64(char *buf, int64_t v)
+{
+	snprintf(buf, 24, "%lld", (long long)v);
+	return buf;
+}
+
+/* SQL NULL for 0, else the decimal text. */
+const char *
+store_id_or_null(char *buf, int64_t v)
+{
+	return v == 0 ? NULL : store_i64(buf, v);
+}
+
+/* Set dunning.now for this session (0 clears it: the real clock). */
+int
+store_set_now(struct store *s, time_t now)
+{
+	char buf[32];
+	const char *p[1] = { "" };
+	PGresult *res;
+
+	if (now != 0) {
+		cal_format_instant(now, buf);
+		p[0] = buf;
+	}
+	res = store_q(s, "SELECT set_config('dunning.now', $1, false)", 1, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* Highest applied migration. */
+int
+store_schema_version(struct store *s)
+{
+	PGresult *res;
+	int v;
+
+	res = store_q(s, "SELECT to_regclass('dunning.schema_migration') IS NOT NULL", 0, NULL,
+	    PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	v = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!v)
+		return 0;
+	res = store_q(s, "SELECT coalesce(max(version), 0) FROM dunning.schema_migration", 0,
+	    NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	v = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return v;
+}
+
+/* The last migration compiled in. */
+int
+store_known_version(void)
+{
+	return migrations[migrations_count - 1].version;
+}
+
+/* Apply the pending migrations, each in its own transaction, under an
+ * advisory lock so that two migrate commands cannot interleave. */
+int
+store_migrate(struct store *s, FILE *out)
+{
+	int current, applied = 0;
+	char vbuf[24];
+
+	PGresult *lock;
+
+	lock = store_q(s, "SELECT pg_advisory_lock(1685417582, 0)", 0, NULL, PGRES_TUPLES_OK);
+	if (lock == NULL)
+		return -1;
+	PQclear(lock);
+	if (store_cmd(s, "CREATE SCHEMA IF NOT EXISTS dunning", 0, NULL) < 0 ||
+	    store_cmd(s, "CREATE TABLE IF NOT EXISTS dunning.schema_migration ("
+		"version integer PRIMARY KEY, name text NOT NULL, "
+		"applied_at timestamptz NOT NULL DEFAULT now())", 0, NULL) < 0)
+		goto fail;
+	if ((current = store_schema_version(s)) < 0)
+		goto fail;
+	if (current > store_known_version()) {
+		snprintf(s->err, sizeof(s->err), "the database is at schema version %d, newer than "
+		    "this program knows (%d): upgrade dunningd", current, store_known_version());
+		goto fail;
+	}
+	for (int i = 0; i < migrations_count; i++) {
+		const struct migration *m = &migrations[i];
+		const char *p[2] = { store_i64(vbuf, m->version), m->name };
+		PGresult *res;
+
+		if (m->version <= current)
+			continue;
+		if (store_cmd(s, "BEGIN", 0, NULL) < 0)
+			goto fail;
+		res = PQexec(s->conn, m->sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    PQresultStatus(res) != PGRES_TUPLES_OK) {
+			store_fail(s, res, m->name);
+			PQclear(res);
+			store_rollback(s);
+			goto fail;
+		}
+		PQclear(res);
+		if (store_cmd(s, "INSERT INTO dunning.schema_migration (version, name) "
+			"VALUES ($1, $2)", 2, p) < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0) {
+			store_rollback(s);
+			goto fail;
+		}
+		if (out != NULL)
+			fprintf(out, "applied %s\n", m->name);
+		applied++;
+	}
+	PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(1685417582, 0)"));
+	return applied;
+fail:
+	PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(1685417582, 0)"));
+	return -1;
+}
+
+/* Tell SQL the firm's time zone, so dunning.today() agrees with us. */
+int
+store_publish_settings(struct store *s, const struct config *cfg)
+{
+	const char *p[1] = { cfg->schedule.timezone };
+
+	return store_cmd(s, "UPDATE dunning.setting SET value = $1 "
+	    "WHERE key = 'timezone' AND value IS DISTINCT FROM $1", 1, p);
+}
+
+/* One audit row; the trigger numbers, dates and chains it. */
+int
+store_audit(struct store *s, const char *actor, const char *action, int64_t invoice,
+    int64_t reminder, json_t *details)
+{
+	char ib[24], rb[24], *js = NULL;
+	const char *p[5];
+	int rc;
+
+	if (details != NULL && (js = json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
+	}
+	p[0] = actor;
+	p[1] = action;
+	p[2] = store_id_or_null(ib, invoice);
+	p[3] = store_id_or_null(rb, reminder);
+	p[4] = js != NULL ? js : "{}";
+	rc = store_cmd(s, "INSERT INTO dunning.audit_log (actor, action, invoice_id, "
+	    "reminder_id, details) VALUES ($1, $2, $3, $4, $5::jsonb)", 5, p);
+	free(js);
+	return rc;
+}
+
+/* Hex text "\x..." (bytea output) into 32 bytes; false when malformed. */
+static bool
+unhex(const char *s, unsigned char out[32])
+{
+	if (strncmp(s, "\\x", 2) != 0 || strlen(s) != 66)
+		return false;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (unsigned char)v;
+	}
+	return true;
+}
+
+/* Recompute every row's hash from its content and its predecessor, with
+ * our own SHA-256, in id order: an edited, deleted or re-ordered row
+ * breaks the chain from there on. */
+int64_t
+store_audit_verify(struct store *s, int64_t *bad, char *why, size_t whylen)
+{
+	PGresult *res;
+	unsigned char prev[32], want[32], got[32];
+	bool have_prev = false;
+	int64_t n = 0;
+	EVP_MD_CTX *md;
+
+	res = store_q(s, "SELECT id, dunning.audit_canonical(a), prev_hash, hash "
+	    "FROM dunning.audit_log a ORDER BY id", 0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	if ((md = EVP_MD_CTX_new()) == NULL) {
+		PQclear(res);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(res); i++, n++) {
+		const char *canon = PQgetvalue(res, i, 1);
+		unsigned int len;
+
+		*bad = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		if (!PQgetisnull(res, i, 2) != have_prev ||
+		    (have_prev && (!unhex(PQgetvalue(res, i, 2), want) ||
+		    memcmp(want, prev, 32) != 0))) {
+			snprintf(why, whylen, "prev_hash does not match the previous row's hash");
+			goto broken;
+		}
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		if (have_prev)
+			EVP_DigestUpdate(md, prev, 32);
+		EVP_DigestUpdate(md, canon, strlen(canon));
+		EVP_DigestFinal_ex(md, got, &len);
+		if (!unhex(PQgetvalue(res, i, 3), want) || memcmp(want, got, 32) != 0) {
+			snprintf(why, whylen, "content does not match its hash (row edited)");
+			goto broken;
+		}
+		memcpy(prev, got, 32);
+		have_prev = true;
+	}
+	EVP_MD_CTX_free(md);
+	PQclear(res);
+	/* The head must be the last row: rows deleted at the end show here. */
+	res = store_q(s, "SELECT last_hash FROM dunning.audit_head", 0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) == have_prev ||
+	    (have_prev && (!unhex(PQgetvalue(res, 0, 0), want) || memcmp(want, prev, 32) != 0))) {
+		*bad = 0;
+		snprintf(why, whylen, "the chain's head does not match the last row (rows removed)");
+		PQclear(res);
+		return -2;
+	}
+	PQclear(res);
+	return n;
+broken:
+	EVP_MD_CTX_free(md);
+	PQclear(res);
+	return -2;
+}

@@ -1,0 +1,118 @@
+/*
+ * store — every SQL statement of the programs, over libpq, parameterised.
+ *
+ * Reads the facts the policy needs, writes its decisions with their audit
+ * rows, claims reminders for the sender and records the outcome, applies
+ * the migrations and verifies the audit chain.  Each session carries the
+ * one clock (dunning.now) of its program.
+ */
+#ifndef DUNNING_STORE_H
+#define DUNNING_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "calendar.h"
+#include "config.h"
+#include "policy.h"
+
+struct store;
+
+/* Counters of one planning pass. */
+struct plan_stats {
+	int invoices;		/* candidates examined */
+	int planned, held, rescheduled, cancelled, escalated, errors;
+};
+
+/* One invoice of a message. */
+struct send_item {
+	int64_t reminder_id;
+	int64_t invoice_id;
+	char *number;
+	char *matter_ref;
+	char *payment_url;
+	cal_day issued_on;
+	cal_day due_on;
+	int64_t amount_cents;
+	int64_t balance_cents;
+	int attempts;		/* including this one */
+	bool approved;		/* was approved: a retry goes back to approved */
+};
+
+/* What one message needs: the client, the lawyer, the invoices. */
+struct send_group {
+	int stage;
+	char currency[4];
+	char *message_id;
+	int64_t client_id;
+	char *kind, *first_name, *last_name, *company_name, *email, *language;
+	char *address_line1, *address_line2, *postal_code, *city, *country;
+	char *lawyer_name, *lawyer_email;
+	struct send_item *items;
+	size_t nitems;
+};
+
+/* Connect with CONNINFO; NULL with the reason in ERR. */
+struct store *store_connect(const char *conninfo, char *err, size_t errlen);
+void store_close(struct store *s);
+/* The last error, for logs. */
+const char *store_error(const struct store *s);
+
+/* The one clock on this session: SET dunning.now (0: the real clock). */
+int store_set_now(struct store *s, time_t now);
+
+/* Highest migration applied, 0 when none, -1 on error. */
+int store_schema_version(struct store *s);
+/* The highest migration this program carries. */
+int store_known_version(void);
+/* Apply pending migrations, printing each to OUT.  Returns how many were
+ * applied, or -1. */
+int store_migrate(struct store *s, FILE *out);
+
+/* Publish what SQL must know of the configuration (the time zone). */
+int store_publish_settings(struct store *s, const struct config *cfg);
+
+/* Write one audit row as ACTOR ("daemon"). DETAILS may be NULL. */
+int store_audit(struct store *s, const char *actor, const char *action, int64_t invoice,
+    int64_t reminder, json_t *details);
+
+/* Called for each candidate invoice with its facts. */
+typedef void (*store_facts_fn)(const struct policy_facts *f, const char *number, void *arg);
+/* Read the facts of every invoice the policy may have something to say
+ * about at NOW, without locking.  Returns the count, or -1. */
+int store_each_candidate(struct store *s, const struct config *cfg, time_t now,
+    store_facts_fn fn, void *arg);
+
+/* Plan: every candidate, each in its own transaction under the invoice's
+ * lock, decided again and written with its audit rows. */
+int store_plan(struct store *s, const struct config *cfg, time_t now, struct plan_stats *st);
+
+/* Reminders left in 'sending' past their lease become in_doubt. */
+int store_expire_leases(struct store *s, time_t now);
+
+/* Claim the next due group (one client, stage and currency), re-checked
+ * under the invoices' locks, marked 'sending' and committed.  Returns 1
+ * with G filled, 0 when nothing is due, -1 on error. */
+int store_claim(struct store *s, const struct config *cfg, time_t now, const char *msgid_domain,
+    struct send_group *g);
+/* Outcomes.  DETAIL is the relay's answer or the reason. */
+int store_record_sent(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *detail);
+int store_record_retry(struct store *s, const struct config *cfg, struct send_group *g,
+    time_t retry_at, const char *detail);
+int store_record_failed(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *detail);
+int store_record_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *detail);
+/* Release the group's locks and memory. */
+void store_release(struct store *s, struct send_group *g);
+
+/* Recompute the audit chain.  Returns the number of rows checked when the
+ * chain holds, -1 on error; on a break, -2 with the first bad id in *BAD. */
+int64_t store_audit_verify(struct store *s, int64_t *bad, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * store_int — what the store's files share and nobody else sees.
+ */
+#ifndef DUNNING_STORE_INT_H
+#define DUNNING_STORE_INT_H
+
+#include <libpq-fe.h>
+
+#include "store.h"
+
+struct store {
+	PGconn *conn;
+	char err[512];
+};
+
+void store_fail(struct store *s, const PGresult *res, const char *what);
+PGresult *store_q(struct store *s, const char *sql, int n, const char *const *params,
+    ExecStatusType want);
+int store_cmd(struct store *s, const char *sql, int n, const char *const *params);
+void store_rollback(struct store *s);
+const char *store_i64(char *buf, int64_t v);
+const char *store_id_or_null(char *buf, int64_t v);
+
+/* The facts query, for candidates or for given invoices (store_plan.c). */
+int store_load_facts(struct store *s, const struct config *cfg, const char *where,
+    int n, const char *const *params, store_facts_fn fn, void *arg);
+/* Write decision D for facts F (inside the caller's transaction). */
+int store_write_decision(struct store *s, const struct config *cfg,
+    const struct policy_facts *f, const struct policy_decision *d, struct plan_stats *st);
+
+#endif

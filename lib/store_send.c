@@ -1,0 +1,495 @@
+/*
+ * store_send — the sender's transactions (SPEC §3.5).
+ *
+ * Claim: pick the next due reminder with SKIP LOCKED, gather the other due
+ * reminders of the same client, stage and currency (rule 8: one message),
+ * lock their invoices (payments and disputes wait), take each invoice's
+ * send lock, run the policy again on fresh facts, mark the survivors
+ * 'sending' and commit.  The send lock is held until the outcome is
+ * recorded, so a payment or a dispute arriving meanwhile waits for it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "money.h"
+#include "store_int.h"
+
+/* How long a claim may stay 'sending' before it is presumed lost. */
+#define LEASE "15 minutes"
+
+/* A growable list of ids, printed as a PostgreSQL array. */
+struct ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
+/* Append ID. */
+static int
+ids_add(struct ids *l, int64_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		int64_t *v = realloc(l->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+	return 0;
+}
+
+/* "{1,2,3}", malloc'ed. */
+static char *
+ids_array(const struct ids *l)
+{
+	size_t cap = 3 + l->n * 21, len = 1;
+	char *s = malloc(cap);
+
+	if (s == NULL)
+		return NULL;
+	s[0] = '{';
+	for (size_t i = 0; i < l->n; i++)
+		len += snprintf(s + len, cap - len, "%s%lld", i ? "," : "", (long long)l->v[i]);
+	snprintf(s + len, cap - len, "}");
+	return s;
+}
+
+/* Take or release the send lock of invoice ID (session level). */
+static bool
+send_lock(struct store *s, int64_t id, bool take)
+{
+	char ib[24];
+	const char *p[1] = { store_i64(ib, id) };
+	PGresult *res = store_q(s, take ?
+	    "SELECT pg_try_advisory_lock(1685417582, ($1::bigint % 2147483647)::integer)" :
+	    "SELECT pg_advisory_unlock(1685417582, ($1::bigint % 2147483647)::integer)",
+	    1, p, PGRES_TUPLES_OK);
+	bool ok = res != NULL && PQgetvalue(res, 0, 0)[0] == 't';
+
+	PQclear(res);
+	return ok;
+}
+
+/* Free what a claim allocated. */
+static void
+group_free(struct send_group *g)
+{
+	for (size_t i = 0; i < g->nitems; i++) {
+		free(g->items[i].number);
+		free(g->items[i].matter_ref);
+		free(g->items[i].payment_url);
+	}
+	free(g->items);
+	free(g->message_id);
+	free(g->kind);
+	free(g->first_name);
+	free(g->last_name);
+	free(g->company_name);
+	free(g->email);
+	free(g->language);
+	free(g->address_line1);
+	free(g->address_line2);
+	free(g->postal_code);
+	free(g->city);
+	free(g->country);
+	free(g->lawyer_name);
+	free(g->lawyer_email);
+	memset(g, 0, sizeof(*g));
+}
+
+/* A column as a malloc'ed string, NULL for SQL NULL. */
+static char *
+col(PGresult *res, int row, int c)
+{
+	return PQgetisnull(res, row, c) ? NULL : strdup(PQgetvalue(res, row, c));
+}
+
+/* The re-check of one claimed invoice. */
+struct recheck {
+	struct store *s;
+	const struct config *cfg;
+	time_t now;
+	int stage;
+	struct ids *keep;	/* invoices whose reminder may leave */
+	int rc;
+};
+
+/* Rules 3–7 again, on facts read under the lock: the reminder leaves only
+ * if the policy still says "send this stage now"; otherwise its decision
+ * is written (cancelled, held, rescheduled) and the invoice leaves the
+ * group. */
+static void
+recheck_one(const struct policy_facts *f, const char *number, void *arg)
+{
+	struct recheck *rc = arg;
+	struct policy_decision d;
+	struct plan_stats st;
+
+	policy_decide(f, rc->cfg, rc->now, &d);
+	if (d.action == POLICY_SEND && d.stage == rc->stage) {
+		if (ids_add(rc->keep, f->invoice_id) < 0)
+			rc->rc = -1;
+		return;
+	}
+	log_info("invoice %s: not sent at claim: %s", number, policy_reason_name(d.reason));
+	memset(&st, 0, sizeof(st));
+	if (store_write_decision(rc->s, rc->cfg, f, &d, &st) < 0)
+		rc->rc = -1;
+}
+
+/* Load the client, lawyer and invoices of the claimed reminders. */
+static int
+load_group(struct store *s, const char *rem_array, int64_t client, struct send_group *g)
+{
+	char cb[24];
+	const char *pc[1] = { store_i64(cb, client) };
+	const char *pr[1] = { rem_array };
+	PGresult *res;
+
+	res = store_q(s, "SELECT c.kind, c.first_name, c.last_name, c.company_name, c.email, "
+	    "c.language, c.address_line1, c.address_line2, c.postal_code, c.city, c.country, "
+	    "l.full_name, l.email FROM dunning.client c "
+	    "LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id WHERE c.id = $1", 1, pc,
+	    PGRES_TUPLES_OK);
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	g->client_id = client;
+	g->kind = col(res, 0, 0);
+	g->first_name = col(res, 0, 1);
+	g->last_name = col(res, 0, 2);
+	g->company_name = col(res, 0, 3);
+	g->email = col(res, 0, 4);
+	g->language = col(res, 0, 5);
+	g->address_line1 = col(res, 0, 6);
+	g->address_line2 = col(res, 0, 7);
+	g->postal_code = col(res, 0, 8);
+	g->city = col(res, 0, 9);
+	g->country = col(res, 0, 10);
+	g->lawyer_name = col(res, 0, 11);
+	g->lawyer_email = col(res, 0, 12);
+	PQclear(res);
+
+	res = store_q(s, "SELECT r.id, i.id, i.number, i.matter_ref, i.payment_url, i.issued_on, "
+	    "  i.due_on, i.amount::text, (i.amount - coalesce((SELECT sum(amount) "
+	    "  FROM dunning.payment WHERE invoice_id = i.id), 0))::text, r.attempts, "
+	    "  r.decided_at IS NOT NULL, r.message_id "
+	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "WHERE r.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number", 1, pr, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	g->nitems = (size_t)PQntuples(res);
+	if ((g->items = calloc(g->nitems, sizeof(*g->items))) == NULL) {
+		PQclear(res);
+		return -1;
+	}
+	for (size_t i = 0; i < g->nitems; i++) {
+		struct send_item *it = &g->items[i];
+		int r = (int)i;
+
+		it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		it->number = col(res, r, 2);
+		it->matter_ref = col(res, r, 3);
+		it->payment_url = col(res, r, 4);
+		it->issued_on = cal_parse(PQgetvalue(res, r, 5));
+		it->due_on = cal_parse(PQgetvalue(res, r, 6));
+		money_parse(PQgetvalue(res, r, 7), &it->amount_cents);
+		money_parse(PQgetvalue(res, r, 8), &it->balance_cents);
+		it->attempts = atoi(PQgetvalue(res, r, 9));
+		it->approved = PQgetvalue(res, r, 10)[0] == 't';
+		if (i == 0)
+			g->message_id = col(res, r, 11);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* One claim attempt: 1 claimed, 0 nothing due, 2 the head was not
+ * sendable (try again), -1 error. */
+static int
+claim_once(struct store *s, const struct config *cfg, time_t now, const char *domain,
+    struct ids *skip, struct send_group *g)
+{
+	struct ids rems = { 0 }, invs = { 0 }, locked = { 0 }, keep = { 0 };
+	char *skip_a = NULL, *inv_a = NULL, *rem_a = NULL, mid[128], rb[24];
+	const char *p[5];
+	PGresult *res = NULL;
+	int64_t client;
+	int stage, rc = -1;
+	char currency[4], stage_name[32];
+
+	if ((skip_a = ids_array(skip)) == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
+		goto out;
+	p[0] = skip_a;
+	res = store_q(s, "SELECT r.id, i.client_id, r.stage, i.currency "
+	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "  AND r.id <> ALL ($1::bigint[]) "
+	    "ORDER BY r.scheduled_for, r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED", 1, p,
+	    PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto out;
+	if (PQntuples(res) == 0) {
+		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : 0;
+		goto out;
+	}
+	client = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(stage_name, sizeof(stage_name), "%s", PQgetvalue(res, 0, 2));
+	snprintf(currency, sizeof(currency), "%s", PQgetvalue(res, 0, 3));
+	if ((stage = config_stage_index(cfg, stage_name)) < 0) {
+		log_warnx("reminder %s: stage \"%s\" is not configured; left alone",
+		    PQgetvalue(res, 0, 0), stage_name);
+		ids_add(skip, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : 2;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+
+	/* Rule 8: the whole group, invoices locked in id order. */
+	p[0] = store_i64(rb, client);
+	p[1] = stage_name;
+	p[2] = currency;
+	p[3] = skip_a;
+	res = store_q(s, "SELECT r.id, r.invoice_id "
+	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "WHERE i.client_id = $1 AND r.stage = $2 AND i.currency = $3 "
+	    "  AND r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "  AND r.id <> ALL ($4::bigint[]) "
+	    "ORDER BY r.invoice_id FOR UPDATE OF r SKIP LOCKED", 4, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (ids_add(&rems, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0 ||
+		    ids_add(&invs, strtoll(PQgetvalue(res, i, 1), NULL, 10)) < 0)
+			goto out;
+	PQclear(res);
+	res = NULL;
+	if ((inv_a = ids_array(&invs)) == NULL)
+		goto out;
+	p[0] = inv_a;
+	if ((res = store_q(s, "SELECT id FROM dunning.invoice WHERE id = ANY($1::bigint[]) "
+	    "ORDER BY id FOR UPDATE", 1, p, PGRES_TUPLES_OK)) == NULL)
+		goto out;
+	PQclear(res);
+	res = NULL;
+
+	/* The send lock: a payment or dispute already waiting wins. */
+	for (size_t i = 0; i < invs.n; i++) {
+		if (send_lock(s, invs.v[i], true)) {
+			ids_add(&locked, invs.v[i]);
+		} else {
+			log_info("reminder %lld: a payment or dispute is being recorded; later",
+			    (long long)rems.v[i]);
+			ids_add(skip, rems.v[i]);
+		}
+	}
+	free(inv_a);
+	if ((inv_a = ids_array(&locked)) == NULL)
+		goto unlock;
+
+	/* Rules 3–7 again, under the locks. */
+	struct recheck chk = { s, cfg, now, stage, &keep, 0 };
+
+	p[0] = inv_a;
+	if (store_load_facts(s, cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, &chk) < 0 ||
+	    chk.rc < 0)
+		goto unlock;
+	for (size_t i = 0; i < locked.n; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; k < keep.n; k++)
+			kept |= keep.v[k] == locked.v[i];
+		if (!kept)
+			send_lock(s, locked.v[i], false);
+	}
+	if (keep.n == 0) {
+		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : 2;
+		goto out;
+	}
+
+	/* Mark them sending; the Message-ID is fixed at the first attempt. */
+	struct ids kept_rems = { 0 };
+
+	for (size_t i = 0; i < rems.n; i++)
+		for (size_t k = 0; k < keep.n; k++)
+			if (invs.v[i] == keep.v[k])
+				ids_add(&kept_rems, rems.v[i]);
+	rem_a = ids_array(&kept_rems);
+	snprintf(mid, sizeof(mid), "<dunning.%lld.%s@%s>", (long long)kept_rems.v[0],
+	    stage_name, domain);
+	free(kept_rems.v);
+	if (rem_a == NULL)
+		goto unlock_keep;
+	p[0] = rem_a;
+	p[1] = mid;
+	if (store_cmd(s, "UPDATE dunning.reminder SET state = 'sending', "
+	    "attempts = attempts + 1, lease_until = dunning.now() + interval '" LEASE "', "
+	    "message_id = coalesce(message_id, $2), updated_at = dunning.now() "
+	    "WHERE id = ANY($1::bigint[])", 2, p) < 0)
+		goto unlock_keep;
+	memset(g, 0, sizeof(*g));
+	g->stage = stage;
+	snprintf(g->currency, sizeof(g->currency), "%s", currency);
+	if (load_group(s, rem_a, client, g) < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0) {
+		group_free(g);
+		goto unlock_keep;
+	}
+	rc = 1;
+	goto out;
+
+unlock_keep:
+	for (size_t k = 0; k < keep.n; k++)
+		send_lock(s, keep.v[k], false);
+	goto rollback;
+unlock:
+	for (size_t i = 0; i < locked.n; i++)
+		send_lock(s, locked.v[i], false);
+rollback:
+	store_rollback(s);
+out:
+	PQclear(res);
+	free(skip_a);
+	free(inv_a);
+	free(rem_a);
+	free(rems.v);
+	free(invs.v);
+	free(locked.v);
+	free(keep.v);
+	return rc;
+}
+
+/* Claim the next sendable group; SKIP (owned by the caller's send loop)
+ * collects reminders that cannot go now so they are not picked again. */
+int
+store_claim(struct store *s, const struct config *cfg, time_t now, const char *domain,
+    struct send_group *g)
+{
+	struct ids skip = { 0 };
+	int rc = 0;
+
+	for (int i = 0; i < 10000; i++) {
+		rc = claim_once(s, cfg, now, domain, &skip, g);
+		if (rc != 2)
+			break;
+	}
+	free(skip.v);
+	return rc;
+}
+
+/* The reminders of G as an array literal. */
+static char *
+group_rems(const struct send_group *g)
+{
+	struct ids l = { 0 };
+	char *a;
+
+	for (size_t i = 0; i < g->nitems; i++)
+		if (ids_add(&l, g->items[i].reminder_id) < 0) {
+			free(l.v);
+			return NULL;
+		}
+	a = ids_array(&l);
+	free(l.v);
+	return a;
+}
+
+/* Move G's reminders out of 'sending' with SQL, auditing ACTION for each
+ * with DETAIL. */
+static int
+record(struct store *s, const struct config *cfg, struct send_group *g, const char *sql,
+    const char *extra, const char *action, const char *detail)
+{
+	char *a = group_rems(g);
+	const char *p[3] = { a, detail, extra };
+	int rc = -1;
+
+	if (a == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
+		goto out;
+	if (store_cmd(s, sql, extra != NULL ? 3 : 2, p) < 0)
+		goto fail;
+	for (size_t i = 0; i < g->nitems; i++) {
+		json_t *det = json_pack("{s:s, s:s, s:s, s:i}", "stage", cfg->stages[g->stage].name,
+		    "message_id", g->message_id ? g->message_id : "", "detail", detail,
+		    "attempt", g->items[i].attempts);
+
+		if (extra != NULL)
+			json_object_set_new(det, "retry_at", json_string(extra));
+		if (store_audit(s, "daemon", action, g->items[i].invoice_id,
+		    g->items[i].reminder_id, det) < 0) {
+			json_decref(det);
+			goto fail;
+		}
+		json_decref(det);
+	}
+	rc = store_cmd(s, "COMMIT", 0, NULL);
+	goto out;
+fail:
+	store_rollback(s);
+out:
+	free(a);
+	return rc;
+}
+
+/* The relay took the message (or the letter was written). */
+int
+store_record_sent(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *detail)
+{
+	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'sent', "
+	    "sent_at = dunning.now(), lease_until = NULL, last_error = NULL, reason = left($2, 200), "
+	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
+	    NULL, "sent", detail);
+}
+
+/* A temporary failure: back to planned (or approved) at RETRY_AT. */
+int
+store_record_retry(struct store *s, const struct config *cfg, struct send_group *g,
+    time_t retry_at, const char *detail)
+{
+	char at[32];
+
+	cal_format_instant(retry_at, at);
+	return record(s, cfg, g, "UPDATE dunning.reminder SET "
+	    "state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, "
+	    "scheduled_for = $3, lease_until = NULL, last_error = left($2, 500), "
+	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
+	    at, "retried", detail);
+}
+
+/* A permanent failure: a person must act. */
+int
+store_record_failed(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *detail)
+{
+	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'failed', "
+	    "lease_until = NULL, last_error = left($2, 500), reason = 'failed', "
+	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
+	    NULL, "failed", detail);
+}
+
+/* Drop the send locks and free G. */
+void
+store_release(struct store *s, struct send_group *g)
+{
+	for (size_t i = 0; i < g->nitems; i++)
+		send_lock(s, g->items[i].invoice_id, false);
+	group_free(g);
+}
+
+/* The outcome is unknown (the connection dropped after the data went
+ * out): never resent blindly, the operator decides (SPEC §3.5). */
+int
+store_record_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *detail)
+{
+	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'in_doubt', "
+	    "lease_until = NULL, last_error = left($2, 500), reason = 'no_answer_after_data', "
+	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
+	    NULL, "in_doubt", detail);
+}
