@@ -110,6 +110,27 @@ load_partials(struct message_set *ms, int l, const char *dir, char *err, size_t 
 	return rc;
 }
 
+/* Partials are fetched at render time, so template_check cannot see
+ * into them: parse and check each one on its own. */
+static int
+check_partials(const struct message_set *ms, int l, const char *dir, json_t *sample,
+    char *err, size_t errlen)
+{
+	for (int i = 0; i < ms->npartials[l]; i++) {
+		const struct partial *p = &ms->partials[l][i];
+		char why[256];
+		struct template *t = template_parse(p->text, strlen(p->text), why, sizeof(why));
+
+		if (t == NULL || template_check(t, sample, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s/_%s.txt: %s", dir, p->name, why);
+			template_free(t);
+			return -1;
+		}
+		template_free(t);
+	}
+	return 0;
+}
+
 /* A group with every field filled, to check templates against. */
 static json_t *
 sample_context(const struct config *cfg, int stage)
@@ -195,6 +216,14 @@ message_set_load(const struct config *cfg, char *err, size_t errlen)
 		ms->have[l] = true;
 		if (load_partials(ms, l, dir, err, errlen) < 0)
 			goto fail;
+		if (cfg->nstages > 0) {
+			json_t *sample = sample_context(cfg, 0);
+			int bad = check_partials(ms, l, dir, sample, err, errlen);
+
+			json_decref(sample);
+			if (bad < 0)
+				goto fail;
+		}
 		for (size_t s = 0; s < cfg->nstages; s++)
 			for (int p = 0; p < NPARTS; p++)
 				if (load_one(ms, cfg, l, (int)s, (enum part)p, err, errlen) < 0)
@@ -367,7 +396,8 @@ message_context(const struct config *cfg, const struct send_group *g, time_t now
 		json_t *inv = json_object();
 
 		json_object_set_new(inv, "number", str(it->number));
-		json_object_set_new(inv, "matter_ref", str(it->matter_ref));
+		json_object_set_new(inv, "matter_ref", it->matter_ref != NULL && *it->matter_ref ?
+		    json_string(it->matter_ref) : json_false());
 		set_date(inv, "issued_on", it->issued_on, lang);
 		set_date(inv, "due_on", it->due_on, lang);
 		set_amount(inv, "amount", it->amount_cents, g->currency, lang);
@@ -469,6 +499,15 @@ one_line(char *s)
 		s[n - 1] = '\0';
 }
 
+/* Encode the display names of LIST in UTF-8 (GMime would otherwise pick
+ * the smallest charset, ISO-8859-1 for French). */
+static void
+utf8_names(InternetAddressList *list)
+{
+	for (int i = 0; i < internet_address_list_length(list); i++)
+		internet_address_set_charset(internet_address_list_get_address(list, i), "utf-8");
+}
+
 /* A text part in UTF-8, quoted-printable so any relay carries it. */
 static GMimeObject *
 text_part(const char *subtype, const char *text)
@@ -509,6 +548,8 @@ message_compose(const struct message_set *ms, const struct config *cfg,
 	internet_address_list_append(g_mime_message_get_from(m), from);
 	g_object_unref(from);
 	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, name, g->email);
+	utf8_names(g_mime_message_get_from(m));
+	utf8_names(g_mime_message_get_to(m));
 	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : g->lawyer_email;
 	if (reply_to != NULL && *reply_to) {
 		InternetAddressList *rt = internet_address_list_parse(NULL, reply_to);
