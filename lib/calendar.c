@@ -112,7 +112,8 @@ cal_format(cal_day day, char *buf)
 	int y, m, d;
 
 	cal_to_ymd(day, &y, &m, &d);
-	snprintf(buf, 11, "%04d-%02d-%02d", y % 10000, m, d);
+	snprintf(buf, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+	    (unsigned)d % 100u);
 }
 
 /* Easter Sunday of YEAR (Gregorian, anonymous algorithm of Meeus/Butcher). */
@@ -360,8 +361,9 @@ cal_format_instant(time_t t, char *buf)
 	struct tm tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(buf, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", (tm.tm_year + 1900) % 10000,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(buf, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)(tm.tm_year + 1900) % 10000u,
+	    (unsigned)(tm.tm_mon + 1) % 100u, (unsigned)tm.tm_mday % 100u,
+	    (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 /* Long date in French or English. */
