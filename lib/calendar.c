@@ -79,16 +79,26 @@ digits(const char **p, int n, int *out)
 	return true;
 }
 
+/* Consume C at *P; never steps over the terminating NUL. */
+static bool
+expect(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
 /* Parse "YYYY-MM-DD" at *P, advancing it. */
 static cal_day
 parse_date(const char **p)
 {
 	int y, m, d;
 
-	if (!digits(p, 4, &y) || *(*p)++ != '-' || !digits(p, 2, &m) ||
-	    *(*p)++ != '-' || !digits(p, 2, &d))
+	if (!digits(p, 4, &y) || !expect(p, '-') || !digits(p, 2, &m) ||
+	    !expect(p, '-') || !digits(p, 2, &d))
 		return CAL_NONE;
-	if (m < 1 || m > 12 || d < 1 || d > month_days(y, m))
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > month_days(y, m))
 		return CAL_NONE;
 	return cal_from_ymd(y, m, d);
 }
@@ -247,9 +257,11 @@ cal_local_time(cal_day day, int minutes)
 	if (best != (time_t)-1)
 		return best;
 	/* Skipped by a spring-forward: the wall clock jumps from just before
-	 * MINUTES to after it; the first existing instant is the jump itself. */
+	 * MINUTES to after it; the first existing instant is the jump itself.
+	 * The guess is left to mktime: a forced isdst = 0 shifts every wall
+	 * time after the jump by an hour, so none would read back. */
 	for (int m = minutes + 1; m < 24 * 60; m++) {
-		time_t t = wall(day, m, 0);
+		time_t t = wall(day, m, -1);
 		struct tm tm;
 
 		localtime_r(&t, &tm);
@@ -316,7 +328,7 @@ cal_parse_instant(const char *s, time_t *t)
 	if (*p != 'T' && *p != ' ')
 		return -1;
 	p++;
-	if (!digits(&p, 2, &hh) || *p++ != ':' || !digits(&p, 2, &mm))
+	if (!digits(&p, 2, &hh) || !expect(&p, ':') || !digits(&p, 2, &mm))
 		return -1;
 	if (*p == ':') {
 		p++;
@@ -338,10 +350,13 @@ cal_parse_instant(const char *s, time_t *t)
 		sign = *p++ == '-' ? -1 : 1;
 		if (!digits(&p, 2, &oh))
 			return -1;
-		if (*p == ':')
+		if (*p == ':') {
 			p++;
-		if (isdigit((unsigned char)*p) && !digits(&p, 2, &om))
+			if (!digits(&p, 2, &om))
+				return -1;	/* "+01:" is not an offset */
+		} else if (isdigit((unsigned char)*p) && !digits(&p, 2, &om)) {
 			return -1;
+		}
 		if (oh > 23 || om > 59)
 			return -1;
 	} else {

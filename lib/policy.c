@@ -198,6 +198,20 @@ push(cal_day *due, enum policy_reason *why, cal_day later, enum policy_reason r)
 	}
 }
 
+/* Rules 4 and 6 on a date DUE: not before min_gap_days after a dispute
+ * was cleared, not before the end of a pause. */
+static cal_day
+hold_back(const struct policy_facts *f, const struct config *cfg, cal_day due,
+    enum policy_reason *why)
+{
+	if (f->dispute_cleared_at != 0)
+		push(&due, why, cal_local_day(f->dispute_cleared_at) + cfg->schedule.min_gap_days,
+		    PR_DISPUTE_CLEARED_GAP);
+	push(&due, why, f->invoice_paused_until, PR_PAUSED);
+	push(&due, why, f->client_paused_until, PR_PAUSED);
+	return due;
+}
+
 /* Do two scheduled instants mean the same for the sender? */
 static bool
 same_slot(time_t a, time_t b, time_t now)
@@ -247,11 +261,15 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 			say(d, POLICY_NOTHING, PR_ESCALATED);
 			return;
 		}
-		d->due_day = cal_local_day(last_at) + cfg->escalation_after_days;
+		/* The hand-over is the sequence's last step: a pause or a
+		 * cleared dispute holds it back like a stage (rules 4, 6). */
+		why = PR_SEQUENCE_DONE;
+		d->due_day = hold_back(f, cfg, cal_local_day(last_at) + cfg->escalation_after_days,
+		    &why);
 		if (today >= d->due_day)
 			say(d, POLICY_ESCALATE, PR_ESCALATION_DUE);
 		else
-			say(d, POLICY_WAIT, PR_SEQUENCE_DONE);
+			say(d, POLICY_WAIT, why);
 		return;
 	}
 	for (int i = 0; i < f->nreminders; i++)
@@ -263,12 +281,7 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 	why = PR_NOT_DUE;
 	if (last >= 0)
 		push(&due, &why, cal_local_day(last_at) + cfg->schedule.min_gap_days, PR_MIN_GAP);
-	if (f->dispute_cleared_at != 0)
-		push(&due, &why, cal_local_day(f->dispute_cleared_at) + cfg->schedule.min_gap_days,
-		    PR_DISPUTE_CLEARED_GAP);
-	push(&due, &why, f->invoice_paused_until, PR_PAUSED);
-	push(&due, &why, f->client_paused_until, PR_PAUSED);
-	d->due_day = due;
+	d->due_day = due = hold_back(f, cfg, due, &why);
 
 	/* Rule 3: a recent payment defers the send; rule 7: the window. */
 	t0 = now;
