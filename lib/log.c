@@ -38,7 +38,7 @@ log_init(const char *progname, bool verbose)
 }
 
 /* One line at syslog priority PRI, with strerror(ERR) when ERR >= 0. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(int pri, int err, const char *fmt, va_list ap)
 {
 	char msg[2048];
