@@ -46,6 +46,7 @@ static const char *const reason_names[] = {
 	[PR_SEQUENCE_DONE] = "all stages done; waiting for the escalation delay",
 	[PR_ESCALATION_DUE] = "no payment after the last stage: hand over to the lawyer",
 	[PR_ESCALATED] = "already handed over to the lawyer",
+	[PR_RETRY_BACKOFF] = "retry after a temporary failure, not before its backoff",
 };
 
 static const char *const state_names[] = {
@@ -228,7 +229,7 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 	const struct policy_reminder *row = NULL;
 	int last = -1, next;
 	time_t last_at = 0, t0;
-	bool pending = false;
+	bool pending = false, backoff = false;
 	enum policy_reason why, need;
 	cal_day today = cal_local_day(now), due;
 
@@ -283,11 +284,17 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 		push(&due, &why, cal_local_day(last_at) + cfg->schedule.min_gap_days, PR_MIN_GAP);
 	d->due_day = due = hold_back(f, cfg, due, &why);
 
-	/* Rule 3: a recent payment defers the send; rule 7: the window. */
+	/* Rule 3: a recent payment defers the send; SPEC §3.5: a retry waits
+	 * for its backoff; rule 7: the window. */
 	t0 = now;
 	if (f->last_payment_at != 0 &&
 	    f->last_payment_at + (time_t)cfg->schedule.payment_grace_hours * 3600 > now)
 		t0 = f->last_payment_at + (time_t)cfg->schedule.payment_grace_hours * 3600;
+	if (row != NULL && row->retry && (row->state == RS_PLANNED || row->state == RS_APPROVED) &&
+	    row->scheduled_for > t0) {
+		t0 = row->scheduled_for;
+		backoff = true;
+	}
 	d->send_at = cal_next_send(&w, t0, due);
 
 	if (due > today) {
@@ -322,7 +329,8 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 	if (d->send_at <= now)
 		say(d, POLICY_SEND, row != NULL && row->state == RS_APPROVED ? PR_APPROVED : PR_DUE);
 	else
-		say(d, POLICY_WAIT, t0 > now ? PR_PAYMENT_GRACE : PR_SEND_WINDOW);
+		say(d, POLICY_WAIT, backoff ? PR_RETRY_BACKOFF :
+		    t0 > now ? PR_PAYMENT_GRACE : PR_SEND_WINDOW);
 	d->new_state = row != NULL && row->state == RS_APPROVED ? RS_APPROVED : RS_PLANNED;
 	if (row == NULL) {
 		d->op = ROW_CREATE;

@@ -42,6 +42,8 @@ struct policy_reminder {
 	time_t sent_at;			/* sent rows */
 	time_t decided_at;		/* approved / rejected rows, 0 if none */
 	bool rejected;			/* cancelled by a lawyer's rejection */
+	bool retry;			/* planned again after a temporary failure:
+					 * not before scheduled_for (backoff) */
 };
 
 struct policy_facts {
@@ -97,6 +99,7 @@ enum policy_reason {
 	PR_SEQUENCE_DONE,
 	PR_ESCALATION_DUE,
 	PR_ESCALATED,
+	PR_RETRY_BACKOFF,
 };
 
 /* What to do with the reminder row of the decided stage. */

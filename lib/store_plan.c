@@ -30,19 +30,20 @@
 	"    floor(extract(epoch FROM scheduled_for))::bigint, " \
 	"    coalesce(floor(extract(epoch FROM sent_at)), 0)::bigint, " \
 	"    coalesce(floor(extract(epoch FROM decided_at)), 0)::bigint, " \
-	"    (state = 'cancelled' AND reason = 'rejected')::int), ';' ORDER BY id) AS list " \
+	"    (state = 'cancelled' AND reason = 'rejected')::int, " \
+	"    (reason IS NOT DISTINCT FROM 'retry_backoff')::int), ';' ORDER BY id) AS list " \
 	"  FROM dunning.reminder WHERE invoice_id = i.id) r ON true "
 
-/* Parse one reminder "id stage state scheduled sent decided rejected". */
+/* Parse one reminder "id stage state scheduled sent decided rejected retry". */
 static int
 parse_reminder(const struct config *cfg, const char *text, struct policy_reminder *r)
 {
 	char stage[32], state[16];
 	long long id, sched, sent, decided;
-	int rejected, st;
+	int rejected, retry, st;
 
-	if (sscanf(text, "%lld %31s %15s %lld %lld %lld %d", &id, stage, state, &sched, &sent,
-	    &decided, &rejected) != 7 || (st = reminder_state_parse(state)) < 0)
+	if (sscanf(text, "%lld %31s %15s %lld %lld %lld %d %d", &id, stage, state, &sched, &sent,
+	    &decided, &rejected, &retry) != 8 || (st = reminder_state_parse(state)) < 0)
 		return -1;
 	r->id = id;
 	r->stage = config_stage_index(cfg, stage);
@@ -51,6 +52,7 @@ parse_reminder(const struct config *cfg, const char *text, struct policy_reminde
 	r->sent_at = (time_t)sent;
 	r->decided_at = (time_t)decided;
 	r->rejected = rejected != 0;
+	r->retry = retry != 0;
 	return 0;
 }
 

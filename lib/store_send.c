@@ -458,7 +458,8 @@ store_record_retry(struct store *s, const struct config *cfg, struct send_group 
 	return record(s, cfg, g, "UPDATE dunning.reminder SET "
 	    "state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, "
 	    "scheduled_for = $3, lease_until = NULL, last_error = left($2, 500), "
-	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
+	    "reason = 'retry_backoff', updated_at = dunning.now() "
+	    "WHERE id = ANY($1::bigint[]) AND state = 'sending'",
 	    at, "retried", detail);
 }
 
