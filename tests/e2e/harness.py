@@ -153,6 +153,14 @@ class Cluster:
         finally:
             conn.close()
 
+    def ensure_role(self, name, member_of=None):
+        """A LOGIN role (cluster-wide, so created once), member of MEMBER_OF."""
+        rows = self.admin('SELECT 1 FROM pg_roles WHERE rolname = %s', (name,))
+        if not rows:
+            self.admin('CREATE ROLE %s LOGIN%s' % (
+                name, ' IN ROLE %s' % member_of if member_of else ''))
+        return name
+
     def new_db_name(self, prefix='t'):
         return '%s_%d_%d' % (prefix, os.getpid(), next(self._dbs))
 
@@ -257,11 +265,14 @@ class Env:
     """One test's world: its database, its relay, its configuration."""
 
     def __init__(self, cluster, template, workdir, extra_conf='', reject=None, tempfail=None,
-                 smtp=True, db_user='postgres'):
+                 smtp=True, db_user='postgres', empty=False):
         self.cluster = cluster
         self.workdir = workdir
         self.dbname = cluster.new_db_name()
-        cluster.admin('CREATE DATABASE %s TEMPLATE %s' % (self.dbname, template))
+        if empty:       # not migrated
+            cluster.admin('CREATE DATABASE %s' % self.dbname)
+        else:
+            cluster.admin('CREATE DATABASE %s TEMPLATE %s' % (self.dbname, template))
         self.spool = os.path.join(workdir, 'spool')
         self.smtp = None
         if smtp:
