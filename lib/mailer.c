@@ -19,6 +19,7 @@
 struct session_ctx {
 	const char *username;
 	const char *password;
+	char note[128];		/* why the session stopped early, if known */
 };
 
 /* libesmtp reads the message in chunks: all of it at once, rewinding on
@@ -68,24 +69,25 @@ interact_cb(auth_client_request_t req, char **result, int fields, void *arg)
 static void
 event_cb(smtp_session_t session, int event, void *arg, ...)
 {
+	struct session_ctx *sc = arg;
 	va_list ap;
 	int *ok;
 
 	(void)session;
-	(void)arg;
 	va_start(ap, arg);
 	switch (event) {
 	case SMTP_EV_INVALID_PEER_CERTIFICATE:
 		(void)va_arg(ap, long);
 		ok = va_arg(ap, int *);
 		*ok = 0;
-		log_warnx("smtp: the relay's certificate does not verify");
+		snprintf(sc->note, sizeof(sc->note), "the relay's TLS certificate does not verify");
 		break;
 	case SMTP_EV_NO_PEER_CERTIFICATE:
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		ok = va_arg(ap, int *);
 		*ok = 0;
-		log_warnx("smtp: the relay's certificate is missing or names another host");
+		snprintf(sc->note, sizeof(sc->note),
+		    "the relay's TLS certificate is missing or names another host");
 		break;
 	case SMTP_EV_WEAK_CIPHER:
 		(void)va_arg(ap, int);
@@ -93,7 +95,7 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 		*ok = 0;
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
-		log_warnx("smtp: the relay does not offer STARTTLS");
+		snprintf(sc->note, sizeof(sc->note), "the relay does not offer STARTTLS");
 		break;
 	default:
 		break;
@@ -101,17 +103,32 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 	va_end(ap);
 }
 
+/* OpenSSL refuses an unverifiable relay during the handshake, before
+ * libesmtp reports anything: keep OpenSSL's reason for the operator. */
+static int
+verify_cb(int ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct session_ctx *sc = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+
+	if (!ok && sc != NULL && sc->note[0] == '\0')
+		snprintf(sc->note, sizeof(sc->note), "the relay's TLS certificate does not verify: %s",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+	return ok;
+}
+
 /* A TLS context that verifies the relay against CA_FILE or the system
  * store. */
 static SSL_CTX *
-tls_context(const char *ca_file)
+tls_context(const char *ca_file, struct session_ctx *sc)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx == NULL)
 		return NULL;
+	SSL_CTX_set_app_data(ctx, sc);
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
 	if ((ca_file != NULL && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) :
 	    SSL_CTX_set_default_verify_paths(ctx)) != 1) {
 		SSL_CTX_free(ctx);
@@ -173,7 +190,7 @@ bare_from(const char *from, char *buf, size_t n)
 void
 mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs, size_t n)
 {
-	struct session_ctx sc = { cfg->smtp.username, password };
+	struct session_ctx sc = { cfg->smtp.username, password, "" };
 	smtp_session_t session;
 	smtp_message_t *sms = NULL;
 	smtp_recipient_t *rcpts = NULL;
@@ -190,9 +207,9 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 	}
 	snprintf(hostport, sizeof(hostport), "%s:%d", cfg->smtp.host, cfg->smtp.port);
 	smtp_set_server(session, hostport);
-	smtp_set_eventcb(session, event_cb, NULL);
+	smtp_set_eventcb(session, event_cb, &sc);
 	if (cfg->smtp.tls != CONFIG_TLS_NONE) {
-		if ((tls = tls_context(cfg->smtp.ca_file)) == NULL) {
+		if ((tls = tls_context(cfg->smtp.ca_file, &sc)) == NULL) {
 			all(msgs, n, MAILER_TEMPORARY, "cannot load the CA certificates");
 			goto out;
 		}
@@ -227,11 +244,13 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
 	for (size_t i = 0; i < n; i++)
 		verdict(sms[i], rcpts[i], &msgs[i], ok);
-	if (!ok)
-		for (size_t i = 0; i < n; i++)
-			if (msgs[i].outcome == MAILER_TEMPORARY && msgs[i].status[0] == '0')
-				snprintf(msgs[i].status, sizeof(msgs[i].status), "%s: %s",
-				    hostport, smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+	/* No SMTP answer to show: say why the session stopped. */
+	for (size_t i = 0; i < n; i++)
+		if (msgs[i].outcome != MAILER_SENT && strncmp(msgs[i].status, "0 ", 2) == 0)
+			snprintf(msgs[i].status, sizeof(msgs[i].status), "%s: %s", hostport,
+			    sc.note[0] ? sc.note : smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
+	if (sc.note[0])
+		log_warnx("smtp %s: %s", hostport, sc.note);
 out:
 	smtp_destroy_session(session);
 	if (auth != NULL)

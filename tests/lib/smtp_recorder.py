@@ -5,6 +5,8 @@ Each accepted message is appended to --out as one JSON line:
 {"mail_from", "rcpt_tos", "data", "received_at"}.  Recipients matching
 --reject-rcpt get a 550, those matching --tempfail-rcpt a 451, so tests can
 drive the daemon's failure paths against a real SMTP conversation.
+With --tls-cert/--tls-key it requires STARTTLS; with --auth USER:PASSWORD it
+requires AUTH (PLAIN or LOGIN, over TLS only when TLS is on).
 Prints "READY host:port" on stdout once it listens.
 """
 import argparse
@@ -12,10 +14,12 @@ import asyncio
 import json
 import re
 import signal
+import ssl
 import sys
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Recorder:
@@ -51,11 +55,28 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--reject-rcpt')
     ap.add_argument('--tempfail-rcpt')
+    ap.add_argument('--tls-cert')
+    ap.add_argument('--tls-key')
+    ap.add_argument('--auth')
     args = ap.parse_args()
     handler = Recorder(args.out, args.reject_rcpt, args.tempfail_rcpt)
+    extra = {}
+    if args.tls_cert:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        extra.update(tls_context=ctx, require_starttls=True)
+    if args.auth:
+        user, password = args.auth.split(':', 1)
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = (auth_data.login.decode() == user and
+                  auth_data.password.decode() == password)
+            return AuthResult(success=ok)
+        extra.update(authenticator=authenticate, auth_required=True,
+                     auth_require_tls=bool(args.tls_cert))
     controller = Controller(handler, hostname=args.host, port=args.port,
                             decode_data=False, enable_SMTPUTF8=True,
-                            data_size_limit=10 * 1024 * 1024)
+                            data_size_limit=10 * 1024 * 1024, **extra)
     controller.start()
     print('READY %s:%d' % (args.host, args.port), flush=True)
     stop = asyncio.Event()
