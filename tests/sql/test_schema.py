@@ -12,7 +12,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from harness import PG_BIN, at, instant
+from harness import PG_BIN, SOURCE_ROOT, at, instant
 
 NOW = '2026-03-10T12:00:00+01:00'
 
@@ -57,10 +57,14 @@ def seed(env):
 
 def test_migrations_applied_twice_change_nothing(make_env):
     env = make_env(smtp=False, empty=True)
+    files = sorted(f[:-4] for f in os.listdir(os.path.join(SOURCE_ROOT, 'sql'))
+                   if f.endswith('.sql'))
     r = env.ctl('migrate', check=0)
-    assert 'applied 001_schema' in r.stdout and '3 migrations applied' in r.stdout, r.stdout
+    for name in files:
+        assert 'applied %s' % name in r.stdout, r.stdout
+    assert '%d migrations applied' % len(files) in r.stdout, r.stdout
     versions = env.sql('SELECT version, name FROM dunning.schema_migration ORDER BY version')
-    assert [v for v, _ in versions] == [1, 2, 3]
+    assert versions == [(int(f[:3]), f) for f in files]
     dump1 = pg_dump_schema(env)
     assert 'CREATE TABLE dunning.reminder' in dump1 and 'audit_log_no_change' in dump1
     data1 = env.sql('SELECT key, value FROM dunning.setting ORDER BY key')
@@ -242,6 +246,24 @@ def test_audit_verify_ok_on_clean_log(env):
 def test_audit_verify_ok_on_empty_log(env):
     r = env.ctl('audit', 'verify', check=0)
     assert 'OK' in r.stdout and '0 rows' in r.stdout
+
+
+@pytest.mark.parametrize('group', ['dunning_daemon', 'dunning_admin', 'dunning_accountant'])
+def test_audit_verify_as_non_superuser_roles(env, group):
+    """The operator runs `audit verify` with the daemon's configuration (a
+    dunning_daemon login), or as an admin or accountant: it must work
+    without superuser rights."""
+    write_some_audit(env)
+    role = env.cluster.ensure_role('verify_' + group.split('_')[1], group)
+    env.write_config(db_user=role)
+    r = env.ctl('audit', 'verify')
+    assert r.returncode == 0 and 'OK' in r.stdout, (r.stdout, r.stderr)
+    env.write_config(db_user='postgres')
+    tamper(env, "UPDATE dunning.audit_log SET actor = 'x' WHERE id = "
+                "(SELECT min(id) FROM dunning.audit_log)")
+    env.write_config(db_user=role)
+    r = env.ctl('audit', 'verify')
+    assert r.returncode == 3 and 'BROKEN' in r.stdout, (r.stdout, r.stderr)
 
 
 def tamper(env, sql):
