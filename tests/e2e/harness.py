@@ -234,7 +234,7 @@ class Mail:
         self.message_id = str(self.msg['Message-ID']).strip() if self.msg['Message-ID'] else None
         self.reply_to = self.msg['Reply-To']
         part = self.msg.get_body(preferencelist=('plain',))
-        self.body = part.get_content() if part is not None else ''
+        self.body = (part.get_content() if part is not None else '').replace('\r\n', '\n')
         self.text = norm_spaces(self.body)
 
     def __repr__(self):

@@ -239,3 +239,103 @@ def test_rule9_no_matter_description_or_notes_in_messages(env):
         assert 'divorce' not in m.body
     (letter,) = env.letters().values()
     assert SECRET not in letter and 'F-951' in letter   # one letter, both invoices
+
+
+def test_relay_451_gives_up_after_max_attempts(make_env):
+    """A relay that keeps answering 451: retried with a growing backoff,
+    then 'failed' after the last attempt (audited), never sent."""
+    env = make_env(tempfail=r'^toujours@')
+    c = env.client('toujours@client.example')
+    env.invoice('F-921', c, '2026-03-05')          # j3 due Sunday 8 → Monday 9
+    t = instant('2026-03-09', '09:00')
+    waits = []
+    for _ in range(12):
+        env.cycle(t)
+        rem = env.reminders('F-921')['j3']
+        if rem['state'] == 'failed':
+            break
+        assert rem['state'] == 'planned'
+        waits.append((rem['scheduled_for'] - t).total_seconds())
+        t = rem['scheduled_for'] + dt.timedelta(seconds=1)
+    assert rem['state'] == 'failed' and 'gave up' in rem['last_error'], rem
+    assert rem['attempts'] == 5
+    assert len(waits) == 4 and waits == sorted(waits), waits     # growing backoff
+    assert len(env.audit('retried', 'F-921')) == 4
+    assert len(env.audit('failed', 'F-921')) == 1
+    assert env.mails() == []
+
+
+def test_relay_451_retry_after_window_end_waits_for_next_opening(make_env):
+    """A 451 at 17:58: the retry falls after 18:00, so it leaves at the
+    next opening (09:00 the next business day), not in the evening."""
+    env = make_env(tempfail=r'^soir@')
+    c = env.client('soir@client.example')
+    env.invoice('F-922', c, '2026-03-02')
+    env.cycle(at('2026-03-06', '17:58'))            # Friday
+    env.restart_smtp()
+    for hhmm in ('18:10', '20:00'):
+        env.cycle(at('2026-03-06', hhmm))
+    env.cycle(at('2026-03-07', '10:00'))            # Saturday
+    assert env.mails() == []
+    assert env.reminders('F-922')['j3']['scheduled_for'] == instant('2026-03-09', '09:00')
+    env.cycle(at('2026-03-09', '09:00'))
+    assert [m.rcpt for m in env.mails()] == ['soir@client.example']
+
+
+def test_no_header_injection_through_display_name(env):
+    """Quotes, commas and angle brackets in a client's name stay inside the
+    display name: one recipient, the client's address, nothing else."""
+    c = env.client('vrai@client.example',
+                   company='Evil, "Inc." <pirate@evil.example>, cc: autre@evil.example')
+    env.invoice('F-942', c, '2026-03-02')
+    env.cycle(at('2026-03-05'))
+    (m,) = env.mails()
+    addrs = m.msg['To'].addresses
+    assert [a.addr_spec for a in addrs] == ['vrai@client.example']
+    assert m.envelope_rcpt == ['vrai@client.example']
+    assert m.msg['Cc'] is None and m.msg['Bcc'] is None
+    assert 'pirate@evil.example' in addrs[0].display_name
+
+
+def test_indemnity_only_for_professional_clients(env):
+    """SPEC §2.1: the 40 EUR recovery indemnity appears in the j30 message
+    to a professional client, never in the one to an individual."""
+    pro = env.client('pro@client.example', kind='professional')
+    ind = env.client('particulier@client.example', kind='individual')
+    env.invoice('F-960', pro, '2026-03-02', amount='800.00')
+    env.invoice('F-961', ind, '2026-03-02', amount='800.00')
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
+    j30 = {m.rcpt: m for m in env.mails() if env.stage_of(m.message_id)[0] == 'j30'}
+    assert set(j30) == {'pro@client.example', 'particulier@client.example'}
+    assert 'indemnité forfaitaire pour frais de recouvrement de 40,00 €' in \
+        j30['pro@client.example'].text
+    assert 'indemnité' not in j30['particulier@client.example'].text
+    assert '40,00 €' not in j30['particulier@client.example'].text
+    for m in j30.values():
+        assert 'au plus tard le 8 avril 2026' in m.text         # 7 days to pay
+
+
+def test_single_invoice_reminder_layout(env):
+    """The friendly reminder for one invoice: the invoice line, then a blank
+    line before the next paragraph (not glued to it)."""
+    c = env.client('mise-en-page@client.example')
+    env.invoice('F-970', c, '2026-03-02')
+    env.cycle(at('2026-03-05'))
+    (m,) = env.mails()
+    assert "1 000,00 €\n\nIl s'agit" in m.text, m.text
+    assert '\n\n\n' not in m.text
+
+
+def test_rule7_configured_window_and_weekends(make_env):
+    """Rule 7 with window 08:00–12:00 and business_days_only = false: a
+    Saturday is open, 12:00 is closed (the end is exclusive)."""
+    env = make_env(extra_conf='schedule {\n  window_start = "08:00"\n  window_end = "12:00"\n'
+                              '  business_days_only = false\n}\n')
+    c = env.client('samedi@client.example')
+    env.invoice('F-980', c, '2026-03-04')           # j3 due Saturday 7
+    env.cycle(at('2026-03-07', '07:59'))
+    env.cycle(at('2026-03-07', '12:00'))
+    assert env.mails() == []
+    assert env.reminders('F-980')['j3']['scheduled_for'] == instant('2026-03-08', '08:00')
+    env.cycle(at('2026-03-08', '08:00'))             # Sunday, open
+    assert [m.rcpt for m in env.mails()] == ['samedi@client.example']

@@ -176,7 +176,7 @@ def test_rule8_two_invoices_same_day_one_message(env):
     text = grouped.text
     assert 'F-801' in text and 'F-802' in text and 'F-804' not in text
     assert '2 notes' in grouped.subject
-    assert 'Total restant dû : 1 250,50 €' in text
+    assert 'Total restant dû : 1 250,50 €\n\nIl s' in text and '\n\n\n' not in text
     rem = env.reminders()
     ids = {r['number']: r['message_id'] for r in rem if r['stage'] == 'j3'}
     assert ids['F-801'] == ids['F-802'] == grouped.message_id
