@@ -148,6 +148,18 @@ audit_life(struct daemon *d, const char *action, bool once)
 	json_decref(det);
 }
 
+/* SPEC §2 rule 10: a reload is an action, and leaves its audit row. */
+static void
+audit_reload(struct daemon *d, const char *path)
+{
+	json_t *det = json_pack("{s:s}", "path", path);
+
+	store_set_now(d->store, clock_now(&d->clock));
+	if (store_audit(d->store, "daemon", "config_reloaded", 0, 0, det) < 0)
+		log_warnx("audit: %s", store_error(d->store));
+	json_decref(det);
+}
+
 /* Run until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
 static void
 run(struct daemon *d, const char *path)
@@ -180,6 +192,7 @@ run(struct daemon *d, const char *path)
 			d->cfg = cfg;
 			d->ms = ms;
 			log_info("configuration reloaded");
+			audit_reload(d, path);
 		}
 	}
 }
