@@ -183,12 +183,16 @@ class SmtpRecorder:
             args += ['--reject-rcpt', self.reject]
         if self.tempfail:
             args += ['--tempfail-rcpt', self.tempfail]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # stderr to a file: a pipe nobody reads could fill and stall the relay.
+        self.errfile = open(self.out + '.stderr', 'w')
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.errfile,
                                      text=True)
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             if self.proc.poll() is not None:
-                raise RuntimeError('smtp recorder exited: ' + self.proc.stderr.read())
+                self.errfile.flush()
+                with open(self.out + '.stderr') as f:
+                    raise RuntimeError('smtp recorder exited: ' + f.read())
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline()
@@ -206,9 +210,8 @@ class SmtpRecorder:
                 self.proc.kill()
                 self.proc.wait(10)
         if self.proc is not None:
-            for f in (self.proc.stdout, self.proc.stderr):
-                if f:
-                    f.close()
+            self.proc.stdout.close()
+            self.errfile.close()
         self.proc = None
 
     def records(self):
@@ -507,6 +510,8 @@ class Env:
         run before the cycle.  Returns [(date, recipient, stage, [numbers])]
         for every mail, and ('letter', stage, [numbers]) rows for letters."""
         events = {(D(k) if isinstance(k, str) else k): v for k, v in (events or {}).items()}
+        if not weekends and any(k.weekday() >= 5 for k in events):
+            raise ValueError('an event falls on a weekend day the replay skips')
         got = []
         self.new_mails()
         self.new_letters()

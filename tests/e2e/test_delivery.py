@@ -339,3 +339,24 @@ def test_rule7_configured_window_and_weekends(make_env):
     assert env.reminders('F-980')['j3']['scheduled_for'] == instant('2026-03-08', '08:00')
     env.cycle(at('2026-03-08', '08:00'))             # Sunday, open
     assert [m.rcpt for m in env.mails()] == ['samedi@client.example']
+
+
+def test_sending_left_by_a_dead_sender_becomes_in_doubt_never_resent(env):
+    """SPEC §3.5: a reminder left in 'sending' by a sender that died (its
+    lease ran out) becomes 'in_doubt' with an audit row, and is never resent
+    blindly; the invoice's sequence waits for the operator."""
+    c = env.client('doute@client.example')
+    i = env.invoice('F-990', c, '2026-03-02')
+    env.sql("INSERT INTO dunning.reminder (invoice_id, stage, state, scheduled_for, attempts, "
+            "message_id, lease_until) VALUES (%s, 'j3', 'sending', %s, 1, "
+            "'<dunning.x.j3@cabinet.example>', %s)",
+            (i, at('2026-03-05', '09:00'), at('2026-03-05', '09:15')))
+    env.cycle(at('2026-03-05', '09:10'))             # lease still running: left alone
+    assert env.reminders('F-990')['j3']['state'] == 'sending'
+    env.replay('2026-03-05', '2026-03-20', weekends=False)
+    rem = env.reminders('F-990')
+    assert rem['j3']['state'] == 'in_doubt' and list(rem) == ['j3']
+    doubt = env.audit('in_doubt', 'F-990')
+    assert len(doubt) == 1 and doubt[0]['details']['message_id'] == '<dunning.x.j3@cabinet.example>'
+    assert env.mails() == []
+    assert env.plan(at('2026-03-20'))[0]['reason'].startswith('a reminder is in doubt')

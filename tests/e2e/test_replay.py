@@ -50,7 +50,7 @@ def test_rule1_min_gap_is_configurable(make_env):
     env = make_env(extra_conf='schedule { min_gap_days = 10 }\n')
     c = env.client('gap@client.example')
     env.invoice('F-150', c, '2026-02-02', amount='500.00')
-    got = env.replay('2026-03-02', '2026-04-10')
+    got = env.replay('2026-03-02', '2026-04-10', weekends=False)
     # Seen at J+28: j3 at once, j10 ten days later, j30 ten days after that.
     assert_table(got, [
         ('2026-03-02', 'gap@client.example', 'j3'),
@@ -207,13 +207,19 @@ def test_whole_quarter_replay_audit_chain_holds(env):
         '2026-03-02': lambda: env.pay('Q-2', '100.00', at('2026-03-01', '12:00')),
         '2026-03-20': lambda: approve_all_held('2026-03-20'),
     }
-    got = env.replay('2026-01-05', '2026-04-05', events=events)
+    got = env.replay('2026-01-05', '2026-04-05', events=events, weekends=False)
     sent_rows = [r for r in env.reminders() if r['state'] == 'sent']
     assert len(got) == len({r['message_id'] for r in sent_rows})
     assert env.count('dunning.audit_log', "action = 'sent'") == len(sent_rows)
-    assert not [r for r in env.reminders() if r['state'] in ('sending', 'in_doubt', 'failed')]
+    stuck = [r for r in env.reminders() if r['state'] in ('sending', 'in_doubt', 'failed')]
+    assert not stuck, (stuck, [r.stderr for _, r in env.log if 'warn' in r.stderr.lower()])
     assert not [g for g in got if g[1] == 'q0@client.example']     # paid before j3
     assert [g for g in got if g[1] == 'letter'], 'approved formal notices were written'
+    # Rule 10: every kind of action of the quarter left its audit rows.
+    actions = {a['action'] for a in env.audit()}
+    assert {'daemon_started', 'daemon_stopped', 'planned', 'held', 'approved', 'sent',
+            'dispute_flagged', 'dispute_cleared', 'payment_recorded',
+            'escalated'} <= actions, actions
     # The chain holds and covers every row.
     r = env.verify_audit()
     assert ('%d rows' % env.count('dunning.audit_log')) in r.stdout

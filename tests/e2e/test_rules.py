@@ -314,3 +314,17 @@ def test_rule6_lifting_a_pause(env):
     got = env.replay('2026-03-11', '2026-03-11')
     assert_table(got, [('2026-03-11', 'leve@client.example', 'j3')])
     assert env.audit('client_pause_lifted')
+
+
+@pytest.mark.parametrize('status', ['written_off', 'cancelled'])
+def test_rule3_closed_invoice_cancels_pending(env, status):
+    """An invoice the billing software marks written off or cancelled gets
+    its pending reminders cancelled (with that reason) and no message."""
+    c = env.client('clos@client.example')
+    env.invoice('F-320', c, '2026-03-02')
+    env.cycle(at('2026-03-05', '19:00'))
+    env.sql('UPDATE dunning.invoice SET status = %s WHERE number = %s', (status, 'F-320'))
+    assert env.replay('2026-03-06', '2026-03-13') == []
+    rem = env.reminders('F-320')['j3']
+    assert rem['state'] == 'cancelled'
+    assert rem['reason'] == ('written_off' if status == 'written_off' else 'invoice_cancelled')
