@@ -207,7 +207,7 @@ def test_whole_quarter_replay_audit_chain_holds(env):
         '2026-03-02': lambda: env.pay('Q-2', '100.00', at('2026-03-01', '12:00')),
         '2026-03-20': lambda: approve_all_held('2026-03-20'),
     }
-    got = env.replay('2026-01-05', '2026-04-05', events=events, weekends=False)
+    got = env.replay('2026-01-05', '2026-04-07', events=events, weekends=False)
     sent_rows = [r for r in env.reminders() if r['state'] == 'sent']
     assert len(got) == len({r['message_id'] for r in sent_rows})
     assert env.count('dunning.audit_log', "action = 'sent'") == len(sent_rows)
