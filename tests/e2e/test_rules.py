@@ -328,3 +328,27 @@ def test_rule3_closed_invoice_cancels_pending(env, status):
     rem = env.reminders('F-320')['j3']
     assert rem['state'] == 'cancelled'
     assert rem['reason'] == ('written_off' if status == 'written_off' else 'invoice_cancelled')
+
+
+STAGES_J45_FREE = '''
+stage "j3"  { offset_days = 3  template = "j03" channel = "email" }
+stage "j10" { offset_days = 10 template = "j10" channel = "email" }
+stage "j30" { offset_days = 30 template = "j30" channel = "email" }
+stage "j45" { offset_days = 45 template = "j45" channel = "letter" requires_approval = false }
+'''
+
+
+def test_rule5_j45_without_approval_when_operator_says_so(make_env):
+    """Rule 5: with requires_approval = false on j45, the formal notice is
+    written on its day without a lawyer (below the threshold)."""
+    env = make_env(extra_conf=STAGES_J45_FREE)
+    c = env.client('libre45@client.example')
+    env.invoice('F-507', c, '2026-03-02', amount='700.00')
+    got = env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01', '2026-04-15', '2026-04-16'])
+    assert_table(got, [
+        ('2026-03-05', 'libre45@client.example', 'j3'),
+        ('2026-03-12', 'libre45@client.example', 'j10'),
+        ('2026-04-01', 'libre45@client.example', 'j30'),
+        ('2026-04-16', 'letter', 'j45'),
+    ])
+    assert env.audit('approved') == []
