@@ -278,11 +278,22 @@ class Env:
             cluster.admin('CREATE DATABASE %s TEMPLATE %s' % (self.dbname, template))
         self.spool = os.path.join(workdir, 'spool')
         self.smtp = None
+        self._dead = None
         if smtp:
-            self.smtp = SmtpRecorder(workdir, reject=reject, tempfail=tempfail).start()
+            for attempt in range(5):
+                try:
+                    self.smtp = SmtpRecorder(workdir, reject=reject, tempfail=tempfail).start()
+                    break
+                except RuntimeError:        # the free port was taken meanwhile
+                    if attempt == 4:
+                        raise
             smtp_port = self.smtp.port
         else:
-            smtp_port = free_port()		# nothing listens there
+            # A port bound but not listening: connections are refused, and
+            # no other process can take it while the test runs.
+            self._dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._dead.bind(('127.0.0.1', 0))
+            smtp_port = self._dead.getsockname()[1]
         self.smtp_port = smtp_port
         self.extra_conf = extra_conf
         self.db_user = db_user
@@ -310,6 +321,9 @@ class Env:
         out = self.smtp.out if self.smtp else None
         if self.smtp:
             self.smtp.stop()
+        if self._dead is not None:
+            self._dead.close()
+            self._dead = None
         self.smtp = SmtpRecorder(self.workdir, port=self.smtp_port, reject=reject,
                                  tempfail=tempfail)
         if out:
@@ -330,6 +344,8 @@ class Env:
             self._conn = None
         if self.smtp is not None:
             self.smtp.stop()
+        if self._dead is not None:
+            self._dead.close()
         try:
             self.cluster.admin('DROP DATABASE IF EXISTS %s WITH (FORCE)' % self.dbname)
         except psycopg2.Error:
