@@ -19,7 +19,6 @@ import select
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from zoneinfo import ZoneInfo

@@ -1,7 +1,6 @@
 """`dunningctl plan --json` (SPEC §3.3): the decisions a cycle would take,
 with nothing written; then the daemon takes exactly those decisions.
 Also the escalation hand-over and the daemon running as dunning_daemon."""
-import datetime as dt
 
 from harness import assert_table, at, instant
 
