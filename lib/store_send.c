@@ -216,7 +216,7 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
     struct ids *skip, struct send_group *g)
 {
 	struct ids rems = { 0 }, invs = { 0 }, locked = { 0 }, keep = { 0 };
-	char *skip_a = NULL, *inv_a = NULL, *rem_a = NULL, mid[128], rb[24];
+	char *skip_a = NULL, *inv_a = NULL, *rem_a = NULL, *head_mid = NULL, mid[128], rb[24];
 	const char *p[5];
 	PGresult *res = NULL;
 	int64_t client;
@@ -226,7 +226,7 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	if ((skip_a = ids_array(skip)) == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
 		goto out;
 	p[0] = skip_a;
-	res = store_q(s, "SELECT r.id, i.client_id, r.stage, i.currency "
+	res = store_q(s, "SELECT r.id, i.client_id, r.stage, i.currency, r.message_id "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
 	    "  AND r.id <> ALL ($1::bigint[]) "
@@ -241,6 +241,7 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	client = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	snprintf(stage_name, sizeof(stage_name), "%s", PQgetvalue(res, 0, 2));
 	snprintf(currency, sizeof(currency), "%s", PQgetvalue(res, 0, 3));
+	head_mid = PQgetisnull(res, 0, 4) ? NULL : strdup(PQgetvalue(res, 0, 4));
 	if ((stage = config_stage_index(cfg, stage_name)) < 0) {
 		log_warnx("reminder %s: stage \"%s\" is not configured; left alone",
 		    PQgetvalue(res, 0, 0), stage_name);
@@ -251,17 +252,20 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	PQclear(res);
 	res = NULL;
 
-	/* Rule 8: the whole group, invoices locked in id order. */
+	/* Rule 8: the whole group, invoices locked in id order.  A retry
+	 * keeps its Message-ID (SPEC §3.5), so it only travels with the
+	 * reminders that already share it; new ones group among themselves. */
 	p[0] = store_i64(rb, client);
 	p[1] = stage_name;
 	p[2] = currency;
 	p[3] = skip_a;
+	p[4] = head_mid;
 	res = store_q(s, "SELECT r.id, r.invoice_id "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE i.client_id = $1 AND r.stage = $2 AND i.currency = $3 "
 	    "  AND r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
-	    "  AND r.id <> ALL ($4::bigint[]) "
-	    "ORDER BY r.invoice_id FOR UPDATE OF r SKIP LOCKED", 4, p, PGRES_TUPLES_OK);
+	    "  AND r.id <> ALL ($4::bigint[]) AND r.message_id IS NOT DISTINCT FROM $5 "
+	    "ORDER BY r.invoice_id FOR UPDATE OF r SKIP LOCKED", 5, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto out;
 	for (int i = 0; i < PQntuples(res); i++)
@@ -354,6 +358,7 @@ rollback:
 	store_rollback(s);
 out:
 	PQclear(res);
+	free(head_mid);
 	free(skip_a);
 	free(inv_a);
 	free(rem_a);
