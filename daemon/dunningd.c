@@ -66,7 +66,7 @@ load(const char *path, time_t now, struct message_set **ms, bool quiet)
 {
 	struct config_diag diag = { 0 };
 	struct config *cfg = config_load(path, &diag);
-	char err[512];
+	char err[512], *old_tz = NULL;
 
 	if (cfg != NULL)
 		config_check_date(cfg, now, &diag);
@@ -82,18 +82,26 @@ load(const char *path, time_t now, struct message_set **ms, bool quiet)
 		config_free(cfg);
 		return NULL;
 	}
+	/* The zone is process-wide: a refused reload must leave the old one. */
+	if ((old_tz = getenv("TZ")) != NULL && (old_tz = strdup(old_tz)) == NULL)
+		fatal("strdup");
 	if (cal_set_timezone(cfg->schedule.timezone) < 0) {
 		fprintf(stderr, "%s: unknown time zone \"%s\"\n", path, cfg->schedule.timezone);
-		config_free(cfg);
-		return NULL;
+		goto refuse;
 	}
 	if ((*ms = message_set_load(cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
-		config_free(cfg);
-		return NULL;
+		goto refuse;
 	}
+	free(old_tz);
 	(void)quiet;
 	return cfg;
+refuse:
+	if (old_tz != NULL)
+		cal_set_timezone(old_tz);
+	free(old_tz);
+	config_free(cfg);
+	return NULL;
 }
 
 /* One cycle at the clock's now: leases, planning, sending. */
@@ -108,7 +116,10 @@ cycle(struct daemon *d)
 	int n;
 
 	cal_format_instant(now, at);
-	if (store_set_now(d->store, now) < 0 || store_publish_settings(d->store, d->cfg) < 0) {
+	/* dunning.now only when --now replays a date; otherwise SQL reads the
+	 * real clock itself, instant by instant. */
+	if (store_set_now(d->store, d->clock.set ? now : 0) < 0 ||
+	    store_publish_settings(d->store, d->cfg) < 0) {
 		log_warnx("%s", store_error(d->store));
 		return -1;
 	}
@@ -121,7 +132,7 @@ cycle(struct daemon *d)
 		log_warnx("planning: %s", store_error(d->store));
 		return -1;
 	}
-	if (sender_run(&snd, now, &ss) < 0)
+	if (sender_run(&snd, &d->clock, &ss) < 0)
 		return -1;
 	d->seed = snd.seed;
 	log_info("cycle %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
@@ -142,7 +153,7 @@ audit_life(struct daemon *d, const char *action, bool once)
 	gethostname(host, sizeof(host) - 1);
 	det = json_pack("{s:s, s:s, s:i, s:b}", "version", DUNNING_VERSION, "host", host,
 	    "pid", (int)getpid(), "once", once);
-	store_set_now(d->store, clock_now(&d->clock));
+	store_set_now(d->store, d->clock.set ? clock_now(&d->clock) : 0);
 	if (store_audit(d->store, "daemon", action, 0, 0, det) < 0)
 		log_warnx("audit: %s", store_error(d->store));
 	json_decref(det);
@@ -154,7 +165,7 @@ audit_reload(struct daemon *d, const char *path)
 {
 	json_t *det = json_pack("{s:s}", "path", path);
 
-	store_set_now(d->store, clock_now(&d->clock));
+	store_set_now(d->store, d->clock.set ? clock_now(&d->clock) : 0);
 	if (store_audit(d->store, "daemon", "config_reloaded", 0, 0, det) < 0)
 		log_warnx("audit: %s", store_error(d->store));
 	json_decref(det);

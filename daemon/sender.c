@@ -15,16 +15,16 @@
 #include "policy.h"
 #include "sender.h"
 
-#define BATCH 25		/* messages per SMTP session */
-#define MAX_ATTEMPTS 5
+/*
+ * One message per SMTP session.  libesmtp takes every message of a session
+ * before it starts, so a batch would be claimed (and its send locks held)
+ * for the whole session: a dispute or a payment on the last message would
+ * wait for all the others, and a crash would leave them all in doubt.  One
+ * at a time, a dispute waits for at most the one send in flight (SPEC §3.5).
+ */
 #define RETRY_BASE 300		/* seconds; doubled each attempt */
 #define RETRY_MAX 7200
-
-struct pending {
-	struct send_group g;
-	char *data;
-	size_t len;
-};
+#define RETRY_WARN 5		/* attempts after which each retry is a warning */
 
 /* Capped exponential backoff with ±20 % jitter, so that daemons retrying
  * the same relay do not come back in step. */
@@ -40,22 +40,15 @@ backoff(struct sender *s, int attempt)
 	return d - d / 5 + rand_r(&s->seed) % (2 * (d / 5) + 1);
 }
 
-/* Record a temporary failure: retry later, or give up after the last
- * attempt. */
+/* Record a temporary failure: retry later.  A temporary failure never
+ * becomes permanent by itself (a relay outage must not fail every due
+ * reminder); past RETRY_WARN attempts each retry is logged as a warning. */
 static void
 temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
     struct send_stats *st)
 {
-	char msg[400];
-
-	if (g->items[0].attempts >= MAX_ATTEMPTS) {
-		snprintf(msg, sizeof(msg), "gave up after %d attempts: %s", MAX_ATTEMPTS, why);
-		if (store_record_failed(s->store, s->cfg, g, msg) == 0)
-			st->failed++;
-		else
-			st->errors++;
-		return;
-	}
+	if (g->items[0].attempts >= RETRY_WARN)
+		log_warnx("%s: attempt %d failed again: %s", g->message_id, g->items[0].attempts, why);
 	if (store_record_retry(s->store, s->cfg, g, now + backoff(s, g->items[0].attempts), why) == 0)
 		st->retried++;
 	else
@@ -115,98 +108,87 @@ send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stat
 	free(text);
 }
 
-/* One SMTP session for the batch, then each outcome recorded. */
+/* One message to the relay, and its outcome recorded. */
 static void
-flush(struct sender *s, time_t now, struct pending *batch, size_t n, struct send_stats *st)
+send_mail(struct sender *s, time_t now, struct send_group *g, struct send_stats *st)
 {
-	struct mailer_msg msgs[BATCH];
+	struct mailer_msg msg;
+	char err[256];
+	int rc = 0;
 
-	memset(msgs, 0, sizeof(msgs));
-	for (size_t i = 0; i < n; i++) {
-		msgs[i].data = batch[i].data;
-		msgs[i].len = batch[i].len;
-		msgs[i].rcpt = batch[i].g.email;
+	memset(&msg, 0, sizeof(msg));
+	err[0] = '\0';
+	if ((msg.data = message_compose(s->ms, s->cfg, g, now, &msg.len, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
+		if (store_record_failed(s->store, s->cfg, g, err[0] ? err : "out of memory") == 0)
+			st->failed++;
+		return;
 	}
-	mailer_send(s->cfg, s->password, msgs, n);
-	for (size_t i = 0; i < n; i++) {
-		struct send_group *g = &batch[i].g;
-		int rc = 0;
-
-		switch (msgs[i].outcome) {
-		case MAILER_SENT:
-			if ((rc = store_record_sent(s->store, s->cfg, g, msgs[i].status)) == 0)
-				st->sent++;
-			break;
-		case MAILER_PERMANENT:
-			if ((rc = store_record_failed(s->store, s->cfg, g, msgs[i].status)) == 0)
-				st->failed++;
-			break;
-		case MAILER_UNKNOWN:
-			if ((rc = store_record_in_doubt(s->store, s->cfg, g, msgs[i].status)) == 0)
-				st->in_doubt++;
-			break;
-		case MAILER_TEMPORARY:
-			temporary(s, now, g, msgs[i].status, st);
-			break;
-		}
-		if (rc < 0) {
-			/* The lease will turn it in_doubt: never sent twice. */
-			log_warnx("recording the outcome of %s: %s", g->message_id,
-			    store_error(s->store));
-			st->errors++;
-		}
-		free(batch[i].data);
-		store_release(s->store, g);
+	msg.rcpt = g->email;
+	mailer_send(s->cfg, s->password, &msg, 1);
+	switch (msg.outcome) {
+	case MAILER_SENT:
+		if ((rc = store_record_sent(s->store, s->cfg, g, msg.status)) == 0)
+			st->sent++;
+		break;
+	case MAILER_PERMANENT:
+		if ((rc = store_record_failed(s->store, s->cfg, g, msg.status)) == 0)
+			st->failed++;
+		break;
+	case MAILER_UNKNOWN:
+		if ((rc = store_record_in_doubt(s->store, s->cfg, g, msg.status)) == 0)
+			st->in_doubt++;
+		break;
+	case MAILER_TEMPORARY:
+		temporary(s, now, g, msg.status, st);
+		break;
 	}
+	if (rc < 0) {
+		/* The lease will turn it in_doubt: never sent twice. */
+		log_warnx("recording the outcome of %s: %s", g->message_id, store_error(s->store));
+		st->errors++;
+	}
+	free((char *)msg.data);
 }
 
-/* Send what is due at NOW. */
+/* Send what is due, reading the clock before each claim: the pass stops
+ * when the send window closes. */
 int
-sender_run(struct sender *s, time_t now, struct send_stats *st)
+sender_run(struct sender *s, const struct clock *clock, struct send_stats *st)
 {
 	struct cal_window w = policy_window(s->cfg);
-	struct pending batch[BATCH];
-	size_t n = 0;
-	char domain[256], err[256];
-	int rc;
+	struct send_group g;
+	char domain[256];
+	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (!cal_in_window(&w, now))
-		return 0;
 	message_from_domain(s->cfg, domain, sizeof(domain));
-	while ((rc = store_claim(s->store, s->cfg, now, domain, &batch[n].g)) == 1) {
-		struct send_group *g = &batch[n].g;
-		const char *why = message_check(g, s->cfg);
+	for (;;) {
+		time_t now = clock_now(clock);
+		const char *why;
 
-		if (why != NULL) {
-			log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
-			    (long long)g->client_id, why);
-			if (store_record_failed(s->store, s->cfg, g, why) == 0)
+		if (!cal_in_window(&w, now))
+			break;
+		if (clock->set && store_set_now(s->store, now) < 0) {
+			rc = -1;
+			break;
+		}
+		if ((rc = store_claim(s->store, s->cfg, now, domain, &g)) <= 0)
+			break;
+		rc = 0;
+		if ((why = message_check(&g, s->cfg)) != NULL) {
+			log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g.stage].name,
+			    (long long)g.client_id, why);
+			if (store_record_failed(s->store, s->cfg, &g, why) == 0)
 				st->failed++;
-			store_release(s->store, g);
-			continue;
+		} else if (s->cfg->stages[g.stage].channel == CONFIG_CHANNEL_LETTER) {
+			send_letter(s, now, &g, st);
+		} else {
+			send_mail(s, now, &g, st);
 		}
-		if (s->cfg->stages[g->stage].channel == CONFIG_CHANNEL_LETTER) {
-			send_letter(s, now, g, st);
-			store_release(s->store, g);
-			continue;
-		}
-		batch[n].data = message_compose(s->ms, s->cfg, g, now, &batch[n].len, err,
-		    sizeof(err));
-		if (batch[n].data == NULL) {
-			log_warnx("composing %s: %s", g->message_id, err);
-			if (store_record_failed(s->store, s->cfg, g, err) == 0)
-				st->failed++;
-			store_release(s->store, g);
-			continue;
-		}
-		if (++n == BATCH) {
-			flush(s, now, batch, n, st);
-			n = 0;
-		}
+		store_release(s->store, &g);
 	}
-	if (n > 0)
-		flush(s, now, batch, n, st);
 	if (rc < 0) {
 		log_warnx("claiming reminders: %s", store_error(s->store));
 		return -1;

@@ -7,6 +7,7 @@
 
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "message.h"
 #include "store.h"
@@ -23,7 +24,8 @@ struct send_stats {
 	int sent, letters, retried, failed, in_doubt, errors;
 };
 
-/* Send everything due at NOW (nothing outside the send window). */
-int sender_run(struct sender *s, time_t now, struct send_stats *st);
+/* Send everything due, by CLOCK, until nothing is due or the send window
+ * closes. */
+int sender_run(struct sender *s, const struct clock *clock, struct send_stats *st);
 
 #endif

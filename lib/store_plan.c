@@ -216,10 +216,17 @@ store_write_decision(struct store *s, const struct config *cfg, const struct pol
 		const char *p[5] = { store_i64(rb, d->reminder_id), state, at,
 			reason_code(d->reason), old >= 0 ? reminder_state_name(old) : "" };
 		const char *action;
+		PGresult *res = store_q(s, "UPDATE dunning.reminder SET state = $2, "
+		    "scheduled_for = $3, reason = $4, updated_at = dunning.now() "
+		    "WHERE id = $1 AND state = $5 RETURNING id", 5, p, PGRES_TUPLES_OK);
+		int moved;
 
-		if (store_cmd(s, "UPDATE dunning.reminder SET state = $2, scheduled_for = $3, "
-		    "reason = $4, updated_at = dunning.now() WHERE id = $1 AND state = $5", 5, p) < 0)
+		if (res == NULL)
 			return -1;
+		moved = PQntuples(res);
+		PQclear(res);
+		if (moved == 0)
+			return 0;	/* settled meanwhile: nothing changed, nothing to audit */
 		if (old == (int)d->new_state) {
 			action = "rescheduled";
 			st->rescheduled++;
@@ -359,16 +366,22 @@ store_plan(struct store *s, const struct config *cfg, time_t now, struct plan_st
 
 /* A 'sending' row whose lease ran out: the daemon that claimed it died or
  * lost its connection; whether the relay took the message is unknown, so
- * it is never resent blindly (SPEC §3.5). */
+ * it is never resent blindly (SPEC §3.5).  A row whose send lock is still
+ * held belongs to a live sender (a slow relay, a long replayed cycle): it
+ * is left to that sender, which records the outcome itself. */
 int
 store_expire_leases(struct store *s, time_t now)
 {
 	PGresult *res;
+	int n;
 
 	(void)now;
-	res = store_q(s, "WITH x AS (UPDATE dunning.reminder SET state = 'in_doubt', "
+	res = store_q(s, "WITH x AS (UPDATE dunning.reminder r SET state = 'in_doubt', "
 	    "  reason = 'lease_expired', lease_until = NULL, updated_at = dunning.now() "
 	    "  WHERE state = 'sending' AND lease_until < dunning.now() "
+	    "  AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
+	    "    AND l.classid = 1685417582::bigint::oid AND l.objsubid = 2 AND l.granted "
+	    "    AND l.objid = (r.invoice_id % 2147483647)::oid) "
 	    "  RETURNING id, invoice_id, stage, message_id) "
 	    "SELECT dunning.audit('daemon', 'in_doubt', invoice_id, id, jsonb_build_object("
 	    "  'stage', stage, 'message_id', message_id, 'reason', "
@@ -376,7 +389,7 @@ store_expire_leases(struct store *s, time_t now)
 	    PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
-	int n = PQntuples(res);
+	n = PQntuples(res);
 	PQclear(res);
 	return n;
 }

@@ -209,17 +209,65 @@ load_group(struct store *s, const char *rem_array, int64_t client, struct send_g
 	return 0;
 }
 
-/* One claim attempt: 1 claimed, 0 nothing due, 2 the head was not
- * sendable (try again), -1 error. */
+/* Is ID in L? */
+static bool
+ids_has(const struct ids *l, int64_t id)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] == id)
+			return true;
+	return false;
+}
+
+/* The Message-ID of a message carrying exactly the reminders REMS (sorted):
+ * derived from that set, so every attempt of the same message has the same
+ * id and a different set (a group that split) gets a different one. */
+static void
+derive_message_id(const struct ids *rems, const char *stage, const char *domain, char *buf,
+    size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	if (rems->n == 1) {
+		snprintf(buf, n, "<dunning.%lld.%s@%s>", (long long)rems->v[0], stage, domain);
+		return;
+	}
+	for (size_t i = 0; i < rems->n; i++)
+		for (int b = 0; b < 8; b++) {
+			h ^= (uint64_t)(rems->v[i] >> (8 * b)) & 0xff;
+			h *= 1099511628211ULL;
+		}
+	snprintf(buf, n, "<dunning.%lld-%zu.%s.%08llx@%s>", (long long)rems->v[0], rems->n, stage,
+	    (unsigned long long)(h & 0xffffffffULL), domain);
+}
+
+/* Keep the first PQntuples rows' column C of RES in L. */
+static int
+ids_from(struct ids *l, PGresult *res, int c)
+{
+	for (int i = 0; i < PQntuples(res); i++)
+		if (ids_add(l, strtoll(PQgetvalue(res, i, c), NULL, 10)) < 0)
+			return -1;
+	return 0;
+}
+
+/* One claim attempt: 1 claimed, 0 nothing due, 2 the head could not be
+ * sent now (it is in SKIP; try the next one), -1 error (rolled back).
+ *
+ * Locks are taken in the same order as everywhere else — invoice, then
+ * reminder — and always with SKIP LOCKED, so the claim never waits while
+ * holding a lock: a lawyer's function or a payment holding an invoice just
+ * makes the claim pass it by, and no cycle of waits can form. */
 static int
 claim_once(struct store *s, const struct config *cfg, time_t now, const char *domain,
     struct ids *skip, struct send_group *g)
 {
-	struct ids rems = { 0 }, invs = { 0 }, locked = { 0 }, keep = { 0 };
-	char *skip_a = NULL, *inv_a = NULL, *rem_a = NULL, *head_mid = NULL, mid[128], rb[24];
-	const char *p[5];
+	struct ids rems = { 0 }, invs = { 0 }, got_r = { 0 }, got_i = { 0 }, locked = { 0 };
+	struct ids keep = { 0 }, sent_r = { 0 };
+	char *skip_a = NULL, *inv_a = NULL, *rem_a = NULL, *head_mid = NULL, mid[160], rb[24];
+	const char *p[6];
 	PGresult *res = NULL;
-	int64_t client;
+	int64_t client, head;
 	int stage, rc = -1;
 	char currency[4], stage_name[32];
 
@@ -230,113 +278,123 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
 	    "  AND r.id <> ALL ($1::bigint[]) "
-	    "ORDER BY r.scheduled_for, r.id LIMIT 1 FOR UPDATE OF r SKIP LOCKED", 1, p,
-	    PGRES_TUPLES_OK);
+	    "ORDER BY r.scheduled_for, r.id LIMIT 1", 1, p, PGRES_TUPLES_OK);
 	if (res == NULL)
-		goto out;
+		goto rollback;
 	if (PQntuples(res) == 0) {
 		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : 0;
 		goto out;
 	}
+	head = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	client = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	snprintf(stage_name, sizeof(stage_name), "%s", PQgetvalue(res, 0, 2));
 	snprintf(currency, sizeof(currency), "%s", PQgetvalue(res, 0, 3));
 	head_mid = PQgetisnull(res, 0, 4) ? NULL : strdup(PQgetvalue(res, 0, 4));
+	PQclear(res);
+	res = NULL;
+	if (ids_add(skip, head) < 0)
+		goto rollback;
 	if ((stage = config_stage_index(cfg, stage_name)) < 0) {
-		log_warnx("reminder %s: stage \"%s\" is not configured; left alone",
-		    PQgetvalue(res, 0, 0), stage_name);
-		ids_add(skip, strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+		log_warnx("reminder %lld: stage \"%s\" is not configured; left alone",
+		    (long long)head, stage_name);
 		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : 2;
 		goto out;
 	}
-	PQclear(res);
-	res = NULL;
 
-	/* Rule 8: the whole group, invoices locked in id order.  A retry
-	 * keeps its Message-ID (SPEC §3.5), so it only travels with the
-	 * reminders that already share it; new ones group among themselves. */
+	/* Rule 8: the client's other reminders due at this stage.  A retry
+	 * travels only with the reminders that share its Message-ID. */
 	p[0] = store_i64(rb, client);
 	p[1] = stage_name;
 	p[2] = currency;
 	p[3] = skip_a;
 	p[4] = head_mid;
+	p[5] = store_i64(mid, head);
 	res = store_q(s, "SELECT r.id, r.invoice_id "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE i.client_id = $1 AND r.stage = $2 AND i.currency = $3 "
 	    "  AND r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
-	    "  AND r.id <> ALL ($4::bigint[]) AND r.message_id IS NOT DISTINCT FROM $5 "
-	    "ORDER BY r.invoice_id FOR UPDATE OF r SKIP LOCKED", 5, p, PGRES_TUPLES_OK);
-	if (res == NULL)
-		goto out;
-	for (int i = 0; i < PQntuples(res); i++)
-		if (ids_add(&rems, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0 ||
-		    ids_add(&invs, strtoll(PQgetvalue(res, i, 1), NULL, 10)) < 0)
-			goto out;
+	    "  AND (r.id <> ALL ($4::bigint[]) OR r.id = $6) "
+	    "  AND r.message_id IS NOT DISTINCT FROM $5 ORDER BY r.invoice_id", 6, p,
+	    PGRES_TUPLES_OK);
+	if (res == NULL || ids_from(&rems, res, 0) < 0 || ids_from(&invs, res, 1) < 0)
+		goto rollback;
 	PQclear(res);
 	res = NULL;
-	if ((inv_a = ids_array(&invs)) == NULL)
-		goto out;
+	for (size_t i = 0; i < rems.n; i++)
+		if (!ids_has(skip, rems.v[i]) && ids_add(skip, rems.v[i]) < 0)
+			goto rollback;
+
+	/* Invoices first, then reminders, neither waited for. */
+	if ((inv_a = ids_array(&invs)) == NULL || (rem_a = ids_array(&rems)) == NULL)
+		goto rollback;
 	p[0] = inv_a;
-	if ((res = store_q(s, "SELECT id FROM dunning.invoice WHERE id = ANY($1::bigint[]) "
-	    "ORDER BY id FOR UPDATE", 1, p, PGRES_TUPLES_OK)) == NULL)
-		goto out;
+	p[1] = rem_a;
+	p[2] = head_mid;
+	res = store_q(s, "SELECT id, invoice_id FROM dunning.reminder "
+	    "WHERE id = ANY($2::bigint[]) AND invoice_id = ANY($1::bigint[]) "
+	    "  AND invoice_id IN (SELECT id FROM dunning.invoice WHERE id = ANY($1::bigint[]) "
+	    "    FOR UPDATE SKIP LOCKED) "
+	    "  AND state IN ('planned', 'approved') AND scheduled_for <= dunning.now() "
+	    "  AND message_id IS NOT DISTINCT FROM $3 "
+	    "ORDER BY invoice_id FOR UPDATE SKIP LOCKED", 3, p, PGRES_TUPLES_OK);
+	if (res == NULL || ids_from(&got_r, res, 0) < 0 || ids_from(&got_i, res, 1) < 0)
+		goto rollback;
 	PQclear(res);
 	res = NULL;
 
-	/* The send lock: a payment or dispute already waiting wins. */
-	for (size_t i = 0; i < invs.n; i++) {
-		if (send_lock(s, invs.v[i], true)) {
-			ids_add(&locked, invs.v[i]);
-		} else {
+	/* The send lock: a payment or a dispute being recorded wins. */
+	for (size_t i = 0; i < got_i.n; i++) {
+		if (!send_lock(s, got_i.v[i], true)) {
 			log_info("reminder %lld: a payment or dispute is being recorded; later",
-			    (long long)rems.v[i]);
-			ids_add(skip, rems.v[i]);
+			    (long long)got_r.v[i]);
+			continue;
+		}
+		if (ids_add(&locked, got_i.v[i]) < 0) {
+			send_lock(s, got_i.v[i], false);
+			goto unlock;
 		}
 	}
+
+	/* Rules 3–7 again, on facts read under the locks. */
 	free(inv_a);
 	if ((inv_a = ids_array(&locked)) == NULL)
 		goto unlock;
-
-	/* Rules 3–7 again, under the locks. */
 	struct recheck chk = { s, cfg, now, stage, &keep, 0 };
 
 	p[0] = inv_a;
 	if (store_load_facts(s, cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, &chk) < 0 ||
 	    chk.rc < 0)
 		goto unlock;
-	for (size_t i = 0; i < locked.n; i++) {
-		bool kept = false;
-
-		for (size_t k = 0; k < keep.n; k++)
-			kept |= keep.v[k] == locked.v[i];
-		if (!kept)
+	for (size_t i = 0; i < locked.n; i++)
+		if (!ids_has(&keep, locked.v[i]))
 			send_lock(s, locked.v[i], false);
-	}
-	if (keep.n == 0) {
+	for (size_t i = 0; i < got_i.n; i++)
+		if (ids_has(&keep, got_i.v[i]) && ids_add(&sent_r, got_r.v[i]) < 0)
+			goto unlock_keep;
+	if (sent_r.n == 0) {
 		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : 2;
 		goto out;
 	}
 
-	/* Mark them sending; the Message-ID is fixed at the first attempt. */
-	struct ids kept_rems = { 0 };
-
-	for (size_t i = 0; i < rems.n; i++)
-		for (size_t k = 0; k < keep.n; k++)
-			if (invs.v[i] == keep.v[k])
-				ids_add(&kept_rems, rems.v[i]);
-	rem_a = ids_array(&kept_rems);
-	snprintf(mid, sizeof(mid), "<dunning.%lld.%s@%s>", (long long)kept_rems.v[0],
-	    stage_name, domain);
-	free(kept_rems.v);
-	if (rem_a == NULL)
+	/* Mark them sending, each with its audit row, in the same transaction. */
+	derive_message_id(&sent_r, stage_name, domain, mid, sizeof(mid));
+	free(rem_a);
+	if ((rem_a = ids_array(&sent_r)) == NULL)
 		goto unlock_keep;
 	p[0] = rem_a;
 	p[1] = mid;
-	if (store_cmd(s, "UPDATE dunning.reminder SET state = 'sending', "
-	    "attempts = attempts + 1, lease_until = dunning.now() + interval '" LEASE "', "
-	    "message_id = coalesce(message_id, $2), updated_at = dunning.now() "
-	    "WHERE id = ANY($1::bigint[])", 2, p) < 0)
+	p[2] = stage_name;
+	res = store_q(s, "WITH x AS (UPDATE dunning.reminder SET state = 'sending', "
+	    "  attempts = attempts + 1, lease_until = dunning.now() + interval '" LEASE "', "
+	    "  message_id = $2, updated_at = dunning.now() "
+	    "  WHERE id = ANY($1::bigint[]) RETURNING id, invoice_id, attempts) "
+	    "SELECT dunning.audit('daemon', 'sending', invoice_id, id, jsonb_build_object("
+	    "  'stage', $3::text, 'message_id', $2::text, 'attempt', attempts)) FROM x", 3, p,
+	    PGRES_TUPLES_OK);
+	if (res == NULL || (size_t)PQntuples(res) != sent_r.n)
 		goto unlock_keep;
+	PQclear(res);
+	res = NULL;
 	memset(g, 0, sizeof(*g));
 	g->stage = stage;
 	snprintf(g->currency, sizeof(g->currency), "%s", currency);
@@ -356,6 +414,7 @@ unlock:
 		send_lock(s, locked.v[i], false);
 rollback:
 	store_rollback(s);
+	rc = -1;
 out:
 	PQclear(res);
 	free(head_mid);
@@ -364,25 +423,26 @@ out:
 	free(rem_a);
 	free(rems.v);
 	free(invs.v);
+	free(got_r.v);
+	free(got_i.v);
 	free(locked.v);
 	free(keep.v);
+	free(sent_r.v);
 	return rc;
 }
 
-/* Claim the next sendable group; SKIP (owned by the caller's send loop)
- * collects reminders that cannot go now so they are not picked again. */
+/* Claim the next sendable group.  Reminders that cannot go now are
+ * remembered for this call, so each due reminder is looked at once. */
 int
 store_claim(struct store *s, const struct config *cfg, time_t now, const char *domain,
     struct send_group *g)
 {
 	struct ids skip = { 0 };
-	int rc = 0;
+	int rc;
 
-	for (int i = 0; i < 10000; i++) {
+	do
 		rc = claim_once(s, cfg, now, domain, &skip, g);
-		if (rc != 2)
-			break;
-	}
+	while (rc == 2);
 	free(skip.v);
 	return rc;
 }
@@ -404,29 +464,41 @@ group_rems(const struct send_group *g)
 	return a;
 }
 
-/* Move G's reminders out of 'sending' with SQL, auditing ACTION for each
- * with DETAIL. */
+/* Move G's reminders out of 'sending' with SQL (which must end with
+ * "RETURNING id, invoice_id, attempts"), auditing ACTION with DETAIL for
+ * each row it really moved; a row someone else settled meanwhile is left
+ * alone and logged. */
 static int
 record(struct store *s, const struct config *cfg, struct send_group *g, const char *sql,
     const char *extra, const char *action, const char *detail)
 {
-	char *a = group_rems(g);
-	const char *p[3] = { a, detail, extra };
+	char *a = group_rems(g), clean[512];
+	const char *p[3] = { a, clean, extra };
+	PGresult *res = NULL;
 	int rc = -1;
 
+	/* Relay answers are free text: keep them printable ASCII, whole. */
+	snprintf(clean, sizeof(clean), "%s", detail);
+	for (char *c = clean; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
 	if (a == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
 		goto out;
-	if (store_cmd(s, sql, extra != NULL ? 3 : 2, p) < 0)
+	if ((res = store_q(s, sql, extra != NULL ? 3 : 2, p, PGRES_TUPLES_OK)) == NULL)
 		goto fail;
-	for (size_t i = 0; i < g->nitems; i++) {
+	if ((size_t)PQntuples(res) != g->nitems)
+		log_warnx("%s: %zu of %d reminder(s) were no longer sending; %s recorded for the rest",
+		    g->message_id ? g->message_id : "?", g->nitems - (size_t)PQntuples(res),
+		    (int)g->nitems, action);
+	for (int i = 0; i < PQntuples(res); i++) {
 		json_t *det = json_pack("{s:s, s:s, s:s, s:i}", "stage", cfg->stages[g->stage].name,
-		    "message_id", g->message_id ? g->message_id : "", "detail", detail,
-		    "attempt", g->items[i].attempts);
+		    "message_id", g->message_id ? g->message_id : "", "detail", clean,
+		    "attempt", atoi(PQgetvalue(res, i, 2)));
 
 		if (extra != NULL)
 			json_object_set_new(det, "retry_at", json_string(extra));
-		if (store_audit(s, "daemon", action, g->items[i].invoice_id,
-		    g->items[i].reminder_id, det) < 0) {
+		if (store_audit(s, "daemon", action, strtoll(PQgetvalue(res, i, 1), NULL, 10),
+		    strtoll(PQgetvalue(res, i, 0), NULL, 10), det) < 0) {
 			json_decref(det);
 			goto fail;
 		}
@@ -437,6 +509,7 @@ record(struct store *s, const struct config *cfg, struct send_group *g, const ch
 fail:
 	store_rollback(s);
 out:
+	PQclear(res);
 	free(a);
 	return rc;
 }
@@ -448,8 +521,9 @@ store_record_sent(struct store *s, const struct config *cfg, struct send_group *
 {
 	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'sent', "
 	    "sent_at = dunning.now(), lease_until = NULL, last_error = NULL, reason = left($2, 200), "
-	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
-	    NULL, "sent", detail);
+	    "updated_at = dunning.now() "
+	    "WHERE id = ANY($1::bigint[]) AND state IN ('sending', 'in_doubt') "
+	    "RETURNING id, invoice_id, attempts", NULL, "sent", detail);
 }
 
 /* A temporary failure: back to planned (or approved) at RETRY_AT. */
@@ -464,8 +538,8 @@ store_record_retry(struct store *s, const struct config *cfg, struct send_group 
 	    "state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, "
 	    "scheduled_for = $3, lease_until = NULL, last_error = left($2, 500), "
 	    "reason = 'retry_backoff', updated_at = dunning.now() "
-	    "WHERE id = ANY($1::bigint[]) AND state = 'sending'",
-	    at, "retried", detail);
+	    "WHERE id = ANY($1::bigint[]) AND state = 'sending' "
+	    "RETURNING id, invoice_id, attempts", at, "retried", detail);
 }
 
 /* A permanent failure: a person must act. */
@@ -475,8 +549,8 @@ store_record_failed(struct store *s, const struct config *cfg, struct send_group
 {
 	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'failed', "
 	    "lease_until = NULL, last_error = left($2, 500), reason = 'failed', "
-	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
-	    NULL, "failed", detail);
+	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
+	    "RETURNING id, invoice_id, attempts", NULL, "failed", detail);
 }
 
 /* Drop the send locks and free G. */
@@ -496,6 +570,6 @@ store_record_in_doubt(struct store *s, const struct config *cfg, struct send_gro
 {
 	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'in_doubt', "
 	    "lease_until = NULL, last_error = left($2, 500), reason = 'no_answer_after_data', "
-	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending'",
-	    NULL, "in_doubt", detail);
+	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
+	    "RETURNING id, invoice_id, attempts", NULL, "in_doubt", detail);
 }

@@ -241,28 +241,35 @@ def test_rule9_no_matter_description_or_notes_in_messages(env):
     assert SECRET not in letter and 'F-951' in letter   # one letter, both invoices
 
 
-def test_relay_451_gives_up_after_max_attempts(make_env):
-    """A relay that keeps answering 451: retried with a growing backoff,
-    then 'failed' after the last attempt (audited), never sent."""
+def test_relay_451_keeps_retrying_with_capped_backoff_then_sends(make_env):
+    """A relay that keeps answering 451: retried with a growing backoff that
+    stops growing at the cap (2 h ± 20 %), each attempt audited, never
+    'failed' by itself (an outage must not fail every due reminder), never
+    sent twice; once the relay accepts, the message leaves once."""
     env = make_env(tempfail=r'^toujours@')
     c = env.client('toujours@client.example')
     env.invoice('F-921', c, '2026-03-05')          # j3 due Sunday 8 → Monday 9
     t = instant('2026-03-09', '09:00')
     waits = []
-    for _ in range(12):
+    for _ in range(7):
         env.cycle(t)
         rem = env.reminders('F-921')['j3']
-        if rem['state'] == 'failed':
-            break
-        assert rem['state'] == 'planned'
+        assert rem['state'] == 'planned', rem
         waits.append((rem['scheduled_for'] - t).total_seconds())
         t = rem['scheduled_for'] + dt.timedelta(seconds=1)
-    assert rem['state'] == 'failed' and 'gave up' in rem['last_error'], rem
-    assert rem['attempts'] == 5
-    assert len(waits) == 4 and waits == sorted(waits), waits     # growing backoff
-    assert len(env.audit('retried', 'F-921')) == 4
-    assert len(env.audit('failed', 'F-921')) == 1
+    assert rem['attempts'] == 7
+    # 300 s doubled each attempt, ± 20 %: 300, 600, 1200, 2400, 4800, then the cap.
+    for i, base in enumerate([300, 600, 1200, 2400, 4800]):
+        assert 0.8 * base <= waits[i] <= 1.2 * base, waits
+    assert all(w <= 1.2 * 7200 or w > 12 * 3600 for w in waits[5:]), waits  # cap (or overnight)
+    assert len(env.audit('retried', 'F-921')) == 7
+    assert env.audit('failed', 'F-921') == []
     assert env.mails() == []
+    env.restart_smtp()                              # the relay accepts again
+    env.cycle(t)
+    rem = env.reminders('F-921')['j3']
+    assert rem['state'] == 'sent' and rem['attempts'] == 8, rem
+    assert len(env.mails()) == 1
 
 
 def test_relay_451_retry_after_window_end_waits_for_next_opening(make_env):
