@@ -10,12 +10,14 @@
 --     zone: the payments received before it count, those received later do
 --     not, whenever they were recorded.
 --   - balance = amount - sum(payments).  An invoice is receivable at the end
---     of D when its status is 'open', it was issued on or before D and its
---     balance is positive.  An overpaid invoice (negative balance) is paid: it
---     counts 0, its surplus is not netted against the client's other invoices.
---   - Cancelled invoices are ignored by every report.  Written-off invoices
---     are not receivables; their unpaid balance is a loss, reported in
---     kpi.written_off_365d.
+--     of D when it was issued on or before D, its balance then is positive,
+--     and its status is 'open' or it was written off after D.  An overpaid
+--     invoice (negative balance) is paid: it counts 0, and its surplus is not
+--     netted against the client's other invoices.
+--   - Cancelled invoices are ignored by every report (an invoice issued by
+--     mistake was never owed).  A written-off invoice stops being receivable
+--     on the day it is written off (written_off_on); its unpaid balance is a
+--     loss, reported in kpi.written_off_365d.
 --   - Amounts are numeric(12,2) of one currency: every report groups by or
 --     filters on the invoice's currency and never adds two currencies.
 --   - Rates are percentages rounded to one decimal; a rate whose base is
@@ -33,12 +35,13 @@
 -- working set taken as cached (random_page_cost), which makes the planner
 -- read the covering indexes.
 
--- When an invoice was written off (not contract): kpi.written_off_365d
--- counts the losses written off in the 365 days ending on its date.  The
--- trigger below sets it to the firm's today when the status becomes
--- 'written_off' (or keeps the date the writer gives) and clears it when the
--- status changes back; invoices written off before this migration have no
--- date, and count in no year.
+-- The day an invoice was written off (not contract), which the status
+-- alone does not tell: the invoice was receivable until then, and its loss
+-- counts in the kpi of the 365 days that include it.  The trigger below sets
+-- it to the firm's today when the status becomes 'written_off' (or keeps the
+-- date the writer gives) and clears it when the status changes back.  An
+-- invoice written off before this migration has no date: it is receivable
+-- at no date and its loss counts in no year.
 ALTER TABLE dunning.invoice ADD COLUMN written_off_on date;
 
 CREATE FUNCTION dunning.invoice_written_off() RETURNS trigger
@@ -105,7 +108,8 @@ BEGIN
 		LEFT JOIN (SELECT q.invoice_id, sum(q.amount) AS paid
 		           FROM dunning.payment q WHERE q.received_at < cut
 		           GROUP BY q.invoice_id) p ON p.invoice_id = i.id
-		WHERE i.status = 'open' AND i.issued_on <= as_of
+		WHERE (i.status = 'open' OR (i.status = 'written_off' AND i.written_off_on > as_of))
+		  AND i.issued_on <= as_of
 		  AND i.amount > coalesce(p.paid, 0)
 	)
 	SELECT i.number,
@@ -173,7 +177,8 @@ BEGIN
 	      LEFT JOIN (SELECT q.invoice_id, sum(q.amount) AS paid
 	                 FROM dunning.payment q WHERE q.received_at < cut
 	                 GROUP BY q.invoice_id) p ON p.invoice_id = i.id
-	      WHERE i.status = 'open' AND i.issued_on <= as_of
+	      WHERE (i.status = 'open' OR (i.status = 'written_off' AND i.written_off_on > as_of))
+	        AND i.issued_on <= as_of
 	        AND i.amount > coalesce(p.paid, 0)) b
 	JOIN dunning.client c ON c.id = b.client_id
 	GROUP BY c.id, b.currency
@@ -201,12 +206,13 @@ BEGIN
 			coalesce(period_days::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT round(coalesce(sum(b.amount - b.paid)
-	                      FILTER (WHERE b.status = 'open' AND b.paid < b.amount), 0)
+	                      FILTER (WHERE b.receivable AND b.paid < b.amount), 0)
 	             * period_days
 	             / nullif(sum(b.amount) FILTER (WHERE b.issued_on > as_of - period_days), 0),
 	             1)
 	INTO result
-	FROM (SELECT i.status, i.amount, i.issued_on, coalesce(p.paid, 0) AS paid
+	FROM (SELECT (i.status = 'open' OR (i.status = 'written_off' AND i.written_off_on > as_of)) AS receivable,
+	             i.amount, i.issued_on, coalesce(p.paid, 0) AS paid
 	      FROM dunning.invoice i
 	      LEFT JOIN (SELECT q.invoice_id, sum(q.amount) AS paid
 	                 FROM dunning.payment q WHERE q.received_at < cut
@@ -242,7 +248,8 @@ BEGIN
 		-- Every invoice issued by AS_OF with what was paid on it by the end
 		-- of AS_OF, and when its last payment arrived.
 		SELECT i.id, i.currency, i.status, i.amount, i.issued_on, i.due_on,
-		       i.written_off_on, coalesce(p.paid, 0) AS paid, p.last_at
+		       i.written_off_on, coalesce(p.paid, 0) AS paid, p.last_at,
+		       (i.status = 'open' OR (i.status = 'written_off' AND i.written_off_on > as_of)) AS receivable
 		FROM dunning.invoice i
 		LEFT JOIN (SELECT q.invoice_id, sum(q.amount) AS paid, max(q.received_at) AS last_at
 		           FROM dunning.payment q WHERE q.received_at < cut
@@ -268,19 +275,17 @@ BEGIN
 	), money AS (
 		SELECT f.currency,
 		       sum(f.amount - f.paid)
-		           FILTER (WHERE f.status = 'open' AND f.paid < f.amount) AS receivables,
+		           FILTER (WHERE f.receivable AND f.paid < f.amount) AS receivables,
 		       sum(f.amount - f.paid)
-		           FILTER (WHERE f.status = 'open' AND f.paid < f.amount
+		           FILTER (WHERE f.receivable AND f.paid < f.amount
 		                   AND as_of - f.due_on > 30) AS over_30,
 		       sum(f.amount) FILTER (WHERE f.paid_j45 IS NOT NULL) AS due_45,
 		       sum(least(f.amount, f.paid_j45)) FILTER (WHERE f.paid_j45 IS NOT NULL)
 		           AS recovered_45,
 		       sum(f.amount * ((f.last_at AT TIME ZONE tz)::date - f.issued_on))
-		           FILTER (WHERE f.status = 'open' AND f.paid >= f.amount
-		                   AND f.last_at >= start_365d) AS amount_days,
+		           FILTER (WHERE f.paid >= f.amount AND f.last_at >= start_365d) AS amount_days,
 		       sum(f.amount)
-		           FILTER (WHERE f.status = 'open' AND f.paid >= f.amount
-		                   AND f.last_at >= start_365d) AS amount_paid,
+		           FILTER (WHERE f.paid >= f.amount AND f.last_at >= start_365d) AS amount_paid,
 		       sum(f.amount - f.paid)
 		           FILTER (WHERE f.status = 'written_off' AND f.paid < f.amount
 		                   AND f.written_off_on BETWEEN as_of - 364 AND as_of) AS written_off
@@ -294,7 +299,7 @@ BEGIN
 		      WHERE x.state = 'sent' AND x.sent_at >= start_30d AND x.sent_at < cut
 		      UNION ALL
 		      SELECT x.invoice_id, true FROM dunning.reminder x WHERE x.state = 'held') r
-		JOIN dunning.invoice i ON i.id = r.invoice_id
+		JOIN dunning.invoice i ON i.id = r.invoice_id AND i.status <> 'cancelled'
 		GROUP BY i.currency
 	)
 	SELECT cur.currency,
@@ -388,34 +393,34 @@ CREATE VIEW dunning.stage_effectiveness WITH (security_invoker = true) AS
 -- ------------------------------------------------------------- comments --
 
 COMMENT ON COLUMN dunning.invoice.written_off_on IS
-'Not contract. The firm''s date on which the invoice was written off: set to dunning.today() when the status becomes written_off (unless given), cleared when it changes back. kpi.written_off_365d counts losses by this date.';
+'Not contract. The firm''s date on which the invoice was written off: set to dunning.today() when the status becomes written_off (unless given), cleared when it changes back. Receivable until then; kpi.written_off_365d counts its loss on that date.';
 
 COMMENT ON FUNCTION dunning.day_end(date) IS
 'The end of day D in the firm''s time zone (dunning.setting timezone): the first instant of D + 1. A figure "at the end of D" counts the payments received before it.';
 
 COMMENT ON VIEW dunning.aging IS
-'Receivables today by client, currency and days past due (= today - due_on). One row per client and currency with a positive open balance. Balance of an invoice = amount - payments received by the end of today; an invoice counts when its status is open and its balance > 0 (overpaid invoices count 0, never netted). Buckets: not_due (days past due <= 0), d1_30 (1-30), d31_60 (31-60), d61_90 (61-90), d90_plus (91 and more); total = their sum. Cancelled and written-off invoices excluded. dunning.aging_at(date) gives it at the end of another day.';
+'Receivables at the end of today by client, currency and days past due, one row per client and currency with a positive total. Receivable invoice: issued by today, status open (or written off after today), balance = amount - payments received by the end of today > 0 (an overpaid invoice counts 0 and is never netted against another); cancelled invoices are ignored. days past due = today - due_on. Buckets: not_due (<= 0), d1_30 (1 to 30), d31_60 (31 to 60), d61_90 (61 to 90), d90_plus (91 and more); total = their sum. = dunning.aging_at(today).';
 
 COMMENT ON FUNCTION dunning.aging_at(date) IS
-'dunning.aging at the end of AS_OF: payments received after AS_OF do not count, days past due = AS_OF - due_on, invoices issued after AS_OF are left out.';
+'dunning.aging at the end of AS_OF: invoices issued by AS_OF, payments received by its end, days past due = AS_OF - due_on, written-off invoices receivable until the day they were written off.';
 
 COMMENT ON VIEW dunning.aging_invoices IS
-'Each receivable invoice today (status open, balance = amount - payments received by the end of today > 0): balance, days_past_due = today - due_on, bucket (not_due <= 0, d1_30, d31_60, d61_90, d90_plus >= 91, as in dunning.aging), last_stage = stage of the last reminder sent, next_stage / next_at = stage and scheduled_for of the reminder not yet sent (planned, held or approved), held = that reminder waits for a lawyer, paused = the invoice or its client is paused past today, disputed = a dispute is open. Ordered by days past due, oldest first.';
+'Each receivable invoice at the end of today (as in dunning.aging: status open, balance = amount - payments received by the end of today > 0), oldest first: balance, days_past_due = today - due_on, bucket (not_due <= 0, d1_30, d31_60, d61_90, d90_plus >= 91), last_stage = the stage of its last reminder sent, next_stage and next_at = the stage and scheduled_for of its reminder not sent yet (planned, held or approved), held = that reminder waits for a lawyer''s approval, paused = the invoice or its client is paused beyond today (paused_until > today), disputed = a dispute is open. = dunning.aging_invoices_at(today).';
 
 COMMENT ON FUNCTION dunning.aging_invoices_at(date) IS
-'dunning.aging_invoices at the end of AS_OF (balances and days past due at that date; the reminder, pause and dispute columns are the current state).';
+'dunning.aging_invoices at the end of AS_OF: balances, days past due and buckets at that date; the reminder, pause and dispute columns are the current state.';
 
 COMMENT ON FUNCTION dunning.dso(integer, date, character) IS
-'Days sales outstanding: receivables at the end of AS_OF / amount invoiced (incl. VAT) over the PERIOD_DAYS days ending on AS_OF (issued_on in AS_OF - PERIOD_DAYS + 1 .. AS_OF) x PERIOD_DAYS, in CURRENCY, rounded to 0.1 day. Receivables = sum of the positive balances (amount - payments received by the end of AS_OF) of open invoices issued by AS_OF. Invoiced amount: open and written-off invoices (they were sales), not cancelled ones. NULL when nothing was invoiced in the period. dso(365) is the usual annual formula.';
+'Days sales outstanding in CURRENCY = receivables at the end of AS_OF / amount invoiced (incl. VAT) over the PERIOD_DAYS days ending on AS_OF x PERIOD_DAYS, rounded to 0.1 day; dso(365) is the usual annual formula. Receivables = sum of the positive balances (amount - payments received by the end of AS_OF) of the invoices issued by AS_OF, open or written off after AS_OF. Amount invoiced = sum of the amounts of the invoices issued from AS_OF - PERIOD_DAYS + 1 to AS_OF, written-off ones included (they were sales), cancelled ones not. NULL when nothing was invoiced in the period. Defaults: 90 days, today, EUR.';
 
 COMMENT ON VIEW dunning.kpi IS
-'Collection KPIs today (= dunning.kpi_at(today)), one row per currency of the invoices issued by today, cancelled ones excluded. receivables = sum of the positive balances (amount - payments received by the end of today) of open invoices. overdue_over_30_pct = 100 x the part of receivables more than 30 days past due (today - due_on > 30) / receivables. recovery_j45_pct = 100 x sum, over the open and written-off invoices due on or before today - 45, of min(amount, payments received by the end of due_on + 45) / sum of their amounts. avg_days_to_pay = over the open invoices fully paid whose last payment was received in the 365 days ending today: sum(amount x (date of the last payment - issued_on)) / sum(amount), an average weighted by invoice amount. reminders_sent_30d = reminders sent in the 30 days ending today. reminders_held = reminders waiting for a lawyer''s approval. written_off_365d = unpaid balance of the invoices written off (written_off_on) in the 365 days ending today. Percentages and days rounded to 0.1; NULL when their base is empty.';
+'Collection KPIs at the end of today, one row per currency (= dunning.kpi_at(today)); cancelled invoices ignored. receivables = sum of the positive balances (amount - payments received by the end of today) of the open invoices issued by today. overdue_over_30_pct = 100 x the part of receivables more than 30 days past due (today - due_on > 30) / receivables. recovery_j45_pct = 100 x sum, over the invoices (open or written off) due on or before today - 45, of min(amount, payments received by the end of due_on + 45) / sum of their amounts. avg_days_to_pay = sum(amount x (date of the last payment - issued_on)) / sum(amount) over the invoices fully paid whose last payment was received in the 365 days ending today: an average weighted by invoice amount. reminders_sent_30d = reminders sent in the 30 days ending today. reminders_held = reminders waiting for a lawyer''s approval. written_off_365d = unpaid balance of the invoices written off in the 365 days ending today. Percentages and days rounded to 0.1; NULL when their base is empty.';
 
 COMMENT ON FUNCTION dunning.kpi_at(date) IS
-'dunning.kpi at the end of AS_OF: payments received after AS_OF do not count, invoices issued after it are left out, the 30 and 365 days end on AS_OF. reminders_held is the current number (the state of a reminder is not historised).';
+'dunning.kpi at the end of AS_OF: invoices issued by AS_OF, payments received by its end, the 30 and 365 days ending on AS_OF, written-off invoices receivable until they were written off. reminders_held is the current number (the state of a reminder is not historised).';
 
 COMMENT ON VIEW dunning.stage_effectiveness IS
-'For each reminder stage with messages sent (= dunning.stage_effectiveness_at(today)), cancelled invoices excluded: sent = number of reminders of that stage sent; paid_7d_pct = 100 x the share of those sent at least 7 days ago whose invoice was fully paid (payments >= amount) by the end of the 7th day after the day the message left (an invoice already paid then counts as paid); paid_14d_pct the same with 14 days. NULL when no message is old enough. Ordered by the number in the stage name.';
+'For each reminder stage with messages sent (= dunning.stage_effectiveness_at(today)); cancelled invoices ignored. sent = number of reminders of that stage sent. paid_7d_pct = 100 x the share of those sent at least 7 days ago whose invoice was fully paid (payments >= amount) by the end of the 7th day after the day the message left (an invoice already paid by then counts); paid_14d_pct = the same with 14 days. NULL when no message is old enough. Ordered by the number in the stage name (j3, j10, j30, j45).';
 
 COMMENT ON FUNCTION dunning.stage_effectiveness_at(date) IS
 'dunning.stage_effectiveness at the end of AS_OF: the messages sent by then, the payments received by then, the 7 and 14 days counted back from AS_OF.';
