@@ -336,12 +336,13 @@ DECLARE
 	cut_14 timestamptz := dunning.day_end(as_of - 14);
 BEGIN
 	RETURN QUERY
-	WITH settled AS (
-		-- When each invoice became fully paid (NULL: not by the end of
-		-- AS_OF): at its last payment when the payments add up to the
-		-- amount exactly; for an overpaid invoice, at the first payment
-		-- that brought the running total to the amount.
-		SELECT i.id,
+	WITH message AS (
+		-- Each message sent by the end of AS_OF, and when its invoice
+		-- became fully paid (NULL: not by the end of AS_OF): at its last
+		-- payment when the payments add up to the amount exactly; for an
+		-- overpaid invoice, at the first payment that brought the running
+		-- total to the amount.
+		SELECT r.stage, r.sent_at,
 		       CASE WHEN p.paid IS NULL OR p.paid < i.amount THEN NULL
 		            WHEN p.paid = i.amount THEN p.last_at
 		            ELSE (SELECT min(s.received_at)
@@ -354,32 +355,27 @@ BEGIN
 		LEFT JOIN (SELECT q.invoice_id, sum(q.amount) AS paid, max(q.received_at) AS last_at
 		           FROM dunning.payment q WHERE q.received_at < cut
 		           GROUP BY q.invoice_id) p ON p.invoice_id = i.id
-		WHERE i.status <> 'cancelled'
-		OFFSET 0	-- paid_at is computed once per invoice
-	), message AS (
-		-- Each message sent by the end of AS_OF, and whether its invoice was
-		-- fully paid by the end of the 7th (14th) day after the day it left.
-		-- A payment less than 6 (13) days of 24 h after the message is
-		-- inside that limit, one 9 (16) such days after it or later is
-		-- outside (days last 23 to 25 hours); only those in between need the
-		-- calendar of the firm's time zone.
-		SELECT r.stage, r.sent_at,
-		       s.paid_at IS NOT NULL AND (s.paid_at < r.sent_at + interval '144 hours' OR
-		           (s.paid_at < r.sent_at + interval '216 hours' AND
-		            s.paid_at < ((r.sent_at AT TIME ZONE tz)::date + 8)::timestamp
-		                        AT TIME ZONE tz)) AS paid_7d,
-		       s.paid_at IS NOT NULL AND (s.paid_at < r.sent_at + interval '312 hours' OR
-		           (s.paid_at < r.sent_at + interval '384 hours' AND
-		            s.paid_at < ((r.sent_at AT TIME ZONE tz)::date + 15)::timestamp
-		                        AT TIME ZONE tz)) AS paid_14d
-		FROM settled s
-		JOIN dunning.reminder r ON r.invoice_id = s.id
-		WHERE r.state = 'sent' AND r.sent_at < cut
+		JOIN dunning.reminder r ON r.invoice_id = i.id
+		WHERE i.status <> 'cancelled' AND r.state = 'sent' AND r.sent_at < cut
+		OFFSET 0	-- paid_at is computed once per message
 	)
+	-- Paid within N days of a message: fully paid by the end of the Nth
+	-- day after the day it left.  A payment less than N - 1 days of 24 h
+	-- after the message is inside that limit, one N + 2 such days after it
+	-- or later is outside (a day lasts 23 to 25 hours); only those in
+	-- between need the calendar of the firm's time zone.
 	SELECT m.stage, count(*),
-	       round(100.0 * count(*) FILTER (WHERE m.sent_at < cut_7 AND m.paid_7d)
+	       round(100.0 * count(*) FILTER (WHERE m.sent_at < cut_7 AND m.paid_at IS NOT NULL
+	                 AND (m.paid_at < m.sent_at + interval '144 hours'
+	                      OR (m.paid_at < m.sent_at + interval '216 hours'
+	                          AND m.paid_at < ((m.sent_at AT TIME ZONE tz)::date + 8)::timestamp
+	                                          AT TIME ZONE tz)))
 	             / nullif(count(*) FILTER (WHERE m.sent_at < cut_7), 0), 1)::numeric(4,1),
-	       round(100.0 * count(*) FILTER (WHERE m.sent_at < cut_14 AND m.paid_14d)
+	       round(100.0 * count(*) FILTER (WHERE m.sent_at < cut_14 AND m.paid_at IS NOT NULL
+	                 AND (m.paid_at < m.sent_at + interval '312 hours'
+	                      OR (m.paid_at < m.sent_at + interval '384 hours'
+	                          AND m.paid_at < ((m.sent_at AT TIME ZONE tz)::date + 15)::timestamp
+	                                          AT TIME ZONE tz)))
 	             / nullif(count(*) FILTER (WHERE m.sent_at < cut_14), 0), 1)::numeric(4,1)
 	FROM message m
 	GROUP BY m.stage

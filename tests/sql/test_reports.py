@@ -4,7 +4,7 @@ PostgreSQL 15.
 
 Every expected figure below is computed by hand from the fixture portfolio,
 the arithmetic in the comments; none is obtained by running SQL like the
-reports'.  The portfolio (25 invoices, four clients, EUR and USD) is read at
+reports'.  The portfolio (28 invoices, four clients, EUR and USD) is read at
 two dates:
 
     T = 2026-03-31 (dunning.now = 2026-03-31 18:00+02, Paris summer time);
