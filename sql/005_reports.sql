@@ -102,21 +102,11 @@ DECLARE
 	cut timestamptz := dunning.day_end(as_of);
 BEGIN
 	RETURN QUERY
-	WITH receivable AS (
-		SELECT i.id, i.amount - coalesce(p.paid, 0) AS balance
-		FROM dunning.invoice i
-		LEFT JOIN (SELECT q.invoice_id, sum(q.amount) AS paid
-		           FROM dunning.payment q WHERE q.received_at < cut
-		           GROUP BY q.invoice_id) p ON p.invoice_id = i.id
-		WHERE (i.status = 'open' OR (i.status = 'written_off' AND i.written_off_on > as_of))
-		  AND i.issued_on <= as_of
-		  AND i.amount > coalesce(p.paid, 0)
-	)
 	SELECT i.number,
 	       CASE WHEN c.kind = 'professional' THEN c.company_name
 	            ELSE concat_ws(' ', c.first_name, c.last_name) END,
 	       i.currency,
-	       b.balance::numeric(12,2),
+	       (i.amount - coalesce(p.paid, 0))::numeric(12,2),
 	       as_of - i.due_on,
 	       CASE WHEN as_of - i.due_on <= 0 THEN 'not_due'
 	            WHEN as_of - i.due_on <= 30 THEN 'd1_30'
@@ -129,19 +119,20 @@ BEGIN
 	       coalesce(nx.state = 'held', false),
 	       coalesce(greatest(i.paused_until, c.paused_until) > as_of, false),
 	       i.disputed_at IS NOT NULL
-	FROM receivable b
-	-- One look-up per receivable invoice (OFFSET 0: not a join of all).
-	CROSS JOIN LATERAL (SELECT x.number, x.client_id, x.currency, x.due_on,
-	                           x.paused_until, x.disputed_at
-	                    FROM dunning.invoice x WHERE x.id = b.id OFFSET 0) i
+	FROM dunning.invoice i
+	LEFT JOIN (SELECT q.invoice_id, sum(q.amount) AS paid
+	           FROM dunning.payment q WHERE q.received_at < cut
+	           GROUP BY q.invoice_id) p ON p.invoice_id = i.id
 	JOIN dunning.client c ON c.id = i.client_id
 	LEFT JOIN LATERAL (SELECT x.stage FROM dunning.reminder x
-	                   WHERE x.invoice_id = b.id AND x.state = 'sent'
+	                   WHERE x.invoice_id = i.id AND x.state = 'sent'
 	                   ORDER BY x.sent_at DESC LIMIT 1) ls ON true
 	LEFT JOIN LATERAL (SELECT x.stage, x.state, x.scheduled_for FROM dunning.reminder x
-	                   WHERE x.invoice_id = b.id
+	                   WHERE x.invoice_id = i.id
 	                     AND x.state IN ('planned', 'held', 'approved')
 	                   ORDER BY x.scheduled_for, x.id LIMIT 1) nx ON true
+	WHERE (i.status = 'open' OR (i.status = 'written_off' AND i.written_off_on > as_of))
+	  AND i.issued_on <= as_of AND i.amount > coalesce(p.paid, 0)
 	ORDER BY as_of - i.due_on DESC, i.number;
 END
 $$;
