@@ -580,3 +580,22 @@ def test_reports_are_documented_in_the_database(env):
         text = env.one('SELECT obj_description(%s)' % obj)
         for w in words:
             assert w in text, (obj, w, text)
+
+
+def test_paid_when_the_amount_was_reached_not_at_a_later_duplicate(env):
+    # X: 1000.00 issued 2026-01-30, due 03-01; j3 left 03-04; paid 1000.00 on
+    # 03-09 and, by mistake, 1000.00 again on 03-20 (overpaid by 1000).
+    # It became fully paid on 03-09, within 7 days of the j3 (by the end of
+    # 03-11): j3 1 sent, 1 / 1 = 100.0 at 7 and 14 days.  Taking the last
+    # payment (03-20) would give 0.0.  avg_days_to_pay, by its definition, is
+    # from the issue date to the last payment: 01-30 -> 03-20 = 49.0.
+    c = env.client('dup@client.example')
+    env.invoice('X', c, '2026-03-01', amount='1000.00', issued_on='2026-01-30')
+    sent(env, 'X', 'j3', '2026-03-04 10:00+01')
+    env.pay('X', '1000.00', '2026-03-09 10:00+01')
+    env.pay('X', '1000.00', '2026-03-20 10:00+01')
+    assert rows(env, 'SELECT * FROM dunning.stage_effectiveness') == [
+        ('j3', 1, Dec('100.0'), Dec('100.0'))]
+    assert rows(env, 'SELECT receivables, avg_days_to_pay FROM dunning.kpi') == [
+        (Dec('0.00'), Dec('49.0'))]
+    assert rows(env, 'SELECT count(*) FROM dunning.aging') == [(0,)]
