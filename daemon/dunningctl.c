@@ -4,6 +4,9 @@
  *   dunningctl [-c FILE] migrate
  *   dunningctl [-c FILE] [--now T] plan [--json]
  *   dunningctl [-c FILE] audit verify
+ *   dunningctl [-c FILE] in-doubt [--failed]
+ *   dunningctl [-c FILE] resend REMINDER REASON
+ *   dunningctl [-c FILE] mark-sent REMINDER NOTE
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -43,6 +46,10 @@ usage(int status)
 	    "  migrate          apply the pending schema migrations (idempotent)\n"
 	    "  plan [--json]    what a cycle at --now would do; sends and writes nothing\n"
 	    "  audit verify     recompute the audit log's hash chain\n"
+	    "  in-doubt [--failed]\n"
+	    "                   reminders whose delivery is unknown (or that failed)\n"
+	    "  resend ID REASON send a failed or in-doubt reminder again (same Message-ID)\n"
+	    "  mark-sent ID NOTE record an in-doubt reminder as delivered\n"
 	    "options:\n"
 	    "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
 	    "      --now T        read the clock as T (ISO 8601 with offset)\n"
@@ -163,6 +170,60 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/* in-doubt: one line per reminder. */
+static void
+print_unsettled(const struct store_unsettled *u, void *arg)
+{
+	(void)arg;
+	printf("%-8lld %-16s %-7lld %-6s %-3d %-20s %s\n    %s\n", (long long)u->id,
+	    u->invoice_number, (long long)u->client_id, u->stage, u->attempts, u->updated_at,
+	    u->message_id, u->why);
+}
+
+/* in-doubt [--failed] */
+static int
+cmd_unsettled(struct ctl *c, int argc, char **argv)
+{
+	const char *state = "in_doubt";
+	int n;
+
+	if (argc == 2 && strcmp(argv[1], "--failed") == 0)
+		state = "failed";
+	else if (argc != 1)
+		usage(EX_USAGE);
+	printf("%-8s %-16s %-7s %-6s %-3s %-20s %s\n", "ID", "INVOICE", "CLIENT", "STAGE", "TRY",
+	    "SINCE", "MESSAGE-ID");
+	if ((n = store_each_unsettled(c->store, state, print_unsettled, NULL)) < 0) {
+		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
+		return EX_FAIL;
+	}
+	printf("%d reminder%s %s\n", n, n == 1 ? "" : "s", state);
+	return EX_OK;
+}
+
+/* resend ID REASON, mark-sent ID NOTE */
+static int
+cmd_settle(struct ctl *c, const char *function, int argc, char **argv)
+{
+	char *end;
+	long long id;
+
+	if (argc != 3)
+		usage(EX_USAGE);
+	id = strtoll(argv[1], &end, 10);
+	if (*argv[1] == '\0' || *end != '\0' || id <= 0) {
+		fprintf(stderr, "dunningctl: %s: not a reminder id\n", argv[1]);
+		return EX_USAGE;
+	}
+	if (store_settle(c->store, function, id, argv[2]) < 0) {
+		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
+		return EX_FAIL;
+	}
+	printf("reminder %lld: %s\n", id, strcmp(function, "resend") == 0 ?
+	    "will be sent again at the next send window" : "recorded as sent");
+	return EX_OK;
+}
+
 /* migrate */
 static int
 cmd_migrate(struct ctl *c)
@@ -224,6 +285,12 @@ main(int argc, char **argv)
 		rc = cmd_plan(&c, argc, argv);
 	else if (strcmp(argv[0], "audit") == 0)
 		rc = cmd_audit(&c, argc, argv);
+	else if (strcmp(argv[0], "in-doubt") == 0)
+		rc = cmd_unsettled(&c, argc, argv);
+	else if (strcmp(argv[0], "resend") == 0)
+		rc = cmd_settle(&c, "resend", argc, argv);
+	else if (strcmp(argv[0], "mark-sent") == 0)
+		rc = cmd_settle(&c, "mark_sent", argc, argv);
 	else
 		usage(EX_USAGE);
 	store_close(c.store);

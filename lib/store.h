@@ -111,6 +111,24 @@ int store_record_in_doubt(struct store *s, const struct config *cfg, struct send
 /* Release the group's locks and memory. */
 void store_release(struct store *s, struct send_group *g);
 
+/* A reminder waiting for the operator (in_doubt or failed). */
+struct store_unsettled {
+	int64_t id;
+	const char *invoice_number;
+	int64_t client_id;
+	const char *stage;
+	const char *message_id;
+	const char *updated_at;
+	const char *why;
+	int attempts;
+};
+typedef void (*store_unsettled_fn)(const struct store_unsettled *u, void *arg);
+/* Call FN for every reminder in STATE; returns the count, or -1. */
+int store_each_unsettled(struct store *s, const char *state, store_unsettled_fn fn, void *arg);
+/* FUNCTION "resend" or "mark_sent" on reminder ID, with the reason WHY
+ * (audited, as the connected role). */
+int store_settle(struct store *s, const char *function, int64_t id, const char *why);
+
 /* Recompute the audit chain.  Returns the number of rows checked when the
  * chain holds, -1 on error; on a break, -2 with the first bad id in *BAD. */
 int64_t store_audit_verify(struct store *s, int64_t *bad, char *why, size_t whylen);

@@ -1,0 +1,60 @@
+/*
+ * store_ops — the operator's queries and actions on unsettled reminders
+ * (dunningctl in-doubt, resend, mark-sent), over the audited SQL functions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* Every reminder in STATE ('in_doubt' or 'failed'), oldest first. */
+int
+store_each_unsettled(struct store *s, const char *state, store_unsettled_fn fn, void *arg)
+{
+	const char *p[1] = { state };
+	PGresult *res;
+	int n;
+
+	res = store_q(s, "SELECT r.id, i.number, i.client_id, r.stage, "
+	    "  coalesce(r.message_id, ''), to_char(r.updated_at AT TIME ZONE 'UTC', "
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(r.last_error, r.reason, ''), r.attempts "
+	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "WHERE r.state = $1 ORDER BY r.updated_at, r.id", 1, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct store_unsettled u = {
+			.id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+			.invoice_number = PQgetvalue(res, i, 1),
+			.client_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
+			.stage = PQgetvalue(res, i, 3),
+			.message_id = PQgetvalue(res, i, 4),
+			.updated_at = PQgetvalue(res, i, 5),
+			.why = PQgetvalue(res, i, 6),
+			.attempts = atoi(PQgetvalue(res, i, 7)),
+		};
+
+		fn(&u, arg);
+	}
+	PQclear(res);
+	return n;
+}
+
+/* dunning.resend or dunning.mark_sent (FUNCTION) on reminder ID. */
+int
+store_settle(struct store *s, const char *function, int64_t id, const char *why)
+{
+	char ib[24];
+	const char *p[2] = { store_i64(ib, id), why };
+	PGresult *res;
+
+	if (strcmp(function, "resend") == 0)
+		res = store_q(s, "SELECT dunning.resend($1, $2)", 2, p, PGRES_TUPLES_OK);
+	else
+		res = store_q(s, "SELECT dunning.mark_sent($1, $2)", 2, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
