@@ -6,6 +6,7 @@
  *   dunningd -c FILE [--now T]           run: a cycle every poll_interval
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include <unistd.h>
 
 #include "build_config.h"
+#if HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
@@ -104,6 +108,23 @@ refuse:
 	return NULL;
 }
 
+/* Tell systemd (Type=notify) what we are doing; a no-op elsewhere. */
+static void __attribute__((format(printf, 1, 2)))
+notify(const char *fmt, ...)
+{
+#if HAVE_LIBSYSTEMD
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sd_notify(0, buf);
+#else
+	(void)fmt;
+#endif
+}
+
 /* One cycle at the clock's now: leases, planning, sending. */
 static int
 cycle(struct daemon *d)
@@ -135,6 +156,8 @@ cycle(struct daemon *d)
 	if (sender_run(&snd, &d->clock, &ss) < 0)
 		return -1;
 	d->seed = snd.seed;
+	notify("STATUS=last cycle %s: %d sent, %d letters, %d held, %d failed, %d retried",
+	    at, ss.sent, ss.letters, ps.held, ss.failed, ss.retried);
 	log_info("cycle %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
 	    "%d cancelled, %d escalated; %d sent, %d letters, %d retried, %d failed, "
 	    "%d in doubt; %d errors", at, ps.invoices, ps.planned, ps.held, ps.rescheduled,
@@ -183,19 +206,27 @@ run(struct daemon *d, const char *path)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	notify("READY=1\nSTATUS=running, a cycle every %d s", d->cfg->schedule.poll_interval);
 	for (;;) {
 		struct timespec ts = { d->cfg->schedule.poll_interval, 0 };
 
 		cycle(d);
 		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT)
+		if (sig == SIGTERM || sig == SIGINT) {
+			notify("STOPPING=1");
 			break;
+		}
 		if (sig == SIGHUP) {
 			struct message_set *ms = NULL;
-			struct config *cfg = load(path, clock_now(&d->clock), &ms, true);
+			struct timespec mono;
+			struct config *cfg;
 
-			if (cfg == NULL) {
+			clock_gettime(CLOCK_MONOTONIC, &mono);
+			notify("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading %s",
+			    (long long)mono.tv_sec * 1000000 + mono.tv_nsec / 1000, path);
+			if ((cfg = load(path, clock_now(&d->clock), &ms, true)) == NULL) {
 				log_warnx("reload refused: the running configuration is kept");
+				notify("READY=1\nSTATUS=reload refused; running configuration kept");
 				continue;
 			}
 			message_set_free(d->ms);
@@ -204,6 +235,7 @@ run(struct daemon *d, const char *path)
 			d->ms = ms;
 			log_info("configuration reloaded");
 			audit_reload(d, path);
+			notify("READY=1\nSTATUS=configuration reloaded");
 		}
 	}
 }

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from harness import DUNNINGD, instant
+from harness import DUNNINGD, at, instant
 
 LOOP_CONF = 'schedule { poll_interval = 1 }\n'
 
@@ -101,3 +101,44 @@ def test_sighup_reload_is_audited_and_invalid_file_refused(make_env):
         _, err = p.communicate(timeout=15)
         assert p.returncode == 0
     assert 'refused' in err
+
+
+def test_daemon_speaks_the_systemd_notify_protocol(make_env, tmp_path):
+    """Type=notify: READY=1 once the database is up, STATUS= per cycle,
+    RELOADING=1 with MONOTONIC_USEC then READY=1 around a reload, and
+    STOPPING=1 on SIGTERM — read from a real NOTIFY_SOCKET."""
+    import os
+    import socket
+    env = make_env(extra_conf=LOOP_CONF)
+    path = str(tmp_path / 'notify.sock')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    got = []
+
+    def receive(pred, deadline=15):
+        end = time.monotonic() + deadline
+        while not any(pred(m) for m in got):
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([sock], [], [], left)[0]:
+                raise AssertionError('no notification matching; got %r' % got)
+            got.append(sock.recv(4096).decode())
+        return next(m for m in got if pred(m))
+
+    p = subprocess.Popen([DUNNINGD, '-c', env.config, '--now', at('2026-03-09', '10:00')],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, NOTIFY_SOCKET=path))
+    try:
+        receive(lambda m: 'READY=1' in m)
+        receive(lambda m: m.startswith('STATUS=last cycle'))
+        p.send_signal(signal.SIGHUP)
+        reload_msg = receive(lambda m: 'RELOADING=1' in m)
+        assert 'MONOTONIC_USEC=' in reload_msg
+        receive(lambda m: 'READY=1' in m and 'reloaded' in m)
+        p.send_signal(signal.SIGTERM)
+        receive(lambda m: 'STOPPING=1' in m)
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.communicate(timeout=30)
+        sock.close()
