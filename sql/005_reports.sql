@@ -27,13 +27,14 @@
 -- a report reads the payments once, in invoice order, from the covering
 -- index payment_report_idx (never the payment rows), sums them per
 -- invoice, and merges that stream with the invoices read in the same order
--- from invoice_report_idx.  The clock, the time zone and the day limits are
--- computed once per query, never per row.  Each function runs its query
--- with a custom plan, without JIT compilation (its start-up costs more than
--- it saves here), without parallel workers (they would each re-read every
--- payment to merge it with their share of the invoices), and with the
--- working set taken as cached (random_page_cost), which makes the planner
--- read the covering indexes.
+-- from invoice_report_idx (aging_invoices, which shows more of each invoice,
+-- reads the invoice rows in id order instead).  The clock, the time zone and
+-- the day limits are computed once per query, never per row.  Each function
+-- runs its query with a custom plan, without JIT compilation (its start-up
+-- costs more than it saves here), without parallel workers (they would each
+-- re-read every payment to merge it with their share of the invoices), and
+-- with the working set taken as cached (random_page_cost), which makes the
+-- planner read the covering indexes.
 
 -- The day an invoice was written off (not contract), which the status
 -- alone does not tell: the invoice was receivable until then, and its loss
