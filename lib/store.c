@@ -279,66 +279,120 @@ unhex(const char *s, unsigned char out[32])
 	return true;
 }
 
+/* The state of a verification pass: the previous row's hash, if any. */
+struct verify {
+	EVP_MD_CTX *md;
+	unsigned char prev[32];
+	bool have_prev;
+	int64_t seq;		/* the last row's chain_seq */
+	int64_t n;
+};
+
+/* Check row I of RES (id, chain_seq, canonical text, prev_hash, hash)
+ * against the chain so far; false with *BAD and WHY set when it breaks. */
+static bool
+verify_row(struct verify *v, const PGresult *res, int i, int64_t *bad, char *why,
+    size_t whylen)
+{
+	const char *canon = PQgetvalue(res, i, 2);
+	unsigned char want[32], got[32];
+	unsigned int len;
+
+	*bad = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	if (PQgetisnull(res, i, 1) || PQgetisnull(res, i, 4)) {
+		snprintf(why, whylen, "the row was never chained (no chain_seq or hash)");
+		return false;
+	}
+	if (!PQgetisnull(res, i, 3) != v->have_prev ||
+	    (v->have_prev && (!unhex(PQgetvalue(res, i, 3), want) ||
+	    memcmp(want, v->prev, 32) != 0))) {
+		snprintf(why, whylen, "prev_hash does not match the previous row's hash");
+		return false;
+	}
+	EVP_DigestInit_ex(v->md, EVP_sha256(), NULL);
+	if (v->have_prev)
+		EVP_DigestUpdate(v->md, v->prev, 32);
+	EVP_DigestUpdate(v->md, canon, strlen(canon));
+	EVP_DigestFinal_ex(v->md, got, &len);
+	if (!unhex(PQgetvalue(res, i, 4), want) || memcmp(want, got, 32) != 0) {
+		snprintf(why, whylen, "content does not match its hash (row edited)");
+		return false;
+	}
+	memcpy(v->prev, got, 32);
+	v->have_prev = true;
+	v->seq = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+	v->n++;
+	return true;
+}
+
 /* Recompute every row's hash from its content and its predecessor, with
- * our own SHA-256, in id order: an edited, deleted or re-ordered row
- * breaks the chain from there on. */
+ * our own SHA-256, in chain order (chain_seq), then compare the last row
+ * with the head; the log and the head are read in one snapshot, through a
+ * cursor.  An edited, deleted or re-ordered row breaks the chain from
+ * there on. */
 int64_t
 store_audit_verify(struct store *s, int64_t *bad, char *why, size_t whylen)
 {
-	PGresult *res;
-	unsigned char prev[32], want[32], got[32];
-	bool have_prev = false;
-	int64_t n = 0;
-	EVP_MD_CTX *md;
+	struct verify v = { .md = NULL };
+	PGresult *res = NULL;
+	unsigned char want[32];
+	int64_t rc = -1;
+	int rows;
 
-	res = store_q(s, "SELECT id, dunning.audit_canonical(a), prev_hash, hash "
-	    "FROM dunning.audit_log a ORDER BY id", 0, NULL, PGRES_TUPLES_OK);
-	if (res == NULL)
+	*bad = 0;
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+		snprintf(s->err, sizeof(s->err), "audit verify: the session is inside a transaction");
 		return -1;
-	if ((md = EVP_MD_CTX_new()) == NULL) {
+	}
+	if ((v.md = EVP_MD_CTX_new()) == NULL) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
+	}
+	if (store_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL) < 0)
+		goto out;
+	if (store_cmd(s, "DECLARE audit_verify NO SCROLL CURSOR FOR "
+	    "SELECT id, chain_seq, dunning.audit_canonical(a), prev_hash, hash "
+	    "FROM dunning.audit_log a ORDER BY chain_seq NULLS LAST, id", 0, NULL) < 0)
+		goto fail;
+	do {
+		res = store_q(s, "FETCH FORWARD 1000 FROM audit_verify", 0, NULL,
+		    PGRES_TUPLES_OK);
+		if (res == NULL)
+			goto fail;
+		rows = PQntuples(res);
+		for (int i = 0; i < rows; i++) {
+			if (!verify_row(&v, res, i, bad, why, whylen)) {
+				rc = -2;
+				goto fail;
+			}
+		}
 		PQclear(res);
-		return -1;
-	}
-	for (int i = 0; i < PQntuples(res); i++, n++) {
-		const char *canon = PQgetvalue(res, i, 1);
-		unsigned int len;
-
-		*bad = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		if (!PQgetisnull(res, i, 2) != have_prev ||
-		    (have_prev && (!unhex(PQgetvalue(res, i, 2), want) ||
-		    memcmp(want, prev, 32) != 0))) {
-			snprintf(why, whylen, "prev_hash does not match the previous row's hash");
-			goto broken;
-		}
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		if (have_prev)
-			EVP_DigestUpdate(md, prev, 32);
-		EVP_DigestUpdate(md, canon, strlen(canon));
-		EVP_DigestFinal_ex(md, got, &len);
-		if (!unhex(PQgetvalue(res, i, 3), want) || memcmp(want, got, 32) != 0) {
-			snprintf(why, whylen, "content does not match its hash (row edited)");
-			goto broken;
-		}
-		memcpy(prev, got, 32);
-		have_prev = true;
-	}
-	EVP_MD_CTX_free(md);
-	PQclear(res);
+		res = NULL;
+	} while (rows > 0);
 	/* The head must be the last row: rows deleted at the end show here. */
-	res = store_q(s, "SELECT last_hash FROM dunning.audit_head", 0, NULL, PGRES_TUPLES_OK);
+	res = store_q(s, "SELECT last_seq, last_hash FROM dunning.audit_head", 0, NULL,
+	    PGRES_TUPLES_OK);
 	if (res == NULL)
-		return -1;
-	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) == have_prev ||
-	    (have_prev && (!unhex(PQgetvalue(res, 0, 0), want) || memcmp(want, prev, 32) != 0))) {
+		goto fail;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 1) == v.have_prev ||
+	    strtoll(PQgetvalue(res, 0, 0), NULL, 10) != (v.have_prev ? v.seq : 0) ||
+	    (v.have_prev && (!unhex(PQgetvalue(res, 0, 1), want) ||
+	    memcmp(want, v.prev, 32) != 0))) {
 		*bad = 0;
 		snprintf(why, whylen, "the chain's head does not match the last row (rows removed)");
-		PQclear(res);
-		return -2;
+		rc = -2;
+		goto fail;
 	}
 	PQclear(res);
-	return n;
-broken:
-	EVP_MD_CTX_free(md);
+	res = NULL;
+	if (store_cmd(s, "COMMIT", 0, NULL) < 0)
+		goto out;
+	rc = v.n;
+	goto out;
+fail:
+	store_rollback(s);
+out:
 	PQclear(res);
-	return -2;
+	EVP_MD_CTX_free(v.md);
+	return rc;
 }

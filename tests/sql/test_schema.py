@@ -295,7 +295,8 @@ def test_audit_verify_broken_after_edit_with_recomputed_hash(env):
     tamper(env, "UPDATE dunning.audit_log a SET actor = 'mallory', hash = sha256("
                 "coalesce(a.prev_hash, ''::bytea) || convert_to(dunning.audit_canonical("
                 "ROW(a.id, a.at, 'mallory', a.action, a.invoice_id, a.reminder_id, a.details, "
-                "a.prev_hash, a.hash)::dunning.audit_log), 'UTF8')) WHERE id = %d" % target)
+                "a.prev_hash, a.hash, a.chain_seq)::dunning.audit_log), 'UTF8')) "
+                "WHERE id = %d" % target)
     r = env.ctl('audit', 'verify')
     assert r.returncode == 3 and 'BROKEN' in r.stdout, (r.stdout, r.stderr)
     assert ('row %d' % (target + 1)) in r.stdout
