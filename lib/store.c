@@ -12,12 +12,32 @@
 #include "migrations.h"
 #include "store_int.h"
 
-/* Connect, and make the session's text formats the ones we parse. */
+/* The key of the migrations' advisory lock: a class of its own, apart
+ * from the invoices' send locks (1685417582, invoice). */
+#define MIGRATION_LOCK "1685417583, 0"
+
+/* Make the session's text formats the ones we parse. */
+static int
+session_settings(struct store *s, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(s->conn, "SET datestyle = ISO; SET timezone = 'UTC'; "
+	    "SET client_encoding = 'UTF8'; SET client_min_messages = warning; "
+	    "SET application_name = 'dunning'");
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok) {
+		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
+		err[strcspn(err, "\n")] = '\0';
+	}
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+/* Connect with CONNINFO. */
 struct store *
 store_connect(const char *conninfo, char *err, size_t errlen)
 {
 	struct store *s;
-	PGresult *res;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -30,16 +50,31 @@ store_connect(const char *conninfo, char *err, size_t errlen)
 		store_close(s);
 		return NULL;
 	}
-	res = PQexec(s->conn, "SET datestyle = ISO; SET timezone = 'UTC'; SET client_encoding = 'UTF8'; "
-	    "SET client_min_messages = warning; SET application_name = 'dunning'");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
-		PQclear(res);
+	if (session_settings(s, err, errlen) < 0) {
 		store_close(s);
 		return NULL;
 	}
-	PQclear(res);
 	return s;
+}
+
+/* Before a cycle: leave any transaction an error left open, and reconnect
+ * a dropped connection (its session locks died with it, so nothing is held
+ * in a dead session).  Returns 0 when the session is usable. */
+int
+store_ready(struct store *s)
+{
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		PQreset(s->conn);
+		if (PQstatus(s->conn) != CONNECTION_OK) {
+			store_fail(s, NULL, "reconnecting");
+			return -1;
+		}
+		if (session_settings(s, s->err, sizeof(s->err)) < 0)
+			return -1;
+	}
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		store_rollback(s);
+	return 0;
 }
 
 /* Close the connection. */
@@ -179,7 +214,7 @@ store_migrate(struct store *s, FILE *out)
 
 	PGresult *lock;
 
-	lock = store_q(s, "SELECT pg_advisory_lock(1685417582, 0)", 0, NULL, PGRES_TUPLES_OK);
+	lock = store_q(s, "SELECT pg_advisory_lock(" MIGRATION_LOCK ")", 0, NULL, PGRES_TUPLES_OK);
 	if (lock == NULL)
 		return -1;
 	PQclear(lock);
@@ -222,10 +257,10 @@ store_migrate(struct store *s, FILE *out)
 			fprintf(out, "applied %s\n", m->name);
 		applied++;
 	}
-	PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(1685417582, 0)"));
+	PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")"));
 	return applied;
 fail:
-	PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(1685417582, 0)"));
+	PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")"));
 	return -1;
 }
 

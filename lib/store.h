@@ -62,6 +62,10 @@ void store_close(struct store *s);
 /* The last error, for logs. */
 const char *store_error(const struct store *s);
 
+/* Before a cycle: roll back a transaction an error left open, reconnect a
+ * dropped connection.  0 when the session is usable. */
+int store_ready(struct store *s);
+
 /* The one clock on this session: SET dunning.now (0: the real clock). */
 int store_set_now(struct store *s, time_t now);
 
