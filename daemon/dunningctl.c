@@ -4,6 +4,7 @@
  *   dunningctl [-c FILE] migrate
  *   dunningctl [-c FILE] [--now T] plan [--json]
  *   dunningctl [-c FILE] audit verify
+ *   dunningctl [-c FILE] status
  *   dunningctl [-c FILE] in-doubt [--failed]
  *   dunningctl [-c FILE] resend REMINDER REASON
  *   dunningctl [-c FILE] mark-sent REMINDER NOTE
@@ -46,6 +47,7 @@ usage(int status)
 	    "  migrate          apply the pending schema migrations (idempotent)\n"
 	    "  plan [--json]    what a cycle at --now would do; sends and writes nothing\n"
 	    "  audit verify     recompute the audit log's hash chain\n"
+	    "  status           database, schema, reminders per state, last start and send\n"
 	    "  in-doubt [--failed]\n"
 	    "                   reminders whose delivery is unknown (or that failed)\n"
 	    "  resend ID REASON send a failed or in-doubt reminder again (same Message-ID)\n"
@@ -224,6 +226,44 @@ cmd_settle(struct ctl *c, const char *function, int argc, char **argv)
 	return EX_OK;
 }
 
+/* status: one "label: value" line. */
+static void
+print_status(const char *label, const char *value, void *arg)
+{
+	int *attention = arg;
+
+	if ((strcmp(label, "in_doubt") == 0 || strcmp(label, "failed") == 0) &&
+	    strcmp(value, "0") != 0)
+		(*attention)++;
+	printf("  %-20s %s\n", label, value);
+}
+
+/* status: is everything as it should be?  Exit 0, or 1 when reminders
+ * wait for the operator (failed, in doubt). */
+static int
+cmd_status(struct ctl *c)
+{
+	int version = store_schema_version(c->store), attention = 0;
+
+	printf("database             connected\n");
+	printf("schema               version %d (this dunningctl knows %d)\n", version,
+	    store_known_version());
+	printf("reminders and activity\n");
+	if (store_status(c->store, print_status, &attention) < 0) {
+		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
+		return EX_FAIL;
+	}
+	if (version != store_known_version()) {
+		printf("attention: the schema is not the version this program knows\n");
+		return EX_FAIL;
+	}
+	if (attention) {
+		printf("attention: reminders wait for the operator (dunningctl in-doubt [--failed])\n");
+		return EX_FAIL;
+	}
+	return EX_OK;
+}
+
 /* migrate */
 static int
 cmd_migrate(struct ctl *c)
@@ -285,6 +325,8 @@ main(int argc, char **argv)
 		rc = cmd_plan(&c, argc, argv);
 	else if (strcmp(argv[0], "audit") == 0)
 		rc = cmd_audit(&c, argc, argv);
+	else if (strcmp(argv[0], "status") == 0 && argc == 1)
+		rc = cmd_status(&c);
 	else if (strcmp(argv[0], "in-doubt") == 0)
 		rc = cmd_unsettled(&c, argc, argv);
 	else if (strcmp(argv[0], "resend") == 0)

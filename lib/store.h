@@ -133,6 +133,11 @@ int store_each_unsettled(struct store *s, const char *state, store_unsettled_fn 
  * (audited, as the connected role). */
 int store_settle(struct store *s, const char *function, int64_t id, const char *why);
 
+/* For dunningctl status: FN(label, value) for the count of reminders in
+ * each state, then the last daemon start and stop and the last send. */
+int store_status(struct store *s, void (*fn)(const char *label, const char *value, void *arg),
+    void *arg);
+
 /* Recompute the audit chain.  Returns the number of rows checked when the
  * chain holds, -1 on error; on a break, -2 with the first bad id in *BAD. */
 int64_t store_audit_verify(struct store *s, int64_t *bad, char *why, size_t whylen);

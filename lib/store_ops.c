@@ -58,3 +58,36 @@ store_settle(struct store *s, const char *function, int64_t id, const char *why)
 	PQclear(res);
 	return 0;
 }
+
+/* What dunningctl status shows: the count of reminders per state, the
+ * daemons' last start and stop, the last reminder sent.  Calls FN with
+ * (label, value) pairs; returns 0 or -1. */
+int
+store_status(struct store *s, void (*fn)(const char *label, const char *value, void *arg),
+    void *arg)
+{
+	PGresult *res;
+
+	res = store_q(s, "SELECT st, count(r.id) FROM unnest(ARRAY['planned', 'held', "
+	    "  'approved', 'sending', 'sent', 'failed', 'cancelled', 'in_doubt']) st "
+	    "LEFT JOIN dunning.reminder r ON r.state = st GROUP BY st "
+	    "ORDER BY array_position(ARRAY['planned', 'held', 'approved', 'sending', 'sent', "
+	    "  'failed', 'cancelled', 'in_doubt'], st)", 0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		fn(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), arg);
+	PQclear(res);
+	res = store_q(s, "SELECT x.label, coalesce((SELECT to_char(max(at) AT TIME ZONE 'UTC', "
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM dunning.audit_log a "
+	    "  WHERE a.action = x.action), 'never') "
+	    "FROM (VALUES ('last daemon start', 'daemon_started', 1), "
+	    "  ('last daemon stop', 'daemon_stopped', 2), ('last reminder sent', 'sent', 3)) "
+	    "  x(label, action, o) ORDER BY x.o", 0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		fn(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), arg);
+	PQclear(res);
+	return 0;
+}

@@ -127,3 +127,26 @@ def test_dunningctl_in_doubt_resend_and_mark_sent(env):
     assert [m.rcpt for m in env.mails()].count('un@client.example') == 2
     assert [m.rcpt for m in env.mails()].count('deux@client.example') == 1
     assert len(env.audit('resend_requested')) == 1 and len(env.audit('marked_sent')) == 1
+
+
+def test_dunningctl_status_counts_and_flags_what_waits(env):
+    """dunningctl status: reminders per state, the last start and send; exit
+    0 when nothing waits for the operator, 1 when a reminder is in doubt."""
+    c = env.client('statut@client.example')
+    env.invoice('F-990', c, '2026-03-02')
+    env.invoice('F-991', c, '2026-03-03')
+    r = env.ctl('status', check=0)
+    assert 'last reminder sent   never' in r.stdout
+    env.cycle(at('2026-03-06'))
+    r = env.ctl('status', check=0)
+    lines = dict(l.split(None, 1) for l in r.stdout.splitlines() if l.startswith('  ') and
+                 not l.strip().startswith('last'))
+    assert lines['sent'].strip() == '2' and lines['in_doubt'].strip() == '0', r.stdout
+    import re
+    (have, know) = re.search(r'version (\d+) \(this dunningctl knows (\d+)\)', r.stdout).groups()
+    assert have == know, r.stdout
+    assert 'last reminder sent   2026-03-06T09:00:00Z' in r.stdout, r.stdout
+    rem = env.reminders('F-990')['j3']
+    env.sql("UPDATE dunning.reminder SET state = 'in_doubt' WHERE id = %s", (rem['id'],))
+    r = env.ctl('status')
+    assert r.returncode == 1 and 'attention' in r.stdout
