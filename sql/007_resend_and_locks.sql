@@ -52,6 +52,12 @@ BEGIN
 END
 $$;
 
+-- approve and reject (003) lock a held reminder the same way: one mechanism.
+CREATE OR REPLACE FUNCTION dunning.held_for_update(p_reminder bigint) RETURNS dunning.reminder
+LANGUAGE sql AS $$
+	SELECT dunning.reminder_in(p_reminder, ARRAY['held'])
+$$;
+
 -- Send a failed or in-doubt reminder again at the next send window, with
 -- the same Message-ID (a receiving server that already has it drops the
 -- duplicate).  The daemon still re-checks payments and disputes first.
