@@ -704,6 +704,10 @@ struct range_rule {
 
 static const struct range_rule range_rules[] = {
 	{ "smtp", "port", 1, 65535, "write a port from 1 to 65535" },
+	{ "smtp", "retry_base", 1, 86400, "write 1 to 86400 (seconds)" },
+	{ "smtp", "retry_max", 1, 604800, "write 1 to 604800 (seconds), at least retry_base" },
+	{ "smtp", "max_attempts", 0, 1000, "write 0 to 1000 (0: never give up)" },
+	{ "smtp", "messages_per_session", 1, 1000, "write 1 to 1000" },
 	{ "schedule", "poll_interval", 1, 86400, "write 1 to 86400 (seconds)" },
 	{ "schedule", "min_gap_days", 0, 3650, "write 0 to 3650 (days)" },
 	{ "schedule", "payment_grace_hours", 0, 8760, "write 0 to 8760 (hours)" },
@@ -1035,6 +1039,10 @@ new_cfg(void)
 		CFG_STR("password", NULL, CFGF_NODEFAULT),	/* declared only to refuse it */
 		CFG_STR("from", "Cabinet <relances@cabinet.example>", CFGF_NONE),
 		CFG_STR("reply_to", "", CFGF_NONE),
+		CFG_INT_CB("retry_base", 300, CFGF_NONE, parse_int),
+		CFG_INT_CB("retry_max", 7200, CFGF_NONE, parse_int),
+		CFG_INT_CB("max_attempts", 12, CFGF_NONE, parse_int),
+		CFG_INT_CB("messages_per_session", 20, CFGF_NONE, parse_int),
 		CFG_END()
 	};
 	cfg_opt_t firm[] = {
@@ -1368,7 +1376,8 @@ build_interest(struct parse_ctx *ctx, cfg_t *root, struct config *c)
 	qsort(c->interest.rates, c->interest.nrates, sizeof(*c->interest.rates), rate_cmp);
 }
 
-/* Read the smtp section into C; refuse clear text to a remote relay. */
+/* Read the smtp section into C; refuse clear text to a remote relay and a
+ * retry cap below the first wait. */
 static void
 build_smtp(struct parse_ctx *ctx, cfg_t *root, struct config *c)
 {
@@ -1386,6 +1395,18 @@ build_smtp(struct parse_ctx *ctx, cfg_t *root, struct config *c)
 	c->smtp.password_file = keep(ctx, cfg_getstr(m, "password_file"));
 	c->smtp.from = keep(ctx, cfg_getstr(m, "from"));
 	c->smtp.reply_to = keep(ctx, cfg_getstr(m, "reply_to"));
+	c->smtp.retry_base = (int)cfg_getint(m, "retry_base");
+	c->smtp.retry_max = (int)cfg_getint(m, "retry_max");
+	c->smtp.max_attempts = (int)cfg_getint(m, "max_attempts");
+	c->smtp.messages_per_session = (int)cfg_getint(m, "messages_per_session");
+	if (c->smtp.retry_max < c->smtp.retry_base && usable(ctx, m, "retry_base") &&
+	    usable(ctx, m, "retry_max")) {
+		int lb = key_line(ctx, m, "retry_base"), lm = key_line(ctx, m, "retry_max");
+
+		error_at(ctx, lb > lm ? lb : lm, "retry_max %d is less than retry_base %d: the cap "
+		    "of the wait cannot be below its first value", c->smtp.retry_max,
+		    c->smtp.retry_base);
+	}
 	if (c->smtp.host == NULL || c->smtp.ca_file == NULL || c->smtp.password_file == NULL)
 		return;
 	if (strcmp(tls, "none") == 0 && usable(ctx, m, "host") && *c->smtp.host != '\0' &&
@@ -1755,6 +1776,40 @@ config_threshold(const struct config *cfg, const char *currency)
 		if (strcmp(cfg->thresholds[i].currency, currency) == 0)
 			return cfg->thresholds[i].amount_cents;
 	return -1;
+}
+
+/* Append KEY to the list in BUF (N bytes, LEN used so far), cut if needed. */
+static void
+list_key(char *buf, size_t n, size_t *len, const char *key)
+{
+	int r;
+
+	if (*len + 1 >= n)
+		return;
+	r = snprintf(buf + *len, n - *len, "%s%s", *len > 0 ? ", " : "", key);
+	if (r > 0)
+		*len += (size_t)r < n - *len ? (size_t)r : n - *len - 1;
+}
+
+/* The keys changed from OLD to CUR that only a restart applies: the
+ * database connection is opened once, at start. */
+int
+config_restart_keys(const struct config *old, const struct config *cur, char *buf, size_t n)
+{
+	size_t len = 0;
+	int count = 0;
+
+	if (buf != NULL && n > 0)
+		buf[0] = '\0';
+	else
+		n = 0;
+	if (old == NULL || cur == NULL)
+		return 0;
+	if (strcmp(old->conninfo, cur->conninfo) != 0) {
+		list_key(buf, n, &len, "database.conninfo");
+		count++;
+	}
+	return count;
 }
 
 /* Release a configuration and everything it holds. */

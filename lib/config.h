@@ -61,6 +61,10 @@ struct config {
 		char *password_file;
 		char *from;
 		char *reply_to;	/* "" = the responsible lawyer */
+		int retry_base;	/* seconds before the first retry of a 4xx, doubled after */
+		int retry_max;	/* seconds: the cap of that doubling wait */
+		int max_attempts;	/* failed attempts before "failed"; 0 = never */
+		int messages_per_session;	/* messages sent on one connection before QUIT */
 	} smtp;
 
 	struct {
@@ -123,6 +127,13 @@ int config_stage_index(const struct config *cfg, const char *name);
 /* Approval threshold for CURRENCY in cents, or -1 when none is configured
  * (SPEC §2 rule 5: treated as above the threshold). */
 int64_t config_threshold(const struct config *cfg, const char *currency);
+
+/* Write into BUF (N bytes, always terminated when N > 0) the keys that
+ * differ between OLD and CUR but take effect only after a restart, as
+ * "database.conninfo, ..."; returns how many (BUF may be cut short).
+ * On SIGHUP the daemon logs them: the rest of CUR applies at once. */
+int config_restart_keys(const struct config *old, const struct config *cur, char *buf,
+    size_t n);
 
 void config_free(struct config *cfg);
 void config_diag_free(struct config_diag *diag);

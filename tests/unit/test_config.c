@@ -297,6 +297,10 @@ test_defaults(void)
 	    strcmp(c->smtp.username, "") == 0 && strcmp(c->smtp.password_file, "") == 0 &&
 	    strcmp(c->smtp.from, "Cabinet <relances@cabinet.example>") == 0 &&
 	    strcmp(c->smtp.reply_to, "") == 0, "defaults: database and smtp");
+	tap_ok(c->smtp.retry_base == 300 && c->smtp.retry_max == 7200 &&
+	    c->smtp.max_attempts == 12 && c->smtp.messages_per_session == 20,
+	    "defaults: smtp retry_base 300, retry_max 7200, max_attempts 12, "
+	    "messages_per_session 20");
 	tap_ok(strcmp(c->firm.name, "") == 0 && strcmp(c->firm.signature, "") == 0,
 	    "defaults: firm strings empty");
 	tap_ok(strcmp(c->schedule.timezone, "Europe/Paris") == 0 &&
@@ -351,6 +355,9 @@ test_full(void)
 	    strcmp(c->smtp.from, "\"Cabinet Martin & Associés\" <relances@martin-avocats.fr>") == 0 &&
 	    strcmp(c->smtp.reply_to, "compta@martin-avocats.fr") == 0,
 	    "full: smtp, tls none accepted on 127.0.0.2");
+	tap_ok(c->smtp.retry_base == 60 && c->smtp.retry_max == 86400 &&
+	    c->smtp.max_attempts == 0 && c->smtp.messages_per_session == 1,
+	    "full: smtp retries 60 s to 86400 s, max_attempts 0, one message a session");
 	tap_ok(strcmp(c->firm.name, "Cabinet Martin") == 0 &&
 	    strcmp(c->firm.signature, "Maître Martin") == 0, "full: firm");
 	tap_ok(strcmp(c->schedule.timezone, "America/New_York") == 0 &&
@@ -410,7 +417,9 @@ test_shipped(const char *path)
 	if (tap_ok(c != NULL && d.nerrors == 0, "shipped: etc/dunningd.conf loads cleanly")) {
 		tap_ok(c->nstages == 4 && c->stages[3].requires_approval &&
 		    c->interest.nrates == 7 && c->interest.multiplier_milli == 1500 &&
-		    config_threshold(c, "EUR") == 500000 && c->approval_from_stage == 2,
+		    config_threshold(c, "EUR") == 500000 && c->approval_from_stage == 2 &&
+		    c->smtp.retry_base == 300 && c->smtp.retry_max == 7200 &&
+		    c->smtp.max_attempts == 12 && c->smtp.messages_per_session == 20,
 		    "shipped: same values as the built-in defaults");
 	} else {
 		dump(&d);
@@ -466,6 +475,125 @@ test_errors(void)
 	expect(&d, 31, "individual_creditor 101 is too large");
 	expect(&d, 34, "years 0 is too small");
 	expect(&d, 35, "name contains a line break");
+	config_diag_free(&d);
+}
+
+/* The smtp retry keys: each out-of-range value on its line, the bounds
+ * themselves accepted, and a cap below the first wait refused. */
+static void
+test_retry(void)
+{
+	static const struct {
+		const char *key;
+		long value;
+		const char *error;	/* NULL: accepted */
+	} cases[] = {
+		{ "retry_base", 0, "retry_base 0 is too small: write 1 to 86400 (seconds)" },
+		{ "retry_base", 1, NULL },
+		{ "retry_base", 86400, "retry_max 7200 is less than retry_base 86400" },
+		{ "retry_base", 86401, "retry_base 86401 is too large: write 1 to 86400" },
+		{ "retry_max", 0, "retry_max 0 is too small" },
+		{ "retry_max", 300, NULL },
+		{ "retry_max", 299, "retry_max 299 is less than retry_base 300" },
+		{ "retry_max", 604800, NULL },
+		{ "retry_max", 604801, "retry_max 604801 is too large: write 1 to 604800" },
+		{ "max_attempts", -1, "max_attempts -1 is negative: write 0 to 1000" },
+		{ "max_attempts", 0, NULL },
+		{ "max_attempts", 1000, NULL },
+		{ "max_attempts", 1001, "max_attempts 1001 is too large" },
+		{ "messages_per_session", 0, "messages_per_session 0 is too small: write 1 to 1000" },
+		{ "messages_per_session", 1, NULL },
+		{ "messages_per_session", 1000, NULL },
+		{ "messages_per_session", 1001, "messages_per_session 1001 is too large" },
+	};
+	struct config_diag d = { 0 };
+	struct config *c = load_fixture("retry.conf", &d);
+
+	expect_count(c, &d, 4, "retry.conf");
+	expect(&d, 3, "retry_base 0 is too small: write 1 to 86400 (seconds)");
+	expect(&d, 4, "retry_max 604801 is too large: write 1 to 604800 (seconds), at least "
+	    "retry_base");
+	expect(&d, 5, "max_attempts -1 is negative: write 0 to 1000 (0: never give up)");
+	expect(&d, 6, "messages_per_session 1001 is too large: write 1 to 1000");
+	config_diag_free(&d);
+
+	c = load_fixture("retry_cross.conf", &d);
+	expect_count(c, &d, 1, "retry_cross.conf");
+	expect(&d, 5, "retry_max 600 is less than retry_base 900");
+	config_diag_free(&d);
+
+	/* a value refused for its range is not compared with the other key */
+	c = load_text("smtp {\n  retry_base = 300\n  retry_max = 0\n}\n"
+	    "templates { dir = \"@TPL@\" }\n", &d);
+	expect_count(c, &d, 1, "retry_max 0");
+	expect(&d, 3, "retry_max 0 is too small");
+	config_diag_free(&d);
+	c = load_text("smtp {\n  retry_base = 600\n  retry_max = 600\n}\n"
+	    "templates { dir = \"@TPL@\" }\n", &d);
+	if (!tap_ok(c != NULL && c->smtp.retry_base == 600 && c->smtp.retry_max == 600,
+	    "retry_max equal to retry_base is accepted"))
+		dump(&d);
+	config_free(c);
+	config_diag_free(&d);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "\nsmtp {\n  %s = %ld\n}\n"
+		    "templates { dir = \"@TPL@\" }\n", cases[i].key, cases[i].value);
+		c = load_text(text, &d);
+		if (cases[i].error == NULL) {
+			if (!tap_ok(c != NULL && d.nerrors == 0, "%s = %ld: accepted", cases[i].key,
+			    cases[i].value))
+				dump(&d);
+		} else if (!tap_ok(c == NULL && d.nerrors == 1 && has_error(&d, 3, cases[i].error),
+		    "%s = %ld: refused on line 3", cases[i].key, cases[i].value)) {
+			dump(&d);
+		}
+		config_free(c);
+		config_diag_free(&d);
+	}
+}
+
+/* Which changed keys a reload cannot apply. */
+static void
+test_restart_keys(void)
+{
+	struct config_diag d = { 0 };
+	struct config *a, *b, *moved, *other;
+	char buf[128], small[8];
+
+	a = load_fixture("defaults.conf", &d);
+	b = load_fixture("defaults.conf", &d);
+	moved = load_text("database { conninfo = \"host=db.example dbname=dunning\" }\n"
+	    "templates { dir = \"@TPL@\" }\n", &d);
+	other = load_text("smtp { port = 25 retry_base = 60 }\nschedule { poll_interval = 5 }\n"
+	    "templates { dir = \"@TMP@/tpl/.\" }\n", &d);
+	if (!tap_ok(a != NULL && b != NULL && moved != NULL && other != NULL && d.nerrors == 0,
+	    "restart keys: the four configurations load")) {
+		dump(&d);
+		goto out;
+	}
+	memset(buf, 'x', sizeof(buf));
+	tap_ok(config_restart_keys(a, b, buf, sizeof(buf)) == 0 && buf[0] == '\0',
+	    "restart keys: identical configurations: none, empty list");
+	memset(buf, 'x', sizeof(buf));
+	tap_ok(config_restart_keys(a, moved, buf, sizeof(buf)) == 1 &&
+	    strcmp(buf, "database.conninfo") == 0,
+	    "restart keys: conninfo changed: 1, \"database.conninfo\"");
+	tap_ok(config_restart_keys(moved, a, buf, sizeof(buf)) == 1 &&
+	    strcmp(buf, "database.conninfo") == 0, "restart keys: changed back: same");
+	memset(buf, 'x', sizeof(buf));
+	tap_ok(config_restart_keys(a, other, buf, sizeof(buf)) == 0 && buf[0] == '\0',
+	    "restart keys: smtp, schedule and templates.dir changes apply on reload");
+	tap_ok(config_restart_keys(a, moved, small, sizeof(small)) == 1 &&
+	    strcmp(small, "databas") == 0, "restart keys: a short buffer is cut and terminated");
+	tap_ok(config_restart_keys(a, moved, NULL, 0) == 1, "restart keys: counts without a buffer");
+out:
+	config_free(a);
+	config_free(b);
+	config_free(moved);
+	config_free(other);
 	config_diag_free(&d);
 }
 
@@ -778,6 +906,8 @@ main(int argc, char **argv)
 	test_full();
 	test_shipped(shipped);
 	test_errors();
+	test_retry();
+	test_restart_keys();
 	test_cross();
 	test_syntax();
 	test_unknown();
