@@ -16,40 +16,61 @@
 #include "sender.h"
 
 /*
- * One message per SMTP session.  libesmtp takes every message of a session
- * before it starts, so a batch would be claimed (and its send locks held)
- * for the whole session: a dispute or a payment on the last message would
- * wait for all the others, and a crash would leave them all in doubt.  One
- * at a time, a dispute waits for at most the one send in flight (SPEC §3.5).
+ * Connection reuse: one SMTP session carries up to smtp.messages_per_session
+ * messages.  libesmtp takes every message of a session before it starts, so
+ * the session's messages are claimed (re-checked under their invoices' send
+ * locks, 'sending' committed) just before it, and each is recorded and its
+ * lock released as soon as the relay answers its end of DATA: a dispute or
+ * a payment on a message of the session waits for that message's answer,
+ * never for the whole session.
  */
-#define RETRY_BASE 300		/* seconds; doubled each attempt */
-#define RETRY_MAX 7200
 #define RETRY_WARN 5		/* attempts after which each retry is a warning */
 
-/* Capped exponential backoff with ±20 % jitter, so that daemons retrying
- * the same relay do not come back in step. */
+/* One message of the session being built. */
+struct pending {
+	struct sender *s;
+	struct send_group g;
+	struct send_stats *st;
+	time_t now;
+};
+
+/* Capped exponential backoff (smtp.retry_base doubled per attempt up to
+ * smtp.retry_max) with ±20 % jitter, so that daemons retrying the same
+ * relay do not come back in step. */
 static time_t
 backoff(struct sender *s, int attempt)
 {
-	long d = RETRY_BASE;
+	long d = s->cfg->smtp.retry_base, max = s->cfg->smtp.retry_max;
 
-	for (int i = 1; i < attempt && d < RETRY_MAX; i++)
+	for (int i = 1; i < attempt && d < max; i++)
 		d *= 2;
-	if (d > RETRY_MAX)
-		d = RETRY_MAX;
+	if (d > max)
+		d = max;
 	return d - d / 5 + rand_r(&s->seed) % (2 * (d / 5) + 1);
 }
 
-/* Record a temporary failure: retry later.  A temporary failure never
- * becomes permanent by itself (a relay outage must not fail every due
- * reminder); past RETRY_WARN attempts each retry is logged as a warning. */
+/* Record a temporary failure: retry later, or, after smtp.max_attempts
+ * attempts (0: never), give up: 'failed', for the lawyer and the operator
+ * to see (dunningctl in-doubt --failed, then resend). */
 static void
 temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
     struct send_stats *st)
 {
-	if (g->items[0].attempts >= RETRY_WARN)
-		log_warnx("%s: attempt %d failed again: %s", g->message_id, g->items[0].attempts, why);
-	if (store_record_retry(s->store, s->cfg, g, now + backoff(s, g->items[0].attempts), why) == 0)
+	int attempts = g->items[0].attempts, max = s->cfg->smtp.max_attempts;
+	char detail[600];
+
+	if (max > 0 && attempts >= max) {
+		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
+		log_warnx("%s: %s", g->message_id, detail);
+		if (store_record_failed(s->store, s->cfg, g, detail) == 0)
+			st->failed++;
+		else
+			st->errors++;
+		return;
+	}
+	if (attempts >= RETRY_WARN)
+		log_warnx("%s: attempt %d failed again: %s", g->message_id, attempts, why);
+	if (store_record_retry(s->store, s->cfg, g, now + backoff(s, attempts), why) == 0)
 		st->retried++;
 	else
 		st->errors++;
@@ -108,87 +129,140 @@ send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stat
 	free(text);
 }
 
-/* One message to the relay, and its outcome recorded. */
+/* The relay's verdict on one message: record it, release the invoice. */
 static void
-send_mail(struct sender *s, time_t now, struct send_group *g, struct send_stats *st)
+sent_one(struct mailer_msg *msg, void *arg)
 {
-	struct mailer_msg msg;
-	char err[256];
+	struct pending *p = msg->udata;
+	struct sender *s = p->s;
+	struct send_group *g = &p->g;
 	int rc = 0;
 
-	memset(&msg, 0, sizeof(msg));
-	err[0] = '\0';
-	if ((msg.data = message_compose(s->ms, s->cfg, g, now, &msg.len, err,
-	    sizeof(err))) == NULL) {
-		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
-		if (store_record_failed(s->store, s->cfg, g, err[0] ? err : "out of memory") == 0)
-			st->failed++;
-		return;
-	}
-	msg.rcpt = g->email;
-	mailer_send(s->cfg, s->password, &msg, 1);
-	switch (msg.outcome) {
+	(void)arg;
+	switch (msg->outcome) {
 	case MAILER_SENT:
-		if ((rc = store_record_sent(s->store, s->cfg, g, msg.status)) == 0)
-			st->sent++;
+		if ((rc = store_record_sent(s->store, s->cfg, g, msg->status)) == 0)
+			p->st->sent++;
 		break;
 	case MAILER_PERMANENT:
-		if ((rc = store_record_failed(s->store, s->cfg, g, msg.status)) == 0)
-			st->failed++;
+		if ((rc = store_record_failed(s->store, s->cfg, g, msg->status)) == 0)
+			p->st->failed++;
 		break;
 	case MAILER_UNKNOWN:
-		if ((rc = store_record_in_doubt(s->store, s->cfg, g, msg.status)) == 0)
-			st->in_doubt++;
+		if ((rc = store_record_in_doubt(s->store, s->cfg, g, msg->status)) == 0)
+			p->st->in_doubt++;
 		break;
 	case MAILER_TEMPORARY:
-		temporary(s, now, g, msg.status, st);
+		temporary(s, p->now, g, msg->status, p->st);
 		break;
 	}
 	if (rc < 0) {
-		/* The lease will turn it in_doubt: never sent twice. */
+		/* Its lease will turn it in_doubt: never sent twice. */
 		log_warnx("recording the outcome of %s: %s", g->message_id, store_error(s->store));
-		st->errors++;
+		p->st->errors++;
 	}
-	free((char *)msg.data);
+	store_release(s->store, g);
+}
+
+/* Hand the N composed messages of MSGS to the relay in one session. */
+static void
+flush(struct sender *s, struct mailer_msg *msgs, size_t n)
+{
+	if (n == 0)
+		return;
+	mailer_send(s->cfg, s->password, msgs, n, sent_one, NULL);
+	for (size_t i = 0; i < n; i++) {
+		free((char *)msgs[i].data);
+		free(msgs[i].udata);
+	}
+}
+
+/* Claimed group P: a letter or a refusal is settled at once; a mail is
+ * composed into MSG for the session.  True when MSG was filled. */
+static bool
+prepare(struct pending *p, struct mailer_msg *msg)
+{
+	struct sender *s = p->s;
+	struct send_group *g = &p->g;
+	const char *why;
+	char err[256];
+
+	if ((why = message_check(g, s->cfg)) != NULL) {
+		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
+		    (long long)g->client_id, why);
+		if (store_record_failed(s->store, s->cfg, g, why) == 0)
+			p->st->failed++;
+		return false;
+	}
+	if (s->cfg->stages[g->stage].channel == CONFIG_CHANNEL_LETTER) {
+		send_letter(s, p->now, g, p->st);
+		return false;
+	}
+	memset(msg, 0, sizeof(*msg));
+	err[0] = '\0';
+	if ((msg->data = message_compose(s->ms, s->cfg, g, p->now, &msg->len, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
+		if (store_record_failed(s->store, s->cfg, g, err[0] ? err : "out of memory") == 0)
+			p->st->failed++;
+		return false;
+	}
+	msg->rcpt = g->email;
+	msg->udata = p;
+	return true;
 }
 
 /* Send what is due, reading the clock before each claim: the pass stops
- * when the send window closes. */
+ * when the send window closes, when nothing is due, or when the owner asks
+ * (s->stop) — between messages, never in the middle of a session. */
 int
 sender_run(struct sender *s, const struct clock *clock, struct send_stats *st)
 {
 	struct cal_window w = policy_window(s->cfg);
-	struct send_group g;
+	size_t cap = s->cfg->smtp.messages_per_session > 0 ?
+	    (size_t)s->cfg->smtp.messages_per_session : 1, n = 0;
+	struct mailer_msg *msgs = calloc(cap, sizeof(*msgs));
 	char domain[256];
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	if (msgs == NULL)
+		return -1;
 	message_from_domain(s->cfg, domain, sizeof(domain));
 	for (;;) {
 		time_t now = clock_now(clock);
-		const char *why;
+		struct pending *p;
 
-		if (!cal_in_window(&w, now))
+		if (!cal_in_window(&w, now) || (s->stop != NULL && s->stop(s->stop_arg)))
 			break;
 		if (clock->set && store_set_now(s->store, now) < 0) {
 			rc = -1;
 			break;
 		}
-		if ((rc = store_claim(s->store, s->cfg, now, domain, &g)) <= 0)
+		if ((p = calloc(1, sizeof(*p))) == NULL) {
+			rc = -1;
 			break;
-		rc = 0;
-		if ((why = message_check(&g, s->cfg)) != NULL) {
-			log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g.stage].name,
-			    (long long)g.client_id, why);
-			if (store_record_failed(s->store, s->cfg, &g, why) == 0)
-				st->failed++;
-		} else if (s->cfg->stages[g.stage].channel == CONFIG_CHANNEL_LETTER) {
-			send_letter(s, now, &g, st);
-		} else {
-			send_mail(s, now, &g, st);
 		}
-		store_release(s->store, &g);
+		p->s = s;
+		p->st = st;
+		p->now = now;
+		if ((rc = store_claim(s->store, s->cfg, now, domain, &p->g)) <= 0) {
+			free(p);
+			break;
+		}
+		rc = 0;
+		if (!prepare(p, &msgs[n])) {
+			store_release(s->store, &p->g);
+			free(p);
+			continue;
+		}
+		if (++n == cap) {
+			flush(s, msgs, n);
+			n = 0;
+		}
 	}
+	flush(s, msgs, n);
+	free(msgs);
 	if (rc < 0) {
 		log_warnx("claiming reminders: %s", store_error(s->store));
 		return -1;

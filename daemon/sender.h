@@ -5,6 +5,7 @@
 #ifndef DUNNING_SENDER_H
 #define DUNNING_SENDER_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "clock.h"
@@ -18,6 +19,8 @@ struct sender {
 	struct store *store;
 	const char *password;
 	unsigned int seed;	/* retry jitter */
+	bool (*stop)(void *arg);	/* NULL, or true to end the pass early */
+	void *stop_arg;
 };
 
 struct send_stats {

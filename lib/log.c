@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -37,22 +38,28 @@ log_init(const char *progname, bool verbose)
 	log_journal = stderr_is_journal();
 }
 
-/* One line at syslog priority PRI, with strerror(ERR) when ERR >= 0. */
+/* One line at syslog priority PRI, with strerror(ERR) when ERR >= 0,
+ * written with one write(2) so that the threads' lines never interleave. */
 static void __attribute__((format(printf, 3, 0)))
 vlog(int pri, int err, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char msg[2048], line[2400];
+	int n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_journal)
-		fprintf(stderr, "<%d>", pri);
+		n = snprintf(line, sizeof(line), "<%d>%s%s%s\n", pri, msg, err >= 0 ? ": " : "",
+		    err >= 0 ? strerror(err) : "");
 	else
-		fprintf(stderr, "%s: ", log_name);
-	if (err >= 0)
-		fprintf(stderr, "%s: %s\n", msg, strerror(err));
-	else
-		fprintf(stderr, "%s\n", msg);
-	fflush(stderr);
+		n = snprintf(line, sizeof(line), "%s: %s%s%s\n", log_name, msg,
+		    err >= 0 ? ": " : "", err >= 0 ? strerror(err) : "");
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
 #define LOGFN(name, pri, witherr) \

@@ -20,7 +20,30 @@ struct session_ctx {
 	const char *username;
 	const char *password;
 	char note[128];		/* why the session stopped early, if known */
+	mailer_done_fn done;	/* told of each message's verdict */
+	void *done_arg;
 };
+
+/* One message of the session and what libesmtp made of it. */
+struct slot {
+	struct mailer_msg *m;
+	smtp_message_t sm;
+	smtp_recipient_t rcpt;
+	bool told;		/* done() was called */
+};
+
+static void verdict(struct slot *sl, bool session_ok);
+
+/* Give the caller SL's verdict, once. */
+static void
+tell(struct session_ctx *sc, struct slot *sl)
+{
+	if (sl->told)
+		return;
+	sl->told = true;
+	if (sc->done != NULL)
+		sc->done(sl->m, sc->done_arg);
+}
 
 /* libesmtp reads the message in chunks: all of it at once, rewinding on
  * demand (LEN NULL). */
@@ -70,6 +93,8 @@ static void
 event_cb(smtp_session_t session, int event, void *arg, ...)
 {
 	struct session_ctx *sc = arg;
+	smtp_message_t sm;
+	struct slot *sl;
 	va_list ap;
 	int *ok;
 
@@ -96,6 +121,15 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		snprintf(sc->note, sizeof(sc->note), "the relay does not offer STARTTLS");
+		break;
+	case SMTP_EV_MESSAGESENT:
+		/* The relay answered the end of DATA: the caller records it
+		 * now and releases the invoice, not at the end of the session. */
+		sm = va_arg(ap, smtp_message_t);
+		if ((sl = smtp_message_get_application_data(sm)) != NULL) {
+			verdict(sl, true);
+			tell(sc, sl);
+		}
 		break;
 	default:
 		break;
@@ -137,22 +171,26 @@ tls_context(const char *ca_file, struct session_ctx *sc)
 	return ctx;
 }
 
-/* Mark every message with OUTCOME and STATUS. */
+/* Mark every message with OUTCOME and STATUS, and tell. */
 static void
-all(struct mailer_msg *msgs, size_t n, enum mailer_outcome outcome, const char *status)
+all(struct session_ctx *sc, struct mailer_msg *msgs, size_t n, enum mailer_outcome outcome,
+    const char *status)
 {
 	for (size_t i = 0; i < n; i++) {
 		msgs[i].outcome = outcome;
 		snprintf(msgs[i].status, sizeof(msgs[i].status), "%s", status);
+		if (sc->done != NULL)
+			sc->done(&msgs[i], sc->done_arg);
 	}
 }
 
 /* The verdict on one message from the statuses libesmtp recorded. */
 static void
-verdict(smtp_message_t sm, smtp_recipient_t rcpt, struct mailer_msg *m, bool session_ok)
+verdict(struct slot *sl, bool session_ok)
 {
-	const smtp_status_t *rs = smtp_recipient_status(rcpt);
-	const smtp_status_t *ms = smtp_message_transfer_status(sm);
+	struct mailer_msg *m = sl->m;
+	const smtp_status_t *rs = smtp_recipient_status(sl->rcpt);
+	const smtp_status_t *ms = smtp_message_transfer_status(sl->sm);
 	const smtp_status_t *st = ms;
 
 	if (rs != NULL && rs->code >= 400)
@@ -186,14 +224,15 @@ bare_from(const char *from, char *buf, size_t n)
 		snprintf(buf, n, "%s", from);
 }
 
-/* One session for all N messages. */
+/* One session for all N messages, each reported to DONE as soon as its
+ * verdict is known. */
 void
-mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs, size_t n)
+mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs, size_t n,
+    mailer_done_fn done, void *done_arg)
 {
-	struct session_ctx sc = { cfg->smtp.username, password, "" };
+	struct session_ctx sc = { cfg->smtp.username, password, "", done, done_arg };
 	smtp_session_t session;
-	smtp_message_t *sms = NULL;
-	smtp_recipient_t *rcpts = NULL;
+	struct slot *slots = NULL;
 	auth_context_t auth = NULL;
 	SSL_CTX *tls = NULL;
 	char hostport[300], from[256], ebuf[128];
@@ -202,7 +241,7 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 	if (n == 0)
 		return;
 	if ((session = smtp_create_session()) == NULL) {
-		all(msgs, n, MAILER_TEMPORARY, "cannot create an SMTP session");
+		all(&sc, msgs, n, MAILER_TEMPORARY, "cannot create an SMTP session");
 		return;
 	}
 	snprintf(hostport, sizeof(hostport), "%s:%d", cfg->smtp.host, cfg->smtp.port);
@@ -210,7 +249,7 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 	smtp_set_eventcb(session, event_cb, &sc);
 	if (cfg->smtp.tls != CONFIG_TLS_NONE) {
 		if ((tls = tls_context(cfg->smtp.ca_file, &sc)) == NULL) {
-			all(msgs, n, MAILER_TEMPORARY, "cannot load the CA certificates");
+			all(&sc, msgs, n, MAILER_TEMPORARY, "cannot load the CA certificates");
 			goto out;
 		}
 		smtp_starttls_set_ctx(session, tls);
@@ -224,41 +263,43 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 		smtp_auth_set_context(session, auth);
 	}
 	bare_from(cfg->smtp.from, from, sizeof(from));
-	sms = calloc(n, sizeof(*sms));
-	rcpts = calloc(n, sizeof(*rcpts));
-	if (sms == NULL || rcpts == NULL) {
-		all(msgs, n, MAILER_TEMPORARY, "out of memory");
+	if ((slots = calloc(n, sizeof(*slots))) == NULL) {
+		all(&sc, msgs, n, MAILER_TEMPORARY, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		msgs[i].sent = 0;
 		msgs[i].rewinds = 0;
-		sms[i] = smtp_add_message(session);
-		smtp_set_reverse_path(sms[i], from);
-		rcpts[i] = smtp_add_recipient(sms[i], msgs[i].rcpt);
-		smtp_set_messagecb(sms[i], message_cb, &msgs[i]);
+		slots[i].m = &msgs[i];
+		slots[i].sm = smtp_add_message(session);
+		smtp_set_reverse_path(slots[i].sm, from);
+		slots[i].rcpt = smtp_add_recipient(slots[i].sm, msgs[i].rcpt);
+		smtp_set_messagecb(slots[i].sm, message_cb, &msgs[i]);
+		smtp_message_set_application_data_release(slots[i].sm, &slots[i], NULL);
 	}
 	ok = smtp_start_session(session) != 0;
 	if (!ok)
 		log_warnx("smtp %s: %s", hostport,
 		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
-	for (size_t i = 0; i < n; i++)
-		verdict(sms[i], rcpts[i], &msgs[i], ok);
-	/* No SMTP answer to show: say why the session stopped. */
-	for (size_t i = 0; i < n; i++)
+	if (sc.note[0])
+		log_warnx("smtp %s: %s", hostport, sc.note);
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i].told)
+			continue;
+		verdict(&slots[i], ok);
+		/* No SMTP answer to show: say why the session stopped. */
 		if (msgs[i].outcome != MAILER_SENT && strncmp(msgs[i].status, "0 ", 2) == 0)
 			snprintf(msgs[i].status, sizeof(msgs[i].status), "%s: %s", hostport,
 			    sc.note[0] ? sc.note : smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
-	if (sc.note[0])
-		log_warnx("smtp %s: %s", hostport, sc.note);
+		tell(&sc, &slots[i]);
+	}
 out:
 	smtp_destroy_session(session);
 	if (auth != NULL)
 		auth_destroy_context(auth);
 	if (tls != NULL)
 		SSL_CTX_free(tls);
-	free(sms);
-	free(rcpts);
+	free(slots);
 }
 
 /* Read the password from its file, first line only. */

@@ -6,6 +6,7 @@
 #ifndef DUNNING_MAILER_H
 #define DUNNING_MAILER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -26,12 +27,19 @@ struct mailer_msg {
 	char status[256];	/* the relay's answer, or the error */
 	size_t sent;		/* bytes handed to the library */
 	int rewinds;
+	void *udata;		/* the caller's */
 };
 
-/* Send the N messages in one session.  PASSWORD may be NULL.  Never
- * fails as a whole: each message gets its outcome. */
+/* Called once per message as soon as its outcome is known: during the
+ * session for a message the relay answered at the end of DATA, at its end
+ * for the others. */
+typedef void (*mailer_done_fn)(struct mailer_msg *m, void *arg);
+
+/* Send the N messages in one session (connection reuse).  PASSWORD may be
+ * NULL; DONE may be NULL.  Never fails as a whole: each message gets its
+ * outcome. */
 void mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs,
-    size_t n);
+    size_t n, mailer_done_fn done, void *done_arg);
 
 /* The SMTP password: smtp.password_file, else the systemd credential
  * "smtp_password".  NULL when none; ERR says why if one was expected. */
