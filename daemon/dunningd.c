@@ -25,17 +25,10 @@
 #include "message.h"
 #include "sender.h"
 #include "store.h"
+#include "dunningd.h"
 
 #define DEFAULT_CONFIG DUNNING_SYSCONFDIR "/dunningd.conf"
 
-struct daemon {
-	struct config *cfg;
-	struct message_set *ms;
-	struct store *store;
-	char *password;
-	struct clock clock;
-	unsigned int seed;
-};
 
 /* Print the usage and exit with STATUS. */
 static void __attribute__((noreturn))
@@ -65,8 +58,8 @@ report(const struct config_diag *diag)
 
 /* Load and check everything that comes from files: the configuration and
  * the templates.  NULL after printing every error. */
-static struct config *
-load(const char *path, time_t now, struct message_set **ms, bool quiet)
+struct config *
+daemon_load(const char *path, time_t now, struct message_set **ms)
 {
 	struct config_diag diag = { 0 };
 	struct config *cfg = config_load(path, &diag);
@@ -98,7 +91,6 @@ load(const char *path, time_t now, struct message_set **ms, bool quiet)
 		goto refuse;
 	}
 	free(old_tz);
-	(void)quiet;
 	return cfg;
 refuse:
 	if (old_tz != NULL)
@@ -109,8 +101,8 @@ refuse:
 }
 
 /* Tell systemd (Type=notify) what we are doing; a no-op elsewhere. */
-static void __attribute__((format(printf, 1, 2)))
-notify(const char *fmt, ...)
+void
+daemon_notify(const char *fmt, ...)
 {
 #if HAVE_LIBSYSTEMD
 	char buf[512];
@@ -132,7 +124,8 @@ cycle(struct daemon *d)
 	time_t now = clock_now(&d->clock);
 	struct plan_stats ps;
 	struct send_stats ss;
-	struct sender snd = { d->cfg, d->ms, d->store, d->password, d->seed };
+	struct sender snd = { .cfg = d->cfg, .ms = d->ms, .store = d->store,
+	    .password = d->password, .seed = d->seed };
 	char at[32];
 	int n;
 
@@ -156,7 +149,7 @@ cycle(struct daemon *d)
 	if (sender_run(&snd, &d->clock, &ss) < 0)
 		return -1;
 	d->seed = snd.seed;
-	notify("STATUS=last cycle %s: %d sent, %d letters, %d held, %d failed, %d retried",
+	daemon_notify("STATUS=last cycle %s: %d sent, %d letters, %d held, %d failed, %d retried",
 	    at, ss.sent, ss.letters, ps.held, ss.failed, ss.retried);
 	log_info("cycle %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
 	    "%d cancelled, %d escalated; %d sent, %d letters, %d retried, %d failed, "
@@ -182,62 +175,35 @@ audit_life(struct daemon *d, const char *action, bool once)
 	json_decref(det);
 }
 
-/* SPEC §2 rule 10: a reload is an action, and leaves its audit row. */
-static void
-audit_reload(struct daemon *d, const char *path)
+/* SPEC §2 rule 10: every action leaves its audit row (a reload, a
+ * refused reload). */
+void
+daemon_audit(struct daemon *d, const char *action, json_t *details)
 {
-	json_t *det = json_pack("{s:s}", "path", path);
-
 	store_set_now(d->store, d->clock.set ? clock_now(&d->clock) : 0);
-	if (store_audit(d->store, "daemon", "config_reloaded", 0, 0, det) < 0)
-		log_warnx("audit: %s", store_error(d->store));
-	json_decref(det);
+	if (store_ready(d->store) < 0 ||
+	    store_audit(d->store, "daemon", action, 0, 0, details) < 0)
+		log_warnx("audit %s: %s", action, store_error(d->store));
+	json_decref(details);
 }
 
 /* Run until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
-static void
+static int
 run(struct daemon *d, const char *path)
 {
-	sigset_t set;
-	int sig;
+	char err[512];
+	int rc;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	notify("READY=1\nSTATUS=running, a cycle every %d s", d->cfg->schedule.poll_interval);
-	for (;;) {
-		struct timespec ts = { d->cfg->schedule.poll_interval, 0 };
-
-		cycle(d);
-		sig = sigtimedwait(&set, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT) {
-			notify("STOPPING=1");
-			break;
-		}
-		if (sig == SIGHUP) {
-			struct message_set *ms = NULL;
-			struct timespec mono;
-			struct config *cfg;
-
-			clock_gettime(CLOCK_MONOTONIC, &mono);
-			notify("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading %s",
-			    (long long)mono.tv_sec * 1000000 + mono.tv_nsec / 1000, path);
-			if ((cfg = load(path, clock_now(&d->clock), &ms, true)) == NULL) {
-				log_warnx("reload refused: the running configuration is kept");
-				notify("READY=1\nSTATUS=reload refused; running configuration kept");
-				continue;
-			}
-			message_set_free(d->ms);
-			config_free(d->cfg);
-			d->cfg = cfg;
-			d->ms = ms;
-			log_info("configuration reloaded");
-			audit_reload(d, path);
-			notify("READY=1\nSTATUS=configuration reloaded");
-		}
+	if (work_init(&d->work, &d->clock, d->cfg->conninfo, err, sizeof(err)) < 0) {
+		log_warnx("database: %s", err);
+		return 1;
 	}
+	d->work.cfg = d->cfg;
+	d->work.ms = d->ms;
+	d->work.password = d->password;
+	rc = loop_run(d, path);
+	work_free(&d->work);
+	return rc;
 }
 
 int
@@ -285,7 +251,7 @@ main(int argc, char **argv)
 	} else {
 		clock_init_real(&d.clock);
 	}
-	if ((d.cfg = load(path, clock_now(&d.clock), &d.ms, false)) == NULL)
+	if ((d.cfg = daemon_load(path, clock_now(&d.clock), &d.ms)) == NULL)
 		return 1;
 	if (check) {
 		printf("configuration OK\n");
@@ -308,7 +274,7 @@ main(int argc, char **argv)
 	if (once)
 		rc = cycle(&d) < 0 ? 1 : 0;
 	else
-		run(&d, path);
+		rc = run(&d, path);
 	audit_life(&d, "daemon_stopped", once);
 out:
 	store_close(d.store);

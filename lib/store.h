@@ -95,6 +95,11 @@ int store_each_candidate(struct store *s, const struct config *cfg, time_t now,
  * lock, decided again and written with its audit rows. */
 int store_plan(struct store *s, const struct config *cfg, time_t now, struct plan_stats *st);
 
+/* Plan only the N invoices IDS (each under its lock), e.g. after a
+ * notification.  An unknown id is skipped.  -1 when the session broke. */
+int store_plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
+    size_t n, struct plan_stats *st);
+
 /* Reminders left in 'sending' past their lease become in_doubt. */
 int store_expire_leases(struct store *s, time_t now);
 

@@ -364,6 +364,26 @@ store_plan(struct store *s, const struct config *cfg, time_t now, struct plan_st
 	return 0;
 }
 
+/* Plan the N invoices IDS at once: the daemon heard that something
+ * changed on them (a payment, a dispute, an approval).  Each is decided
+ * again under its lock, like in a full pass. */
+int
+store_plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
+    size_t n, struct plan_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < n; i++) {
+		st->invoices++;
+		if (plan_one(s, cfg, now, ids[i], st) < 0) {
+			log_warnx("planning invoice id %lld: %s", (long long)ids[i], store_error(s));
+			st->errors++;
+			if (store_ready(s) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* A 'sending' row whose lease ran out: the daemon that claimed it died or
  * lost its connection; whether the relay took the message is unknown, so
  * it is never resent blindly (SPEC §3.5).  A row whose send lock is still

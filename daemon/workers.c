@@ -1,0 +1,396 @@
+/*
+ * workers — the planner and sender threads (see workers.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "calendar.h"
+#include "log.h"
+#include "workers.h"
+
+#define BACKOFF_MAX 60		/* seconds between two attempts at an unreachable database */
+
+/* Wake the loop. */
+static void
+wake(struct work *w)
+{
+	uint64_t one = 1;
+
+	(void)!write(w->efd, &one, sizeof(one));
+}
+
+/* Set the flag the send pass reads between messages. */
+static void
+set_interrupt(struct work *w)
+{
+	atomic_store(&w->interrupt, w->stopping || w->hold);
+}
+
+/* Has ME something to do?  Under mu. */
+static bool
+has_job(const struct worker *me)
+{
+	const struct work *w = me->w;
+
+	return me->id == W_PLANNER ? w->plan_all || w->ninvoices > 0 : w->send;
+}
+
+/* Wait, under mu, until ME has a job and may take it (not holding, past
+ * its backoff).  False when the daemon stops. */
+static bool
+wait_job(struct worker *me)
+{
+	struct work *w = me->w;
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += me->backoff;
+	for (;;) {
+		if (w->stopping)
+			return false;
+		if (w->hold) {
+			if (!me->parked) {
+				me->parked = true;
+				wake(w);
+			}
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		me->parked = false;
+		if (me->backoff > 0) {
+			if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
+				me->backoff = -me->backoff;	/* waited: go */
+			continue;
+		}
+		if (has_job(me))
+			return true;
+		pthread_cond_wait(&w->cv, &w->mu);
+	}
+}
+
+/* After a job: the database answered (OK) or not; under mu. */
+static void
+job_done(struct worker *me, bool ok)
+{
+	int b = me->backoff < 0 ? -me->backoff : me->backoff;
+
+	if (ok) {
+		if (me->db_down)
+			log_info("%s: database reachable again", me->id == W_PLANNER ?
+			    "planner" : "sender");
+		me->db_down = false;
+		me->backoff = 0;
+	} else {
+		me->db_down = true;
+		me->backoff = b == 0 ? 1 : b * 2 > BACKOFF_MAX ? BACKOFF_MAX : b * 2;
+	}
+}
+
+/* The read of the stop/hold flag between two messages of a send pass. */
+static bool
+interrupted(void *arg)
+{
+	struct work *w = arg;
+
+	return atomic_load(&w->interrupt);
+}
+
+/* The planner: full passes and single invoices. */
+static void *
+planner_main(void *arg)
+{
+	struct worker *me = arg;
+	struct work *w = me->w;
+
+	pthread_mutex_lock(&w->mu);
+	while (wait_job(me)) {
+		const struct config *cfg = w->cfg;
+		bool all = w->plan_all, ok = true;
+		int64_t *ids = w->invoices;
+		size_t n = w->ninvoices;
+		struct plan_stats ps, one = { 0 };
+		time_t now;
+		int expired;
+
+		w->plan_all = false;
+		w->invoices = NULL;
+		w->ninvoices = w->capinvoices = 0;
+		pthread_mutex_unlock(&w->mu);
+
+		now = clock_now(w->clock);
+		memset(&ps, 0, sizeof(ps));
+		if (store_ready(me->store) < 0 ||
+		    store_set_now(me->store, w->clock->set ? now : 0) < 0)
+			ok = false;
+		if (ok && n > 0 && store_plan_invoices(me->store, cfg, now, ids, n, &one) < 0)
+			ok = false;
+		if (ok && all) {
+			if (store_publish_settings(me->store, cfg) < 0 ||
+			    (expired = store_expire_leases(me->store, now)) < 0 ||
+			    store_plan(me->store, cfg, now, &ps) < 0)
+				ok = false;
+			else if (expired > 0)
+				log_warnx("%d reminder(s) left in 'sending' by a stopped sender "
+				    "are now in_doubt: see dunningctl in-doubt", expired);
+		}
+		if (!ok)
+			log_warnx("planning: %s", store_error(me->store));
+
+		pthread_mutex_lock(&w->mu);
+		job_done(me, ok);
+		if (!ok) {
+			/* Notifications may have been lost with the job: a full
+			 * pass covers them. */
+			w->plan_all = true;
+			snprintf(w->last_error, sizeof(w->last_error), "planner: %s",
+			    store_error(me->store));
+		} else {
+			if (all) {
+				char at[32];
+
+				w->plan = ps;
+				w->last_cycle = now;
+				cal_format_instant(now, at);
+				log_info("cycle %s: %d invoices examined; %d planned, %d held, "
+				    "%d rescheduled, %d cancelled, %d escalated; %d errors", at,
+				    ps.invoices, ps.planned, ps.held, ps.rescheduled, ps.cancelled,
+				    ps.escalated, ps.errors);
+			} else {
+				log_debug("%zu invoice(s) planned on notification: %d planned, "
+				    "%d held, %d rescheduled, %d cancelled", n, one.planned, one.held,
+				    one.rescheduled, one.cancelled);
+			}
+			w->send = true;
+		}
+		free(ids);
+		pthread_cond_broadcast(&w->cv);
+		wake(w);
+	}
+	me->exited = true;
+	wake(w);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* The sender: a pass over what is due, as long as something is. */
+static void *
+sender_main(void *arg)
+{
+	struct worker *me = arg;
+	struct work *w = me->w;
+	unsigned int seed = (unsigned int)(getpid() ^ time(NULL));
+
+	pthread_mutex_lock(&w->mu);
+	while (wait_job(me)) {
+		struct sender snd = { .cfg = w->cfg, .ms = w->ms, .store = me->store,
+		    .password = w->password, .seed = seed, .stop = interrupted, .stop_arg = w };
+		struct send_stats st;
+		bool ok;
+
+		w->send = false;
+		pthread_mutex_unlock(&w->mu);
+
+		memset(&st, 0, sizeof(st));
+		ok = store_ready(me->store) == 0 && sender_run(&snd, w->clock, &st) == 0;
+		seed = snd.seed;
+
+		pthread_mutex_lock(&w->mu);
+		job_done(me, ok);
+		if (!ok) {
+			w->send = true;
+			snprintf(w->last_error, sizeof(w->last_error), "sender: %s",
+			    store_error(me->store));
+		}
+		w->sent.sent += st.sent;
+		w->sent.letters += st.letters;
+		w->sent.retried += st.retried;
+		w->sent.failed += st.failed;
+		w->sent.in_doubt += st.in_doubt;
+		w->sent.errors += st.errors;
+		if (st.sent + st.letters + st.retried + st.failed + st.in_doubt > 0)
+			log_info("sent %d, letters %d, retried %d, failed %d, in doubt %d",
+			    st.sent, st.letters, st.retried, st.failed, st.in_doubt);
+		wake(w);
+	}
+	me->exited = true;
+	wake(w);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Set up W and connect both threads' sessions. */
+int
+work_init(struct work *w, const struct clock *clock, const char *conninfo, char *err,
+    size_t errlen)
+{
+	pthread_condattr_t ca;
+
+	memset(w, 0, sizeof(*w));
+	w->clock = clock;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&w->interrupt, false);
+	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < W_COUNT; i++) {
+		w->workers[i].w = w;
+		w->workers[i].id = (enum worker_id)i;
+		if ((w->workers[i].store = store_connect(conninfo, err, errlen)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Start both threads. */
+int
+work_start(struct work *w)
+{
+	void *(*mains[W_COUNT])(void *) = { planner_main, sender_main };
+
+	for (int i = 0; i < W_COUNT; i++) {
+		if ((errno = pthread_create(&w->workers[i].thread, NULL, mains[i],
+		    &w->workers[i])) != 0)
+			return -1;
+		w->workers[i].started = true;
+	}
+	return 0;
+}
+
+/* A full planning pass (then a send pass). */
+void
+work_request_plan(struct work *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->plan_all = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Plan INVOICE at once (then a send pass). */
+void
+work_request_invoice(struct work *w, int64_t invoice)
+{
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; i < w->ninvoices; i++)
+		if (w->invoices[i] == invoice)
+			goto out;
+	if (w->ninvoices == w->capinvoices) {
+		size_t cap = w->capinvoices ? w->capinvoices * 2 : 16;
+		int64_t *v = cap > 4096 ? NULL : realloc(w->invoices, cap * sizeof(*v));
+
+		if (v == NULL) {
+			/* Too many at once: one full pass covers them all. */
+			w->plan_all = true;
+			goto out;
+		}
+		w->invoices = v;
+		w->capinvoices = cap;
+	}
+	w->invoices[w->ninvoices++] = invoice;
+out:
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* A send pass. */
+void
+work_request_send(struct work *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->send = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Finish what is in flight, take nothing new. */
+void
+work_stop(struct work *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	set_interrupt(w);
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Park both threads; true once they are. */
+bool
+work_hold(struct work *w)
+{
+	bool all = true;
+
+	pthread_mutex_lock(&w->mu);
+	w->hold = true;
+	set_interrupt(w);
+	pthread_cond_broadcast(&w->cv);
+	for (int i = 0; i < W_COUNT; i++)
+		if (w->workers[i].started && !w->workers[i].parked && !w->workers[i].exited)
+			all = false;
+	pthread_mutex_unlock(&w->mu);
+	return all;
+}
+
+/* Swap the configuration (NULL: keep it) and resume. */
+void
+work_resume(struct work *w, const struct config *cfg, const struct message_set *ms,
+    const char *password)
+{
+	pthread_mutex_lock(&w->mu);
+	if (cfg != NULL) {
+		w->cfg = cfg;
+		w->ms = ms;
+		w->password = password;
+	}
+	w->hold = false;
+	set_interrupt(w);
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Both threads gone? */
+bool
+work_done(struct work *w)
+{
+	bool done = true;
+
+	pthread_mutex_lock(&w->mu);
+	for (int i = 0; i < W_COUNT; i++)
+		if (w->workers[i].started && !w->workers[i].exited)
+			done = false;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+/* Empty the eventfd. */
+void
+work_ack(struct work *w)
+{
+	uint64_t n;
+
+	(void)!read(w->efd, &n, sizeof(n));
+}
+
+/* Join and free. */
+void
+work_free(struct work *w)
+{
+	for (int i = 0; i < W_COUNT; i++) {
+		if (w->workers[i].started)
+			pthread_join(w->workers[i].thread, NULL);
+		store_close(w->workers[i].store);
+	}
+	free(w->invoices);
+	if (w->efd >= 0)
+		close(w->efd);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}

@@ -1,0 +1,93 @@
+/*
+ * workers — the daemon's two threads besides the event loop, each with its
+ * own PostgreSQL connection:
+ *
+ *   planner  expires leases and plans, in full (poll timer, window opening,
+ *            reconnection) or only the invoices a notification named;
+ *   sender   claims and sends what is due (libesmtp blocks for a whole
+ *            SMTP session: never on the loop).
+ *
+ * The loop asks for work with work_request_*; the threads report through an
+ * eventfd the loop watches.  Everything shared is under one mutex.  A
+ * reload parks both threads at a safe point (between jobs, or between two
+ * SMTP sessions), swaps the configuration, and resumes them.
+ */
+#ifndef DUNNING_WORKERS_H
+#define DUNNING_WORKERS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "clock.h"
+#include "config.h"
+#include "message.h"
+#include "sender.h"
+#include "store.h"
+
+enum worker_id { W_PLANNER, W_SENDER, W_COUNT };
+
+struct worker {
+	struct work *w;
+	enum worker_id id;
+	pthread_t thread;
+	bool started;
+	struct store *store;	/* this thread's connection */
+	bool exited;		/* under mu */
+	bool parked;		/* under mu: waiting for the reload to end */
+	bool db_down;		/* under mu: the last job could not reach the database */
+	int backoff;		/* seconds before the next attempt after a failure */
+};
+
+struct work {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* the threads wait on it for requests */
+	int efd;		/* eventfd: the threads wake the loop */
+	const struct clock *clock;
+
+	/* Under mu. */
+	const struct config *cfg;
+	const struct message_set *ms;
+	const char *password;
+	bool stopping;		/* SIGTERM: finish what is in flight, take nothing new */
+	bool hold;		/* reload: park at the next safe point */
+	bool plan_all;		/* a full planning pass is wanted */
+	int64_t *invoices;	/* invoices to plan at once */
+	size_t ninvoices, capinvoices;
+	bool send;		/* a send pass is wanted */
+	struct plan_stats plan;	/* of the last full pass */
+	struct send_stats sent;	/* totals since the start */
+	time_t last_cycle;	/* when the last full pass ended */
+	char last_error[256];
+
+	atomic_bool interrupt;	/* stopping or hold, read between messages */
+	struct worker workers[W_COUNT];
+};
+
+/* Set up W (mutex, eventfd); the threads connect with CONNINFO.  -1 on
+ * error, with ERR. */
+int work_init(struct work *w, const struct clock *clock, const char *conninfo, char *err,
+    size_t errlen);
+/* Start the threads. */
+int work_start(struct work *w);
+/* Requests from the loop. */
+void work_request_plan(struct work *w);
+void work_request_invoice(struct work *w, int64_t invoice);
+void work_request_send(struct work *w);
+/* Ask the threads to stop after what is in flight. */
+void work_stop(struct work *w);
+/* Ask them to park for a reload; true once both are parked (or gone). */
+bool work_hold(struct work *w);
+/* Swap in a new configuration (threads parked) and resume. */
+void work_resume(struct work *w, const struct config *cfg, const struct message_set *ms,
+    const char *password);
+/* True once both threads have exited. */
+bool work_done(struct work *w);
+/* Join the threads and free W. */
+void work_free(struct work *w);
+/* Read the eventfd (the loop calls this when it is readable). */
+void work_ack(struct work *w);
+
+#endif
