@@ -25,12 +25,14 @@
  * never for the whole session.
  */
 #define RETRY_WARN 5		/* attempts after which each retry is a warning */
+#define RECORD_TRIES 40		/* to record a known outcome, about 40 s */
 
 /* One message of the session being built. */
 struct pending {
 	struct sender *s;
 	struct send_group g;
 	struct send_stats *st;
+	const struct clock *clock;
 	time_t now;
 };
 
@@ -52,7 +54,7 @@ backoff(struct sender *s, int attempt)
 /* Record a temporary failure: retry later, or, after smtp.max_attempts
  * attempts (0: never), give up: 'failed', for the lawyer and the operator
  * to see (dunningctl in-doubt --failed, then resend). */
-static void
+static int
 temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
     struct send_stats *st)
 {
@@ -62,18 +64,17 @@ temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
 	if (max > 0 && attempts >= max) {
 		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
 		log_warnx("%s: %s", g->message_id, detail);
-		if (store_record_failed(s->store, s->cfg, g, detail) == 0)
-			st->failed++;
-		else
-			st->errors++;
-		return;
+		if (store_record_failed(s->store, s->cfg, g, detail) < 0)
+			return -1;
+		st->failed++;
+		return 0;
 	}
 	if (attempts >= RETRY_WARN)
 		log_warnx("%s: attempt %d failed again: %s", g->message_id, attempts, why);
-	if (store_record_retry(s->store, s->cfg, g, now + backoff(s, attempts), why) == 0)
-		st->retried++;
-	else
-		st->errors++;
+	if (store_record_retry(s->store, s->cfg, g, now + backoff(s, attempts), why) < 0)
+		return -1;
+	st->retried++;
+	return 0;
 }
 
 /* Write the letter atomically into the spool; its path into PATH. */
@@ -118,7 +119,8 @@ send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stat
 		snprintf(detail, sizeof(detail), "cannot write the letter in %s: %s",
 		    s->cfg->spool_dir, strerror(errno));
 		log_warnx("%s", detail);
-		temporary(s, now, g, detail, st);
+		if (temporary(s, now, g, detail, st) < 0)
+			st->errors++;
 	} else {
 		snprintf(detail, sizeof(detail), "letter written to %s", path);
 		if (store_record_sent(s->store, s->cfg, g, detail) == 0)
@@ -129,39 +131,65 @@ send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stat
 	free(text);
 }
 
-/* The relay's verdict on one message: record it, release the invoice. */
+/* Record the relay's verdict on P's message.  -1 when the database did
+ * not take it. */
+static int
+record(struct pending *p, struct mailer_msg *msg)
+{
+	struct sender *s = p->s;
+	struct send_group *g = &p->g;
+
+	switch (msg->outcome) {
+	case MAILER_SENT:
+		if (store_record_sent(s->store, s->cfg, g, msg->status) < 0)
+			return -1;
+		p->st->sent++;
+		break;
+	case MAILER_PERMANENT:
+		if (store_record_failed(s->store, s->cfg, g, msg->status) < 0)
+			return -1;
+		p->st->failed++;
+		break;
+	case MAILER_UNKNOWN:
+		if (store_record_in_doubt(s->store, s->cfg, g, msg->status) < 0)
+			return -1;
+		p->st->in_doubt++;
+		break;
+	case MAILER_TEMPORARY:
+		return temporary(s, p->now, g, msg->status, p->st);
+	}
+	return 0;
+}
+
+/* The relay's verdict on one message: record it, release the invoice.
+ * The database may have gone away meanwhile (a restart): the verdict is
+ * known, so reconnect and record it rather than leave the row to become
+ * in_doubt. */
 static void
 sent_one(struct mailer_msg *msg, void *arg)
 {
 	struct pending *p = msg->udata;
 	struct sender *s = p->s;
-	struct send_group *g = &p->g;
-	int rc = 0;
+	int rc = record(p, msg);
 
 	(void)arg;
-	switch (msg->outcome) {
-	case MAILER_SENT:
-		if ((rc = store_record_sent(s->store, s->cfg, g, msg->status)) == 0)
-			p->st->sent++;
-		break;
-	case MAILER_PERMANENT:
-		if ((rc = store_record_failed(s->store, s->cfg, g, msg->status)) == 0)
-			p->st->failed++;
-		break;
-	case MAILER_UNKNOWN:
-		if ((rc = store_record_in_doubt(s->store, s->cfg, g, msg->status)) == 0)
-			p->st->in_doubt++;
-		break;
-	case MAILER_TEMPORARY:
-		temporary(s, p->now, g, msg->status, p->st);
-		break;
+	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++) {
+		struct timespec ts = { 0, 250000000L << (i < 2 ? i : 2) };
+
+		log_warnx("recording the outcome of %s: %s; trying again", p->g.message_id,
+		    store_error(s->store));
+		nanosleep(&ts, NULL);
+		if (store_ready(s->store) == 0 &&
+		    (!p->clock->set || store_set_now(s->store, clock_now(p->clock)) == 0))
+			rc = record(p, msg);
 	}
 	if (rc < 0) {
 		/* Its lease will turn it in_doubt: never sent twice. */
-		log_warnx("recording the outcome of %s: %s", g->message_id, store_error(s->store));
+		log_warnx("recording the outcome of %s: %s; it will be in_doubt", p->g.message_id,
+		    store_error(s->store));
 		p->st->errors++;
 	}
-	store_release(s->store, g);
+	store_release(s->store, &p->g);
 }
 
 /* Hand the N composed messages of MSGS to the relay in one session. */
@@ -245,6 +273,7 @@ sender_run(struct sender *s, const struct clock *clock, struct send_stats *st)
 		}
 		p->s = s;
 		p->st = st;
+		p->clock = clock;
 		p->now = now;
 		if ((rc = store_claim(s->store, s->cfg, now, domain, &p->g)) <= 0) {
 			free(p);

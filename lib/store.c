@@ -77,6 +77,13 @@ store_ready(struct store *s)
 	return 0;
 }
 
+/* Has the connection itself failed (not just a statement)? */
+bool
+store_broken(const struct store *s)
+{
+	return PQstatus(s->conn) != CONNECTION_OK;
+}
+
 /* Close the connection. */
 void
 store_close(struct store *s)

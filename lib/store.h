@@ -66,6 +66,10 @@ const char *store_error(const struct store *s);
  * dropped connection.  0 when the session is usable. */
 int store_ready(struct store *s);
 
+/* True when the connection failed (the server went away), as opposed to
+ * one statement failing. */
+bool store_broken(const struct store *s);
+
 /* The one clock on this session: SET dunning.now (0: the real clock). */
 int store_set_now(struct store *s, time_t now);
 

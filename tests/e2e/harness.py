@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from zoneinfo import ZoneInfo
 
@@ -135,6 +136,13 @@ class Cluster:
             self.started = False
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def restart(self):
+        """pg_ctl restart -m immediate: every session dies at once."""
+        r = self._pg(os.path.join(PG_BIN, 'pg_ctl'), '-D', self.data, '-l', self.log,
+                     '-m', 'immediate', '-w', '-t', '60', 'restart')
+        if r.returncode != 0:
+            raise RuntimeError('pg_ctl restart failed:\n' + r.stdout)
+
     def conninfo(self, dbname, user='postgres'):
         return 'host=%s port=%d dbname=%s user=%s' % (self.host, self.port, dbname, user)
 
@@ -171,13 +179,16 @@ class SmtpRecorder:
 
     def __init__(self, workdir, port=None, reject=None, tempfail=None):
         self.out = os.path.join(workdir, 'mails-%d.jsonl' % time.monotonic_ns())
+        self.control = os.path.join(workdir, 'smtp-control.json')
+        self.events_file = os.path.join(workdir, 'smtp-events.jsonl')
         self.port = port or free_port()
         self.reject = reject
         self.tempfail = tempfail
         self.proc = None
 
     def start(self, deadline=20):
-        args = [PYTHON, RECORDER, '--port', str(self.port), '--out', self.out]
+        args = [PYTHON, RECORDER, '--port', str(self.port), '--out', self.out,
+                '--control', self.control, '--events', self.events_file]
         if self.reject:
             args += ['--reject-rcpt', self.reject]
         if self.tempfail:
@@ -213,11 +224,110 @@ class SmtpRecorder:
             self.errfile.close()
         self.proc = None
 
+    def faults(self, reply=None, delay=None, drop=None):
+        """Change how the relay answers, while it runs (written atomically)."""
+        ctl = {}
+        if reply:
+            ctl['reply'] = reply
+        if delay:
+            ctl['delay'] = delay
+        if drop:
+            ctl['drop'] = drop
+        tmp = self.control + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(ctl, f)
+        os.replace(tmp, self.control)
+
+    def events(self):
+        if not os.path.exists(self.events_file):
+            return []
+        with open(self.events_file) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
     def records(self):
         if not os.path.exists(self.out):
             return []
         with open(self.out, encoding='utf-8') as f:
             return [json.loads(line) for line in f if line.strip()]
+
+
+def wait_until(what, fn, deadline=15, interval=0.02):
+    """Poll FN until it returns something true; fail after DEADLINE s."""
+    end = time.monotonic() + deadline
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError('timed out after %ss waiting for %s' % (deadline, what))
+        time.sleep(interval)
+
+
+class Daemon:
+    """dunningd without --once; its log read line by line by a thread."""
+
+    def __init__(self, config, now=None, args=(), extra_env=None):
+        argv = [DUNNINGD, '-c', config] + (['--now', now] if now else []) + list(args)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True, env=dict(os.environ, **(extra_env or {})))
+        self.lines = []
+        self.cv = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.cv:
+                self.lines.append(line)
+                self.cv.notify_all()
+        with self.cv:
+            self.cv.notify_all()
+
+    def wait_log(self, pattern, deadline=15, after=0):
+        """Index of the first log line from AFTER on matching PATTERN."""
+        rx = re.compile(pattern)
+        end = time.monotonic() + deadline
+        with self.cv:
+            while True:
+                for i in range(after, len(self.lines)):
+                    if rx.search(self.lines[i]):
+                        return i
+                left = end - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.reader.is_alive()):
+                    raise AssertionError('no log line matching %r in %ss; log:\n%s'
+                                         % (pattern, deadline, ''.join(self.lines)))
+                self.cv.wait(min(left, 0.2))
+
+    def mark(self):
+        with self.cv:
+            return len(self.lines)
+
+    def log(self):
+        with self.cv:
+            return ''.join(self.lines)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=60):
+        """The exit status, once it exits by itself."""
+        rc = self.proc.wait(timeout)
+        self.reader.join(10)
+        return rc
+
+    def stop(self, timeout=60):
+        """SIGTERM, then the exit status."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        rc = self.proc.wait(timeout)
+        self.reader.join(10)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(30)
+        self.reader.join(10)
 
 
 class Mail:
@@ -252,7 +362,7 @@ smtp {{
   port = {smtp_port}
   tls = "none"
   from = "Cabinet Test <relances@cabinet.example>"
-}}
+{smtp_extra}}}
 firm {{
   name = "Cabinet Test"
   address = "1 rue de la Paix, 75002 Paris"
@@ -267,7 +377,7 @@ class Env:
     """One test's world: its database, its relay, its configuration."""
 
     def __init__(self, cluster, template, workdir, extra_conf='', reject=None, tempfail=None,
-                 smtp=True, db_user='postgres', empty=False):
+                 smtp=True, db_user='postgres', empty=False, smtp_conf=''):
         self.cluster = cluster
         self.workdir = workdir
         self.dbname = cluster.new_db_name()
@@ -295,6 +405,7 @@ class Env:
             smtp_port = self._dead.getsockname()[1]
         self.smtp_port = smtp_port
         self.extra_conf = extra_conf
+        self.smtp_conf = smtp_conf       # keys inside the smtp block
         self.db_user = db_user
         self.config = os.path.join(workdir, 'dunningd.conf')
         self.write_config()
@@ -302,6 +413,7 @@ class Env:
         self._seen_mails = 0
         self._seen_letters = set()
         self.log = []		# (now, CompletedProcess) of every program run
+        self.daemons = []	# Daemon processes started, stopped by close()
 
     # configuration --------------------------------------------------------
     def write_config(self, extra_conf=None, db_user=None):
@@ -311,7 +423,7 @@ class Env:
             self.db_user = db_user
         text = BASE_CONFIG.format(conninfo=self.cluster.conninfo(self.dbname, self.db_user),
                                   smtp_port=self.smtp_port, templates=TEMPLATES,
-                                  spool=self.spool) + self.extra_conf
+                                  spool=self.spool, smtp_extra=self.smtp_conf) + self.extra_conf
         with open(self.config, 'w', encoding='utf-8') as f:
             f.write(text)
 
@@ -338,6 +450,8 @@ class Env:
                 time.sleep(0.1)
 
     def close(self):
+        for d in self.daemons:
+            d.kill()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -351,6 +465,12 @@ class Env:
             pass
 
     # programs -------------------------------------------------------------
+    def start_daemon(self, now=None, args=(), config=None):
+        """dunningd running as a service (no --once)."""
+        d = Daemon(config or self.config, now=now, args=args)
+        self.daemons.append(d)
+        return d
+
     def run(self, prog, *args, now=None, check=None, timeout=PROGRAM_TIMEOUT, config=None):
         argv = [prog, '-c', config or self.config]
         if now is not None:
@@ -578,7 +698,8 @@ def _migrate_template(cluster, workdir):
     conf = os.path.join(workdir, 'migrate.conf')
     with open(conf, 'w') as f:
         f.write(BASE_CONFIG.format(conninfo=cluster.conninfo(name), smtp_port=free_port(),
-                                   templates=TEMPLATES, spool=os.path.join(workdir, 'spool')))
+                                   templates=TEMPLATES, spool=os.path.join(workdir, 'spool'),
+                                   smtp_extra=''))
     r = subprocess.run([DUNNINGCTL, '-c', conf, 'migrate'], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=PROGRAM_TIMEOUT)
     if r.returncode != 0:
@@ -598,6 +719,34 @@ def cluster(tmp_path_factory):
         yield c
     finally:
         c.stop()
+
+
+@pytest.fixture(scope='module')
+def private_cluster(tmp_path_factory):
+    """A cluster of the module's own, for tests that restart PostgreSQL."""
+    c = Cluster()
+    try:
+        c.start()
+        c.template = _migrate_template(c, str(tmp_path_factory.mktemp('tpl')))
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def make_private_env(private_cluster, tmp_path):
+    envs = []
+
+    def make(**kw):
+        wd = tmp_path / ('penv%d' % len(envs))
+        wd.mkdir()
+        e = Env(private_cluster, private_cluster.template, str(wd), **kw)
+        envs.append(e)
+        return e
+
+    yield make
+    for e in envs:
+        e.close()
 
 
 @pytest.fixture
