@@ -67,6 +67,14 @@ lost(struct listener *l, const char *why)
 	l->cb.state(false, msg, l->backoff, l->cb.arg);
 }
 
+/* The server's notices, into our log. */
+static void
+notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_warnx("postgresql (notifications): %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /* Open a new connection, without waiting for it. */
 static void
 start(evutil_socket_t fd, short what, void *arg)
@@ -80,6 +88,7 @@ start(evutil_socket_t fd, short what, void *arg)
 		lost(l, l->conn ? PQerrorMessage(l->conn) : "out of memory");
 		return;
 	}
+	PQsetNoticeProcessor(l->conn, notice, NULL);
 	l->connecting = true;
 	/* libpq's documentation: begin as if PQconnectPoll said WRITING. */
 	if (watch(l, EV_WRITE) < 0)

@@ -32,7 +32,7 @@ struct slot {
 	bool told;		/* done() was called */
 };
 
-static void verdict(struct slot *sl, bool session_ok);
+static void verdict(struct slot *sl);
 
 /* Give the caller SL's verdict, once. */
 static void
@@ -127,7 +127,7 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 		 * now and releases the invoice, not at the end of the session. */
 		sm = va_arg(ap, smtp_message_t);
 		if ((sl = smtp_message_get_application_data(sm)) != NULL) {
-			verdict(sl, true);
+			verdict(sl);
 			tell(sc, sl);
 		}
 		break;
@@ -186,7 +186,7 @@ all(struct session_ctx *sc, struct mailer_msg *msgs, size_t n, enum mailer_outco
 
 /* The verdict on one message from the statuses libesmtp recorded. */
 static void
-verdict(struct slot *sl, bool session_ok)
+verdict(struct slot *sl)
 {
 	struct mailer_msg *m = sl->m;
 	const smtp_status_t *rs = smtp_recipient_status(sl->rcpt);
@@ -204,8 +204,9 @@ verdict(struct slot *sl, bool session_ok)
 		m->outcome = MAILER_PERMANENT;
 	else if (st != NULL && st->code >= 400)
 		m->outcome = MAILER_TEMPORARY;
-	else if (!session_ok && m->sent == m->len && m->len > 0)
-		/* The data went out but no answer came back. */
+	else if (m->sent == m->len && m->len > 0)
+		/* The data went out but no answer came back (libesmtp may
+		 * still call the session a success). */
 		m->outcome = MAILER_UNKNOWN;
 	else
 		m->outcome = MAILER_TEMPORARY;
@@ -286,7 +287,7 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 	for (size_t i = 0; i < n; i++) {
 		if (slots[i].told)
 			continue;
-		verdict(&slots[i], ok);
+		verdict(&slots[i]);
 		/* No SMTP answer to show: say why the session stopped. */
 		if (msgs[i].outcome != MAILER_SENT && strncmp(msgs[i].status, "0 ", 2) == 0)
 			snprintf(msgs[i].status, sizeof(msgs[i].status), "%s: %s", hostport,

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "log.h"
 #include "migrations.h"
 #include "store_int.h"
 
@@ -33,6 +34,14 @@ session_settings(struct store *s, char *err, size_t errlen)
 	return ok ? 0 : -1;
 }
 
+/* The server's notices and warnings, into our log. */
+static void
+notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_warnx("postgresql: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 /* Connect with CONNINFO. */
 struct store *
 store_connect(const char *conninfo, char *err, size_t errlen)
@@ -44,6 +53,7 @@ store_connect(const char *conninfo, char *err, size_t errlen)
 		return NULL;
 	}
 	s->conn = PQconnectdb(conninfo);
+	PQsetNoticeProcessor(s->conn, notice, NULL);
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
 		err[strcspn(err, "\n")] = '\0';
@@ -65,6 +75,7 @@ store_ready(struct store *s)
 {
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		PQreset(s->conn);
+		s->session++;
 		if (PQstatus(s->conn) != CONNECTION_OK) {
 			store_fail(s, NULL, "reconnecting");
 			return -1;
@@ -79,9 +90,21 @@ store_ready(struct store *s)
 
 /* Has the connection itself failed (not just a statement)? */
 bool
-store_broken(const struct store *s)
+store_broken(struct store *s)
 {
-	return PQstatus(s->conn) != CONNECTION_OK;
+	PGresult *res;
+	bool ok;
+
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return true;
+	/* A server shutting down answers with an error before libpq sees the
+	 * socket close: ask once more. */
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+	res = PQexec(s->conn, "SELECT 1");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	return !ok;
 }
 
 /* Close the connection. */

@@ -54,6 +54,7 @@ struct send_group {
 	char *lawyer_name, *lawyer_email;
 	struct send_item *items;
 	size_t nitems;
+	unsigned int session;	/* the store's session that holds the send locks */
 };
 
 /* Connect with CONNINFO; NULL with the reason in ERR. */
@@ -67,8 +68,8 @@ const char *store_error(const struct store *s);
 int store_ready(struct store *s);
 
 /* True when the connection failed (the server went away), as opposed to
- * one statement failing. */
-bool store_broken(const struct store *s);
+ * one statement failing; asks the server when libpq does not know yet. */
+bool store_broken(struct store *s);
 
 /* The one clock on this session: SET dunning.now (0: the real clock). */
 int store_set_now(struct store *s, time_t now);

@@ -11,6 +11,7 @@
 struct store {
 	PGconn *conn;
 	char err[512];
+	unsigned int session;	/* counts reconnections: session locks die with one */
 };
 
 void store_fail(struct store *s, const PGresult *res, const char *what);

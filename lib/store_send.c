@@ -397,6 +397,7 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	res = NULL;
 	memset(g, 0, sizeof(*g));
 	g->stage = stage;
+	g->session = s->session;
 	snprintf(g->currency, sizeof(g->currency), "%s", currency);
 	if (load_group(s, rem_a, client, g) < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0) {
 		group_free(g);
@@ -557,7 +558,8 @@ store_record_failed(struct store *s, const struct config *cfg, struct send_group
 void
 store_release(struct store *s, struct send_group *g)
 {
-	for (size_t i = 0; i < g->nitems; i++)
+	/* After a reconnection the locks died with the old session. */
+	for (size_t i = 0; i < g->nitems && g->session == s->session; i++)
 		send_lock(s, g->items[i].invoice_id, false);
 	group_free(g);
 }

@@ -97,7 +97,10 @@ def free_port():
 class Cluster:
     """A private PostgreSQL 15 cluster, reached over a unix socket."""
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        # DURABLE: commits survive a crash (pg_ctl restart -m immediate);
+        # otherwise synchronous_commit is off, for speed.
+        self.durable = durable
         self.dir = tempfile.mkdtemp(prefix='dunning-pg-')
         pw = pwd.getpwnam('postgres')
         os.chown(self.dir, pw.pw_uid, pw.pw_gid)
@@ -119,9 +122,9 @@ class Cluster:
                      '--nosync', '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8')
         if r.returncode != 0:
             raise RuntimeError('initdb failed:\n' + r.stdout)
-        opts = ("-k %s -p %d -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+        opts = ("-k %s -p %d -c listen_addresses='' -c fsync=off -c synchronous_commit=%s "
                 "-c full_page_writes=off -c max_connections=100 -c log_min_messages=warning"
-                % (self.dir, self.port))
+                % (self.dir, self.port, 'on' if self.durable else 'off'))
         r = self._pg(os.path.join(PG_BIN, 'pg_ctl'), '-D', self.data, '-l', self.log, '-w',
                      '-t', '60', '-o', opts, 'start')
         if r.returncode != 0:
@@ -724,7 +727,7 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope='module')
 def private_cluster(tmp_path_factory):
     """A cluster of the module's own, for tests that restart PostgreSQL."""
-    c = Cluster()
+    c = Cluster(durable=True)
     try:
         c.start()
         c.template = _migrate_template(c, str(tmp_path_factory.mktemp('tpl')))
