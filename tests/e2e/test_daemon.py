@@ -106,7 +106,8 @@ def test_sighup_reload_is_audited_and_invalid_file_refused(make_env):
 def test_daemon_speaks_the_systemd_notify_protocol(make_env, tmp_path):
     """Type=notify: READY=1 once the database is up, STATUS= per cycle,
     RELOADING=1 with MONOTONIC_USEC then READY=1 around a reload, and
-    STOPPING=1 on SIGTERM — read from a real NOTIFY_SOCKET."""
+    STOPPING=1 on SIGTERM, WATCHDOG=1 when systemd asks for it — read from
+    a real NOTIFY_SOCKET."""
     import os
     import socket
     env = make_env(extra_conf=LOOP_CONF)
@@ -126,9 +127,11 @@ def test_daemon_speaks_the_systemd_notify_protocol(make_env, tmp_path):
 
     p = subprocess.Popen([DUNNINGD, '-c', env.config, '--now', at('2026-03-09', '10:00')],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ, NOTIFY_SOCKET=path))
+                         env=dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC='400000'))
     try:
         receive(lambda m: 'READY=1' in m)
+        # WatchdogSec=: the loop pings at half the period.
+        receive(lambda m: m == 'WATCHDOG=1')
         receive(lambda m: m.startswith('STATUS=last cycle'))
         p.send_signal(signal.SIGHUP)
         reload_msg = receive(lambda m: 'RELOADING=1' in m)
