@@ -364,9 +364,10 @@ loop_run(struct daemon *d, const char *path)
 		l.rc = 1;
 		goto out;
 	}
+	/* The first full pass comes when LISTEN is up (on_listen_state): a
+	 * pass read before it could miss a change notified in between. */
 	arm_poll(&l);
 	arm_window(&l);
-	work_request_plan(&d->work);
 	daemon_notify("READY=1\nSTATUS=running, a full pass every %d s",
 	    d->cfg->schedule.poll_interval);
 	log_info("running: a full pass every %d s, notifications at once",
