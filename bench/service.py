@@ -311,11 +311,16 @@ def outlier_note(tr, daemon):
 
 # ------------------------------------------------------------ parts ----
 
+def new_env(cluster, base, name, **kw):
+    """An Env in its own directory BASE/NAME."""
+    wd = os.path.join(base, name)
+    os.mkdir(wd)
+    return Env(cluster, cluster.template, wd, **kw)
+
+
 def part1(cluster, base):
     say('== 1. reaction latency, idle daemon (poll_interval 3600)')
-    wd = os.path.join(base, 'p1')
-    os.mkdir(wd)
-    env = Env(cluster, cluster.template, wd, extra_conf=SLOW_POLL)
+    env = new_env(cluster, base, 'p1', extra_conf=SLOW_POLL)
     res = {}
     try:
         for p in ('d', 'p', 'f'):
@@ -359,9 +364,7 @@ def part1(cluster, base):
 
 def part2(cluster, base):
     say('== 2. dispute latency while sending a batch of %d' % BATCH)
-    wd = os.path.join(base, 'p2')
-    os.mkdir(wd)
-    env = Env(cluster, cluster.template, wd, extra_conf=SLOW_POLL)
+    env = new_env(cluster, base, 'p2', extra_conf=SLOW_POLL)
     res = {}
     try:
         add_clients(env, 'm', BATCH, strategic=False)
@@ -440,9 +443,7 @@ def part2(cluster, base):
 
 def part3(cluster, base):
     say('== 3. idle CPU for %d s (empty database, poll_interval 60)' % IDLE_S)
-    wd = os.path.join(base, 'p3')
-    os.mkdir(wd)
-    env = Env(cluster, cluster.template, wd)
+    env = new_env(cluster, base, 'p3')
     res = {}
     try:
         d = start_daemon(env, verbose=False)

@@ -710,12 +710,9 @@ def _migrate_template(cluster, workdir):
     return name
 
 
-@pytest.fixture(scope='session')
-def cluster(tmp_path_factory):
-    for p in (DUNNINGD, DUNNINGCTL):
-        if not os.access(p, os.X_OK):
-            pytest.exit('program not built: %s' % p, returncode=2)
-    c = Cluster()
+def _started_cluster(tmp_path_factory, durable=False):
+    """A cluster started and migrated once; stopped when the generator ends."""
+    c = Cluster(durable=durable)
     try:
         c.start()
         c.template = _migrate_template(c, str(tmp_path_factory.mktemp('tpl')))
@@ -724,40 +721,12 @@ def cluster(tmp_path_factory):
         c.stop()
 
 
-@pytest.fixture(scope='module')
-def private_cluster(tmp_path_factory):
-    """A cluster of the module's own, for tests that restart PostgreSQL."""
-    c = Cluster(durable=True)
-    try:
-        c.start()
-        c.template = _migrate_template(c, str(tmp_path_factory.mktemp('tpl')))
-        yield c
-    finally:
-        c.stop()
-
-
-@pytest.fixture
-def make_private_env(private_cluster, tmp_path):
+def _env_factory(cluster, tmp_path, prefix):
+    """A function making Envs on CLUSTER, each closed when the generator ends."""
     envs = []
 
     def make(**kw):
-        wd = tmp_path / ('penv%d' % len(envs))
-        wd.mkdir()
-        e = Env(private_cluster, private_cluster.template, str(wd), **kw)
-        envs.append(e)
-        return e
-
-    yield make
-    for e in envs:
-        e.close()
-
-
-@pytest.fixture
-def make_env(cluster, tmp_path):
-    envs = []
-
-    def make(**kw):
-        wd = tmp_path / ('env%d' % len(envs))
+        wd = tmp_path / ('%s%d' % (prefix, len(envs)))
         wd.mkdir()
         e = Env(cluster, cluster.template, str(wd), **kw)
         envs.append(e)
@@ -766,6 +735,30 @@ def make_env(cluster, tmp_path):
     yield make
     for e in envs:
         e.close()
+
+
+@pytest.fixture(scope='session')
+def cluster(tmp_path_factory):
+    for p in (DUNNINGD, DUNNINGCTL):
+        if not os.access(p, os.X_OK):
+            pytest.exit('program not built: %s' % p, returncode=2)
+    yield from _started_cluster(tmp_path_factory)
+
+
+@pytest.fixture(scope='module')
+def private_cluster(tmp_path_factory):
+    """A cluster of the module's own, for tests that restart PostgreSQL."""
+    yield from _started_cluster(tmp_path_factory, durable=True)
+
+
+@pytest.fixture
+def make_private_env(private_cluster, tmp_path):
+    yield from _env_factory(private_cluster, tmp_path, 'penv')
+
+
+@pytest.fixture
+def make_env(cluster, tmp_path):
+    yield from _env_factory(cluster, tmp_path, 'env')
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from harness import DUNNINGD, at, instant
+from harness import DUNNINGD, at, instant, wait_until
 
 LOOP_CONF = 'schedule { poll_interval = 1 }\n'
 
@@ -23,17 +23,6 @@ def running(env, now):
         if p.poll() is None:
             p.kill()
         p.communicate(timeout=30)
-
-
-def wait_for(what, fn, deadline=15):
-    end = time.monotonic() + deadline
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError('timed out after %ds waiting for %s' % (deadline, what))
-        time.sleep(0.05)
 
 
 def read_cycles(p, n, deadline=15):
@@ -62,7 +51,7 @@ def test_daemon_loop_sends_as_its_clock_advances_and_stops_on_sigterm(make_env):
     with running(env, '2026-03-09T08:59:58+01:00') as p:
         read_cycles(p, 1)
         assert env.mails() == []                    # 08:59:58: window closed
-        wait_for('the j3 messages', lambda: len(env.mails()) == 2)
+        wait_until('the j3 messages', lambda: len(env.mails()) == 2)
         read_cycles(p, 3)
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=15)
@@ -84,9 +73,9 @@ def test_sighup_reload_is_audited_and_invalid_file_refused(make_env):
     a = env.client('avant@client.example')
     env.invoice('D-2', a, '2026-03-02')
     with running(env, '2026-03-05T10:00:00+01:00') as p:
-        wait_for('the first message', lambda: env.mails())
+        wait_until('the first message', lambda: env.mails())
         p.send_signal(signal.SIGHUP)
-        wait_for('the config_reloaded audit row',
+        wait_until('the config_reloaded audit row',
                  lambda: env.audit('config_reloaded'), deadline=10)
         # An invalid file: refused, the daemon keeps running and sending.
         with open(env.config, 'a') as f:
@@ -94,7 +83,7 @@ def test_sighup_reload_is_audited_and_invalid_file_refused(make_env):
         p.send_signal(signal.SIGHUP)
         b = env.client('apres@client.example')
         env.invoice('D-3', b, '2026-03-02')
-        wait_for('the message sent after the refused reload', lambda: len(env.mails()) == 2)
+        wait_until('the message sent after the refused reload', lambda: len(env.mails()) == 2)
         assert p.poll() is None
         assert len(env.audit('config_reloaded')) == 1
         p.send_signal(signal.SIGTERM)

@@ -5,6 +5,7 @@ what happens within seconds — and it survives PostgreSQL and SMTP faults
 without losing or duplicating a reminder."""
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -19,6 +20,11 @@ def held_j3(env, number, strategic=True):
     """An invoice whose j3 the daemon will hold for approval."""
     c = env.client(number.lower() + '@client.example', strategic=strategic)
     env.invoice(number, c, '2026-03-02')
+
+
+def relay_has_data(env):
+    """The relay has received a whole message (the final dot)."""
+    return any(e['event'] == 'eom' for e in env.smtp.events())
 
 
 def state(env, number, stage='j3'):
@@ -112,8 +118,7 @@ def test_second_sigterm_exits_at_once(make_env):
     held_j3(env, 'T-99', strategic=False)
     env.smtp.faults(delay={'eom': 30})
     d = env.start_daemon(now=at(MONDAY, '10:00'))
-    wait_until('the message in flight', lambda: any(e['event'] == 'eom'
-                                                    for e in env.smtp.events()))
+    wait_until('the message in flight', lambda: relay_has_data(env))
     d.signal(signal.SIGTERM)
     d.wait_log('stopping')
     d.signal(signal.SIGTERM)
@@ -160,11 +165,10 @@ def test_dispute_while_the_relay_is_slow_never_lets_the_message_leave(make_env, 
         held_j3(env, 'L-%d' % i, strategic=False)
     env.smtp.faults(delay={'eom': 0.7})
     d = env.start_daemon(now=at(MONDAY, '10:00'))
-    wait_until('the first message at the relay', lambda: any(
-        e['event'] == 'eom' for e in env.smtp.events()))
+    wait_until('the first message at the relay', lambda: relay_has_data(env))
     env.sql("SELECT dunning.flag_dispute('L-4', 'honoraires contestés')",
             now=at(MONDAY, '10:00'))
-    committed = __import__('time').time()
+    committed = time.time()
     wait_until('the batch done', lambda: all(
         r['state'] in ('sent', 'cancelled') for r in env.reminders()), deadline=30)
     assert d.stop() == 0
@@ -207,8 +211,7 @@ def test_status_and_in_doubt_after_kill_9(make_env):
     held_j3(env, 'K-1', strategic=False)
     env.smtp.faults(delay={'eom': 30})
     d = env.start_daemon(now=at(MONDAY, '10:00'))
-    wait_until('the data at the relay', lambda: any(e['event'] == 'eom'
-                                                    for e in env.smtp.events()))
+    wait_until('the data at the relay', lambda: relay_has_data(env))
     d.kill()
     assert state(env, 'K-1') == 'sending'
     env.smtp.faults()
