@@ -169,10 +169,7 @@ audit_life(struct daemon *d, const char *action, bool once)
 	gethostname(host, sizeof(host) - 1);
 	det = json_pack("{s:s, s:s, s:i, s:b}", "version", DUNNING_VERSION, "host", host,
 	    "pid", (int)getpid(), "once", once);
-	store_set_now(d->store, d->clock.set ? clock_now(&d->clock) : 0);
-	if (store_audit(d->store, "daemon", action, 0, 0, det) < 0)
-		log_warnx("audit: %s", store_error(d->store));
-	json_decref(det);
+	daemon_audit(d, action, det);
 }
 
 /* SPEC §2 rule 10: every action leaves its audit row (a reload, a
@@ -180,8 +177,9 @@ audit_life(struct daemon *d, const char *action, bool once)
 void
 daemon_audit(struct daemon *d, const char *action, json_t *details)
 {
-	store_set_now(d->store, d->clock.set ? clock_now(&d->clock) : 0);
+	/* Ready first: a reconnection would lose the session's clock. */
 	if (store_ready(d->store) < 0 ||
+	    store_set_now(d->store, d->clock.set ? clock_now(&d->clock) : 0) < 0 ||
 	    store_audit(d->store, "daemon", action, 0, 0, details) < 0)
 		log_warnx("audit %s: %s", action, store_error(d->store));
 	json_decref(details);
