@@ -1,0 +1,1 @@
+/* notifier.c: being written (issue 4). */

@@ -1,0 +1,1 @@
+/* letter.c: being written (issue 4). */

@@ -1,0 +1,1 @@
+/* store_ctl.c: being written (issue 4). */

@@ -1,0 +1,1 @@
+/* store_notify.c: being written (issue 4). */
