@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "letter.h"
 #include "log.h"
 #include "mailer.h"
 #include "policy.h"
@@ -77,37 +78,65 @@ temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
 	return 0;
 }
 
-/* Write the letter atomically into the spool; its path into PATH. */
+/* Write the letter of G, body TEXT, into the spool as a PDF, atomically:
+ * a temporary file beside it, fsync, rename, fsync of the directory, so
+ * that a letter recorded as written is on disk whole.  Its path into
+ * PATH; -1 with the reason in ERR. */
 static int
 write_letter(const struct config *cfg, const struct send_group *g, const char *text,
-    time_t now, char *path, size_t n)
+    time_t now, char *path, size_t n, char *err, size_t errlen)
 {
-	char tmp[1100], day[11];
-	size_t len = strlen(text);
-	int fd;
+	char tmp[1100], day[11], why[256] = "";
+	int fd, dfd, saved;
 
 	cal_format(cal_local_day(now), day);
-	if (mkdir(cfg->spool_dir, 0750) != 0 && errno != EEXIST)
+	if (mkdir(cfg->spool_dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create the spool %s: %s", cfg->spool_dir,
+		    strerror(errno));
 		return -1;
-	snprintf(path, n, "%s/%s-%s-%lld.txt", cfg->spool_dir, day, cfg->stages[g->stage].name,
+	}
+	snprintf(path, n, "%s/%s-%s-%lld.pdf", cfg->spool_dir, day, cfg->stages[g->stage].name,
 	    (long long)g->items[0].reminder_id);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640)) < 0)
+	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", cfg->spool_dir, strrchr(path, '/') + 1);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "cannot write the letter in %s: %s", cfg->spool_dir,
+		    strerror(errno));
 		return -1;
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
+	}
+	if (fchmod(fd, 0640) != 0 || letter_write(cfg, g, now, text, fd, why, sizeof(why)) < 0 ||
+	    fsync(fd) != 0) {
+		saved = errno;
+		if (why[0] == '\0')	/* not the renderer's: fchmod or fsync */
+			snprintf(why, sizeof(why), "%s", strerror(saved));
+		snprintf(err, errlen, "cannot write the letter %s: %s", path, why);
 		close(fd);
 		unlink(tmp);
 		return -1;
 	}
-	close(fd);
-	return rename(tmp, path);
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write the letter %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	/* The rename itself must survive a crash. */
+	if ((dfd = open(cfg->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
 }
 
-/* Channel "letter": the document goes to the spool for registered mail. */
+/*
+ * Channel "letter": the formal notice goes to the spool as a PDF, for
+ * registered mail.  A template that does not render fails the reminder at
+ * once (it would fail again); a letter that cannot be rendered or written
+ * (spool full or unwritable, out of memory) is retried like a 4xx, and
+ * failed after smtp.max_attempts.
+ */
 static void
 send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stats *st)
 {
-	char err[256], path[1024], detail[1100];
+	char err[256], path[1024], detail[1400];
 	char *text = message_letter(s->ms, s->cfg, g, now, err, sizeof(err));
 
 	if (text == NULL) {
@@ -115,10 +144,8 @@ send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stat
 			st->failed++;
 		return;
 	}
-	if (write_letter(s->cfg, g, text, now, path, sizeof(path)) < 0) {
-		snprintf(detail, sizeof(detail), "cannot write the letter in %s: %s",
-		    s->cfg->spool_dir, strerror(errno));
-		log_warnx("%s", detail);
+	if (write_letter(s->cfg, g, text, now, path, sizeof(path), detail, sizeof(detail)) < 0) {
+		log_warnx("%s: %s", g->message_id, detail);
 		if (temporary(s, now, g, detail, st) < 0)
 			st->errors++;
 	} else {

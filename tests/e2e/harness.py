@@ -84,6 +84,21 @@ def norm_spaces(s):
     return s.replace('\u202f', ' ').replace('\u00a0', ' ')
 
 
+def pdf_text(path, *args):
+    """The text of the PDF at PATH, by poppler's pdftotext (ARGS: -layout...)."""
+    r = subprocess.run(['pdftotext'] + list(args) + [path, '-'], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=PROGRAM_TIMEOUT)
+    assert r.returncode == 0, 'pdftotext %s: %s' % (path, r.stderr)
+    return r.stdout
+
+
+def pdf_words(path):
+    """The words of the PDF at PATH in reading order, one space between
+    them (line breaks and columns gone, French spaces plain), so that a
+    phrase can be looked for wherever the lines wrap."""
+    return ' '.join(pdf_text(path, '-layout').split())
+
+
 # --------------------------------------------------------------- ports --
 
 def free_port():
@@ -523,14 +538,11 @@ class Env:
             time.sleep(0.05)
 
     def letters(self):
-        """Spool files (formal notices), name -> text."""
+        """Spool files (formal notices), name -> their words (pdf_words)."""
         if not os.path.isdir(self.spool):
             return {}
-        out = {}
-        for name in sorted(os.listdir(self.spool)):
-            with open(os.path.join(self.spool, name), encoding='utf-8') as f:
-                out[name] = f.read()
-        return out
+        return {name: pdf_words(os.path.join(self.spool, name))
+                for name in sorted(os.listdir(self.spool))}
 
     def new_letters(self):
         cur = self.letters()
@@ -683,7 +695,7 @@ class Env:
         for name, text in self.new_letters().items():
             rows = self.sql("SELECT r.stage, i.number FROM dunning.reminder r "
                             "JOIN dunning.invoice i ON i.id = r.invoice_id "
-                            "WHERE r.id = %s", (int(re.search(r'-(\d+)\.txt$', name).group(1)),))
+                            "WHERE r.id = %s", (int(re.search(r'-(\d+)\.pdf$', name).group(1)),))
             got.append((day.isoformat(), 'letter', rows[0][0], [rows[0][1]]))
         return got
 

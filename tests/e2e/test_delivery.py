@@ -132,7 +132,7 @@ def test_j45_letter_written_to_spool_not_emailed(env):
     assert got == [('2026-04-17', 'letter', 'j45', ['F-930'])]
     assert len(env.mails()) == 6
     (name, text), = env.letters().items()
-    assert name.endswith('.txt') and 'j45' in name
+    assert name.endswith('.pdf') and 'j45' in name
     t = norm_spaces(text)
     assert 'Dupuis & Fils SARL' in t and '12 avenue des Tilleuls' in t and '69003 Lyon' in t
     assert 'reste dû 1 234,56 €' in t
