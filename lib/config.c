@@ -714,6 +714,7 @@ static const struct range_rule range_rules[] = {
 	{ "threshold", "amount", 0, 100000000000000LL, "write 0 or more, e.g. 5000" },
 	{ "stage", "offset_days", 1, 3650, "write 1 to 3650 (days after the due date)" },
 	{ "escalation", "after_days", 0, 3650, "write 0 to 3650 (days)" },
+	{ "escalation", "dispute_reminder_days", 0, 3650, "write 0 to 3650 (days)" },
 	{ "interest", "multiplier", 1, 100000, "write a factor above 0, at most 100, e.g. 1.5" },
 	{ "interest", "start_after_days", 0, 3650, "write 0 to 3650 (days)" },
 	{ "legal_rate", "other_cases", 0, 10000, "write a percentage from 0 to 100, e.g. 2.62" },
@@ -1082,6 +1083,7 @@ new_cfg(void)
 	};
 	cfg_opt_t escalation[] = {
 		CFG_INT_CB("after_days", 15, CFGF_NONE, parse_int),
+		CFG_INT_CB("dispute_reminder_days", 14, CFGF_NONE, parse_int),
 		CFG_END()
 	};
 	cfg_opt_t legal_rate[] = {
@@ -1478,6 +1480,8 @@ build(struct parse_ctx *ctx, cfg_t *root)
 	build_stages(ctx, root, c);
 	build_approval(ctx, root, c);
 	c->escalation_after_days = (int)cfg_getint(cfg_getsec(root, "escalation"), "after_days");
+	c->escalation_dispute_reminder_days = (int)cfg_getint(cfg_getsec(root, "escalation"),
+	    "dispute_reminder_days");
 	build_interest(ctx, root, c);
 	c->templates_dir = keep(ctx, cfg_getstr(cfg_getsec(root, "templates"), "dir"));
 	c->spool_dir = keep(ctx, cfg_getstr(cfg_getsec(root, "spool"), "dir"));

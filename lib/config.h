@@ -92,6 +92,7 @@ struct config {
 	size_t nstages;
 
 	int escalation_after_days;
+	int escalation_dispute_reminder_days;	/* the digest lists disputes this old */
 
 	struct {
 		int multiplier_milli;	/* 1.5 is 1500 */

@@ -319,7 +319,8 @@ test_defaults(void)
 	    "defaults: approval_from_stage j30");
 	tap_ok(c->nthresholds == 1 && config_threshold(c, "EUR") == 500000 &&
 	    config_threshold(c, "USD") == -1, "defaults: threshold EUR 5000.00, none for USD");
-	tap_ok(c->escalation_after_days == 15 && c->interest.multiplier_milli == 1500 &&
+	tap_ok(c->escalation_after_days == 15 && c->escalation_dispute_reminder_days == 14 &&
+	    c->interest.multiplier_milli == 1500 &&
 	    c->interest.start_after_days == 30 && strcmp(c->spool_dir, "/var/spool/dunningd") == 0 &&
 	    c->retention_years == 3, "defaults: escalation, interest, spool, retention");
 	ok = c->interest.nrates == 7 && c->interest.rates[0].year == 2023 &&
@@ -376,7 +377,8 @@ test_full(void)
 	    c->interest.rates[0].half == 2 && c->interest.rates[1].other_cases_bp == 263 &&
 	    c->interest.rates[1].individual_creditor_bp == 667,
 	    "full: rates sorted, 2.625 rounds half-up to 263, 6.674 to 667");
-	tap_ok(c->escalation_after_days == 0 && c->retention_years == 10 &&
+	tap_ok(c->escalation_after_days == 0 && c->escalation_dispute_reminder_days == 30 &&
+	    c->retention_years == 10 &&
 	    strcmp(c->templates_dir, tpl) == 0, "full: escalation, retention, templates");
 	config_free(c);
 	config_diag_free(&d);
@@ -448,7 +450,7 @@ test_errors(void)
 	struct config_diag d = { 0 };
 	struct config *c = load_fixture("errors.conf", &d);
 
-	expect_count(c, &d, 24, "errors.conf");
+	expect_count(c, &d, 25, "errors.conf");
 	tap_ok(sorted_by_line(&d), "errors.conf: errors sorted by line");
 	expect(&d, 3, "port 70000 is too large: write a port from 1 to 65535");
 	expect(&d, 4, "tls \"ssl\" is unknown");
@@ -469,6 +471,7 @@ test_errors(void)
 	expect(&d, 24, "stage \"J10\" has an invalid name");
 	expect(&d, 25, "template \"../j30\" is not a template name");
 	expect(&d, 27, "after_days -1 is negative");
+	expect(&d, 27, "dispute_reminder_days 4000 is too large");
 	expect(&d, 29, "multiplier 0 is too small");
 	expect(&d, 30, "legal_rate \"2026-S1\": write the half-year as YYYY-H1 or YYYY-H2");
 	expect(&d, 31, "other_cases -1 is negative");
