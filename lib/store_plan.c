@@ -13,6 +13,7 @@
 #include "log.h"
 #include "money.h"
 #include "store_int.h"
+#include "store_notify.h"
 
 #define FACTS_SQL \
 	"SELECT i.id, i.number, i.client_id, i.due_on, " \
@@ -260,9 +261,18 @@ store_write_decision(struct store *s, const struct config *cfg, const struct pol
 		if (res == NULL)
 			return -1;
 		if (PQntuples(res) == 1) {
+			char key[48];
+
 			det = json_pack("{s:s, s:i}", "last_stage", cfg->stages[cfg->nstages - 1].name,
 			    "after_days", cfg->escalation_after_days);
 			rc = store_audit(s, "daemon", "escalated", f->invoice_id, 0, det);
+			json_decref(det);
+			/* The hand-over reaches the lawyer with the decision, or
+			 * not at all (SPEC §2: escalation, internal alert). */
+			snprintf(key, sizeof(key), "escalated:%lld", (long long)f->invoice_id);
+			det = json_pack("{s:s}", "stage", cfg->stages[cfg->nstages - 1].name);
+			if (rc == 0)
+				rc = store_alert_add(s, "escalated", key, f->invoice_id, NULL, 0, det);
 			json_decref(det);
 			st->escalated++;
 		}

@@ -14,9 +14,13 @@
 #include "log.h"
 #include "money.h"
 #include "store_int.h"
+#include "store_notify.h"
 
 /* How long a claim may stay 'sending' before it is presumed lost. */
 #define LEASE "15 minutes"
+/* How the sender words a written letter's outcome (sender.c): the lawyer
+ * is told the path that follows. */
+#define LETTER_WRITTEN "letter written to "
 
 /* A growable list of ids, printed as a PostgreSQL array. */
 struct ids {
@@ -465,16 +469,50 @@ group_rems(const struct send_group *g)
 	return a;
 }
 
+/* Queue the lawyer's alert of KIND (NULL: none) about the rows of RES
+ * that record() moved, in its transaction: one alert per message, named
+ * after its first reminder (and attempt, for a failure, which a resend
+ * can repeat). */
+static int
+alert(struct store *s, const struct config *cfg, const struct send_group *g, PGresult *res,
+    const char *kind, const char *path, const char *why)
+{
+	struct ids moved = { 0 };
+	char key[96];
+	json_t *det;
+	int rc;
+
+	if (kind == NULL || PQntuples(res) == 0)
+		return 0;
+	if (ids_from(&moved, res, 0) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "%s:%lld", kind, (long long)moved.v[0]);
+	if (strcmp(kind, "failed") == 0)
+		snprintf(key + strlen(key), sizeof(key) - strlen(key), ":%s",
+		    PQgetvalue(res, 0, 2));
+	det = json_pack("{s:s}", "stage", cfg->stages[g->stage].name);
+	if (path != NULL)
+		json_object_set_new(det, "path", json_string(path));
+	if (why != NULL)
+		json_object_set_new(det, "why", json_string(why));
+	rc = store_alert_add(s, kind, key, 0, moved.v, moved.n, det);
+	json_decref(det);
+	free(moved.v);
+	return rc;
+}
+
 /* Move G's reminders out of 'sending' with SQL (which must end with
  * "RETURNING id, invoice_id, attempts"), auditing ACTION with DETAIL for
- * each row it really moved; a row someone else settled meanwhile is left
- * alone and logged. */
+ * each row it really moved, and queueing the lawyer's alert of ALERT_KIND
+ * (NULL: none), all in one transaction; a row someone else settled
+ * meanwhile is left alone and logged. */
 static int
 record(struct store *s, const struct config *cfg, struct send_group *g, const char *sql,
-    const char *extra, const char *action, const char *detail)
+    const char *extra, const char *action, const char *detail, const char *alert_kind)
 {
 	char *a = group_rems(g), clean[512];
 	const char *p[3] = { a, clean, extra };
+	const char *path = NULL;
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -505,6 +543,11 @@ record(struct store *s, const struct config *cfg, struct send_group *g, const ch
 		}
 		json_decref(det);
 	}
+	if (alert_kind != NULL && strcmp(alert_kind, "letter_ready") == 0)
+		path = detail + strlen(LETTER_WRITTEN);
+	if (alert(s, cfg, g, res, alert_kind, path, strcmp(alert_kind ? alert_kind : "",
+	    "failed") == 0 ? clean : NULL) < 0)
+		goto fail;
 	rc = store_cmd(s, "COMMIT", 0, NULL);
 	goto out;
 fail:
@@ -515,16 +558,23 @@ out:
 	return rc;
 }
 
-/* The relay took the message (or the letter was written). */
+/* The relay took the message (or the letter was written).  The lawyer
+ * is told where a letter is, and when a stage with notify_lawyer left. */
 int
 store_record_sent(struct store *s, const struct config *cfg, struct send_group *g,
     const char *detail)
 {
+	const char *kind = NULL;
+
+	if (strncmp(detail, LETTER_WRITTEN, strlen(LETTER_WRITTEN)) == 0)
+		kind = "letter_ready";
+	else if (cfg->stages[g->stage].notify_lawyer)
+		kind = "stage_sent";
 	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'sent', "
 	    "sent_at = dunning.now(), lease_until = NULL, last_error = NULL, reason = left($2, 200), "
 	    "updated_at = dunning.now() "
 	    "WHERE id = ANY($1::bigint[]) AND state IN ('sending', 'in_doubt') "
-	    "RETURNING id, invoice_id, attempts", NULL, "sent", detail);
+	    "RETURNING id, invoice_id, attempts", NULL, "sent", detail, kind);
 }
 
 /* A temporary failure: back to planned (or approved) at RETRY_AT. */
@@ -540,7 +590,7 @@ store_record_retry(struct store *s, const struct config *cfg, struct send_group 
 	    "scheduled_for = $3, lease_until = NULL, last_error = left($2, 500), "
 	    "reason = 'retry_backoff', updated_at = dunning.now() "
 	    "WHERE id = ANY($1::bigint[]) AND state = 'sending' "
-	    "RETURNING id, invoice_id, attempts", at, "retried", detail);
+	    "RETURNING id, invoice_id, attempts", at, "retried", detail, NULL);
 }
 
 /* A permanent failure: a person must act. */
@@ -551,7 +601,7 @@ store_record_failed(struct store *s, const struct config *cfg, struct send_group
 	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'failed', "
 	    "lease_until = NULL, last_error = left($2, 500), reason = 'failed', "
 	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
-	    "RETURNING id, invoice_id, attempts", NULL, "failed", detail);
+	    "RETURNING id, invoice_id, attempts", NULL, "failed", detail, "failed");
 }
 
 /* Drop the send locks and free G. */
@@ -573,5 +623,5 @@ store_record_in_doubt(struct store *s, const struct config *cfg, struct send_gro
 	return record(s, cfg, g, "UPDATE dunning.reminder SET state = 'in_doubt', "
 	    "lease_until = NULL, last_error = left($2, 500), reason = 'no_answer_after_data', "
 	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
-	    "RETURNING id, invoice_id, attempts", NULL, "in_doubt", detail);
+	    "RETURNING id, invoice_id, attempts", NULL, "in_doubt", detail, NULL);
 }

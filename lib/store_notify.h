@@ -1,0 +1,114 @@
+/*
+ * store_notify — the lawyer's mail in the database (sql/010): the alert
+ * outbox and the daily digest's bookkeeping.
+ *
+ * Alerts are queued by the transactions of their events (store_send.c,
+ * store_plan.c, through dunning.lawyer_alert_add); here they are claimed
+ * (SKIP LOCKED, 'sending' committed before the mail leaves) and their
+ * outcome recorded with its audit row.  A digest is taken by inserting its
+ * (lawyer, day) row: whoever inserts it sends it, so it leaves at most
+ * once a day whatever the number of daemons.
+ */
+#ifndef DUNNING_STORE_NOTIFY_H
+#define DUNNING_STORE_NOTIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "calendar.h"
+#include "config.h"
+#include "store.h"
+
+/* The digest's sections, in the order the mail lists them. */
+enum digest_section {
+	DIGEST_HELD = 1,	/* waiting for the lawyer's approval */
+	DIGEST_FAILED,		/* could not be delivered; the invoice waits */
+	DIGEST_IN_DOUBT,	/* outcome unknown; for the operator */
+	DIGEST_ESCALATED,	/* handed over since the previous digest */
+	DIGEST_DISPUTED,	/* disputes open for escalation.dispute_reminder_days */
+	DIGEST_NSECTIONS
+};
+
+/* One line of a digest. */
+struct digest_item {
+	enum digest_section section;
+	int64_t reminder_id;	/* 0 for an invoice-wide item */
+	char *number;
+	char *matter_ref;	/* NULL when none */
+	char *client_name;
+	int64_t balance_cents;
+	char currency[4];
+	char *stage;		/* NULL when none */
+	char *why;		/* reason code or error text; NULL when none */
+	time_t since;		/* scheduled, failed, escalated or disputed at */
+};
+
+/* An alert claimed for sending.  DETAILS is the row's jsonb (stage,
+ * invoices, and per kind: path, why, after_days). */
+struct lawyer_alert {
+	int64_t id;
+	char kind[16];		/* stage_sent, letter_ready, failed, escalated */
+	int64_t lawyer_id;	/* 0: the client has no lawyer */
+	char *lawyer_name, *lawyer_email;
+	int64_t invoice_id, reminder_id;
+	char *client_name;
+	json_t *details;
+	int attempts;		/* including this one */
+	time_t created_at;
+};
+
+/* A lawyer whose digest of the day has to be looked at. */
+struct digest_lawyer {
+	int64_t id;
+	char *name, *email;
+	int attempts;		/* of a retried digest; 0 for a new one */
+};
+
+/* Queue an alert of KIND for the lawyer of the client of INVOICE (or of
+ * the reminders REMS, N of them), inside the caller's transaction; KEY
+ * names the event, so that it is told once.  DETAILS may be NULL. */
+int store_alert_add(struct store *s, const char *kind, const char *key, int64_t invoice,
+    const int64_t *rems, size_t n, json_t *details);
+
+/* Claim up to MAX alerts due at the session's clock: marked 'sending'
+ * (committed) with a lease.  Returns how many are in *OUT (malloc'ed, to
+ * free with store_alerts_free), or -1. */
+int store_alerts_claim(struct store *s, int max, struct lawyer_alert **out);
+void store_alerts_free(struct lawyer_alert *a, int n);
+
+/* Outcomes of alert A, each with its audit row. */
+int store_alert_sent(struct store *s, const struct lawyer_alert *a, const char *message_id);
+int store_alert_retry(struct store *s, const struct lawyer_alert *a, time_t retry_at,
+    const char *why);
+int store_alert_failed(struct store *s, const struct lawyer_alert *a, const char *why);
+
+/* Lawyers with no digest row for DAY (a new digest to look at), then
+ * those whose digest of DAY waits for a retry due now.  Returns the count
+ * in *OUT, or -1. */
+int store_digest_lawyers(struct store *s, cal_day day, struct digest_lawyer **out);
+void store_digest_lawyers_free(struct digest_lawyer *l, int n);
+
+/* The items of LAWYER's digest now (dunning.digest_items), in *OUT.
+ * Returns the count, or -1. */
+int store_digest_items(struct store *s, int64_t lawyer, int dispute_days,
+    struct digest_item **out);
+void store_digest_items_free(struct digest_item *it, int n);
+
+/* Take LAWYER's digest of DAY for sending ('sending', committed), or
+ * record it 'empty' when NITEMS is 0.  A retried digest (L->attempts > 0)
+ * is moved from 'pending' instead.  1 when this session took it, 0 when
+ * another did, -1 on error. */
+int store_digest_take(struct store *s, const struct digest_lawyer *l, cal_day day,
+    int nitems);
+
+/* Outcomes of LAWYER's digest of DAY, each with its audit row. */
+int store_digest_sent(struct store *s, int64_t lawyer, cal_day day, int nitems,
+    const char *message_id);
+int store_digest_retry(struct store *s, int64_t lawyer, cal_day day, time_t retry_at,
+    const char *why);
+int store_digest_failed(struct store *s, int64_t lawyer, cal_day day, const char *why);
+
+#endif
