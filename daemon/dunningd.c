@@ -23,6 +23,7 @@
 #include "log.h"
 #include "mailer.h"
 #include "message.h"
+#include "notifier.h"
 #include "sender.h"
 #include "store.h"
 #include "dunningd.h"
@@ -90,6 +91,12 @@ daemon_load(const char *path, time_t now, struct message_set **ms)
 		fprintf(stderr, "%s\n", err);
 		goto refuse;
 	}
+	if (message_lawyer_load(*ms, cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		message_set_free(*ms);
+		*ms = NULL;
+		goto refuse;
+	}
 	free(old_tz);
 	return cfg;
 refuse:
@@ -117,15 +124,19 @@ daemon_notify(const char *fmt, ...)
 #endif
 }
 
-/* One cycle at the clock's now: leases, planning, sending. */
+/* One cycle at the clock's now: leases, planning, sending, then the
+ * lawyers' alerts and digests. */
 static int
 cycle(struct daemon *d)
 {
 	time_t now = clock_now(&d->clock);
 	struct plan_stats ps;
 	struct send_stats ss;
+	struct notify_stats ns;
 	struct sender snd = { .cfg = d->cfg, .ms = d->ms, .store = d->store,
 	    .password = d->password, .seed = d->seed };
+	struct notifier nt = { .cfg = d->cfg, .ms = d->ms, .store = d->store,
+	    .password = d->password };
 	char at[32];
 	int n;
 
@@ -149,6 +160,15 @@ cycle(struct daemon *d)
 	if (sender_run(&snd, &d->clock, &ss) < 0)
 		return -1;
 	d->seed = snd.seed;
+	/* The clients' cycle ran: a failure here is the lawyers' mail's,
+	 * logged, and tried again by the next cycle. */
+	nt.seed = d->seed;
+	if (notifier_run(&nt, &d->clock, &ns) < 0)
+		ns.errors++;
+	d->seed = nt.seed;
+	if (ns.alerts + ns.digests + ns.retried + ns.failed + ns.errors > 0)
+		log_info("lawyers: %d alerts, %d digests sent, %d retried, %d failed, %d errors",
+		    ns.alerts, ns.digests, ns.retried, ns.failed, ns.errors);
 	daemon_notify("STATUS=last cycle %s: %d sent, %d letters, %d held, %d failed, %d retried",
 	    at, ss.sent, ss.letters, ps.held, ss.failed, ss.retried);
 	log_info("cycle %s: %d invoices examined; %d planned, %d held, %d rescheduled, "

@@ -1,1 +1,298 @@
-/* notifier.c: being written (issue 4). */
+/*
+ * notifier — alerts and digests to the lawyers (see notifier.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "log.h"
+#include "mailer.h"
+#include "notifier.h"
+#include "policy.h"
+#include "store_notify.h"
+
+#define MAX_ROUNDS 100		/* sessions in one run, at most: the rest waits */
+
+/* One mail of the session being built: an alert or a digest. */
+struct job {
+	struct notifier *n;
+	struct notify_stats *st;
+	time_t now;
+	const struct lawyer_alert *alert;	/* NULL for a digest */
+	int64_t lawyer;				/* a digest's */
+	cal_day day;
+	int nitems;
+	char message_id[160];
+};
+
+/* The sender's backoff, for internal mail: smtp.retry_base doubled per
+ * attempt up to smtp.retry_max, ±20 % jitter. */
+static time_t
+backoff(struct notifier *n, int attempt)
+{
+	long d = n->cfg->smtp.retry_base, max = n->cfg->smtp.retry_max;
+
+	for (int i = 1; i < attempt && d < max; i++)
+		d *= 2;
+	if (d > max)
+		d = max;
+	return d - d / 5 + rand_r(&n->seed) % (2 * (d / 5) + 1);
+}
+
+/* Did job J fail for good (after smtp.max_attempts), or may it be tried
+ * again? */
+static bool
+give_up(const struct job *j, int attempts)
+{
+	int max = j->n->cfg->smtp.max_attempts;
+
+	return max > 0 && attempts >= max;
+}
+
+/* Record that job J cannot be delivered: WHY, audited and logged. */
+static int
+fail(struct job *j, const char *why)
+{
+	struct notifier *n = j->n;
+	int rc;
+
+	j->st->failed++;
+	if (j->alert != NULL) {
+		log_warnx("lawyer alert %lld (%s) to lawyer %lld not delivered: %s",
+		    (long long)j->alert->id, j->alert->kind, (long long)j->alert->lawyer_id, why);
+		rc = store_alert_failed(n->store, j->alert, why);
+	} else {
+		log_warnx("digest to lawyer %lld not delivered: %s", (long long)j->lawyer, why);
+		rc = store_digest_failed(n->store, j->lawyer, j->day, why);
+	}
+	return rc;
+}
+
+/* A temporary failure of job J: again later, or given up. */
+static int
+retry(struct job *j, const char *why)
+{
+	struct notifier *n = j->n;
+	int attempts = j->alert != NULL ? j->alert->attempts : 1;
+	char detail[400];
+
+	if (j->alert == NULL) {
+		/* A digest is the day's: it is retried until the window closes. */
+		struct cal_window w = policy_window(n->cfg);
+		time_t at = j->now + backoff(n, 1);
+
+		if (!cal_in_window(&w, at) || cal_local_day(at) != j->day)
+			return fail(j, why);
+		j->st->retried++;
+		return store_digest_retry(n->store, j->lawyer, j->day, at, why);
+	}
+	if (give_up(j, attempts)) {
+		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
+		return fail(j, detail);
+	}
+	j->st->retried++;
+	return store_alert_retry(n->store, j->alert, j->now + backoff(n, attempts), why);
+}
+
+/* The relay's verdict on one mail. */
+static void
+done(struct mailer_msg *m, void *arg)
+{
+	struct job *j = m->udata;
+	int rc;
+
+	(void)arg;
+	switch (m->outcome) {
+	case MAILER_SENT:
+		if (j->alert != NULL) {
+			rc = store_alert_sent(j->n->store, j->alert, j->message_id);
+			j->st->alerts++;
+		} else {
+			rc = store_digest_sent(j->n->store, j->lawyer, j->day, j->nitems,
+			    j->message_id);
+			j->st->digests++;
+		}
+		break;
+	case MAILER_PERMANENT:
+		rc = fail(j, m->status);
+		break;
+	case MAILER_TEMPORARY:
+	case MAILER_UNKNOWN:
+		/* Internal mail: sent again, same Message-ID, rather than lost. */
+		rc = retry(j, m->status);
+		break;
+	default:
+		rc = -1;
+	}
+	if (rc < 0) {
+		/* The lease turns it back into a retry. */
+		log_warnx("recording the lawyer's mail %s: %s", j->message_id,
+		    store_error(j->n->store));
+		j->st->errors++;
+	}
+}
+
+/* Hand the K composed mails to the relay in one session, then free them. */
+static void
+flush(struct notifier *n, struct mailer_msg *msgs, size_t k)
+{
+	if (k == 0)
+		return;
+	mailer_send(n->cfg, n->password, msgs, k, done, NULL);
+	for (size_t i = 0; i < k; i++) {
+		free((char *)msgs[i].data);
+		free(msgs[i].udata);
+		msgs[i].data = NULL;
+		msgs[i].udata = NULL;
+	}
+}
+
+/* Compose J's mail with CTX (consumed) to NAME <ADDR> into MSG; a mail
+ * that cannot be made is recorded failed.  True when MSG was filled. */
+static bool
+compose(struct job *j, enum message_lawyer which, json_t *ctx, const char *name,
+    const char *addr, struct mailer_msg *msg)
+{
+	struct notifier *n = j->n;
+	char err[256] = "";
+
+	memset(msg, 0, sizeof(*msg));
+	msg->data = message_lawyer_compose(n->ms, n->cfg, which, ctx, name, addr,
+	    j->message_id, j->now, &msg->len, err, sizeof(err));
+	json_decref(ctx);
+	if (msg->data == NULL) {
+		if (fail(j, err[0] ? err : "out of memory") < 0)
+			j->st->errors++;
+		return false;
+	}
+	msg->rcpt = addr;
+	msg->udata = j;
+	return true;
+}
+
+/* The queued alerts, a session at a time. */
+static int
+run_alerts(struct notifier *n, time_t now, const char *domain, struct mailer_msg *msgs,
+    size_t cap, struct notify_stats *st)
+{
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		struct lawyer_alert *v;
+		size_t k = 0;
+		int got;
+
+		if (n->stop != NULL && n->stop(n->stop_arg))
+			return 0;
+		if ((got = store_alerts_claim(n->store, (int)cap, &v)) <= 0)
+			return got;
+		for (int i = 0; i < got; i++) {
+			struct job *j = calloc(1, sizeof(*j));
+
+			if (j == NULL) {
+				st->errors++;	/* its lease brings it back */
+				continue;
+			}
+			*j = (struct job){ .n = n, .st = st, .now = now, .alert = &v[i] };
+			snprintf(j->message_id, sizeof(j->message_id),
+			    "<dunning-lawyer.alert.%lld@%s>", (long long)v[i].id, domain);
+			if (v[i].lawyer_id == 0) {
+				if (fail(j, "the client has no responsible lawyer") < 0)
+					st->errors++;
+				free(j);
+			} else if (compose(j, MESSAGE_LAWYER_ALERT,
+			    message_alert_context(n->cfg, &v[i], now), v[i].lawyer_name,
+			    v[i].lawyer_email, &msgs[k])) {
+				k++;
+			} else {
+				free(j);
+			}
+		}
+		flush(n, msgs, k);
+		store_alerts_free(v, got);
+	}
+	return 0;
+}
+
+/* The day's digest of every lawyer that has none yet. */
+static int
+run_digests(struct notifier *n, time_t now, const char *domain, struct mailer_msg *msgs,
+    size_t cap, struct notify_stats *st)
+{
+	cal_day day = cal_local_day(now);
+	struct digest_lawyer *l;
+	size_t k = 0;
+	int nl, y, m, d, rc = 0;
+
+	if ((nl = store_digest_lawyers(n->store, day, &l)) <= 0)
+		return nl;
+	cal_to_ymd(day, &y, &m, &d);
+	for (int i = 0; i < nl; i++) {
+		struct digest_item *items = NULL;
+		struct job *j;
+		int ni, took;
+
+		if (n->stop != NULL && n->stop(n->stop_arg))
+			break;
+		if ((ni = store_digest_items(n->store, l[i].id,
+		    n->cfg->escalation_dispute_reminder_days, &items)) < 0 ||
+		    (took = store_digest_take(n->store, &l[i], day, ni)) < 0) {
+			store_digest_items_free(items, ni > 0 ? ni : 0);
+			rc = -1;
+			break;
+		}
+		if (took == 0 || (j = calloc(1, sizeof(*j))) == NULL) {
+			/* Empty, another daemon's, or (out of memory) left to the
+			 * lease. */
+			store_digest_items_free(items, ni);
+			continue;
+		}
+		*j = (struct job){ .n = n, .st = st, .now = now, .lawyer = l[i].id, .day = day,
+		    .nitems = ni };
+		snprintf(j->message_id, sizeof(j->message_id),
+		    "<dunning-lawyer.digest.%lld.%04d%02d%02d@%s>", (long long)l[i].id, y, m, d,
+		    domain);
+		if (compose(j, MESSAGE_LAWYER_DIGEST,
+		    message_digest_context(n->cfg, l[i].name, items, ni, now), l[i].name,
+		    l[i].email, &msgs[k]))
+			k++;
+		else
+			free(j);
+		store_digest_items_free(items, ni);
+		if (k == cap) {
+			flush(n, msgs, k);
+			k = 0;
+		}
+	}
+	flush(n, msgs, k);
+	store_digest_lawyers_free(l, nl);
+	return rc;
+}
+
+/* Alerts, then digests, inside the send window only. */
+int
+notifier_run(struct notifier *n, const struct clock *clock, struct notify_stats *st)
+{
+	struct cal_window w = policy_window(n->cfg);
+	size_t cap = n->cfg->smtp.messages_per_session > 0 ?
+	    (size_t)n->cfg->smtp.messages_per_session : 1;
+	time_t now = clock_now(clock);
+	struct mailer_msg *msgs;
+	char domain[256];
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if (!cal_in_window(&w, now))
+		return 0;
+	if (clock->set && store_set_now(n->store, now) < 0)
+		return -1;
+	if ((msgs = calloc(cap, sizeof(*msgs))) == NULL)
+		return -1;
+	message_from_domain(n->cfg, domain, sizeof(domain));
+	rc = run_alerts(n, now, domain, msgs, cap, st);
+	if (rc == 0)
+		rc = run_digests(n, now, domain, msgs, cap, st);
+	free(msgs);
+	if (rc < 0)
+		log_warnx("the lawyers' mail: %s", store_error(n->store));
+	return rc < 0 ? -1 : 0;
+}

@@ -10,6 +10,7 @@
 
 #include "calendar.h"
 #include "log.h"
+#include "notifier.h"
 #include "workers.h"
 
 #define BACKOFF_MAX 60		/* seconds between two attempts at an unreachable database */
@@ -197,6 +198,20 @@ sender_main(void *arg)
 		memset(&st, 0, sizeof(st));
 		ok = store_ready(me->store) == 0 && sender_run(&snd, w->clock, &st) == 0;
 		seed = snd.seed;
+		if (ok) {
+			/* The lawyers' alerts of this pass, and the day's digests:
+			 * after the clients' mail, on the same thread and relay. */
+			struct notifier nt = { .cfg = snd.cfg, .ms = snd.ms, .store = me->store,
+			    .password = snd.password, .seed = seed, .stop = interrupted,
+			    .stop_arg = w };
+			struct notify_stats ns;
+
+			ok = notifier_run(&nt, w->clock, &ns) == 0;
+			seed = nt.seed;
+			if (ns.alerts + ns.digests + ns.retried + ns.failed > 0)
+				log_info("lawyers: %d alerts, %d digests sent, %d retried, %d failed",
+				    ns.alerts, ns.digests, ns.retried, ns.failed);
+		}
 
 		pthread_mutex_lock(&w->mu);
 		job_done(me, ok);

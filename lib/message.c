@@ -34,6 +34,8 @@ struct message_set {
 	struct template *tpl[NLANGS][CONFIG_MAX_STAGES][NPARTS];
 	struct partial partials[NLANGS][MAX_PARTIALS];
 	int npartials[NLANGS];
+	/* the lawyer's mail, French: message_lawyer_load() */
+	struct template *lawyer[MESSAGE_LAWYER_KINDS][PART_HTML];
 };
 
 /* The whole of file PATH, malloc'ed; NULL with errno set. */
@@ -248,6 +250,9 @@ message_set_free(struct message_set *ms)
 		for (int i = 0; i < ms->npartials[l]; i++)
 			free(ms->partials[l][i].text);
 	}
+	for (int k = 0; k < MESSAGE_LAWYER_KINDS; k++)
+		for (int p = 0; p < PART_HTML; p++)
+			template_free(ms->lawyer[k][p]);
 	free(ms);
 }
 
@@ -619,4 +624,348 @@ message_letter(const struct message_set *ms, const struct config *cfg,
 
 	json_decref(ctx);
 	return text;
+}
+
+/* ---- the lawyer's mail ------------------------------------------------ */
+
+static const char *const lawyer_names[MESSAGE_LAWYER_KINDS] = { "lawyer_alert",
+	"lawyer_digest" };
+
+/* Why a reminder waits for approval, as the lawyer reads it. */
+static const char *
+held_why(const char *code)
+{
+	static const struct { const char *code, *text; } t[] = {
+		{ "approval_threshold", "montant égal ou supérieur au seuil d'approbation" },
+		{ "strategic_client", "client stratégique" },
+		{ "stage_requires_approval", "étape soumise à approbation" },
+		{ "no_threshold_for_currency", "devise sans seuil d'approbation configuré" },
+	};
+
+	for (size_t i = 0; code != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(code, t[i].code) == 0)
+			return t[i].text;
+	return code != NULL ? code : "approbation requise";
+}
+
+/* Why a message could not be delivered, in French where the reason is
+ * ours; a relay's answer is quoted as it came.  Malloc'ed. */
+static char *
+failed_why(const char *why)
+{
+	static const struct { const char *en, *fr; } t[] = {
+		{ "the client has no e-mail address", "le client n'a pas d'adresse électronique" },
+		{ "the client's e-mail address is invalid",
+		  "l'adresse électronique du client est invalide" },
+		{ "the client has no postal address", "le client n'a pas d'adresse postale" },
+		{ "a name contains a line break or a control character",
+		  "un nom contient un caractère de contrôle" },
+		{ "the postal address contains a line break or a control character",
+		  "l'adresse postale contient un caractère de contrôle" },
+		{ "an invoice number or reference contains a control character",
+		  "un numéro de facture ou une référence contient un caractère de contrôle" },
+	};
+	char *out = NULL;
+	int n;
+
+	if (why == NULL || *why == '\0')
+		return strdup("cause inconnue");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(why, t[i].en) == 0)
+			return strdup(t[i].fr);
+	if (sscanf(why, "gave up after %d attempts: ", &n) == 1 && strchr(why, ':') != NULL) {
+		char *rest = failed_why(strchr(why, ':') + 2);
+
+		if (rest == NULL || asprintf(&out, "abandon après %d tentatives : %s", n, rest) < 0)
+			out = NULL;
+		free(rest);
+		return out;
+	}
+	if (why[0] == '5' && why[1] >= '0' && why[1] <= '9' && why[2] >= '0' && why[2] <= '9') {
+		if (asprintf(&out, "refus du serveur de messagerie : %s", why) < 0)
+			return NULL;
+		return out;
+	}
+	return strdup(why);
+}
+
+/* An invoice of an alert's details, as the template sees it. */
+static json_t *
+alert_invoice(const json_t *in)
+{
+	json_t *o = json_object();
+	const char *cur = json_string_value(json_object_get(in, "currency"));
+	const json_t *bal = json_object_get(in, "balance");
+	const char *ref = json_string_value(json_object_get(in, "matter_ref"));
+	int64_t cents = 0;
+	char buf[64];
+
+	json_object_set_new(o, "number", str(json_string_value(json_object_get(in, "number"))));
+	json_object_set_new(o, "matter_ref", ref != NULL && *ref ? json_string(ref) :
+	    json_false());
+	/* Money travels as numeric text ("1000.00"), never as a double. */
+	snprintf(buf, sizeof(buf), "%s", json_is_string(bal) ? json_string_value(bal) : "0");
+	money_parse(buf, &cents);
+	set_amount(o, "balance", cents, cur != NULL ? cur : "EUR", "fr");
+	json_object_set_new(o, "cents", json_integer(cents));
+	return o;
+}
+
+/* The stage after stage NAME, as { stage, letter }, or false. */
+static json_t *
+next_stage(const struct config *cfg, const char *name)
+{
+	int i = name != NULL ? config_stage_index(cfg, name) : -1;
+
+	if (i < 0 || i + 1 >= (int)cfg->nstages)
+		return json_false();
+	return json_pack("{s:s, s:b}", "stage", cfg->stages[i + 1].name, "letter",
+	    cfg->stages[i + 1].channel == CONFIG_CHANNEL_LETTER);
+}
+
+/* The context of alert A. */
+json_t *
+message_alert_context(const struct config *cfg, const struct lawyer_alert *a, time_t now)
+{
+	json_t *ctx = json_object(), *client = json_object(), *invoices = json_array();
+	json_t *d = a->details, *list = json_object_get(d, "invoices"), *v;
+	const char *stage = json_string_value(json_object_get(d, "stage"));
+	const char *path = json_string_value(json_object_get(d, "path"));
+	const char *why = json_string_value(json_object_get(d, "why"));
+	const char *cur = "EUR";
+	int64_t total = 0;
+	size_t i;
+	char *fw;
+
+	json_object_set_new(ctx, "watch", json_boolean(strcmp(a->kind, "stage_sent") == 0));
+	json_object_set_new(ctx, "litigation", json_boolean(strcmp(a->kind, "letter_ready") == 0));
+	json_object_set_new(ctx, "failed", json_boolean(strcmp(a->kind, "failed") == 0));
+	json_object_set_new(ctx, "escalated", json_boolean(strcmp(a->kind, "escalated") == 0));
+	json_object_set_new(client, "name", str(a->client_name));
+	json_object_set_new(ctx, "client", client);
+	json_array_foreach(list, i, v) {
+		json_t *inv = alert_invoice(v);
+
+		total += json_integer_value(json_object_get(inv, "cents"));
+		if (json_string_value(json_object_get(v, "currency")) != NULL)
+			cur = json_string_value(json_object_get(v, "currency"));
+		json_object_del(inv, "cents");
+		json_array_append_new(invoices, inv);
+	}
+	json_object_set_new(ctx, "count", json_integer((json_int_t)json_array_size(invoices)));
+	json_object_set_new(ctx, "several", json_boolean(json_array_size(invoices) > 1));
+	json_object_set_new(ctx, "invoices", invoices);
+	set_amount(ctx, "total_balance", total, cur, "fr");
+	json_object_set_new(ctx, "stage", str(stage));
+	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
+	json_object_set_new(ctx, "path", path != NULL ? json_string(path) : json_false());
+	fw = why != NULL ? failed_why(why) : NULL;
+	json_object_set_new(ctx, "why", fw != NULL ? json_string(fw) : json_false());
+	free(fw);
+	json_object_set_new(ctx, "next", next_stage(cfg, stage));
+	json_object_set_new(ctx, "after_days", json_integer(cfg->escalation_after_days));
+	json_object_set_new(ctx, "lawyer", json_pack("{s:s}", "name",
+	    a->lawyer_name ? a->lawyer_name : ""));
+	json_object_set_new(ctx, "firm", json_pack("{s:s}", "name", cfg->firm.name));
+	set_date(ctx, "date", cal_local_day(a->created_at ? a->created_at : now), "fr");
+	set_date(ctx, "today", cal_local_day(now), "fr");
+	return ctx;
+}
+
+/* The digest's sections, in enum digest_section order. */
+static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
+	"in_doubt", "escalated", "disputed" };
+
+/* The context of a digest. */
+json_t *
+message_digest_context(const struct config *cfg, const char *lawyer_name,
+    const struct digest_item *items, int n, time_t now)
+{
+	json_t *ctx = json_object(), *lists[DIGEST_NSECTIONS] = { NULL };
+	cal_day today = cal_local_day(now);
+	char buf[64];
+
+	for (int i = 0; i < n; i++) {
+		const struct digest_item *it = &items[i];
+		json_t *o = json_object();
+		char *why = NULL;
+
+		if (lists[it->section] == NULL)
+			lists[it->section] = json_array();
+		json_object_set_new(o, "reminder", it->reminder_id ?
+		    json_integer((json_int_t)it->reminder_id) : json_false());
+		json_object_set_new(o, "number", str(it->number));
+		json_object_set_new(o, "matter_ref", it->matter_ref && *it->matter_ref ?
+		    json_string(it->matter_ref) : json_false());
+		json_object_set_new(o, "client", str(it->client_name));
+		set_amount(o, "balance", it->balance_cents, it->currency, "fr");
+		json_object_set_new(o, "stage", it->stage ? json_string(it->stage) : json_false());
+		if (it->section == DIGEST_HELD)
+			why = strdup(held_why(it->why));
+		else if (it->section == DIGEST_FAILED)
+			why = failed_why(it->why);
+		json_object_set_new(o, "why", why ? json_string(why) : json_false());
+		free(why);
+		cal_format_long(cal_local_day(it->since), "fr", false, buf, sizeof(buf));
+		json_object_set_new(o, "since", json_string(buf));
+		json_object_set_new(o, "days", json_integer(today - cal_local_day(it->since)));
+		json_array_append_new(lists[it->section], o);
+	}
+	for (int s = DIGEST_HELD; s < DIGEST_NSECTIONS; s++) {
+		size_t k = lists[s] != NULL ? json_array_size(lists[s]) : 0;
+
+		json_object_set_new(ctx, digest_keys[s], k == 0 ? json_false() :
+		    json_pack("{s:o, s:I, s:b}", "items", lists[s], "count", (json_int_t)k,
+		    "several", k > 1));
+	}
+	json_object_set_new(ctx, "count", json_integer(n));
+	json_object_set_new(ctx, "several", json_boolean(n > 1));
+	json_object_set_new(ctx, "dispute_days",
+	    json_integer(cfg->escalation_dispute_reminder_days));
+	json_object_set_new(ctx, "lawyer", json_pack("{s:s}", "name",
+	    lawyer_name ? lawyer_name : ""));
+	json_object_set_new(ctx, "firm", json_pack("{s:s}", "name", cfg->firm.name));
+	cal_format_long(today, "fr", true, buf, sizeof(buf));
+	json_object_set_new(ctx, "today", json_string(buf));
+	return ctx;
+}
+
+/* Contexts with every field present, to check the templates against. */
+static json_t *
+lawyer_sample(const struct config *cfg, enum message_lawyer which)
+{
+	if (which == MESSAGE_LAWYER_ALERT) {
+		struct lawyer_alert a = { .id = 1, .kind = "stage_sent", .lawyer_id = 1,
+		    .lawyer_name = "L", .lawyer_email = "l@example.org", .invoice_id = 1,
+		    .reminder_id = 1, .client_name = "C", .attempts = 1 };
+		json_t *ctx;
+
+		a.details = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "stage", "j3",
+		    "path", "/p", "why", "w", "invoices", "number", "F", "matter_ref", "D",
+		    "balance", "1.00", "currency", "EUR");
+		ctx = message_alert_context(cfg, &a, 86400);
+		json_decref(a.details);
+		/* "next" may be false for the last stage: check it as an object. */
+		json_object_set_new(ctx, "next", json_pack("{s:s, s:b}", "stage", "j", "letter", 1));
+		return ctx;
+	} else {
+		struct digest_item it[DIGEST_NSECTIONS - 1];
+
+		memset(it, 0, sizeof(it));
+		for (int s = 0; s < DIGEST_NSECTIONS - 1; s++) {
+			it[s].section = (enum digest_section)(s + 1);
+			it[s].reminder_id = 1;
+			it[s].number = "F";
+			it[s].matter_ref = "D";
+			it[s].client_name = "C";
+			snprintf(it[s].currency, sizeof(it[s].currency), "EUR");
+			it[s].stage = "j3";
+			it[s].why = "w";
+			it[s].since = 86400;
+		}
+		return message_digest_context(cfg, "L", it, DIGEST_NSECTIONS - 1, 86400 * 2);
+	}
+}
+
+/* Load templates/fr/lawyer_{alert,digest}.{subject,txt}. */
+int
+message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	for (int k = 0; k < MESSAGE_LAWYER_KINDS; k++) {
+		json_t *sample = lawyer_sample(cfg, (enum message_lawyer)k);
+
+		for (int p = 0; p < PART_HTML; p++) {
+			char path[1024], why[256];
+			size_t len;
+			char *text;
+
+			snprintf(path, sizeof(path), "%s/fr/%s.%s", cfg->templates_dir,
+			    lawyer_names[k], suffixes[p]);
+			if ((text = slurp(path, &len)) == NULL) {
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+				json_decref(sample);
+				return -1;
+			}
+			template_free(ms->lawyer[k][p]);
+			ms->lawyer[k][p] = template_parse(text, len, why, sizeof(why));
+			free(text);
+			if (ms->lawyer[k][p] == NULL ||
+			    template_check(ms->lawyer[k][p], sample, why, sizeof(why)) < 0) {
+				snprintf(err, errlen, "%s: %s", path, why);
+				json_decref(sample);
+				return -1;
+			}
+		}
+		json_decref(sample);
+	}
+	return 0;
+}
+
+/* Render the lawyer's mail WHICH and wrap it. */
+char *
+message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
+    enum message_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
+    const char *message_id, time_t now, size_t *len, char *err, size_t errlen)
+{
+	char *subject = NULL, *text = NULL, *out = NULL, *raw, id[256];
+	GMimeMessage *m = NULL;
+	GMimeFormatOptions *fo = NULL;
+	InternetAddressList *from;
+	GMimeObject *tp;
+	GDateTime *date;
+
+	if (ms->lawyer[which][PART_SUBJECT] == NULL || ms->lawyer[which][PART_TEXT] == NULL) {
+		snprintf(err, errlen, "the lawyer's templates are not loaded");
+		return NULL;
+	}
+	if (!message_valid_address(to_addr)) {
+		snprintf(err, errlen, "the lawyer has no valid e-mail address");
+		return NULL;
+	}
+	if ((subject = template_render(ms->lawyer[which][PART_SUBJECT], ctx, false, find_partial,
+	    (void *)ms->partials[0], err, errlen)) == NULL ||
+	    (text = template_render(ms->lawyer[which][PART_TEXT], ctx, false, find_partial,
+	    (void *)ms->partials[0], err, errlen)) == NULL)
+		goto out;
+	one_line(subject);
+
+	m = g_mime_message_new(TRUE);
+	if ((from = internet_address_list_parse(NULL, cfg->smtp.from)) == NULL) {
+		snprintf(err, errlen, "smtp.from is not an address");
+		goto out;
+	}
+	internet_address_list_append(g_mime_message_get_from(m), from);
+	g_object_unref(from);
+	/* A name with a line break would be a header of its own: drop it. */
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO,
+	    to_name != NULL && !has_control(to_name) ? to_name : NULL, to_addr);
+	utf8_names(g_mime_message_get_from(m));
+	utf8_names(g_mime_message_get_to(m));
+	g_mime_message_set_subject(m, subject, "utf-8");
+	date = g_date_time_new_from_unix_local(now);
+	g_mime_message_set_date(m, date);
+	g_date_time_unref(date);
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(message_id + 1, ">"), message_id + 1);
+	g_mime_message_set_message_id(m, id);
+	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
+	tp = text_part("plain", text);
+	g_mime_message_set_mime_part(m, tp);
+	g_object_unref(tp);
+	fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	raw = g_mime_object_to_string(GMIME_OBJECT(m), fo);
+	if (raw != NULL) {
+		out = strdup(raw);
+		*len = strlen(raw);
+		g_free(raw);
+	}
+out:
+	if (fo != NULL)
+		g_mime_format_options_free(fo);
+	if (m != NULL)
+		g_object_unref(m);
+	free(subject);
+	free(text);
+	return out;
 }

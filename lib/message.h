@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "store.h"
+#include "store_notify.h"
 
 struct message_set;
 
@@ -47,5 +48,36 @@ char *message_letter(const struct message_set *ms, const struct config *cfg,
 /* The address part of the configured From ("relances@cabinet.example"),
  * and its domain, for Message-IDs. */
 const char *message_from_domain(const struct config *cfg, char *buf, size_t n);
+
+/*
+ * The lawyer's mail: immediate alerts and the daily digest, in French
+ * (templates/fr/lawyer_alert.* and lawyer_digest.*, subject and text).
+ * Internal mail, with the same minimisation as the client's: invoice
+ * numbers, file references, client names, amounts, stages and dates.
+ */
+enum message_lawyer {
+	MESSAGE_LAWYER_ALERT,
+	MESSAGE_LAWYER_DIGEST,
+	MESSAGE_LAWYER_KINDS
+};
+
+/* Parse and check the lawyer's templates into MS.  -1 with
+ * "fr/lawyer_alert.txt: line 4: unknown field 'x'" in ERR. */
+int message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
+    size_t errlen);
+
+/* The context of alert A (sql/010), composed at NOW. */
+json_t *message_alert_context(const struct config *cfg, const struct lawyer_alert *a,
+    time_t now);
+
+/* The context of a digest of the N ITEMS for LAWYER_NAME at NOW. */
+json_t *message_digest_context(const struct config *cfg, const char *lawyer_name,
+    const struct digest_item *items, int n, time_t now);
+
+/* Render WHICH with CTX into a complete RFC 5322 message to TO_NAME
+ * <TO_ADDR> from smtp.from, with MESSAGE_ID ("<...>"), malloc'ed. */
+char *message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
+    enum message_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
+    const char *message_id, time_t now, size_t *len, char *err, size_t errlen);
 
 #endif

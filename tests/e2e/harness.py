@@ -366,6 +366,8 @@ class Mail:
         part = self.msg.get_body(preferencelist=('plain',))
         self.body = (part.get_content() if part is not None else '').replace('\r\n', '\n')
         self.text = norm_spaces(self.body)
+        # The lawyers' alerts and digests (sql/010), not messages to clients.
+        self.internal = bool(self.message_id and self.message_id.startswith('<dunning-lawyer.'))
 
     def __repr__(self):
         return '<Mail to=%s subject=%r id=%s>' % (self.rcpt, self.subject, self.message_id)
@@ -519,8 +521,17 @@ class Env:
         return json.loads(r.stdout)
 
     # mail -----------------------------------------------------------------
-    def mails(self):
+    def all_mails(self):
+        """Every message the relay accepted, the lawyers' included."""
         return [Mail(r) for r in self.smtp.records()] if self.smtp else []
+
+    def mails(self):
+        """The messages to clients (the lawyers' mail: lawyer_mails())."""
+        return [m for m in self.all_mails() if not m.internal]
+
+    def lawyer_mails(self):
+        """The alerts and digests sent to lawyers."""
+        return [m for m in self.all_mails() if m.internal]
 
     def new_mails(self):
         """The mails received since the last call."""

@@ -1,0 +1,41 @@
+/*
+ * notifier — the lawyer's mail, after each send pass: the queued alerts
+ * (a stage with notify_lawyer sent, a letter written, a message failed, an
+ * escalation) and, at the first pass of a business day inside the send
+ * window, each lawyer's digest when it has something to say.
+ *
+ * Internal mail follows the client's send window: nothing reaches a lawyer
+ * at night or on a holiday; what was queued meanwhile leaves at the next
+ * opening, with the digest.  A lawyer without a usable address, or a relay
+ * refusing the mail, is audited and logged; the client's mail never waits
+ * for it (it runs after the pass, and only then).
+ */
+#ifndef DUNNING_NOTIFIER_H
+#define DUNNING_NOTIFIER_H
+
+#include <stdbool.h>
+
+#include "clock.h"
+#include "config.h"
+#include "message.h"
+#include "store.h"
+
+struct notifier {
+	const struct config *cfg;
+	const struct message_set *ms;
+	struct store *store;
+	const char *password;
+	unsigned int seed;		/* retry jitter */
+	bool (*stop)(void *arg);	/* NULL, or true to end early */
+	void *stop_arg;
+};
+
+struct notify_stats {
+	int alerts, digests, retried, failed, errors;
+};
+
+/* Send the alerts due and the day's digests, by CLOCK.  -1 when the
+ * database could not be used (the caller retries later). */
+int notifier_run(struct notifier *n, const struct clock *clock, struct notify_stats *st);
+
+#endif

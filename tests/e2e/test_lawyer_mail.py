@@ -1,0 +1,613 @@
+"""Telling the lawyer (issue 4, items 3 and 5): the immediate alerts, the
+daily digest and the escalation that ends the automated sequence, against
+a real PostgreSQL and the SMTP recorder."""
+import os
+import re
+import subprocess
+
+import psycopg2
+import pytest
+
+from harness import DUNNINGD, at, days, instant, norm_spaces
+
+ALICE = 'alice.martin@cabinet.example'      # the harness's default lawyer
+
+
+def lawyer_mails(env, to=None):
+    return [m for m in env.lawyer_mails() if to is None or m.rcpt == to]
+
+
+def digests(env, to=None):
+    return [m for m in lawyer_mails(env, to) if '.digest.' in m.message_id]
+
+
+def alerts(env, to=None):
+    return [m for m in lawyer_mails(env, to) if '.alert.' in m.message_id]
+
+
+def lines(m):
+    """The body's lines, French spaces made plain."""
+    return norm_spaces(m.body).split('\n')
+
+
+def item_lines(m):
+    return [x.strip() for x in lines(m) if x.startswith('  - ')]
+
+
+def through_j30(env, number, client, amount='1234.56', due='2026-03-02'):
+    env.invoice(number, client, due, amount=amount)
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
+
+
+# ------------------------------------------------------ immediate alerts --
+
+def test_j30_sent_alerts_the_lawyer_once_in_french(env):
+    """A stage with notify_lawyer (j30) sent: one alert to the client's
+    lawyer, not to the client, in sober French; j3 and j10 tell nobody;
+    later cycles send nothing again."""
+    lw = env.lawyer('Maître Claire Roux', 'claire.roux@cabinet.example')
+    c = env.client('suivi@client.example', company='Suivi & Fils SARL', lawyer=lw)
+    env.invoice('F-2026-0042', c, '2026-03-02', amount='1234.56')
+    env.replay_on(['2026-03-05', '2026-03-12'])
+    assert env.lawyer_mails() == []
+    env.cycle(at('2026-04-01', '10:00'))
+    env.cycle(at('2026-04-01', '11:00'))
+    env.cycle(at('2026-04-02', '10:00'))
+    (m,) = env.lawyer_mails()
+    assert m.rcpt == 'claire.roux@cabinet.example' and m.envelope_rcpt == [m.rcpt]
+    assert m.subject == 'Dossier à surveiller : facture n° F-2026-0042'
+    assert m.msg['To'].addresses[0].display_name == 'Maître Claire Roux'
+    assert m.msg['From'].addresses[0].addr_spec == 'relances@cabinet.example'
+    assert m.msg['Auto-Submitted'] == 'auto-generated'
+    assert m.msg.get_content_charset() == 'utf-8'
+    assert m.date == instant('2026-04-01', '10:00')
+    (a,) = env.sql("SELECT id, kind, state, message_id FROM dunning.lawyer_alert")
+    assert a[1:3] == ('stage_sent', 'sent')
+    assert m.message_id == '<dunning-lawyer.alert.%d@cabinet.example>' % a[0] == a[3]
+    text = norm_spaces(m.body)
+    assert ("La relance de l'étape j30 a été adressée le 1er avril 2026 à Suivi & Fils SARL "
+            "pour la facture suivante :") in text
+    assert item_lines(m) == ['- facture n° F-2026-0042 (dossier D-F-2026-0042) : '
+                             'reste dû 1 234,56 €']
+    assert ("Ce dossier est à surveiller : à défaut de règlement, l'étape suivante (j45) est "
+            "la mise en demeure par lettre recommandée.") in text
+    assert 'suivi@client.example' not in m.raw
+    # The client got j3, j10 and j30; nothing else reached anyone.
+    assert [env.stage_of(x.message_id)[0] for x in env.mails()] == ['j3', 'j10', 'j30']
+    assert all(x.rcpt == 'suivi@client.example' for x in env.mails())
+    (row,) = env.audit('lawyer_alerted')
+    assert row['number'] == 'F-2026-0042' and row['actor'] == 'daemon'
+    assert row['details']['kind'] == 'stage_sent' and row['details']['message_id'] == m.message_id
+    env.verify_audit()
+
+
+def test_grouped_j30_is_one_alert_listing_every_invoice(env):
+    """Two invoices of a client in one j30 message: one alert naming both."""
+    c = env.client('groupe@client.example', company='Groupe Dupont SA')
+    env.invoice('F-11', c, '2026-03-02', amount='100.00')
+    env.invoice('F-12', c, '2026-03-02', amount='250.50', matter_ref=None)
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
+    (m,) = env.lawyer_mails()
+    assert m.rcpt == ALICE
+    assert m.subject == 'Dossier à surveiller : 2 factures de Groupe Dupont SA'
+    assert item_lines(m) == ['- facture n° F-11 (dossier D-F-11) : reste dû 100,00 €',
+                             '- facture n° F-12 : reste dû 250,50 €']
+    assert 'pour les factures suivantes :' in m.body
+    assert env.count('dunning.lawyer_alert') == 1
+
+
+def test_letter_written_tells_the_lawyer_where_it_is(env):
+    """The approved formal notice is written: one alert (not two, although
+    j45 also has notify_lawyer) with the letter's path and what to do."""
+    c = env.client('lettre@client.example', company='Lettre SAS')
+    env.invoice('F-45', c, '2026-03-02', amount='700.00')
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01', '2026-04-16'])
+    j45 = env.reminders('F-45')['j45']
+    assert j45['state'] == 'held'
+    env.sql('SELECT dunning.approve(%s)', (j45['id'],), now=at('2026-04-16', '16:00'))
+    before = len(alerts(env))
+    env.cycle(at('2026-04-17', '10:00'))
+    (m,) = alerts(env)[before:]
+    assert m.subject == 'Passage en phase contentieuse : facture n° F-45'
+    (path,) = re.findall(r'^  (/\S+)$', m.body, re.M)
+    assert os.path.dirname(path) == env.spool and os.path.exists(path)
+    assert env.reminders('F-45')['j45']['state'] == 'sent'
+    text = norm_spaces(m.body)
+    assert ("La mise en demeure (étape j45) destinée à Lettre SAS a été établie le "
+            "17 avril 2026 pour la facture suivante :") in text
+    assert 'recommandé avec demande d\'avis de réception' in text
+    assert 'dunningctl letter-sent %d --tracking' % j45['id'] in text
+    assert 'articles 174 et suivants du décret n° 91-1197' in text
+    (a,) = env.sql("SELECT kind, details->>'path' FROM dunning.lawyer_alert "
+                   "WHERE reminder_id = %s", (j45['id'],))
+    assert a == ('letter_ready', path)
+
+
+def test_rejected_address_alerts_without_quoting_it(make_env):
+    """A 5xx on the client's address: the reminder fails and the lawyer is
+    told why, the address itself left out (minimisation); the client's
+    next stages wait, and the failure is told once."""
+    env = make_env(reject='refuse@')
+    c = env.client('refuse@client.example', company='Refus SA')
+    env.invoice('F-55', c, '2026-03-02', amount='300.00')
+    env.cycle(at('2026-03-05', '10:00'))
+    assert env.reminders('F-55')['j3']['state'] == 'failed'
+    env.cycle(at('2026-03-05', '11:00'))
+    (m,) = alerts(env)
+    assert m.rcpt == ALICE
+    assert m.subject == 'Relance non délivrée : facture n° F-55'
+    text = norm_spaces(m.body)
+    assert ("La relance de l'étape j3 destinée à Refus SA n'a pas pu être délivrée le "
+            "5 mars 2026 :") in text
+    assert ('refus du serveur de messagerie : 550 5.1.1 (adresse): Recipient address '
+            'rejected: User unknown') in text
+    assert 'refuse@client.example' not in m.raw
+    assert 'dunningctl resend %d' % env.reminders('F-55')['j3']['id'] in text
+    (row,) = env.sql("SELECT details::text FROM dunning.lawyer_alert")
+    assert 'refuse@' not in row[0]
+
+
+def test_missing_client_address_alerts_in_french(env):
+    c = env.client('x@y.example', company='Sans Adresse SA')
+    env.sql('UPDATE dunning.client SET email = NULL WHERE id = %s', (c,))
+    env.invoice('F-56', c, '2026-03-02')
+    env.cycle(at('2026-03-05', '10:00'))
+    (m,) = alerts(env)
+    assert m.subject == 'Relance non délivrée : facture n° F-56'
+    assert "le client n'a pas d'adresse électronique" in m.body
+
+
+def test_nothing_happened_nothing_is_sent(env):
+    """A month of j3 and j10 only, nothing held, failed or disputed: the
+    lawyers get no mail at all, and each business day is looked at once."""
+    bob = env.lawyer('Maître Bob Durand', 'bob.durand@cabinet.example')
+    for i, lw in enumerate([None, bob]):
+        c = env.client('calme%d@client.example' % i, lawyer=lw)
+        env.invoice('F-6%d' % i, c, '2026-03-02', amount='100.00')
+    env.replay('2026-03-02', '2026-03-27')
+    assert len(env.mails()) == 4
+    assert env.lawyer_mails() == []
+    assert env.count('dunning.lawyer_alert') == 0
+    assert env.sql("SELECT DISTINCT state FROM dunning.lawyer_digest") == [('empty',)]
+    # 20 business days, 2 lawyers, one row each.
+    assert env.count('dunning.lawyer_digest') == 40
+
+
+# ------------------------------------------------------------ escalation --
+
+def test_escalation_alerts_and_no_client_message_ever_leaves_again(env):
+    """Item 5: J+45 written, no payment 15 days later: the invoice is
+    escalated (audit row) and the lawyer alerted — at the next send window,
+    as the escalation falls on a Saturday after a public holiday.  From
+    then on nothing reaches the client, whatever happens: a dispute flagged
+    and cleared, a pause set and lifted, a resend attempted, a partial
+    payment."""
+    c = env.client('fin@client.example', company='Fin de Course SA')
+    env.invoice('F-90', c, '2026-03-02', amount='900.00')
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01', '2026-04-16'])
+    j45 = env.reminders('F-90')['j45']
+    env.sql('SELECT dunning.approve(%s)', (j45['id'],), now=at('2026-04-16', '16:00'))
+    got = env.replay('2026-04-17', '2026-05-04')
+    assert got[0] == ('2026-04-17', 'letter', 'j45', ['F-90'])
+    assert got[1:] == []
+    (esc,) = env.audit('escalated', 'F-90')
+    assert esc['at'] == instant('2026-05-02', '10:00')     # letter 17/4 + 15 days
+    assert esc['details'] == {'last_stage': 'j45', 'after_days': 15}
+    (m,) = [x for x in alerts(env) if 'Fin des relances' in x.subject]
+    assert m.subject == 'Fin des relances automatiques : facture n° F-90'
+    assert m.date == instant('2026-05-04', '10:00')        # Friday 1 May: holiday
+    text = norm_spaces(m.body)
+    assert ('La facture suivante de Fin de Course SA reste impayée 15 jours après la '
+            'dernière étape de relance (j45) :') in text
+    assert item_lines(m) == ['- facture n° F-90 (dossier D-F-90) : reste dû 900,00 €']
+    assert 'aucun autre message ne sera adressé au client pour cette facture' in text
+    (a,) = env.sql("SELECT kind, state, invoice_id FROM dunning.lawyer_alert "
+                   "WHERE kind = 'escalated'")
+    assert a[:2] == ('escalated', 'sent')
+    # The digest of that Monday names it, once; not the next day's.
+    (d,) = [x for x in digests(env) if x.date == instant('2026-05-04', '10:00')]
+    assert 'Dossiers sortis des relances automatiques (1) :' in d.body
+    assert 'facture n° F-90 (dossier D-F-90), Fin de Course SA, reste dû 900,00 € ; remis le ' \
+        '2 mai 2026 après l\'étape j45' in norm_spaces(d.body)
+    client_mails, letters = len(env.mails()), len(env.letters())
+    rems = {s: r['state'] for s, r in env.reminders('F-90').items()}
+
+    def dispute():
+        env.sql("SELECT dunning.flag_dispute('F-90', 'contestation')", now=at('2026-05-05', '08:00'))
+
+    def clear():
+        env.sql("SELECT dunning.clear_dispute('F-90', 'accord trouvé')",
+                now=at('2026-05-07', '08:00'))
+
+    def pause():
+        env.sql("SELECT dunning.pause_invoice('F-90', '2026-05-20', 'appel du client')",
+                now=at('2026-05-11', '08:00'))
+
+    def lift():
+        env.sql("SELECT dunning.pause_invoice('F-90', NULL, 'fin de la pause')",
+                now=at('2026-05-13', '08:00'))
+
+    def resend():
+        with pytest.raises(psycopg2.Error, match='not failed or in_doubt'):
+            env.sql("SELECT dunning.resend(%s, 'encore')", (j45['id'],),
+                    now=at('2026-05-15', '08:00'))
+
+    def partial():
+        env.pay('F-90', '100.00', at('2026-05-18', '08:00'))
+
+    got = env.replay('2026-05-05', '2026-06-30', weekends=False, events={
+        '2026-05-05': dispute, '2026-05-07': clear, '2026-05-11': pause,
+        '2026-05-13': lift, '2026-05-15': resend, '2026-05-18': partial})
+    assert got == []
+    assert len(env.mails()) == client_mails and len(env.letters()) == letters
+    assert {s: r['state'] for s, r in env.reminders('F-90').items()} == rems
+    assert len(env.audit('escalated', 'F-90')) == 1
+    assert env.count('dunning.lawyer_alert', "kind = 'escalated'") == 1
+    assert env.count('dunning.reminder', "state IN ('planned', 'held', 'approved')") == 0
+    env.verify_audit()
+
+
+# ------------------------------------------------------- the daily digest --
+
+SECTIONS = {
+    'En attente de votre approbation': 'held',
+    'Relances non délivrées': 'failed',
+    'Envois incertains': 'in_doubt',
+    'Dossiers sortis des relances automatiques': 'escalated',
+    'Contestations ouvertes depuis 14 jours ou plus': 'disputed',
+}
+
+
+def digest_sections(m):
+    """{section: [invoice numbers]} of a digest, its counts checked."""
+    out, cur, count = {}, None, None
+    for line in lines(m):
+        h = re.match(r'^(.+) \((\d+)\) :$', line)
+        if h:
+            assert h.group(1) in SECTIONS, line
+            cur, count = SECTIONS[h.group(1)], int(h.group(2))
+            out[cur] = []
+        elif line.startswith('  - ') and cur is not None:
+            out[cur].append(re.search(r'facture n° (\S+?)[ ,]', line).group(1))
+        elif cur is not None and count is not None:
+            assert len(out[cur]) == count, (cur, out[cur], count)
+            count = None
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def expected_digest(day, who):
+    """What the month's digest of WHO must list on DAY (see the test)."""
+    d = day.isoformat()
+    e = {}
+
+    def add(section, number, first, last='2026-04-30'):
+        if first <= d <= last:
+            e.setdefault(section, []).append(number)
+
+    if who == 'alice':
+        add('held', 'H-1', '2026-04-01', '2026-04-07')      # j30, approved 8/4
+        add('held', 'H-1', '2026-04-16')                     # j45
+        add('held', 'S-1', '2026-04-09', '2026-04-09')       # j3, approved 10/4
+        add('held', 'S-1', '2026-04-16')                     # j10
+        add('failed', 'X-1', '2026-04-16', '2026-04-21')     # resent 22/4
+        add('disputed', 'D-1', '2026-04-16', '2026-04-23')   # flagged 2/4, cleared 24/4
+    else:
+        add('held', 'E-1', '2026-04-09', '2026-04-09')       # j45, approved 10/4
+        add('held', 'B-1', '2026-04-15')                     # j30
+        add('in_doubt', 'K-1', '2026-04-20')
+        add('escalated', 'E-1', '2026-04-27', '2026-04-27')  # escalated Saturday 25/4
+    return {k: sorted(v) for k, v in e.items()}
+
+
+def test_digest_over_a_replayed_month(make_env):
+    """April 2026 replayed day by day, two cycles a day, for two lawyers:
+    holds, approvals, a rejected address then resent, a dispute open more
+    than 14 days then cleared, an in-doubt send, a formal notice and an
+    escalation.  Each business day each lawyer gets at most one digest, only
+    when there is something, listing exactly their own items; no digest on
+    weekends or Easter Monday; the alerts arrive on their days."""
+    env = make_env(reject='refuse@')
+    bob = env.lawyer('Maître Bob Durand', 'bob.durand@cabinet.example')
+    BOB = 'bob.durand@cabinet.example'
+    h = env.client('hache@client.example', company='Société Hache')
+    s = env.client('strat@client.example', company='Stratège SA', strategic=True)
+    x = env.client('refuse@client.example', company='Refus SARL')
+    dd = env.client('conteste@client.example', kind='individual', first='Marie', last='Dubois')
+    e = env.client('escalade@client.example', company='Escalade SAS', lawyer=bob)
+    b = env.client('bigb@client.example', company='Grosse Facture SA', lawyer=bob)
+    k = env.client('doute@client.example', company='Doute SARL', lawyer=bob)
+    env.invoice('H-1', h, '2026-03-02', amount='8000.00')
+    env.invoice('S-1', s, '2026-04-06', amount='300.00')
+    env.invoice('X-1', x, '2026-04-13', amount='450.00')
+    env.invoice('D-1', dd, '2026-03-16', amount='1200.00')
+    env.invoice('E-1', e, '2026-02-23', amount='600.00')
+    env.invoice('B-1', b, '2026-03-16', amount='9000.00')
+    env.invoice('K-1', k, '2026-04-13', amount='350.00')
+    env.replay_on(['2026-02-26', '2026-03-05', '2026-03-12', '2026-03-19', '2026-03-25',
+                   '2026-03-26'])
+    before = len(env.lawyer_mails())
+
+    def rid(number, stage):
+        return env.reminders(number)[stage]['id']
+
+    def sql_at(hhmm, day, q, *args):
+        return lambda: env.sql(q, args, now=at(day, hhmm))
+
+    events = {
+        '2026-04-02': sql_at('08:00', '2026-04-02',
+                             "SELECT dunning.flag_dispute('D-1', 'montant contesté')"),
+        '2026-04-08': lambda: env.sql('SELECT dunning.approve(%s)', (rid('H-1', 'j30'),),
+                                      now=at('2026-04-08', '08:00')),
+        '2026-04-10': [lambda: env.sql('SELECT dunning.approve(%s)', (rid('S-1', 'j3'),),
+                                       now=at('2026-04-10', '08:00')),
+                       lambda: env.sql('SELECT dunning.approve(%s)', (rid('E-1', 'j45'),),
+                                       now=at('2026-04-10', '08:00'))],
+        # As if the connection had dropped after the data went out.
+        '2026-04-20': lambda: env.sql("UPDATE dunning.reminder SET state = 'in_doubt', "
+                                      "reason = 'no_answer_after_data', sent_at = NULL "
+                                      "WHERE id = %s", (rid('K-1', 'j3'),)),
+        '2026-04-22': [sql_at('08:00', '2026-04-22', "UPDATE dunning.client SET email = "
+                              "'corrige@client.example' WHERE id = %s", x),
+                       lambda: env.sql("SELECT dunning.resend(%s, 'adresse corrigée')",
+                                       (rid('X-1', 'j3'),), now=at('2026-04-22', '08:00'))],
+        '2026-04-24': sql_at('08:00', '2026-04-24',
+                             "SELECT dunning.clear_dispute('D-1', 'accord trouvé')"),
+    }
+    seen = before
+    got_alerts = []
+    for day in days('2026-04-01', '2026-04-30'):
+        fn = events.get(day.isoformat())
+        for f in (fn if isinstance(fn, list) else [fn] if fn else []):
+            f()
+        env.cycle(at(day, '10:00'))
+        env.cycle(at(day, '15:30'))
+        new = env.lawyer_mails()[seen:]
+        seen += len(new)
+        business = day.weekday() < 5 and day.isoformat() != '2026-04-06'
+        for who, addr in (('alice', ALICE), ('bob', BOB)):
+            want = expected_digest(day, who)
+            got = [m for m in new if m.rcpt == addr and '.digest.' in m.message_id]
+            if not business or not want:
+                assert got == [], (day, who, [m.body for m in got])
+                continue
+            assert len(got) == 1, (day, who, len(got))
+            m = got[0]
+            assert digest_sections(m) == want, (day, who, m.body)
+            n = sum(len(v) for v in want.values())
+            assert m.subject == ('Relances : %d élément demande votre attention' % n if n == 1
+                                 else 'Relances : %d éléments demandent votre attention' % n)
+            assert m.date == instant(day, '10:00')
+            assert m.message_id == '<dunning-lawyer.digest.%d.%s@cabinet.example>' % (
+                bob if who == 'bob' else env._default_lawyer(), day.strftime('%Y%m%d'))
+        got_alerts += [(day.isoformat(), m.rcpt, m.subject) for m in new
+                       if '.alert.' in m.message_id]
+    assert got_alerts == [
+        ('2026-04-08', ALICE, 'Dossier à surveiller : facture n° H-1'),
+        ('2026-04-10', BOB, 'Passage en phase contentieuse : facture n° E-1'),
+        ('2026-04-16', ALICE, 'Relance non délivrée : facture n° X-1'),
+        ('2026-04-27', BOB, 'Fin des relances automatiques : facture n° E-1'),
+        ('2026-04-29', ALICE, 'Dossier à surveiller : facture n° D-1'),
+    ]
+    # One (lawyer, day) row per business day and lawyer, whatever the count.
+    assert env.count('dunning.lawyer_digest', "day BETWEEN '2026-04-01' AND '2026-04-30'") == 42
+    assert env.count('dunning.audit_log', "action = 'digest_sent'") == \
+        env.count('dunning.lawyer_digest', "state = 'sent'")
+    env.verify_audit()
+
+
+def test_digest_lines_say_what_and_why(make_env):
+    """The exact lines of a digest: reminder number, stage, invoice, file
+    reference, client, balance and why held; a dispute's age but not its
+    reason; the disputes' age from escalation.dispute_reminder_days."""
+    env = make_env(extra_conf='escalation { dispute_reminder_days = 3 }\n')
+    c = env.client('gros@client.example', company='Gros Client SA')
+    i = env.client('perso@client.example', kind='individual', first='Léa', last='Petit')
+    env.invoice('G-1', c, '2026-03-02', amount='12345.67')
+    env.invoice('P-1', i, '2026-03-02', amount='80.00', matter_ref=None)
+    env.replay_on(['2026-03-05', '2026-03-12'])
+    env.sql("SELECT dunning.flag_dispute('P-1', 'Détails privés du dossier de divorce')",
+            now=at('2026-03-27', '17:00'))
+    env.cycle(at('2026-03-30', '09:00'))        # Monday: the dispute is 3 days old
+    env.cycle(at('2026-04-01', '09:05'))
+    env.cycle(at('2026-04-01', '17:59'))
+    ds = digests(env)
+    assert [m.date for m in ds] == [instant('2026-03-30', '09:00'), instant('2026-04-01', '09:05')]
+    m = ds[1]
+    assert m.rcpt == ALICE
+    assert m.subject == 'Relances : 2 éléments demandent votre attention'
+    rid = env.reminders('G-1')['j30']['id']
+    text = norm_spaces(m.body)
+    assert 'Voici le point du mercredi 1er avril 2026 sur les relances' in text
+    assert item_lines(m) == [
+        '- relance n° %d, étape j30 : facture n° G-1 (dossier D-G-1), Gros Client SA, '
+        'reste dû 12 345,67 € ; montant égal ou supérieur au seuil d\'approbation' % rid,
+        '- facture n° P-1, Léa Petit, reste dû 80,00 € ; contestée depuis le 27 mars 2026 '
+        '(5 jours)',
+    ]
+    assert 'Contestations ouvertes depuis 3 jours ou plus (1) :' in text
+    assert 'divorce' not in m.raw and 'privés' not in text
+    assert ds[0].subject == 'Relances : 1 élément demande votre attention'
+
+
+# -------------------------------------------- several daemons, bad lawyers --
+
+def test_two_daemons_do_not_duplicate_alerts_or_digests(env):
+    """Two daemons running the same cycles at the same instants: each alert
+    and each digest reaches the lawyer once (the outbox's claim and the
+    digest's (lawyer, day) row), and each client message leaves once."""
+    bob = env.lawyer('Maître Bob Durand', 'bob.durand@cabinet.example')
+    for i in range(6):
+        c = env.client('duo%d@client.example' % i, lawyer=bob if i % 2 else None)
+        env.invoice('T-%d' % i, c, '2026-03-02', amount='100.00')
+    big = env.client('duobig@client.example', lawyer=bob)
+    env.invoice('T-BIG', big, '2026-03-02', amount='7000.00')
+    env.replay_on(['2026-03-05', '2026-03-12'])
+
+    def both(when):
+        argv = [DUNNINGD, '-c', env.config, '--once', '--now', when]
+        ps = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True) for _ in range(2)]
+        for p in ps:
+            _, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err
+
+    for hhmm in ('10:00', '10:01', '11:00'):
+        both(at('2026-04-01', hhmm))
+    for hhmm in ('10:00', '10:01'):
+        both(at('2026-04-02', hhmm))
+    ms = env.lawyer_mails()
+    assert len(ms) == len({m.message_id for m in ms}), [m.message_id for m in ms]
+    stage_alerts = [m for m in ms if m.subject.startswith('Dossier à surveiller')]
+    assert sorted(m.subject[-3:] for m in stage_alerts) == ['T-%d' % i for i in range(6)]
+    assert sorted((m.rcpt, m.date.day) for m in digests(env)) == [
+        ('bob.durand@cabinet.example', 1), ('bob.durand@cabinet.example', 2)]
+    assert env.count('dunning.audit_log', "action = 'lawyer_alerted'") == 6
+    assert env.count('dunning.audit_log', "action = 'digest_sent'") == 2
+    client = env.mails()
+    assert len(client) == len({m.message_id for m in client}) == 6 * 3 + 2
+    env.verify_audit()
+
+
+def test_lawyer_without_a_usable_address_never_blocks_client_mail(env):
+    """A lawyer whose address cannot be used: the alert and the digest are
+    recorded failed and audited, the daemon carries on (exit 0) and the
+    client's mail leaves as usual; nothing is tried again."""
+    lw = env.lawyer('Maître Sans Courriel', 'personne@localhost')
+    c = env.client('client-sc@client.example', lawyer=lw)
+    env.invoice('N-1', c, '2026-03-02', amount='100.00')
+    big = env.client('client-sc2@client.example', lawyer=lw)
+    env.invoice('N-2', big, '2026-03-02', amount='6000.00')
+    env.replay_on(['2026-03-05', '2026-03-12'])
+    r = env.cycle(at('2026-04-01', '10:00'))
+    assert 'no valid e-mail address' in r.stderr
+    env.cycle(at('2026-04-01', '11:00'))
+    assert env.lawyer_mails() == []
+    assert [env.stage_of(m.message_id)[0] for m in env.mails()].count('j30') == 1
+    assert env.sql("SELECT state, attempts, last_error FROM dunning.lawyer_alert") == [
+        ('failed', 1, 'the lawyer has no valid e-mail address')]
+    (f,) = env.audit('lawyer_alert_failed')
+    assert f['number'] == 'N-1' and f['details']['kind'] == 'stage_sent'
+    (g,) = env.audit('digest_failed')
+    assert g['details']['lawyer_id'] == lw and g['details']['day'] == '2026-04-01'
+
+
+def test_lawyer_address_refused_by_the_relay(make_env):
+    """A 5xx on the lawyer's address: failed once, audited, not retried."""
+    env = make_env(reject='^claire')
+    lw = env.lawyer('Maître Claire Roux', 'claire.roux@cabinet.example')
+    c = env.client('client-cr@client.example', lawyer=lw)
+    env.invoice('C-1', c, '2026-03-02', amount='100.00')
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01', '2026-04-02'])
+    assert env.lawyer_mails() == []
+    assert len(env.mails()) == 3
+    (row,) = env.sql("SELECT state, attempts, last_error FROM dunning.lawyer_alert")
+    assert row[:2] == ('failed', 1) and row[2].startswith('550 5.1.1 (adresse)')
+    assert len(env.audit('lawyer_alert_failed')) == 1
+
+
+def test_lawyer_relay_4xx_is_retried_with_the_same_message_id(make_env):
+    """A 4xx on the lawyer's address: retried after the backoff (audited),
+    delivered once, with the Message-ID of the first attempt."""
+    env = make_env(tempfail='^alice')
+    c = env.client('client-tf@client.example')
+    env.invoice('R-1', c, '2026-03-02', amount='100.00')
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
+    assert env.lawyer_mails() == [] and len(env.mails()) == 3
+    (row,) = env.sql("SELECT state, attempts, next_try_at FROM dunning.lawyer_alert")
+    assert row[:2] == ('pending', 1) and row[2] > instant('2026-04-01', '10:00')
+    assert len(env.audit('lawyer_alert_retried')) == 1
+    env.restart_smtp()
+    env.cycle(at('2026-04-01', '10:01'))             # before the backoff: nothing
+    assert env.lawyer_mails() == []
+    env.cycle(at('2026-04-01', '12:00'))
+    env.cycle(at('2026-04-01', '13:00'))
+    (m,) = env.lawyer_mails()
+    (aid,) = env.sql("SELECT id FROM dunning.lawyer_alert")[0]
+    assert m.message_id == '<dunning-lawyer.alert.%d@cabinet.example>' % aid
+    assert env.sql("SELECT state, attempts FROM dunning.lawyer_alert") == [('sent', 2)]
+
+
+def test_alerts_wait_for_the_send_window(env):
+    """Internal mail follows the send window: an escalation decided on a
+    Saturday is told on Monday at the first cycle inside the window; a
+    cycle in the evening sends nothing to anyone."""
+    c = env.client('soir@client.example')
+    env.invoice('W-1', c, '2026-03-02', amount='100.00')
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
+    alerts_before = len(env.lawyer_mails())
+    assert alerts_before == 1                        # j30's
+    (j45,) = env.plan(at('2026-04-16', '10:00'))
+    assert j45['action'] == 'hold_for_approval'
+    env.cycle(at('2026-04-16', '19:00'))             # held in the evening: no digest
+    assert len(env.lawyer_mails()) == alerts_before
+    rid = env.reminders('W-1')['j45']['id']
+    env.sql('SELECT dunning.approve(%s)', (rid,), now=at('2026-04-16', '19:30'))
+    env.cycle(at('2026-04-17', '08:59'))
+    assert len(env.lawyer_mails()) == alerts_before
+    env.cycle(at('2026-04-17', '09:00'))             # the letter, then its alert
+    new = env.lawyer_mails()[alerts_before:]
+    assert [m.subject for m in new] == ['Passage en phase contentieuse : facture n° W-1']
+    env.cycle(at('2026-05-02', '11:00'))             # Saturday: escalated, told Monday
+    assert env.audit('escalated', 'W-1')
+    assert len(env.lawyer_mails()) == alerts_before + 1
+    env.cycle(at('2026-05-03', '12:00'))
+    env.cycle(at('2026-05-04', '08:30'))
+    assert len(env.lawyer_mails()) == alerts_before + 1
+    env.cycle(at('2026-05-04', '09:00'))
+    last = env.lawyer_mails()[alerts_before + 1:]
+    assert sorted(m.subject for m in last) == [
+        'Fin des relances automatiques : facture n° W-1',
+        'Relances : 1 élément demande votre attention']
+    assert all(m.date == instant('2026-05-04', '09:00') for m in last)
+
+
+def test_header_injection_through_names_and_numbers(env):
+    """A lawyer's name and an invoice number with line breaks cannot add a
+    header or a recipient to the lawyer's mail."""
+    lw = env.lawyer('Maître Eve\r\nBcc: espion@evil.example', 'eve@cabinet.example')
+    c = env.client('inj@client.example', lawyer=lw)
+    env.invoice('F-1\r\nBcc: espion@evil.example', c, '2026-03-02')
+    env.cycle(at('2026-03-05', '10:00'))
+    ms = env.all_mails()                     # the alert, and the day's digest
+    assert len(ms) == 2
+    for m in ms:
+        assert m.internal and m.envelope_rcpt == ['eve@cabinet.example']
+        assert m.msg['Bcc'] is None and 'espion' not in str(m.msg['To'])
+        assert len(m.msg.get_all('Subject')) == 1 and '\n' not in m.subject
+    assert ms[0].subject.startswith('Relance non délivrée : facture n° F-1 ')
+    assert "un nom contient un caractère de contrôle" in ms[0].body
+
+
+def test_alert_tables_grants(env):
+    """The outbox and the digest rows: the daemon and the admin write them,
+    the accountant reads them, a lawyer has no access at all; the SQL
+    functions are the daemon's and the admin's."""
+    def priv(role, table, p):
+        return env.one('SELECT has_table_privilege(%s, %s, %s)', (role, table, p))
+
+    for t in ('dunning.lawyer_alert', 'dunning.lawyer_digest'):
+        for p in ('SELECT', 'INSERT', 'UPDATE'):
+            assert priv('dunning_daemon', t, p) and priv('dunning_admin', t, p)
+        assert not priv('dunning_daemon', t, 'DELETE')
+        assert priv('dunning_accountant', t, 'SELECT')
+        assert not priv('dunning_accountant', t, 'INSERT')
+        assert not priv('dunning_accountant', t, 'UPDATE')
+        for p in ('SELECT', 'INSERT', 'UPDATE', 'DELETE'):
+            assert not priv('dunning_lawyer', t, p)
+    for f in ('dunning.lawyer_alert_add(text, text, bigint, bigint[], jsonb)',
+              'dunning.digest_items(bigint, integer)'):
+        assert env.one('SELECT has_function_privilege(%s, %s, %s)',
+                       ('dunning_daemon', f, 'EXECUTE'))
+        for r in ('dunning_lawyer', 'dunning_accountant'):
+            assert not env.one('SELECT has_function_privilege(%s, %s, %s)', (r, f, 'EXECUTE'))
+
+
+def test_one_event_one_alert(env):
+    """The outbox's key: the same event queued twice gives one alert."""
+    c = env.client('cle@client.example')
+    inv = env.invoice('K-9', c, '2026-03-02')
+    q = "SELECT dunning.lawyer_alert_add('escalated', 'escalated:' || %s, %s, NULL, '{}')"
+    first = env.one(q, (inv, inv))
+    again = env.one(q, (inv, inv))
+    assert first is not None and again is None
+    assert env.count('dunning.lawyer_alert') == 1
