@@ -809,3 +809,17 @@ def assert_table(got, expected):
         lines += ['  got:']
         lines += ['    %r' % (x,) for x in g]
         raise AssertionError('\n'.join(lines))
+
+
+# ------------------------------------------------------- the one clock --
+
+def allow_simulated_clock(env, allowed=True):
+    """Switch the operator's replay switch (dunning.setting simulated_clock)
+    on or off.  Off, the default, only the staff's dunning.now moves the
+    clock (sql/009): a lawyer's functions take the real time.  A test that
+    replays a lawyer's actions at simulated instants switches it on."""
+    if allowed:
+        env.sql("INSERT INTO dunning.setting (key, value) VALUES ('simulated_clock', 'allowed') "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+    else:
+        env.sql("DELETE FROM dunning.setting WHERE key = 'simulated_clock'")

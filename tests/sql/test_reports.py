@@ -545,6 +545,8 @@ def test_written_off_on_is_the_firms_date_of_the_status_change(env):
 def test_every_role_reads_the_reports(pf, group):
     env, c = pf
     user = env.cluster.ensure_role('rep_' + group.split('_')[1], member_of=group)
+    if group == 'dunning_lawyer':   # a lawyer reads the reports of their own clients
+        env.sql('UPDATE dunning.lawyer SET db_role = %s', (user,))
     conn = env.connect(user=user)
     try:
         for q in ('SELECT count(*) FROM dunning.aging',

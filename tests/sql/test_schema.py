@@ -12,7 +12,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from harness import PG_BIN, SOURCE_ROOT, at, instant
+from harness import PG_BIN, SOURCE_ROOT, allow_simulated_clock, at, instant
 
 NOW = '2026-03-10T12:00:00+01:00'
 
@@ -369,6 +369,7 @@ def test_lawyer_functions_audit_with_the_callers_role(env):
     s = seed(env)
     role = env.cluster.ensure_role('maitre_martin', 'dunning_lawyer')
     env.sql('UPDATE dunning.lawyer SET db_role = %s WHERE id = %s', (role, s['lawyer']))
+    allow_simulated_clock(env)      # the lawyer's actions at replayed instants
     conn = env.connect(user=role)
     try:
         calls = [
@@ -413,6 +414,8 @@ def test_lawyer_functions_audit_with_the_callers_role(env):
 def test_reject_audits_reason_and_actor(env):
     s = seed(env)
     role = env.cluster.ensure_role('maitre_martin', 'dunning_lawyer')
+    env.sql('UPDATE dunning.lawyer SET db_role = %s WHERE id = %s', (role, s['lawyer']))
+    allow_simulated_clock(env)
     conn = env.connect(user=role)
     try:
         env.sql("SELECT dunning.reject(%s, 'client fragile')", (s['held'],), now=NOW, conn=conn)
