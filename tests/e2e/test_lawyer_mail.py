@@ -8,7 +8,7 @@ import subprocess
 import psycopg2
 import pytest
 
-from harness import DUNNINGD, at, days, instant, norm_spaces
+from harness import DUNNINGD, at, days, instant, norm_spaces, wait_until
 
 ALICE = 'alice.martin@cabinet.example'      # the harness's default lawyer
 
@@ -430,6 +430,26 @@ def test_digest_lines_say_what_and_why(make_env):
 
 
 # -------------------------------------------- several daemons, bad lawyers --
+
+def test_running_daemon_tells_the_lawyer_once(make_env):
+    """The daemon as a service (sender thread): the j30 alert and the day's
+    digest arrive once, however many passes follow."""
+    env = make_env(extra_conf='schedule { poll_interval = 1 }\n')
+    c = env.client('svc@client.example')
+    env.invoice('V-1', c, '2026-03-02', amount='100.00')
+    big = env.client('svcbig@client.example')
+    env.invoice('V-2', big, '2026-03-02', amount='9000.00')
+    env.replay_on(['2026-03-05', '2026-03-12'])
+    d = env.start_daemon(now=at('2026-04-01', '10:00'))
+    wait_until('the alert and the digest', lambda: len(env.lawyer_mails()) >= 2)
+    mark = d.wait_log(r'lawyers: \d alerts, \d digests sent')
+    for _ in range(3):                  # three more full passes, each with its send pass
+        mark = d.wait_log(r'cycle 2026-04-01', after=mark + 1)
+    assert d.stop() == 0
+    assert sorted(m.subject for m in env.lawyer_mails()) == [
+        'Dossier à surveiller : facture n° V-1',
+        'Relances : 1 élément demande votre attention']
+    assert all(m.rcpt == ALICE for m in env.lawyer_mails())
 
 def test_two_daemons_do_not_duplicate_alerts_or_digests(env):
     """Two daemons running the same cycles at the same instants: each alert
