@@ -25,6 +25,10 @@ const char *store_id_or_null(char *buf, int64_t v);
 /* The facts query, for candidates or for given invoices (store_plan.c). */
 int store_load_facts(struct store *s, const struct config *cfg, const char *where,
     int n, const char *const *params, store_facts_fn fn, void *arg);
+/* Load the client, lawyer and invoices of the reminders REM_ARRAY ("{1,2}")
+ * of CLIENT into G (store_send.c; preview uses it too). */
+int store_load_group(struct store *s, const char *rem_array, int64_t client,
+    struct send_group *g);
 /* Write decision D for facts F (inside the caller's transaction). */
 int store_write_decision(struct store *s, const struct config *cfg,
     const struct policy_facts *f, const struct policy_decision *d, struct plan_stats *st);

@@ -145,8 +145,8 @@ recheck_one(const struct policy_facts *f, const char *number, void *arg)
 }
 
 /* Load the client, lawyer and invoices of the claimed reminders. */
-static int
-load_group(struct store *s, const char *rem_array, int64_t client, struct send_group *g)
+int
+store_load_group(struct store *s, const char *rem_array, int64_t client, struct send_group *g)
 {
 	char cb[24];
 	const char *pc[1] = { store_i64(cb, client) };
@@ -403,7 +403,7 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	g->stage = stage;
 	g->session = s->session;
 	snprintf(g->currency, sizeof(g->currency), "%s", currency);
-	if (load_group(s, rem_a, client, g) < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0) {
+	if (store_load_group(s, rem_a, client, g) < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0) {
 		group_free(g);
 		goto unlock_keep;
 	}
