@@ -1,13 +1,9 @@
 /*
  * dunningctl — the operator's and lawyers' command-line tool.
  *
- *   dunningctl [-c FILE] migrate
- *   dunningctl [-c FILE] [--now T] plan [--json]
- *   dunningctl [-c FILE] audit verify
- *   dunningctl [-c FILE] status
- *   dunningctl [-c FILE] in-doubt [--failed]
- *   dunningctl [-c FILE] resend REMINDER REASON
- *   dunningctl [-c FILE] mark-sent REMINDER NOTE
+ * Every command is one entry of the table below: its usage, what it does,
+ * and the function that runs it (the lawyers' commands live in
+ * ctl_lawyer.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -20,51 +16,73 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
+#include "ctl.h"
 #include "log.h"
 #include "policy.h"
 #include "store.h"
+#include "store_ctl.h"
 
 #define DEFAULT_CONFIG DUNNING_SYSCONFDIR "/dunningd.conf"
 
-/* Exit statuses. */
-enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_BROKEN = 3 };
-
-struct ctl {
-	struct config *cfg;
-	struct store *store;
-	time_t now;
+/* plan --json collects its decisions here. */
+struct plan_out {
+	struct ctl *c;
 	bool json;
 	json_t *out;
 };
 
-/* Print the usage and exit with STATUS. */
-static void __attribute__((noreturn))
-usage(int status)
+/* One command: how it is typed, what it does, who runs it. */
+struct command {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*run)(struct ctl *c, int argc, char **argv);
+	bool lawyer;		/* listed with the lawyers' commands */
+};
+
+int
+ctl_refused(const struct ctl *c)
 {
-	fprintf(status ? stderr : stdout,
-	    "usage: dunningctl [-c FILE] [--now TIMESTAMP] COMMAND\n"
-	    "commands:\n"
-	    "  migrate          apply the pending schema migrations (idempotent)\n"
-	    "  plan [--json]    what a cycle at --now would do; sends and writes nothing\n"
-	    "  audit verify     recompute the audit log's hash chain\n"
-	    "  status           database, schema, reminders per state, last start and send\n"
-	    "  in-doubt [--failed]\n"
-	    "                   reminders whose delivery is unknown (or that failed)\n"
-	    "  resend ID REASON send a failed or in-doubt reminder again (same Message-ID)\n"
-	    "  mark-sent ID NOTE record an in-doubt reminder as delivered\n"
-	    "options:\n"
-	    "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
-	    "      --now T        read the clock as T (ISO 8601 with offset)\n"
-	    "exit status: 0 success, 1 failure, 2 usage, 3 audit chain broken\n");
-	exit(status);
+	fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
+	return EX_FAIL;
 }
 
-/* Load the configuration, set the zone and connect. */
+bool
+ctl_parse_id(const char *s, const char *what, int64_t *id)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v <= 0) {
+		fprintf(stderr, "dunningctl: %s: not %s\n", s, what);
+		return false;
+	}
+	*id = v;
+	return true;
+}
+
+void
+ctl_pad(const char *s, int width, const char *sep)
+{
+	int n = 0;
+
+	for (const char *p = s; *p; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			n++;
+	fputs(s, stdout);
+	for (; n < width; n++)
+		putchar(' ');
+	fputs(sep, stdout);
+}
+
+/* Load the configuration, set the zone and connect, as USER when given
+ * (a lawyer's own login: row-level security then shows that lawyer's
+ * files only). */
 static void
-open_ctl(struct ctl *c, const char *path)
+open_ctl(struct ctl *c, const char *path, const char *user)
 {
 	struct config_diag diag = { 0 };
-	char err[512];
+	char err[512], *conninfo = NULL;
 
 	if ((c->cfg = config_load(path, &diag)) == NULL) {
 		for (size_t i = 0; i < diag.nerrors; i++)
@@ -74,7 +92,12 @@ open_ctl(struct ctl *c, const char *path)
 	config_diag_free(&diag);
 	if (cal_set_timezone(c->cfg->schedule.timezone) < 0)
 		fatalx("unknown time zone %s", c->cfg->schedule.timezone);
-	if ((c->store = store_connect(c->cfg->conninfo, err, sizeof(err))) == NULL)
+	if (user != NULL &&
+	    (conninfo = store_conninfo_with_user(c->cfg->conninfo, user, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	c->store = store_connect(conninfo != NULL ? conninfo : c->cfg->conninfo, err, sizeof(err));
+	free(conninfo);
+	if (c->store == NULL)
 		fatalx("database: %s", err);
 	if (store_set_now(c->store, c->now) < 0)
 		fatalx("%s", store_error(c->store));
@@ -84,7 +107,8 @@ open_ctl(struct ctl *c, const char *path)
 static void
 print_decision(const struct policy_facts *f, const char *number, void *arg)
 {
-	struct ctl *c = arg;
+	struct plan_out *po = arg;
+	struct ctl *c = po->c;
 	struct policy_decision d;
 	char due[11] = "", at[32] = "";
 
@@ -95,7 +119,7 @@ print_decision(const struct policy_facts *f, const char *number, void *arg)
 		cal_format(d.due_day, due);
 	if (d.send_at > 0)
 		cal_format_instant(d.send_at, at);
-	if (c->json) {
+	if (po->json) {
 		json_t *o = json_pack("{s:s, s:I, s:I, s:s?, s:s, s:s, s:s?, s:s?}",
 		    "invoice_number", number, "invoice_id", (json_int_t)f->invoice_id,
 		    "client_id", (json_int_t)f->client_id,
@@ -104,7 +128,7 @@ print_decision(const struct policy_facts *f, const char *number, void *arg)
 		    "reason", policy_reason_name(d.reason),
 		    "due_on", due[0] ? due : NULL, "send_at", at[0] ? at : NULL);
 
-		json_array_append_new(c->out, o);
+		json_array_append_new(po->out, o);
 	} else {
 		printf("%-16s %-6s %-18s %-10s %s\n", number,
 		    d.stage >= 0 ? c->cfg->stages[d.stage].name : "-",
@@ -116,33 +140,36 @@ print_decision(const struct policy_facts *f, const char *number, void *arg)
 static int
 cmd_plan(struct ctl *c, int argc, char **argv)
 {
+	struct plan_out po = { c, false, NULL };
+
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
-			c->json = true;
+			po.json = true;
 		else
-			usage(EX_USAGE);
+			return ctl_usage(c);
 	}
-	if (c->json)
-		c->out = json_array();
+	if (po.json)
+		po.out = json_array();
 	else
 		printf("%-16s %-6s %-18s %-10s %s\n", "INVOICE", "STAGE", "ACTION", "DUE", "REASON");
-	if (store_each_candidate(c->store, c->cfg, c->now, print_decision, c) < 0) {
+	if (store_each_candidate(c->store, c->cfg, c->now, print_decision, &po) < 0) {
+		json_decref(po.out);
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
-	if (c->json) {
+	if (po.json) {
 		/* One decision per line, the whole a JSON array. */
-		size_t n = json_array_size(c->out);
+		size_t n = json_array_size(po.out);
 
 		printf("[");
 		for (size_t i = 0; i < n; i++) {
-			char *s = json_dumps(json_array_get(c->out, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
+			char *s = json_dumps(json_array_get(po.out, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 			printf("%s\n%s", i ? "," : "", s);
 			free(s);
 		}
 		printf("%s]\n", n ? "\n" : "");
-		json_decref(c->out);
+		json_decref(po.out);
 	}
 	return EX_OK;
 }
@@ -155,7 +182,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	char why[256];
 
 	if (argc != 2 || strcmp(argv[1], "verify") != 0)
-		usage(EX_USAGE);
+		return ctl_usage(c);
 	n = store_audit_verify(c->store, &bad, why, sizeof(why));
 	if (n == -1) {
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
@@ -192,7 +219,7 @@ cmd_unsettled(struct ctl *c, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--failed") == 0)
 		state = "failed";
 	else if (argc != 1)
-		usage(EX_USAGE);
+		return ctl_usage(c);
 	printf("%-8s %-16s %-7s %-6s %-3s %-20s %s\n", "ID", "INVOICE", "CLIENT", "STAGE", "TRY",
 	    "SINCE", "MESSAGE-ID");
 	if ((n = store_each_unsettled(c->store, state, print_unsettled, NULL)) < 0) {
@@ -205,23 +232,20 @@ cmd_unsettled(struct ctl *c, int argc, char **argv)
 
 /* resend ID REASON, mark-sent ID NOTE */
 static int
-cmd_settle(struct ctl *c, const char *function, int argc, char **argv)
+cmd_settle(struct ctl *c, int argc, char **argv)
 {
-	char *end;
-	long long id;
+	bool resend = strcmp(argv[0], "resend") == 0;
+	int64_t id;
 
 	if (argc != 3)
-		usage(EX_USAGE);
-	id = strtoll(argv[1], &end, 10);
-	if (*argv[1] == '\0' || *end != '\0' || id <= 0) {
-		fprintf(stderr, "dunningctl: %s: not a reminder id\n", argv[1]);
+		return ctl_usage(c);
+	if (!ctl_parse_id(argv[1], "a reminder id", &id))
 		return EX_USAGE;
-	}
-	if (store_settle(c->store, function, id, argv[2]) < 0) {
+	if (store_settle(c->store, resend ? "resend" : "mark_sent", id, argv[2]) < 0) {
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
-	printf("reminder %lld: %s\n", id, strcmp(function, "resend") == 0 ?
+	printf("reminder %lld: %s\n", (long long)id, resend ?
 	    "will be sent again at the next send window" : "recorded as sent");
 	return EX_OK;
 }
@@ -241,10 +265,14 @@ print_status(const char *label, const char *value, void *arg)
 /* status: is everything as it should be?  Exit 0, or 1 when reminders
  * wait for the operator (failed, in doubt). */
 static int
-cmd_status(struct ctl *c)
+cmd_status(struct ctl *c, int argc, char **argv)
 {
-	int version = store_schema_version(c->store), attention = 0;
+	int version, attention = 0;
 
+	(void)argv;
+	if (argc != 1)
+		return ctl_usage(c);
+	version = store_schema_version(c->store);
 	printf("database             connected\n");
 	printf("schema               version %d (this dunningctl knows %d)\n", version,
 	    store_known_version());
@@ -266,11 +294,14 @@ cmd_status(struct ctl *c)
 
 /* migrate */
 static int
-cmd_migrate(struct ctl *c)
+cmd_migrate(struct ctl *c, int argc, char **argv)
 {
-	int n = store_migrate(c->store, stdout);
+	int n;
 
-	if (n < 0) {
+	(void)argv;
+	if (argc != 1)
+		return ctl_usage(c);
+	if ((n = store_migrate(c->store, stdout)) < 0) {
 		fprintf(stderr, "dunningctl: migrate: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
@@ -279,26 +310,129 @@ cmd_migrate(struct ctl *c)
 	return EX_OK;
 }
 
+static const struct command commands[] = {
+	{ "pending", "[--json]", "the reminders held for approval", cmd_pending, true },
+	{ "approve", "REMINDER", "let a held reminder leave at the next window", cmd_approve,
+	  true },
+	{ "reject", "REMINDER REASON", "cancel a held reminder", cmd_reject, true },
+	{ "dispute", "INVOICE REASON", "flag a dispute: no reminder leaves any more",
+	  cmd_dispute, true },
+	{ "clear-dispute", "INVOICE NOTE", "clear the dispute: the reminders resume",
+	  cmd_clear_dispute, true },
+	{ "pause", "--client ID|--invoice NUMBER UNTIL|--lift REASON",
+	  "no message before UNTIL, or lift the pause", cmd_pause, true },
+	{ "history", "INVOICE", "the invoice's reminders and audit rows", cmd_history, true },
+	{ "letter-sent", "REMINDER --tracking NUMBER", "record a formal notice's tracking number",
+	  cmd_letter_sent, true },
+	{ "status", "", "connection, schema, reminders per state", cmd_status, false },
+	{ "migrate", "", "apply the pending schema migrations", cmd_migrate, false },
+	{ "plan", "[--json]", "what a cycle at --now would do (writes nothing)", cmd_plan,
+	  false },
+	{ "audit", "verify", "recompute the audit log's hash chain", cmd_audit, false },
+	{ "in-doubt", "[--failed]", "the reminders in doubt (or failed)", cmd_unsettled, false },
+	{ "resend", "REMINDER REASON", "send a failed or in-doubt reminder again", cmd_settle,
+	  false },
+	{ "mark-sent", "REMINDER NOTE", "record an in-doubt reminder as delivered", cmd_settle,
+	  false },
+	{ NULL, NULL, NULL, NULL, false },
+};
+
+/* The command called NAME, or NULL. */
+static const struct command *
+find_command(const char *name)
+{
+	for (const struct command *k = commands; name != NULL && k->name != NULL; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+/* The usage of every command, to OUT. */
+static void
+list_commands(FILE *out, bool lawyer)
+{
+	for (const struct command *k = commands; k->name != NULL; k++) {
+		char line[128];
+
+		if (k->lawyer != lawyer)
+			continue;
+		snprintf(line, sizeof(line), "%s%s%s", k->name, *k->args ? " " : "", k->args);
+		if (strlen(line) > 30)
+			fprintf(out, "  %s\n  %-30s %s\n", line, "", k->summary);
+		else
+			fprintf(out, "  %-30s %s\n", line, k->summary);
+	}
+}
+
+/* Print the usage and exit with STATUS. */
+static void __attribute__((noreturn))
+usage(int status)
+{
+	FILE *out = status ? stderr : stdout;
+
+	fprintf(out, "usage: dunningctl [-c FILE] [-U ROLE] [--now TIMESTAMP] COMMAND [ARGS]\n"
+	    "       dunningctl COMMAND --help\n"
+	    "lawyers' commands:\n");
+	list_commands(out, true);
+	fprintf(out, "operator's commands:\n");
+	list_commands(out, false);
+	fprintf(out, "options:\n"
+	    "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -U, --user ROLE    connect as ROLE instead of database.conninfo's user\n"
+	    "      --now T        read the clock as T (ISO 8601 with offset)\n"
+	    "  -h, --help         this list;  -V, --version\n"
+	    "exit status: 0 success, 1 refused or failed, 2 usage, 3 audit chain broken\n"
+	    "see dunningctl(1)\n");
+	exit(status);
+}
+
+/* The usage of one command, to OUT. */
+static void
+command_usage(FILE *out, const struct command *k)
+{
+	fprintf(out, "usage: dunningctl [-c FILE] [-U ROLE] [--now T] %s%s%s\n  %s\n", k->name,
+	    *k->args ? " " : "", k->args, k->summary);
+}
+
+int
+ctl_usage(const struct ctl *c)
+{
+	const struct command *k = find_command(c->command);
+
+	if (k != NULL)
+		command_usage(stderr, k);
+	return EX_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'U' },
 		{ "now", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = DEFAULT_CONFIG;
+	const char *path = DEFAULT_CONFIG, *user = NULL;
+	const struct command *k;
 	struct ctl c;
 	struct clock clk;
 	int ch, rc;
 
 	memset(&c, 0, sizeof(c));
 	clock_init_real(&clk);
-	while ((ch = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:U:hV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
+		case 'U':
+			if (*optarg == '\0') {
+				fprintf(stderr, "dunningctl: --user: empty role name\n");
+				return EX_USAGE;
+			}
+			user = optarg;
+			break;
 		case 'n':
 			if (cal_parse_instant(optarg, &c.now) < 0) {
 				fprintf(stderr, "dunningctl: --now %s: not an ISO 8601 instant with "
@@ -306,6 +440,7 @@ main(int argc, char **argv)
 				return EX_USAGE;
 			}
 			clock_init_at(&clk, c.now, true);
+			c.clock_set = true;
 			break;
 		case 'h': usage(EX_OK);
 		case 'V': printf("dunningctl %s\n", DUNNING_VERSION); return EX_OK;
@@ -316,25 +451,22 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage(EX_USAGE);
+	if ((k = find_command(argv[0])) == NULL) {
+		fprintf(stderr, "dunningctl: %s: unknown command (dunningctl --help lists them)\n",
+		    argv[0]);
+		return EX_USAGE;
+	}
+	c.command = k->name;
+	/* COMMAND --help needs neither the configuration nor the database. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			command_usage(stdout, k);
+			return EX_OK;
+		}
 	log_init("dunningctl", false);
 	c.now = clock_now(&clk);
-	open_ctl(&c, path);
-	if (strcmp(argv[0], "migrate") == 0)
-		rc = cmd_migrate(&c);
-	else if (strcmp(argv[0], "plan") == 0)
-		rc = cmd_plan(&c, argc, argv);
-	else if (strcmp(argv[0], "audit") == 0)
-		rc = cmd_audit(&c, argc, argv);
-	else if (strcmp(argv[0], "status") == 0 && argc == 1)
-		rc = cmd_status(&c);
-	else if (strcmp(argv[0], "in-doubt") == 0)
-		rc = cmd_unsettled(&c, argc, argv);
-	else if (strcmp(argv[0], "resend") == 0)
-		rc = cmd_settle(&c, "resend", argc, argv);
-	else if (strcmp(argv[0], "mark-sent") == 0)
-		rc = cmd_settle(&c, "mark_sent", argc, argv);
-	else
-		usage(EX_USAGE);
+	open_ctl(&c, path, user);
+	rc = k->run(&c, argc, argv);
 	store_close(c.store);
 	config_free(c.cfg);
 	return rc;

@@ -29,6 +29,17 @@ int store_load_facts(struct store *s, const struct config *cfg, const char *wher
  * of CLIENT into G (store_send.c; preview uses it too). */
 int store_load_group(struct store *s, const char *rem_array, int64_t client,
     struct send_group *g);
+/* dunningctl's statements (store_ctl.c): like store_q and store_cmd, but
+ * the error remembered is the server's primary message alone, shown as is
+ * to the person who typed the command. */
+void store_ctl_fail(struct store *s, const PGresult *res);
+PGresult *store_ctl_q(struct store *s, const char *sql, int n, const char *const *params,
+    ExecStatusType want);
+int store_ctl_cmd(struct store *s, const char *sql);
+/* The balance of the invoice aliased i, in SQL. */
+#define STORE_BALANCE \
+	"(i.amount - coalesce((SELECT sum(p.amount) FROM dunning.payment p " \
+	"  WHERE p.invoice_id = i.id), 0))"
 /* Write decision D for facts F (inside the caller's transaction). */
 int store_write_decision(struct store *s, const struct config *cfg,
     const struct policy_facts *f, const struct policy_decision *d, struct plan_stats *st);

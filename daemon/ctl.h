@@ -1,0 +1,49 @@
+/*
+ * ctl — what dunningctl's command files share: the program's state, the
+ * exit statuses, and the small helpers every command uses.
+ */
+#ifndef DUNNING_CTL_H
+#define DUNNING_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "store.h"
+
+/* Exit statuses (doc/dunningctl.1, EXIT STATUS). */
+enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE = 2, EX_BROKEN = 3 };
+
+struct ctl {
+	struct config *cfg;
+	struct store *store;
+	time_t now;
+	bool clock_set;		/* --now was given */
+	const char *command;	/* argv[0] of the command, for its usage */
+};
+
+/* Print the usage of the current command to stderr and return EX_USAGE. */
+int ctl_usage(const struct ctl *c);
+
+/* Print "dunningctl: " and the store's error to stderr; return EX_FAIL. */
+int ctl_refused(const struct ctl *c);
+
+/* Parse a positive id; on error print why and return false. */
+bool ctl_parse_id(const char *s, const char *what, int64_t *id);
+
+/* Write S padded with spaces to WIDTH columns (UTF-8 characters, not
+ * bytes), then SEP. */
+void ctl_pad(const char *s, int width, const char *sep);
+
+/* The commands (argc/argv start at the command's name). */
+int cmd_dispute(struct ctl *c, int argc, char **argv);
+int cmd_clear_dispute(struct ctl *c, int argc, char **argv);
+int cmd_approve(struct ctl *c, int argc, char **argv);
+int cmd_reject(struct ctl *c, int argc, char **argv);
+int cmd_pause(struct ctl *c, int argc, char **argv);
+int cmd_pending(struct ctl *c, int argc, char **argv);
+int cmd_history(struct ctl *c, int argc, char **argv);
+int cmd_letter_sent(struct ctl *c, int argc, char **argv);
+
+#endif
