@@ -3,7 +3,7 @@
  *
  * Every command is one entry of the table below: its usage, what it does,
  * and the function that runs it (the lawyers' commands live in
- * ctl_lawyer.c).
+ * ctl_lawyer.c, preview in ctl_preview.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -322,6 +322,8 @@ static const struct command commands[] = {
 	{ "pause", "--client ID|--invoice NUMBER UNTIL|--lift REASON",
 	  "no message before UNTIL, or lift the pause", cmd_pause, true },
 	{ "history", "INVOICE", "the invoice's reminders and audit rows", cmd_history, true },
+	{ "preview", "[--raw] REMINDER", "the message exactly as it would leave", cmd_preview,
+	  true },
 	{ "letter-sent", "REMINDER --tracking NUMBER", "record a formal notice's tracking number",
 	  cmd_letter_sent, true },
 	{ "status", "", "connection, schema, reminders per state", cmd_status, false },

@@ -1,6 +1,6 @@
 /*
  * store_ctl — the queries and calls of dunningctl's lawyer commands
- * (dispute, approve, pause, pending, history, letter-sent).
+ * (dispute, approve, pause, pending, history, preview, letter-sent).
  *
  * Every call runs as the role the session connected as: row-level security
  * decides what a lawyer sees, the SQL functions what a lawyer may do.  On
@@ -80,6 +80,24 @@ struct store_hist {
 int store_history(struct store *s, const char *number, const char *tz,
     void (*head)(const struct store_invoice *inv, void *arg),
     void (*fn)(const struct store_hist *h, void *arg), void *arg);
+
+/* What preview found about the reminder and its group. */
+struct store_preview {
+	int64_t reminder_id;
+	const char *state;	/* the reminder's state now */
+	time_t leaves_at;	/* when it would leave: now, or its scheduled time */
+	char *note;		/* why the policy would not send it, or NULL */
+	char *held_siblings;	/* "F-1, F-2": held reminders that would join if approved */
+};
+/* Build G as the sender would claim it for reminder ID at NOW: the
+ * reminder, and the client's other reminders of the same stage and
+ * currency due by then that the policy would send, with the Message-ID
+ * derived as the sender derives it.  Nothing is written or locked.  0, or
+ * -1 (error in store_error). */
+int store_preview_group(struct store *s, const struct config *cfg, int64_t id, time_t now,
+    const char *domain, struct send_group *g, struct store_preview *pv);
+/* Free what store_preview_group allocated (it holds no lock). */
+void store_preview_free(struct send_group *g, struct store_preview *pv);
 
 /* Record the registered-mail tracking number of sent letter ID. */
 int store_letter_sent(struct store *s, int64_t id, const char *tracking);
