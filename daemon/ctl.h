@@ -46,5 +46,7 @@ int cmd_pending(struct ctl *c, int argc, char **argv);
 int cmd_history(struct ctl *c, int argc, char **argv);
 int cmd_letter_sent(struct ctl *c, int argc, char **argv);
 int cmd_preview(struct ctl *c, int argc, char **argv);
+int cmd_export_client(struct ctl *c, int argc, char **argv);
+int cmd_purge(struct ctl *c, int argc, char **argv);
 
 #endif

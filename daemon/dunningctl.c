@@ -3,7 +3,7 @@
  *
  * Every command is one entry of the table below: its usage, what it does,
  * and the function that runs it (the lawyers' commands live in
- * ctl_lawyer.c, preview in ctl_preview.c).
+ * ctl_lawyer.c, preview in ctl_preview.c, the GDPR tools in ctl_gdpr.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -335,6 +335,10 @@ static const struct command commands[] = {
 	{ "resend", "REMINDER REASON", "send a failed or in-doubt reminder again", cmd_settle,
 	  false },
 	{ "mark-sent", "REMINDER NOTE", "record an in-doubt reminder as delivered", cmd_settle,
+	  false },
+	{ "export-client", "ID", "all data held on a client, as JSON (GDPR)",
+	  cmd_export_client, false },
+	{ "purge", "[--dry-run]", "anonymise files closed beyond retention.years", cmd_purge,
 	  false },
 	{ NULL, NULL, NULL, NULL, false },
 };

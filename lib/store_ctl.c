@@ -1,6 +1,6 @@
 /*
  * store_ctl — the queries and calls behind dunningctl's lawyer commands
- * (the preview is in store_preview.c).
+ * (the preview is in store_preview.c, the client's data in store_gdpr.c).
  *
  * The errors here are shown to the person who typed the command, so they
  * keep the server's primary message alone ("no invoice numbered \"F-9\""),

@@ -1,6 +1,8 @@
 /*
- * store_ctl — the queries and calls of dunningctl's lawyer commands
- * (dispute, approve, pause, pending, history, preview, letter-sent).
+ * store_ctl — the queries and calls of dunningctl's lawyer and operator
+ * commands (dispute, approve, pause, pending, history, preview,
+ * letter-sent, export-client, purge), and the kept copies of the messages
+ * that left.
  *
  * Every call runs as the role the session connected as: row-level security
  * decides what a lawyer sees, the SQL functions what a lawyer may do.  On
@@ -101,5 +103,28 @@ void store_preview_free(struct send_group *g, struct store_preview *pv);
 
 /* Record the registered-mail tracking number of sent letter ID. */
 int store_letter_sent(struct store *s, int64_t id, const char *tracking);
+
+/* Every datum held on client ID as one JSON object (see doc/dunningctl.1):
+ * the export is audited, then read in one snapshot.  NULL on error ("no
+ * client with id N" when the session may not see it). */
+json_t *store_export_client(struct store *s, int64_t id);
+
+/* A client the purge anonymises (or would). */
+struct store_purged {
+	int64_t client_id;
+	const char *closed_on;	/* the last of its invoices' closing dates */
+	int invoices;
+	int copies;		/* kept message copies deleted */
+};
+typedef void (*store_purged_fn)(const struct store_purged *p, void *arg);
+/* Anonymise the clients whose invoices all closed more than YEARS years
+ * ago (DRY_RUN: only list them), in one transaction.  Returns how many,
+ * or -1. */
+int store_purge(struct store *s, int years, bool dry_run, store_purged_fn fn, void *arg);
+
+/* Keep the text of G's message as it left (SUBJECT may be NULL for a
+ * letter): once per Message-ID, a retry adds nothing. */
+int store_keep_copy(struct store *s, const struct send_group *g, const char *subject,
+    const char *body);
 
 #endif

@@ -1,0 +1,255 @@
+/*
+ * store_gdpr — the client's data: the export of an access request, the
+ * purge after the retention period, and the kept copies of the messages
+ * that left (which both of them see).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_ctl.h"
+#include "store_int.h"
+
+/* "2026-03-05 09:00:00.123+00" (ISO datestyle, UTC session) as
+ * "2026-03-05T09:00:00.123Z". */
+static json_t *
+instant_json(const char *v)
+{
+	char buf[64];
+	size_t n = strlen(v);
+
+	if (n >= sizeof(buf) || n < 20 || strcmp(v + n - 3, "+00") != 0)
+		return json_string(v);
+	memcpy(buf, v, n - 3);
+	buf[10] = 'T';
+	strcpy(buf + n - 3, "Z");
+	return json_string(buf);
+}
+
+/* "{1,2,3}" as a JSON array of integers. */
+static json_t *
+int_array_json(const char *v)
+{
+	json_t *a = json_array();
+	char *end;
+
+	for (const char *p = v + 1; *p && *p != '}';) {
+		json_array_append_new(a, json_integer(strtoll(p, &end, 10)));
+		p = *end == ',' ? end + 1 : end;
+		if (end == p && *p != '}')
+			break;
+	}
+	return a;
+}
+
+/* Column C of row I as JSON, by its type: integers and booleans as such,
+ * json as json, integer arrays as arrays, instants in ISO 8601 UTC, and
+ * everything else (numeric amounts included, exact) as text. */
+static json_t *
+value_json(const PGresult *res, int i, int c)
+{
+	const char *v = PQgetvalue(res, i, c);
+
+	if (PQgetisnull(res, i, c))
+		return json_null();
+	switch (PQftype(res, c)) {
+	case 16:	/* bool */
+		return json_boolean(v[0] == 't');
+	case 20: case 21: case 23:	/* int8, int2, int4 */
+		return json_integer(strtoll(v, NULL, 10));
+	case 114: case 3802: {	/* json, jsonb */
+		json_t *j = json_loads(v, JSON_DECODE_ANY, NULL);
+
+		return j != NULL ? j : json_string(v);
+	}
+	case 1005: case 1007: case 1016:	/* int2[], int4[], int8[] */
+		return int_array_json(v);
+	case 1184:	/* timestamptz */
+		return instant_json(v);
+	default:
+		return json_string(v);
+	}
+}
+
+/* Row I of RES as an object named by its columns. */
+static json_t *
+row_json(const PGresult *res, int i)
+{
+	json_t *o = json_object();
+
+	for (int c = 0; c < PQnfields(res); c++)
+		json_object_set_new(o, PQfname(res, c), value_json(res, i, c));
+	return o;
+}
+
+/* Every row of SQL (one parameter: the client id) as an array under KEY
+ * of OUT. */
+static int
+export_rows(struct store *s, json_t *out, const char *key, const char *sql, const char *id)
+{
+	const char *p[1] = { id };
+	PGresult *res = store_ctl_q(s, sql, 1, p, PGRES_TUPLES_OK);
+	json_t *a;
+
+	if (res == NULL)
+		return -1;
+	a = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(a, row_json(res, i));
+	json_object_set_new(out, key, a);
+	PQclear(res);
+	return 0;
+}
+
+/* The export's reads, in one snapshot. */
+static json_t *
+export_read(struct store *s, int64_t id)
+{
+	char ib[24];
+	const char *p[1] = { store_i64(ib, id) };
+	json_t *out = json_object(), *about = json_object();
+	PGresult *res;
+
+	res = store_ctl_q(s, "SELECT to_char(dunning.now() AT TIME ZONE 'UTC', "
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), session_user::text, "
+	    "  (SELECT max(version) FROM dunning.schema_migration)", 0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto fail;
+	json_object_set_new(about, "client_id", json_integer(id));
+	json_object_set_new(about, "exported_at", json_string(PQgetvalue(res, 0, 0)));
+	json_object_set_new(about, "exported_by", json_string(PQgetvalue(res, 0, 1)));
+	json_object_set_new(about, "schema_version", json_integer(atoi(PQgetvalue(res, 0, 2))));
+	json_object_set_new(out, "export", about);
+	PQclear(res);
+
+	res = store_ctl_q(s, "SELECT c.* FROM dunning.client c WHERE c.id = $1", 1, p,
+	    PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto fail;
+	if (PQntuples(res) != 1) {
+		snprintf(s->err, sizeof(s->err), "no client with id %lld", (long long)id);
+		PQclear(res);
+		goto fail;
+	}
+	json_object_set_new(out, "client", row_json(res, 0));
+	PQclear(res);
+	res = store_ctl_q(s, "SELECT l.id, l.full_name, l.email FROM dunning.lawyer l "
+	    "JOIN dunning.client c ON c.lawyer_id = l.id WHERE c.id = $1", 1, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto fail;
+	json_object_set_new(out, "lawyer", PQntuples(res) == 1 ? row_json(res, 0) : json_null());
+	PQclear(res);
+
+	if (export_rows(s, out, "invoices", "SELECT i.*, " STORE_BALANCE " AS balance "
+	    "FROM dunning.invoice i WHERE i.client_id = $1 ORDER BY i.issued_on, i.id", p[0]) < 0 ||
+	    export_rows(s, out, "payments", "SELECT p.*, i.number AS invoice_number "
+	    "FROM dunning.payment p JOIN dunning.invoice i ON i.id = p.invoice_id "
+	    "WHERE i.client_id = $1 ORDER BY p.received_at, p.id", p[0]) < 0 ||
+	    export_rows(s, out, "reminders", "SELECT r.*, i.number AS invoice_number "
+	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "WHERE i.client_id = $1 ORDER BY r.created_at, r.id", p[0]) < 0 ||
+	    export_rows(s, out, "messages", "SELECT m.* FROM dunning.message_copy m "
+	    "WHERE m.client_id = $1 ORDER BY m.kept_at, m.message_id", p[0]) < 0 ||
+	    export_rows(s, out, "audit", "SELECT a.id, a.at, a.actor, a.action, a.invoice_id, "
+	    "  a.reminder_id, a.details FROM dunning.audit_log a "
+	    "WHERE a.invoice_id IN (SELECT i.id FROM dunning.invoice i "
+	    "    WHERE i.client_id = $1::bigint) "
+	    "  OR (a.details ->> 'client_id') = $1::text ORDER BY a.at, a.id", p[0]) < 0)
+		goto fail;
+	return out;
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+/* Audit the export (its own transaction: a REPEATABLE READ writer of the
+ * audit log could fail at COMMIT), then read everything in one snapshot. */
+json_t *
+store_export_client(struct store *s, int64_t id)
+{
+	char ib[24];
+	const char *p[1] = { store_i64(ib, id) };
+	json_t *out;
+
+	if (store_call(s, "record_export", 1, p) < 0)
+		return NULL;
+	if (store_ctl_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+		return NULL;
+	if ((out = export_read(s, id)) == NULL) {
+		store_rollback(s);
+		return NULL;
+	}
+	if (store_ctl_cmd(s, "COMMIT") < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* ------------------------------------------------------------ purge -- */
+
+/* dunning.purge: one statement, so one transaction. */
+int
+store_purge(struct store *s, int years, bool dry_run, store_purged_fn fn, void *arg)
+{
+	char yb[24];
+	const char *p[2] = { store_i64(yb, years), dry_run ? "true" : "false" };
+	PGresult *res;
+	int n;
+
+	res = store_ctl_q(s, "SELECT client_id, closed_on::text, invoices, message_copies "
+	    "FROM dunning.purge($1::integer, $2::boolean)", 2, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct store_purged pu = {
+			.client_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
+			.closed_on = PQgetvalue(res, i, 1),
+			.invoices = atoi(PQgetvalue(res, i, 2)),
+			.copies = atoi(PQgetvalue(res, i, 3)),
+		};
+
+		fn(&pu, arg);
+	}
+	PQclear(res);
+	return n;
+}
+
+/* ------------------------------------------------------ kept copies -- */
+
+/* Keep the text of G's message once (a retry carries the same id). */
+int
+store_keep_copy(struct store *s, const struct send_group *g, const char *subject,
+    const char *body)
+{
+	char cb[24], *arr, *w;
+	const char *p[5];
+	int rc;
+
+	if (g->message_id == NULL || g->nitems == 0) {
+		snprintf(s->err, sizeof(s->err), "keeping a copy: the message has no id");
+		return -1;
+	}
+	if ((arr = malloc(3 + g->nitems * 21)) == NULL) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
+	}
+	w = arr + sprintf(arr, "{");
+	for (size_t i = 0; i < g->nitems; i++)
+		w += sprintf(w, "%s%lld", i ? "," : "", (long long)g->items[i].reminder_id);
+	strcpy(w, "}");
+	p[0] = g->message_id;
+	p[1] = store_i64(cb, g->client_id);
+	p[2] = arr;
+	p[3] = subject;
+	p[4] = body;
+	/* The stage's name is the reminders' own (G holds its index in a
+	 * configuration this module does not see). */
+	rc = store_cmd(s, "INSERT INTO dunning.message_copy (message_id, client_id, stage, "
+	    "  reminder_ids, subject, body) "
+	    "SELECT $1, $2, r.stage, $3::bigint[], $4, $5 FROM dunning.reminder r "
+	    "WHERE r.id = ($3::bigint[])[1] "
+	    "ON CONFLICT (message_id) DO NOTHING", 5, p);
+	free(arr);
+	return rc;
+}
