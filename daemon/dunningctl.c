@@ -4,6 +4,7 @@
  * Every command is one entry of the table below: its usage, what it does,
  * and the function that runs it (the lawyers' commands live in
  * ctl_lawyer.c, preview in ctl_preview.c, the GDPR tools in ctl_gdpr.c).
+ * doc/dunningctl.1 is the manual.
  */
 #include <getopt.h>
 #include <stdio.h>
