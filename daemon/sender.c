@@ -15,6 +15,7 @@
 #include "mailer.h"
 #include "policy.h"
 #include "sender.h"
+#include "store_ctl.h"
 
 /*
  * Connection reuse: one SMTP session carries up to smtp.messages_per_session
@@ -35,7 +36,19 @@ struct pending {
 	struct send_stats *st;
 	const struct clock *clock;
 	time_t now;
+	struct message_copy copy;	/* what the client reads, kept once it left */
 };
+
+/* Keep the copy of a message that left (or may have: in doubt), for the
+ * client's access request (dunningctl export-client).  A copy the database
+ * did not take is a warning: the send itself is recorded regardless. */
+static void
+keep_copy(struct sender *s, const struct send_group *g, const char *subject,
+    const char *text)
+{
+	if (text != NULL && store_keep_copy(s->store, g, subject, text) < 0)
+		log_warnx("%s: keeping its copy: %s", g->message_id, store_error(s->store));
+}
 
 /* Capped exponential backoff (smtp.retry_base doubled per attempt up to
  * smtp.retry_max) with ±20 % jitter, so that daemons retrying the same
@@ -150,6 +163,7 @@ send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stat
 			st->errors++;
 	} else {
 		snprintf(detail, sizeof(detail), "letter written to %s", path);
+		keep_copy(s, g, NULL, text);
 		if (store_record_sent(s->store, s->cfg, g, detail) == 0)
 			st->letters++;
 		else
@@ -168,6 +182,7 @@ record(struct pending *p, struct mailer_msg *msg)
 
 	switch (msg->outcome) {
 	case MAILER_SENT:
+		keep_copy(s, g, p->copy.subject, p->copy.text);
 		if (store_record_sent(s->store, s->cfg, g, msg->status) < 0)
 			return -1;
 		p->st->sent++;
@@ -178,6 +193,7 @@ record(struct pending *p, struct mailer_msg *msg)
 		p->st->failed++;
 		break;
 	case MAILER_UNKNOWN:
+		keep_copy(s, g, p->copy.subject, p->copy.text);
 		if (store_record_in_doubt(s->store, s->cfg, g, msg->status) < 0)
 			return -1;
 		p->st->in_doubt++;
@@ -227,8 +243,12 @@ flush(struct sender *s, struct mailer_msg *msgs, size_t n)
 		return;
 	mailer_send(s->cfg, s->password, msgs, n, sent_one, NULL);
 	for (size_t i = 0; i < n; i++) {
+		struct pending *p = msgs[i].udata;
+
 		free((char *)msgs[i].data);
-		free(msgs[i].udata);
+		free(p->copy.subject);
+		free(p->copy.text);
+		free(p);
 	}
 }
 
@@ -255,8 +275,8 @@ prepare(struct pending *p, struct mailer_msg *msg)
 	}
 	memset(msg, 0, sizeof(*msg));
 	err[0] = '\0';
-	if ((msg->data = message_compose(s->ms, s->cfg, g, p->now, &msg->len, err,
-	    sizeof(err))) == NULL) {
+	if ((msg->data = message_compose_kept(s->ms, s->cfg, g, p->now, &msg->len, err,
+	    sizeof(err), &p->copy)) == NULL) {
 		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
 		if (store_record_failed(s->store, s->cfg, g, err[0] ? err : "out of memory") == 0)
 			p->st->failed++;

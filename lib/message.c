@@ -530,6 +530,15 @@ char *
 message_compose(const struct message_set *ms, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen)
 {
+	return message_compose_kept(ms, cfg, g, now, len, err, errlen, NULL);
+}
+
+/* message_compose, and the subject and text as rendered into COPY. */
+char *
+message_compose_kept(const struct message_set *ms, const struct config *cfg,
+    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
+    struct message_copy *copy)
+{
 	json_t *ctx = message_context(cfg, g, now);
 	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL, *raw;
 	GMimeMessage *m = NULL;
@@ -600,6 +609,11 @@ message_compose(const struct message_set *ms, const struct config *cfg,
 		out = strdup(raw);
 		*len = strlen(raw);
 		g_free(raw);
+	}
+	if (out != NULL && copy != NULL) {
+		copy->subject = subject;
+		copy->text = text;
+		subject = text = NULL;
 	}
 out:
 	if (fo != NULL)

@@ -40,6 +40,14 @@ json_t *message_context(const struct config *cfg, const struct send_group *g, ti
 /* A complete RFC 5322 message with CRLF line ends, malloc'ed. */
 char *message_compose(const struct message_set *ms, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen);
+/* The subject and text part of a composed message, as rendered (malloc'ed):
+ * the copy kept of what left. */
+struct message_copy {
+	char *subject, *text;
+};
+char *message_compose_kept(const struct message_set *ms, const struct config *cfg,
+    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
+    struct message_copy *copy);
 
 /* The letter (channel "letter") as UTF-8 text, malloc'ed. */
 char *message_letter(const struct message_set *ms, const struct config *cfg,

@@ -41,8 +41,7 @@ def test_export_client_holds_everything_about_the_client_and_nothing_else(env):
     env.ctl('pause', '--client', str(other), '2026-03-20', 'autre pause',
             now=at('2026-03-05', '11:00'), check=0)
     rem = env.reminders('F-200')['j3']
-    keep_copy(env, rem['message_id'], c, 'j3', [rem['id']], 'Rappel : note F-200',
-              'Madame, Monsieur,\nla note F-200 reste due : 1 000,00 €.')
+    # The sender kept the copy of the j3 it sent; the other client's is made here.
     keep_copy(env, '<autre@cabinet.example>', other, 'j3', [1], 'Autre', 'Texte de l\'autre')
 
     r = env.ctl('export-client', str(c), now=at('2026-03-06'), check=0)
@@ -71,7 +70,10 @@ def test_export_client_holds_everything_about_the_client_and_nothing_else(env):
     assert (rm['id'], rm['stage'], rm['state'], rm['message_id']) == (
         rem['id'], 'j3', 'sent', rem['message_id'])
     (m,) = doc['messages']
-    assert m['reminder_ids'] == [rem['id']] and m['body'].endswith('1 000,00 €.')
+    (sent,) = [x for x in env.mails() if x.message_id == rem['message_id']]
+    assert m['message_id'] == rem['message_id'] and m['reminder_ids'] == [rem['id']]
+    assert m['subject'] == sent.subject and m['body'].strip() == sent.body.strip()
+    assert 'F-200' in m['body'] and '1\u202f000,00\xa0€' in m['body']
     assert [a['action'] for a in doc['audit']] == [
         'payment_recorded', 'planned', 'sending', 'sent', 'client_paused', 'client_exported']
     assert all(a['invoice_id'] in (inv['F-200']['id'], inv['F-201']['id']) or
@@ -204,8 +206,11 @@ def test_purge_dry_run_changes_nothing_then_purge_anonymises_only_the_eligible(e
     assert env.one("SELECT p.amount::text || ' ' || p.reference FROM dunning.payment p "
                    "JOIN dunning.invoice i ON i.id = p.invoice_id WHERE i.number = 'F-A1'") \
         == '1200.00 VIR-A'
-    assert env.sql('SELECT message_id FROM dunning.message_copy ORDER BY 1') == \
-        [('<d1@cabinet.example>',)]
+    # The purged clients' copies are gone; the others' (D's, and B's from
+    # the cycle above) are kept.
+    assert env.sql('SELECT message_id FROM dunning.message_copy WHERE client_id = ANY(%s)',
+                   ([ids['A'], ids['C'], ids['F']],)) == []
+    assert ('<d1@cabinet.example>',) in env.sql('SELECT message_id FROM dunning.message_copy')
     purged = env.audit('client_purged')
     assert sorted(p['details']['client_id'] for p in purged) == sorted(
         [ids['A'], ids['C'], ids['F']])
