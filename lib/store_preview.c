@@ -15,28 +15,6 @@
 #include "store_ctl.h"
 #include "store_int.h"
 
-/* The sender's Message-ID for a message carrying the reminders IDS (in the
- * order the claim lists them: by invoice), as store_send.c derives it:
- * the same set always gives the same id. */
-static void
-preview_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
-    char *buf, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
-
-	if (n == 1) {
-		snprintf(buf, len, "<dunning.%lld.%s@%s>", (long long)ids[0], stage, domain);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		for (int b = 0; b < 8; b++) {
-			h ^= (uint64_t)(ids[i] >> (8 * b)) & 0xff;
-			h *= 1099511628211ULL;
-		}
-	snprintf(buf, len, "<dunning.%lld-%zu.%s.%08llx@%s>", (long long)ids[0], n, stage,
-	    (unsigned long long)(h & 0xffffffffULL), domain);
-}
-
 /* A candidate of the group: one reminder of the same client, stage and
  * currency. */
 struct member {
@@ -329,7 +307,7 @@ preview_read(struct store *s, const struct config *cfg, int64_t id, time_t now,
 	for (size_t i = 0; i < n; i++)
 		if (m[i].keep)
 			ids[k++] = m[i].reminder_id;
-	preview_message_id(ids, k, h.stage_name, domain, mid, sizeof(mid));
+	store_message_id(ids, k, h.stage_name, domain, mid, sizeof(mid));
 
 	s->err[0] = '\0';
 	if (store_load_group(s, rems, h.client, g) < 0 || g->nitems == 0) {

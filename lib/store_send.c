@@ -223,25 +223,26 @@ ids_has(const struct ids *l, int64_t id)
 	return false;
 }
 
-/* The Message-ID of a message carrying exactly the reminders REMS (sorted):
+/* The Message-ID of a message carrying exactly the reminders IDS (sorted):
  * derived from that set, so every attempt of the same message has the same
- * id and a different set (a group that split) gets a different one. */
-static void
-derive_message_id(const struct ids *rems, const char *stage, const char *domain, char *buf,
-    size_t n)
+ * id and a different set (a group that split) gets a different one.
+ * dunningctl preview derives it the same way, here. */
+void
+store_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
+    char *buf, size_t len)
 {
 	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
 
-	if (rems->n == 1) {
-		snprintf(buf, n, "<dunning.%lld.%s@%s>", (long long)rems->v[0], stage, domain);
+	if (n == 1) {
+		snprintf(buf, len, "<dunning.%lld.%s@%s>", (long long)ids[0], stage, domain);
 		return;
 	}
-	for (size_t i = 0; i < rems->n; i++)
+	for (size_t i = 0; i < n; i++)
 		for (int b = 0; b < 8; b++) {
-			h ^= (uint64_t)(rems->v[i] >> (8 * b)) & 0xff;
+			h ^= (uint64_t)(ids[i] >> (8 * b)) & 0xff;
 			h *= 1099511628211ULL;
 		}
-	snprintf(buf, n, "<dunning.%lld-%zu.%s.%08llx@%s>", (long long)rems->v[0], rems->n, stage,
+	snprintf(buf, len, "<dunning.%lld-%zu.%s.%08llx@%s>", (long long)ids[0], n, stage,
 	    (unsigned long long)(h & 0xffffffffULL), domain);
 }
 
@@ -381,7 +382,7 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	}
 
 	/* Mark them sending, each with its audit row, in the same transaction. */
-	derive_message_id(&sent_r, stage_name, domain, mid, sizeof(mid));
+	store_message_id(sent_r.v, sent_r.n, stage_name, domain, mid, sizeof(mid));
 	free(rem_a);
 	if ((rem_a = ids_array(&sent_r)) == NULL)
 		goto unlock_keep;
