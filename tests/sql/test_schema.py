@@ -266,6 +266,18 @@ def test_audit_verify_as_non_superuser_roles(env, group):
     assert r.returncode == 3 and 'BROKEN' in r.stdout, (r.stdout, r.stderr)
 
 
+def test_audit_verify_as_a_lawyer_says_it_cannot_see_the_whole_log(env):
+    """Row-level security shows a lawyer the audit rows of their own files
+    only: verify must say so (exit 1), not report a broken chain."""
+    write_some_audit(env)
+    role = env.cluster.ensure_role('verify_lawyer', 'dunning_lawyer')
+    env.write_config(db_user=role)
+    r = env.ctl('audit', 'verify')
+    assert r.returncode == 1 and 'BROKEN' not in r.stdout, (r.stdout, r.stderr)
+    assert 'needs a role that reads the whole log' in r.stderr, r.stderr
+    assert 'verify_lawyer' in r.stderr
+
+
 def tamper(env, sql):
     """What a superuser can do: switch the guard off, change, switch on."""
     env.sql('ALTER TABLE dunning.audit_log DISABLE TRIGGER audit_log_no_change')
