@@ -3,10 +3,12 @@
 -- Deterministic: the same portfolio every run.
 BEGIN;
 
-INSERT INTO dunning.lawyer (id, full_name, email) VALUES
-	(1, 'Maître Anne Martin', 'a.martin@cabinet-martin.example'),
-	(2, 'Maître Karim Benali', 'k.benali@cabinet-martin.example'),
-	(3, 'Maître Sophie Lefèvre', 's.lefevre@cabinet-martin.example');
+-- Each lawyer logs in as their own PostgreSQL role (a member of
+-- dunning_lawyer): row-level security shows each only their own files.
+INSERT INTO dunning.lawyer (id, full_name, email, db_role) VALUES
+	(1, 'Maître Anne Martin', 'a.martin@cabinet-martin.example', 'maitre_martin'),
+	(2, 'Maître Karim Benali', 'k.benali@cabinet-martin.example', 'maitre_benali'),
+	(3, 'Maître Sophie Lefèvre', 's.lefevre@cabinet-martin.example', 'maitre_lefevre');
 
 INSERT INTO dunning.client (id, kind, first_name, last_name, company_name, email,
 	address_line1, postal_code, city, strategic, lawyer_id) VALUES

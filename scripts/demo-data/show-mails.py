@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Print the messages the mail catcher received: day, recipient, subject;
-then, in full, the first one whose subject starts with argv[2] if given."""
+then, in full, the first one whose subject starts with each of argv[2:]."""
 import email
 import email.policy
 import json
@@ -19,13 +19,16 @@ print('  %-16s  %-40s  %s' % ('sent', 'to', 'subject'))
 for when, to, subject, _ in rows:
     print('  %-16s  %-40s  %s' % (when.strftime('%a %d %b %H:%M'), to, subject))
 print('  %d messages' % len(rows))
-if len(sys.argv) > 2:
+# Then, in full, the first message whose subject starts with each further
+# argument.
+for prefix in sys.argv[2:]:
     for when, to, subject, msg in rows:
-        if subject.startswith(sys.argv[2]):
+        if subject.startswith(prefix):
             print()
-            print('==> one of them in full, as the client reads it')
+            print('==> "%s…" in full, as %s reads it' % (prefix, to))
             for h in ('Date', 'From', 'To', 'Reply-To', 'Subject', 'Message-ID'):
-                print('  %s: %s' % (h, msg[h]))
+                if msg[h] is not None:
+                    print('  %s: %s' % (h, msg[h]))
             print()
             for line in msg.get_body(('plain',)).get_content().splitlines():
                 print('  ' + line)
