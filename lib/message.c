@@ -525,6 +525,24 @@ text_part(const char *subtype, const char *text)
 	return GMIME_OBJECT(t);
 }
 
+/* M as it goes on the wire (CRLF line ends), malloc'ed, its length in LEN. */
+static char *
+wire_text(GMimeMessage *m, size_t *len)
+{
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	char *raw, *out = NULL;
+
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	raw = g_mime_object_to_string(GMIME_OBJECT(m), fo);
+	if (raw != NULL) {
+		out = strdup(raw);
+		*len = strlen(raw);
+		g_free(raw);
+	}
+	g_mime_format_options_free(fo);
+	return out;
+}
+
 /* Render and wrap G as one RFC 5322 message. */
 char *
 message_compose(const struct message_set *ms, const struct config *cfg,
@@ -540,9 +558,8 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
     struct message_copy *copy)
 {
 	json_t *ctx = message_context(cfg, g, now);
-	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL, *raw;
+	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
 	GMimeMessage *m = NULL;
-	GMimeFormatOptions *fo = NULL;
 	InternetAddressList *from;
 	GDateTime *date;
 	const char *reply_to;
@@ -602,22 +619,13 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 		g_mime_message_set_mime_part(m, tp);
 		g_object_unref(tp);
 	}
-	fo = g_mime_format_options_new();
-	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	raw = g_mime_object_to_string(GMIME_OBJECT(m), fo);
-	if (raw != NULL) {
-		out = strdup(raw);
-		*len = strlen(raw);
-		g_free(raw);
-	}
+	out = wire_text(m, len);
 	if (out != NULL && copy != NULL) {
 		copy->subject = subject;
 		copy->text = text;
 		subject = text = NULL;
 	}
 out:
-	if (fo != NULL)
-		g_mime_format_options_free(fo);
 	if (m != NULL)
 		g_object_unref(m);
 	json_decref(ctx);
@@ -922,9 +930,8 @@ message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
     enum message_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
     const char *message_id, time_t now, size_t *len, char *err, size_t errlen)
 {
-	char *subject = NULL, *text = NULL, *out = NULL, *raw, id[256];
+	char *subject = NULL, *text = NULL, *out = NULL, id[256];
 	GMimeMessage *m = NULL;
-	GMimeFormatOptions *fo = NULL;
 	InternetAddressList *from;
 	GMimeObject *tp;
 	GDateTime *date;
@@ -966,17 +973,8 @@ message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
 	tp = text_part("plain", text);
 	g_mime_message_set_mime_part(m, tp);
 	g_object_unref(tp);
-	fo = g_mime_format_options_new();
-	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
-	raw = g_mime_object_to_string(GMIME_OBJECT(m), fo);
-	if (raw != NULL) {
-		out = strdup(raw);
-		*len = strlen(raw);
-		g_free(raw);
-	}
+	out = wire_text(m, len);
 out:
-	if (fo != NULL)
-		g_mime_format_options_free(fo);
 	if (m != NULL)
 		g_object_unref(m);
 	free(subject);

@@ -29,6 +29,8 @@ int store_load_facts(struct store *s, const struct config *cfg, const char *wher
  * of CLIENT into G (store_send.c; preview uses it too). */
 int store_load_group(struct store *s, const char *rem_array, int64_t client,
     struct send_group *g);
+/* Free the strings and items of G (a claim's or a preview's group). */
+void store_group_free(struct send_group *g);
 /* The Message-ID of the message carrying the reminders IDS (sorted). */
 void store_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
     char *buf, size_t len);

@@ -64,37 +64,10 @@ judge(const struct policy_facts *f, const char *number, void *arg)
 			v->m[i].keep = false;
 }
 
-/* Free G's strings, as a claim's group is freed. */
-static void
-group_strings_free(struct send_group *g)
-{
-	for (size_t i = 0; i < g->nitems; i++) {
-		free(g->items[i].number);
-		free(g->items[i].matter_ref);
-		free(g->items[i].payment_url);
-	}
-	free(g->items);
-	free(g->message_id);
-	free(g->kind);
-	free(g->first_name);
-	free(g->last_name);
-	free(g->company_name);
-	free(g->email);
-	free(g->language);
-	free(g->address_line1);
-	free(g->address_line2);
-	free(g->postal_code);
-	free(g->city);
-	free(g->country);
-	free(g->lawyer_name);
-	free(g->lawyer_email);
-	memset(g, 0, sizeof(*g));
-}
-
 void
 store_preview_free(struct send_group *g, struct store_preview *pv)
 {
-	group_strings_free(g);
+	store_group_free(g);
 	free(pv->note);
 	free(pv->held_siblings);
 	memset(pv, 0, sizeof(*pv));

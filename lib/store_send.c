@@ -77,9 +77,9 @@ send_lock(struct store *s, int64_t id, bool take)
 	return ok;
 }
 
-/* Free what a claim allocated. */
-static void
-group_free(struct send_group *g)
+/* Free what a claim (or a preview) allocated. */
+void
+store_group_free(struct send_group *g)
 {
 	for (size_t i = 0; i < g->nitems; i++) {
 		free(g->items[i].number);
@@ -405,7 +405,7 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	g->session = s->session;
 	snprintf(g->currency, sizeof(g->currency), "%s", currency);
 	if (store_load_group(s, rem_a, client, g) < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0) {
-		group_free(g);
+		store_group_free(g);
 		goto unlock_keep;
 	}
 	rc = 1;
@@ -612,7 +612,7 @@ store_release(struct store *s, struct send_group *g)
 	/* After a reconnection the locks died with the old session. */
 	for (size_t i = 0; i < g->nitems && g->session == s->session; i++)
 		send_lock(s, g->items[i].invoice_id, false);
-	group_free(g);
+	store_group_free(g);
 }
 
 /* The outcome is unknown (the connection dropped after the data went
