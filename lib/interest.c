@@ -1,0 +1,102 @@
+/*
+ * interest — late interest (SPEC §2.1).  Pure: no I/O, no clock, no
+ * floating point.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "interest.h"
+
+/* cent-days × rate (1e-5 %) reach 1e12 cents × 1e5 days × 1e7: beyond
+ * int64, well inside 128 bits. */
+typedef __int128 i128;
+
+/* rate is in 1e-5 % (1e-7 as a fraction), days are over 365. */
+#define RATE_DEN ((i128)10000000 * 365)
+
+int
+interest_rate(const struct config *cfg, cal_day issued, int64_t *rate)
+{
+	int y, m, d, half;
+
+	cal_to_ymd(issued, &y, &m, &d);
+	half = m <= 6 ? 1 : 2;
+	for (size_t i = 0; i < cfg->interest.nrates; i++) {
+		const struct config_legal_rate *r = &cfg->interest.rates[i];
+
+		if (r->year == y && r->half == half) {
+			*rate = (int64_t)cfg->interest.multiplier_milli * r->other_cases_bp;
+			return 0;
+		}
+	}
+	return INTEREST_NO_RATE;
+}
+
+int
+interest_accrued(const struct config *cfg, cal_day issued, int64_t amount_cents,
+    const struct interest_payment *pays, size_t n, cal_day until, int64_t *out_cents)
+{
+	int64_t rate;
+	cal_day from, next;
+	i128 acc = 0, v;
+	int rc;
+
+	if (cfg == NULL || out_cents == NULL || issued == CAL_NONE || until == CAL_NONE ||
+	    (n > 0 && pays == NULL))
+		return -1;
+	if ((rc = interest_rate(cfg, issued, &rate)) != 0)
+		return rc;
+	*out_cents = 0;
+	from = issued + cfg->interest.start_after_days;
+
+	/*
+	 * The balance is constant between two payment dates: walk the periods
+	 * in date order (a handful of payments: no need to sort a copy) and
+	 * sum balance × days.  A payment received on a day stops the interest
+	 * on its amount from that day; payments before the start only lower
+	 * the balance the interest starts on.
+	 */
+	while (from < until) {
+		i128 bal = amount_cents;
+
+		next = until;
+		for (size_t i = 0; i < n; i++) {
+			if (pays[i].on <= from)
+				bal -= pays[i].cents;
+			else if (pays[i].on < next)
+				next = pays[i].on;
+		}
+		if (bal > 0)	/* paid or overpaid: nothing accrues */
+			acc += bal * (next - from);
+		from = next;
+	}
+
+	/* Rounded half-up to the cent once, on the total over all periods,
+	 * not per period: the figure is what the exact interest is. */
+	v = (acc * rate + RATE_DEN / 2) / RATE_DEN;
+	if (v > INT64_MAX)
+		return -1;
+	*out_cents = (int64_t)v;
+	return 0;
+}
+
+int
+interest_rate_format(char *buf, size_t n, int64_t rate, const char *lang)
+{
+	bool en = lang != NULL && strcmp(lang, "en") == 0;
+	char frac[8];
+	int len, w;
+
+	if (rate < 0)
+		return -1;
+	/* two decimals as the legal rates are published, more only when
+	 * the multiplier makes them (1.25 × 2.62 % = 3,275 %) */
+	snprintf(frac, sizeof(frac), "%05lld", (long long)(rate % 100000));
+	for (w = 5; w > 2 && frac[w - 1] == '0'; w--)
+		;
+	frac[w] = '\0';
+	len = snprintf(buf, n, "%lld%s%s%s", (long long)(rate / 100000), en ? "." : ",", frac,
+	    en ? "%" : "\xc2\xa0%");
+	return len < 0 || (size_t)len >= n ? -1 : len;
+}

@@ -1,0 +1,44 @@
+/*
+ * interest — late interest as SPEC §2.1 has it: simple interest on the
+ * remaining balance, from start_after_days after the issue date, at the
+ * multiplier times the legal rate ("all other cases") of the half-year of
+ * the issue date, actual/365.  Integer arithmetic only: cents, basis
+ * points, thousandths of the multiplier.
+ */
+#ifndef DUNNING_INTEREST_H
+#define DUNNING_INTEREST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calendar.h"
+#include "config.h"
+
+/* interest_accrued() when the half-year of the issue date is not in the
+ * legal-rate table: there is no figure to show, which is not zero. */
+#define INTEREST_NO_RATE 1
+
+/* One payment (or credit note) against the invoice, on the firm's local
+ * date it was received. */
+struct interest_payment {
+	cal_day on;
+	int64_t cents;
+};
+
+/* The annual rate that applies to an invoice issued on ISSUED, in units of
+ * 1e-5 % (multiplier_milli × basis points: 1.5 × 2.62 % is 393000).
+ * Returns 0, or INTEREST_NO_RATE. */
+int interest_rate(const struct config *cfg, cal_day issued, int64_t *rate);
+
+/* Interest accrued by UNTIL (that day excluded) on an invoice of AMOUNT
+ * cents issued on ISSUED, with the N payments PAYS (any order).  Returns 0
+ * with the figure in *OUT_CENTS, INTEREST_NO_RATE, or -1 on bad input or a
+ * figure beyond int64. */
+int interest_accrued(const struct config *cfg, cal_day issued, int64_t amount_cents,
+    const struct interest_payment *pays, size_t n, cal_day until, int64_t *out_cents);
+
+/* RATE (as interest_rate() gives it) for LANG: "3,93 %" / "3.93%", with
+ * more decimals only when the rate has them.  Returns the length, or -1. */
+int interest_rate_format(char *buf, size_t n, int64_t rate, const char *lang);
+
+#endif
