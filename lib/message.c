@@ -374,7 +374,8 @@ message_context(const struct config *cfg, const struct send_group *g, time_t now
 	json_t *lawyer = json_object(), *firm = json_object(), *dates = json_object();
 	json_t *address = json_array();
 	const char *payment_url = NULL;
-	int64_t total = 0;
+	int64_t total = 0, interest_total = 0, cents, rate, common_rate = -1;
+	bool interest_known = true;
 	char *name = display_name(g), buf[64];
 
 	json_object_set_new(client, "name", str(name));
@@ -410,6 +411,23 @@ message_context(const struct config *cfg, const struct send_group *g, time_t now
 		json_object_set_new(inv, "partly_paid", json_boolean(it->balance_cents <
 		    it->amount_cents));
 		json_object_set_new(inv, "days_past_due", json_integer(today - it->due_on));
+		/* Late interest to today (SPEC §2.1): false when the half-year
+		 * of the issue date is not in the table, never a wrong figure.
+		 * The total is the sum of the figures shown, each rounded. */
+		if (interest_accrued(cfg, it->issued_on, it->amount_cents, it->payments,
+		    it->npayments, today, &cents) == 0 &&
+		    interest_rate(cfg, it->issued_on, &rate) == 0) {
+			set_amount(inv, "interest", cents, g->currency, lang);
+			interest_rate_format(buf, sizeof(buf), rate, lang);
+			json_object_set_new(inv, "interest_rate", json_string(buf));
+			interest_total += cents;
+			/* one rate for the message when every invoice has it */
+			common_rate = common_rate == -1 || common_rate == rate ? rate : -2;
+		} else {
+			json_object_set_new(inv, "interest", json_false());
+			json_object_set_new(inv, "interest_rate", json_false());
+			interest_known = false;
+		}
 		json_array_append_new(invoices, inv);
 		total += it->balance_cents;
 		if (payment_url == NULL && it->payment_url != NULL && *it->payment_url)
@@ -432,6 +450,15 @@ message_context(const struct config *cfg, const struct send_group *g, time_t now
 	json_object_set_new(ctx, "interest_multiplier", json_string(buf));
 	json_object_set_new(ctx, "interest_start_days",
 	    json_integer(cfg->interest.start_after_days));
+	if (interest_known)
+		set_amount(ctx, "interest_total", interest_total, g->currency, lang);
+	else
+		json_object_set_new(ctx, "interest_total", json_false());
+	if (interest_known && common_rate >= 0 &&
+	    interest_rate_format(buf, sizeof(buf), common_rate, lang) > 0)
+		json_object_set_new(ctx, "interest_rate", json_string(buf));
+	else
+		json_object_set_new(ctx, "interest_rate", json_false());
 
 	json_object_set_new(lawyer, "name", str(g->lawyer_name ? g->lawyer_name : cfg->firm.name));
 	json_object_set_new(lawyer, "email", str(g->lawyer_email));

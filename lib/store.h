@@ -18,6 +18,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "interest.h"
 #include "policy.h"
 
 struct store;
@@ -41,6 +42,8 @@ struct send_item {
 	int64_t balance_cents;
 	int attempts;		/* including this one */
 	bool approved;		/* was approved: a retry goes back to approved */
+	struct interest_payment *payments;	/* the invoice's, oldest first: late interest */
+	size_t npayments;
 };
 
 /* What one message needs: the client, the lawyer, the invoices. */

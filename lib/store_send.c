@@ -86,6 +86,8 @@ store_group_free(struct send_group *g)
 		free(g->items[i].matter_ref);
 		free(g->items[i].payment_url);
 	}
+	for (size_t i = 0; i < g->nitems; i++)
+		free(g->items[i].payments);
 	free(g->items);
 	free(g->message_id);
 	free(g->kind);
@@ -142,6 +144,47 @@ recheck_one(const struct policy_facts *f, const char *number, void *arg)
 	memset(&st, 0, sizeof(st));
 	if (store_write_decision(rc->s, rc->cfg, f, &d, &st) < 0)
 		rc->rc = -1;
+}
+
+/* The payments of the group's invoices, for the late interest: the balance
+ * it runs on changes at each one (SPEC §2.1).  Dated in the firm's zone. */
+static int
+load_payments(struct store *s, const char *rem_array, struct send_group *g)
+{
+	const char *pr[1] = { rem_array };
+	PGresult *res;
+
+	res = store_q(s, "SELECT p.invoice_id, extract(epoch FROM p.received_at)::bigint, "
+	    "  p.amount::text FROM dunning.payment p WHERE p.invoice_id IN "
+	    "  (SELECT invoice_id FROM dunning.reminder WHERE id = ANY($1::bigint[])) "
+	    "ORDER BY p.invoice_id, p.received_at", 1, pr, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	for (size_t i = 0; i < g->nitems; i++) {
+		struct send_item *it = &g->items[i];
+		int n = 0, r;
+
+		for (r = 0; r < PQntuples(res); r++)
+			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == it->invoice_id)
+				n++;
+		if (n == 0)
+			continue;
+		if ((it->payments = calloc((size_t)n, sizeof(*it->payments))) == NULL) {
+			PQclear(res);
+			return -1;
+		}
+		for (r = 0; r < PQntuples(res); r++) {
+			struct interest_payment *p = &it->payments[it->npayments];
+
+			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != it->invoice_id)
+				continue;
+			p->on = cal_local_day((time_t)strtoll(PQgetvalue(res, r, 1), NULL, 10));
+			money_parse(PQgetvalue(res, r, 2), &p->cents);
+			it->npayments++;
+		}
+	}
+	PQclear(res);
+	return 0;
 }
 
 /* Load the client, lawyer and invoices of the claimed reminders. */
@@ -210,7 +253,7 @@ store_load_group(struct store *s, const char *rem_array, int64_t client, struct 
 			g->message_id = col(res, r, 11);
 	}
 	PQclear(res);
-	return 0;
+	return load_payments(s, rem_array, g);
 }
 
 /* Is ID in L? */
