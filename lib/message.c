@@ -552,6 +552,138 @@ text_part(const char *subtype, const char *text)
 	return GMIME_OBJECT(t);
 }
 
+/* The largest PDF a reminder carries: a bigger one is an error, not a
+ * mail a relay would refuse or a client could not open. */
+#define ATTACHMENT_MAX (10 * 1024 * 1024)
+
+/* The attachment's file name: the invoice number, with whatever a file
+ * system or a mail client would misread (separators, control characters,
+ * quotes) replaced, and ".pdf".  Malloc'ed. */
+static char *
+attachment_name(const char *number)
+{
+	size_t n = number != NULL ? strlen(number) : 0;
+	char *s = malloc(n + sizeof("facture.pdf"));
+
+	if (s == NULL)
+		return NULL;
+	if (n == 0) {
+		strcpy(s, "facture.pdf");
+		return s;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)number[i];
+
+		s[i] = c < 0x20 || c == 0x7f || strchr("/\\\"'<>:*?|", c) != NULL ? '_' : (char)c;
+	}
+	strcpy(s + n, ".pdf");
+	return s;
+}
+
+/* The PDF of invoice IT as an application/pdf part in base64, or NULL with
+ * the reason (missing, unreadable, not a file, too large) in ERR. */
+static GMimeObject *
+pdf_part(const struct send_item *it, char *err, size_t errlen)
+{
+	struct stat st;
+	char *data, *name;
+	size_t len;
+	GMimePart *part;
+	GMimeStream *stream;
+	GMimeDataWrapper *content;
+
+	if (stat(it->pdf_path, &st) != 0) {
+		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
+		    strerror(errno));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "invoice %s: attachment %s: not a regular file", it->number,
+		    it->pdf_path);
+		return NULL;
+	}
+	if (st.st_size > ATTACHMENT_MAX) {
+		snprintf(err, errlen, "invoice %s: attachment %s: %lld bytes, more than the %d "
+		    "allowed", it->number, it->pdf_path, (long long)st.st_size, ATTACHMENT_MAX);
+		return NULL;
+	}
+	if ((data = slurp(it->pdf_path, &len)) == NULL) {
+		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
+		    strerror(errno));
+		return NULL;
+	}
+	if (len > ATTACHMENT_MAX) {	/* grew since stat */
+		snprintf(err, errlen, "invoice %s: attachment %s: more than %d bytes", it->number,
+		    it->pdf_path, ATTACHMENT_MAX);
+		free(data);
+		return NULL;
+	}
+	if ((name = attachment_name(it->number)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(data);
+		return NULL;
+	}
+	part = g_mime_part_new_with_type("application", "pdf");
+	stream = g_mime_stream_mem_new_with_buffer(data, len);
+	content = g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(part, content);
+	g_object_unref(content);
+	g_object_unref(stream);
+	g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+	g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+	g_mime_part_set_filename(part, name);
+	free(name);
+	free(data);
+	return GMIME_OBJECT(part);
+}
+
+/* The body of G: TEXT, or TEXT and HTML as alternatives, then in a
+ * multipart/mixed with the PDF of every invoice that names one.  NULL with
+ * the reason in ERR when a PDF cannot be attached. */
+static GMimeObject *
+body_parts(const struct send_group *g, const char *text, const char *html, char *err,
+    size_t errlen)
+{
+	GMimeObject *body;
+	GMimeMultipart *mixed = NULL;
+
+	if (html != NULL) {
+		GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
+		GMimeObject *tp = text_part("plain", text), *hp = text_part("html", html);
+
+		g_mime_multipart_add(alt, tp);
+		g_mime_multipart_add(alt, hp);
+		g_object_unref(tp);
+		g_object_unref(hp);
+		body = GMIME_OBJECT(alt);
+	} else {
+		body = text_part("plain", text);
+	}
+	for (size_t i = 0; i < g->nitems; i++) {
+		GMimeObject *pdf;
+
+		if (g->items[i].pdf_path == NULL || *g->items[i].pdf_path == '\0')
+			continue;
+		if ((pdf = pdf_part(&g->items[i], err, errlen)) == NULL) {
+			if (mixed != NULL)
+				g_object_unref(mixed);
+			g_object_unref(body);
+			return NULL;
+		}
+		if (mixed == NULL) {
+			mixed = g_mime_multipart_new_with_subtype("mixed");
+			g_mime_multipart_add(mixed, body);
+		}
+		g_mime_multipart_add(mixed, pdf);
+		g_object_unref(pdf);
+	}
+	if (mixed != NULL) {
+		g_object_unref(body);
+		return GMIME_OBJECT(mixed);
+	}
+	return body;
+}
+
 /* M as it goes on the wire (CRLF line ends), malloc'ed, its length in LEN. */
 static char *
 wire_text(GMimeMessage *m, size_t *len)
@@ -587,6 +719,7 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 	json_t *ctx = message_context(cfg, g, now);
 	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
 	GMimeMessage *m = NULL;
+	GMimeObject *body = NULL;
 	InternetAddressList *from;
 	GDateTime *date;
 	const char *reply_to;
@@ -594,7 +727,13 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 	if ((subject = render(ms, g, ctx, PART_SUBJECT, err, errlen)) == NULL ||
 	    (text = render(ms, g, ctx, PART_TEXT, err, errlen)) == NULL)
 		goto out;
-	html = render(ms, g, ctx, PART_HTML, err, errlen);
+	/* No HTML template is fine; one that fails to render is an error,
+	 * not a mail silently without its HTML part. */
+	err[0] = '\0';
+	if ((html = render(ms, g, ctx, PART_HTML, err, errlen)) == NULL && err[0] != '\0')
+		goto out;
+	if ((body = body_parts(g, text, html, err, errlen)) == NULL)
+		goto out;
 	one_line(subject);
 	name = display_name(g);
 
@@ -630,22 +769,7 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 		g_mime_message_set_message_id(m, id);
 	}
 	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
-	if (html != NULL) {
-		GMimeMultipart *alt = g_mime_multipart_new_with_subtype("alternative");
-		GMimeObject *tp = text_part("plain", text), *hp = text_part("html", html);
-
-		g_mime_multipart_add(alt, tp);
-		g_mime_multipart_add(alt, hp);
-		g_object_unref(tp);
-		g_object_unref(hp);
-		g_mime_message_set_mime_part(m, GMIME_OBJECT(alt));
-		g_object_unref(alt);
-	} else {
-		GMimeObject *tp = text_part("plain", text);
-
-		g_mime_message_set_mime_part(m, tp);
-		g_object_unref(tp);
-	}
+	g_mime_message_set_mime_part(m, body);
 	out = wire_text(m, len);
 	if (out != NULL && copy != NULL) {
 		copy->subject = subject;
@@ -653,6 +777,8 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 		subject = text = NULL;
 	}
 out:
+	if (body != NULL)
+		g_object_unref(body);
 	if (m != NULL)
 		g_object_unref(m);
 	json_decref(ctx);

@@ -36,6 +36,7 @@ struct send_item {
 	char *number;
 	char *matter_ref;
 	char *payment_url;
+	char *pdf_path;		/* the invoice as a PDF to attach, or NULL (sql/012) */
 	cal_day issued_on;
 	cal_day due_on;
 	int64_t amount_cents;

@@ -85,6 +85,7 @@ store_group_free(struct send_group *g)
 		free(g->items[i].number);
 		free(g->items[i].matter_ref);
 		free(g->items[i].payment_url);
+		free(g->items[i].pdf_path);
 	}
 	for (size_t i = 0; i < g->nitems; i++)
 		free(g->items[i].payments);
@@ -224,7 +225,7 @@ store_load_group(struct store *s, const char *rem_array, int64_t client, struct 
 	res = store_q(s, "SELECT r.id, i.id, i.number, i.matter_ref, i.payment_url, i.issued_on, "
 	    "  i.due_on, i.amount::text, (i.amount - coalesce((SELECT sum(amount) "
 	    "  FROM dunning.payment WHERE invoice_id = i.id), 0))::text, r.attempts, "
-	    "  r.decided_at IS NOT NULL, r.message_id "
+	    "  r.decided_at IS NOT NULL, r.message_id, i.pdf_path "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE r.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number", 1, pr, PGRES_TUPLES_OK);
 	if (res == NULL)
@@ -251,6 +252,8 @@ store_load_group(struct store *s, const char *rem_array, int64_t client, struct 
 		it->approved = PQgetvalue(res, r, 10)[0] == 't';
 		if (i == 0)
 			g->message_id = col(res, r, 11);
+		if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
+			it->pdf_path = col(res, r, 12);
 	}
 	PQclear(res);
 	return load_payments(s, rem_array, g);

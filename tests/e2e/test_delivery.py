@@ -160,8 +160,10 @@ def test_messages_are_well_formed(env):
     head = raw.split('\r\n\r\n', 1)[0] if '\r\n\r\n' in raw else raw.split('\n\n', 1)[0]
     assert all(ord(ch) < 128 for ch in head), head
     assert '=?' in head                               # encoded words present
-    assert m.msg.get_content_type() == 'text/plain'
-    assert m.msg.get_content_charset() == 'utf-8'
+    # j03 has an HTML template: text and HTML as alternatives, both UTF-8.
+    assert m.msg.get_content_type() == 'multipart/alternative'
+    assert [p.get_content_type() for p in m.msg.iter_parts()] == ['text/plain', 'text/html']
+    assert all(p.get_content_charset() == 'utf-8' for p in m.msg.iter_parts())
     assert m.subject == "Rappel : note d'honoraires n° F-940"
     assert m.date == instant('2026-03-05', '10:00')
     assert m.message_id == env.reminders('F-940')['j3']['message_id']

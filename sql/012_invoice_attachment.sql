@@ -1,0 +1,12 @@
+-- 012: an invoice may name the PDF to attach to its reminders.
+--
+-- dunning.invoice.pdf_path is the absolute path, on the daemon's machine,
+-- of the invoice as a PDF.  When an invoice of a message names one, the
+-- mail carries it (multipart/mixed, application/pdf, named after the
+-- invoice number); a missing, unreadable or oversized file fails that
+-- reminder with the reason, never a mail without its attachment.
+--
+-- No new grant: the roles read the column through their SELECT on the
+-- table (001, and the lawyers' row-level policies of 009); only the
+-- administrator writes invoices.
+ALTER TABLE dunning.invoice ADD COLUMN IF NOT EXISTS pdf_path text;
