@@ -684,6 +684,123 @@ body_parts(const struct send_group *g, const char *text, const char *html, char 
 	return body;
 }
 
+/* Does header text S need encoded words of our own?  Non-ASCII or control
+ * bytes, more than MAX bytes, or "=?", which GMime writes as is and a
+ * reader takes for an encoded word: a name or a number typed as
+ * "=?utf-8?q?...?=" must read as typed. */
+static bool
+needs_words(const char *s, size_t max)
+{
+	if (strstr(s, "=?") != NULL || strlen(s) > max)
+		return true;
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x7f || (unsigned char)*s < 0x20)
+			return true;
+	return false;
+}
+
+/* TEXT as RFC 2047 encoded words "=?UTF-8?B?...?=" of at most 64
+ * characters, one per line, so that no line exceeds 78 after a header
+ * name of up to 13; then TAIL (" <addr>") on the last line, or on a line
+ * of its own when it would not fit.  Words end between characters, never
+ * inside one.  The raw value of a header (" word\n word\n"), malloc'ed. */
+static char *
+encoded_words(const char *text, const char *tail)
+{
+	size_t n = strlen(text), tlen = tail != NULL ? strlen(tail) : 0;
+	size_t cap = n * 2 + 80 + tlen, len = 0, last = 0;
+	char *out = malloc(cap);
+
+	if (out == NULL)
+		return NULL;
+	do {
+		size_t take = n < 39 ? n : 39;
+		gchar *b64;
+		int w;
+
+		while (take > 0 && take < n && ((unsigned char)text[take] & 0xc0) == 0x80)
+			take--;
+		/* Rather before a space (the next word starts with it): a reader
+		 * that wrongly keeps the fold between words still reads whole
+		 * words. */
+		for (size_t k = take; take < n && k > take / 2; k--)
+			if (text[k] == ' ') {
+				take = k;
+				break;
+			}
+		b64 = g_base64_encode((const guchar *)text, take);
+		w = snprintf(out + len, cap - len, "%s=?UTF-8?B?%s?=", len ? "\n " : " ", b64);
+		g_free(b64);
+		if (w < 0 || (size_t)w >= cap - len) {
+			free(out);
+			return NULL;
+		}
+		last = len == 0 ? 13 + (size_t)w : (size_t)w - 1;
+		len += (size_t)w;
+		text += take;
+		n -= take;
+	} while (n > 0);
+	if (tlen > 0) {
+		int w = snprintf(out + len, cap - len, "%s%s", last + tlen <= 78 ? "" : "\n", tail);
+
+		if (w < 0 || (size_t)w >= cap - len) {
+			free(out);
+			return NULL;
+		}
+		len += (size_t)w;
+	}
+	out[len++] = '\n';
+	out[len] = '\0';
+	return out;
+}
+
+/* Write header NAME of M as the raw VALUE (from encoded_words, freed). */
+static int
+set_raw_header(GMimeMessage *m, const char *name, char *value)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(
+	    g_mime_object_get_header_list(GMIME_OBJECT(m)), name);
+
+	if (h == NULL || value == NULL) {
+		free(value);
+		return -1;
+	}
+	g_mime_header_set_raw_value(h, value);
+	free(value);
+	return 0;
+}
+
+/* Has S a run of more than MAX bytes without a space (GMime folds one
+ * into a line of 79)? */
+static bool
+long_word(const char *s, size_t max)
+{
+	for (size_t run = 0; *s; s++)
+		if ((run = *s == ' ' ? 0 : run + 1) > max)
+			return true;
+	return false;
+}
+
+/* To and Subject of M written by us where GMime would not write them
+ * safely: a display name or a subject holding "=?" (written as is, then
+ * decoded by the reader into whatever it says), and long or non-ASCII
+ * names, cut between characters into words that fit a line. */
+static int
+harden_headers(GMimeMessage *m, const char *name, const char *addr, const char *subject)
+{
+	if (name != NULL && *name && needs_words(name, 40)) {
+		char tail[300];
+
+		snprintf(tail, sizeof(tail), " <%s>", addr);
+		if (set_raw_header(m, "To", encoded_words(name, tail)) < 0)
+			return -1;
+	}
+	if ((strstr(subject, "=?") != NULL || long_word(subject, 40)) &&
+	    set_raw_header(m, "Subject", encoded_words(subject, NULL)) < 0)
+		return -1;
+	return 0;
+}
+
 /* M as it goes on the wire (CRLF line ends), malloc'ed, its length in LEN. */
 static char *
 wire_text(GMimeMessage *m, size_t *len)
@@ -747,14 +864,21 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, name, g->email);
 	utf8_names(g_mime_message_get_from(m));
 	utf8_names(g_mime_message_get_to(m));
-	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : g->lawyer_email;
-	if (reply_to != NULL && *reply_to) {
-		InternetAddressList *rt = internet_address_list_parse(NULL, reply_to);
+	/* Reply-To: the configured address, else the lawyer's when it is one
+	 * plain address (never a list parsed out of a database field), else
+	 * the firm's From. */
+	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : NULL;
+	if (reply_to == NULL && message_valid_address(g->lawyer_email)) {
+		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, g->lawyer_email);
+	} else {
+		InternetAddressList *rt = internet_address_list_parse(NULL,
+		    reply_to != NULL ? reply_to : cfg->smtp.from);
 
 		if (rt != NULL) {
 			internet_address_list_append(g_mime_message_get_reply_to(m), rt);
 			g_object_unref(rt);
 		}
+		utf8_names(g_mime_message_get_reply_to(m));
 	}
 	g_mime_message_set_subject(m, subject, "utf-8");
 	date = g_date_time_new_from_unix_local(now);
@@ -770,6 +894,10 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 	}
 	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
 	g_mime_message_set_mime_part(m, body);
+	if (harden_headers(m, name, g->email, subject) < 0) {
+		snprintf(err, errlen, "cannot encode the To or Subject header");
+		goto out;
+	}
 	out = wire_text(m, len);
 	if (out != NULL && copy != NULL) {
 		copy->subject = subject;
