@@ -19,8 +19,9 @@
 struct message_set;
 
 /* Parse every stage's templates of every language present under the
- * configured directory, and check each against the context's fields.
- * NULL with "fr/j03.txt: line 4: unknown field 'x'" in ERR. */
+ * configured directory, and check each against the context's fields
+ * (those message_context gives a group with every optional field present).
+ * NULL with "DIR/fr/j03.txt:4: no field "x" in the message context" in ERR. */
 struct message_set *message_set_load(const struct config *cfg, char *err, size_t errlen);
 void message_set_free(struct message_set *ms);
 
