@@ -112,6 +112,31 @@ load_partials(struct message_set *ms, int l, const char *dir, char *err, size_t 
 	return rc;
 }
 
+/* ERR = "PATH:12: no field "x" in the message context" from the
+ * template's "line 12: unknown field 'x'", or "PATH:N: why" for any other
+ * "line N: why": the file and line an operator opens. */
+static void
+located(char *err, size_t errlen, const char *path, const char *why)
+{
+	static const char unknown[] = "unknown field '";
+	unsigned line;
+	size_t len;
+	int at = 0;
+
+	if (sscanf(why, "line %u: %n", &line, &at) != 1 || at == 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return;
+	}
+	why += at;
+	len = strlen(why);
+	if (strncmp(why, unknown, sizeof(unknown) - 1) == 0 && len > sizeof(unknown) &&
+	    why[len - 1] == '\'')
+		snprintf(err, errlen, "%s:%u: no field \"%.*s\" in the message context", path,
+		    line, (int)(len - sizeof(unknown)), why + sizeof(unknown) - 1);
+	else
+		snprintf(err, errlen, "%s:%u: %s", path, line, why);
+}
+
 /* Partials are fetched at render time, so template_check cannot see
  * into them: parse and check each one on its own. */
 static int
@@ -124,7 +149,10 @@ check_partials(const struct message_set *ms, int l, const char *dir, json_t *sam
 		struct template *t = template_parse(p->text, strlen(p->text), why, sizeof(why));
 
 		if (t == NULL || template_check(t, sample, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s/_%s.txt: %s", dir, p->name, why);
+			char path[1024];
+
+			snprintf(path, sizeof(path), "%s/_%s.txt", dir, p->name);
+			located(err, errlen, path, why);
 			template_free(t);
 			return -1;
 		}
@@ -133,10 +161,16 @@ check_partials(const struct message_set *ms, int l, const char *dir, json_t *sam
 	return 0;
 }
 
-/* A group with every field filled, to check templates against. */
+/* The schema the templates are checked against: the context
+ * message_context builds, in language LANG, for a group with every optional
+ * field filled (file reference, payment link, a partial payment, a
+ * professional client, so the indemnity too).  Keys that are false when
+ * their value is absent (matter_ref, payment_url, indemnity...) exist
+ * either way, so the sample names every key a real message can hold. */
 static json_t *
-sample_context(const struct config *cfg, int stage)
+sample_context(const struct config *cfg, int stage, const char *lang)
 {
+	char code[8];
 	struct send_item it = {
 		.reminder_id = 1, .invoice_id = 1, .number = "F-0001", .matter_ref = "D-0001",
 		.payment_url = "https://pay.example/1", .issued_on = cal_from_ymd(2026, 1, 1),
@@ -146,11 +180,12 @@ sample_context(const struct config *cfg, int stage)
 	struct send_group g = {
 		.stage = stage, .currency = "EUR", .message_id = "<x@example>", .client_id = 1,
 		.kind = "professional", .first_name = "A", .last_name = "B", .company_name = "C",
-		.email = "c@example.org", .language = "fr", .address_line1 = "1 rue",
+		.email = "c@example.org", .language = code, .address_line1 = "1 rue",
 		.address_line2 = "bis", .postal_code = "75001", .city = "Paris", .country = "FR",
 		.lawyer_name = "L", .lawyer_email = "l@example.org", .items = &it, .nitems = 1,
 	};
 
+	snprintf(code, sizeof(code), "%s", lang);
 	return message_context(cfg, &g, cal_local_time(cal_from_ymd(2026, 3, 3), 600));
 }
 
@@ -180,12 +215,12 @@ load_one(struct message_set *ms, const struct config *cfg, int l, int s, enum pa
 	ms->tpl[l][s][p] = template_parse(text, len, why, sizeof(why));
 	free(text);
 	if (ms->tpl[l][s][p] == NULL) {
-		snprintf(err, errlen, "%s: %s", path, why);
+		located(err, errlen, path, why);
 		return -1;
 	}
-	sample = sample_context(cfg, s);
+	sample = sample_context(cfg, s, langs[l]);
 	if (template_check(ms->tpl[l][s][p], sample, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
+		located(err, errlen, path, why);
 		rc = -1;
 	}
 	json_decref(sample);
@@ -219,7 +254,7 @@ message_set_load(const struct config *cfg, char *err, size_t errlen)
 		if (load_partials(ms, l, dir, err, errlen) < 0)
 			goto fail;
 		if (cfg->nstages > 0) {
-			json_t *sample = sample_context(cfg, 0);
+			json_t *sample = sample_context(cfg, 0, langs[l]);
 			int bad = check_partials(ms, l, dir, sample, err, errlen);
 
 			json_decref(sample);
