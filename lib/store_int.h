@@ -26,8 +26,11 @@ const char *store_id_or_null(char *buf, int64_t v);
 int store_load_facts(struct store *s, const struct config *cfg, const char *where,
     int n, const char *const *params, store_facts_fn fn, void *arg);
 /* Load the client, lawyer and invoices of the reminders REM_ARRAY ("{1,2}")
- * of CLIENT into G (store_send.c; preview uses it too). */
+ * of CLIENT into G (store_group.c; the sender's claim and preview). */
 int store_load_group(struct store *s, const char *rem_array, int64_t client,
+    struct send_group *g);
+/* The same for invoices INV_ARRAY that no reminder names yet (preview). */
+int store_load_group_invoices(struct store *s, const char *inv_array, int64_t client,
     struct send_group *g);
 /* Free the strings and items of G (a claim's or a preview's group). */
 void store_group_free(struct send_group *g);

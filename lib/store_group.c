@@ -1,0 +1,210 @@
+/*
+ * store_group — the contents of one message: the client, its lawyer, the
+ * invoices with their balances and payments.  The sender loads it for the
+ * reminders it claimed; dunningctl preview loads it the same way, for a
+ * reminder or for an invoice at a stage not planned yet.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "money.h"
+#include "store_int.h"
+
+/* Free what a claim (or a preview) allocated. */
+void
+store_group_free(struct send_group *g)
+{
+	for (size_t i = 0; i < g->nitems; i++) {
+		free(g->items[i].number);
+		free(g->items[i].matter_ref);
+		free(g->items[i].payment_url);
+		free(g->items[i].pdf_path);
+	}
+	for (size_t i = 0; i < g->nitems; i++)
+		free(g->items[i].payments);
+	free(g->items);
+	free(g->message_id);
+	free(g->kind);
+	free(g->first_name);
+	free(g->last_name);
+	free(g->company_name);
+	free(g->email);
+	free(g->language);
+	free(g->address_line1);
+	free(g->address_line2);
+	free(g->postal_code);
+	free(g->city);
+	free(g->country);
+	free(g->lawyer_name);
+	free(g->lawyer_email);
+	memset(g, 0, sizeof(*g));
+}
+
+/* A column as a malloc'ed string, NULL for SQL NULL. */
+static char *
+col(PGresult *res, int row, int c)
+{
+	return PQgetisnull(res, row, c) ? NULL : strdup(PQgetvalue(res, row, c));
+}
+
+/* The payments of the group's invoices, for the late interest: the balance
+ * it runs on changes at each one (SPEC §2.1).  Dated in the firm's zone. */
+static int
+load_payments(struct store *s, const char *array, bool by_invoice, struct send_group *g)
+{
+	const char *pr[1] = { array };
+	PGresult *res;
+
+	res = store_q(s, by_invoice ?
+	    "SELECT p.invoice_id, extract(epoch FROM p.received_at)::bigint, p.amount::text "
+	    "FROM dunning.payment p WHERE p.invoice_id = ANY($1::bigint[]) "
+	    "ORDER BY p.invoice_id, p.received_at" :
+	    "SELECT p.invoice_id, extract(epoch FROM p.received_at)::bigint, "
+	    "  p.amount::text FROM dunning.payment p WHERE p.invoice_id IN "
+	    "  (SELECT invoice_id FROM dunning.reminder WHERE id = ANY($1::bigint[])) "
+	    "ORDER BY p.invoice_id, p.received_at", 1, pr, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	for (size_t i = 0; i < g->nitems; i++) {
+		struct send_item *it = &g->items[i];
+		int n = 0, r;
+
+		for (r = 0; r < PQntuples(res); r++)
+			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == it->invoice_id)
+				n++;
+		if (n == 0)
+			continue;
+		if ((it->payments = calloc((size_t)n, sizeof(*it->payments))) == NULL) {
+			PQclear(res);
+			return -1;
+		}
+		for (r = 0; r < PQntuples(res); r++) {
+			struct interest_payment *p = &it->payments[it->npayments];
+
+			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != it->invoice_id)
+				continue;
+			p->on = cal_local_day((time_t)strtoll(PQgetvalue(res, r, 1), NULL, 10));
+			money_parse(PQgetvalue(res, r, 2), &p->cents);
+			it->npayments++;
+		}
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The invoices of ARRAY: reminders' ids, or BY_INVOICE invoices' ids (no
+ * reminder: reminder_id 0, no attempt, no Message-ID). */
+#define ITEM_COLUMNS \
+	"i.id, i.number, i.matter_ref, i.payment_url, i.issued_on, i.due_on, i.amount::text, " \
+	"(i.amount - coalesce((SELECT sum(amount) FROM dunning.payment " \
+	"  WHERE invoice_id = i.id), 0))::text, "
+
+/* Load the client, lawyer and invoices of ARRAY (see ITEM_COLUMNS). */
+static int
+load_group(struct store *s, const char *array, bool by_invoice, int64_t client,
+    struct send_group *g)
+{
+	char cb[24];
+	const char *pc[1] = { store_i64(cb, client) };
+	const char *pr[1] = { array };
+	PGresult *res;
+
+	res = store_q(s, "SELECT c.kind, c.first_name, c.last_name, c.company_name, c.email, "
+	    "c.language, c.address_line1, c.address_line2, c.postal_code, c.city, c.country, "
+	    "l.full_name, l.email FROM dunning.client c "
+	    "LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id WHERE c.id = $1", 1, pc,
+	    PGRES_TUPLES_OK);
+	if (res == NULL || PQntuples(res) != 1) {
+		PQclear(res);
+		return -1;
+	}
+	g->client_id = client;
+	g->kind = col(res, 0, 0);
+	g->first_name = col(res, 0, 1);
+	g->last_name = col(res, 0, 2);
+	g->company_name = col(res, 0, 3);
+	g->email = col(res, 0, 4);
+	g->language = col(res, 0, 5);
+	g->address_line1 = col(res, 0, 6);
+	g->address_line2 = col(res, 0, 7);
+	g->postal_code = col(res, 0, 8);
+	g->city = col(res, 0, 9);
+	g->country = col(res, 0, 10);
+	g->lawyer_name = col(res, 0, 11);
+	g->lawyer_email = col(res, 0, 12);
+	PQclear(res);
+
+	res = store_q(s, by_invoice ?
+	    "SELECT 0, " ITEM_COLUMNS "0, false, NULL, i.pdf_path FROM dunning.invoice i "
+	    "WHERE i.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number" :
+	    "SELECT r.id, " ITEM_COLUMNS "r.attempts, r.decided_at IS NOT NULL, r.message_id, "
+	    "  i.pdf_path FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "WHERE r.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number", 1, pr, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	g->nitems = (size_t)PQntuples(res);
+	if ((g->items = calloc(g->nitems, sizeof(*g->items))) == NULL) {
+		PQclear(res);
+		return -1;
+	}
+	for (size_t i = 0; i < g->nitems; i++) {
+		struct send_item *it = &g->items[i];
+		int r = (int)i;
+
+		it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		it->number = col(res, r, 2);
+		it->matter_ref = col(res, r, 3);
+		it->payment_url = col(res, r, 4);
+		it->issued_on = cal_parse(PQgetvalue(res, r, 5));
+		it->due_on = cal_parse(PQgetvalue(res, r, 6));
+		money_parse(PQgetvalue(res, r, 7), &it->amount_cents);
+		money_parse(PQgetvalue(res, r, 8), &it->balance_cents);
+		it->attempts = atoi(PQgetvalue(res, r, 9));
+		it->approved = PQgetvalue(res, r, 10)[0] == 't';
+		if (i == 0)
+			g->message_id = col(res, r, 11);
+		if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
+			it->pdf_path = col(res, r, 12);
+	}
+	PQclear(res);
+	return load_payments(s, array, by_invoice, g);
+}
+
+/* Load the client, lawyer and invoices of the claimed reminders. */
+int
+store_load_group(struct store *s, const char *rem_array, int64_t client, struct send_group *g)
+{
+	return load_group(s, rem_array, false, client, g);
+}
+
+/* The same for invoices INV_ARRAY ("{1,2}") that have no reminder yet. */
+int
+store_load_group_invoices(struct store *s, const char *inv_array, int64_t client,
+    struct send_group *g)
+{
+	return load_group(s, inv_array, true, client, g);
+}
+
+/* The Message-ID of a message carrying exactly the reminders IDS (sorted):
+ * derived from that set, so every attempt of the same message has the same
+ * id and a different set (a group that split) gets a different one.
+ * dunningctl preview derives it the same way, here. */
+void
+store_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
+    char *buf, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	if (n == 1) {
+		snprintf(buf, len, "<dunning.%lld.%s@%s>", (long long)ids[0], stage, domain);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++) {
+			h ^= (uint64_t)(ids[i] >> (8 * b)) & 0xff;
+			h *= 1099511628211ULL;
+		}
+	snprintf(buf, len, "<dunning.%lld-%zu.%s.%08llx@%s>", (long long)ids[0], n, stage,
+	    (unsigned long long)(h & 0xffffffffULL), domain);
+}
