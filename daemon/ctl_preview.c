@@ -4,6 +4,10 @@
  * message_compose, message_letter) on the group the claim would form, and
  * with the Message-ID it would carry.  Nothing is written or locked.
  *
+ * preview --invoice NUMBER --stage NAME shows that invoice's reminder of
+ * that stage the same way; when none is planned yet, the message the
+ * stage would be with this invoice alone, when the stage is due.
+ *
  * By default the headers a reader needs are shown decoded, then the text
  * part; --raw prints the RFC 5322 bytes as they would reach the relay.
  */
@@ -72,9 +76,10 @@ put_addresses(GMimeMessage *m, const char *name, GMimeAddressType type)
 	g_free(s);
 }
 
-/* The composed message RAW, read back as a mail reader shows it. */
+/* The composed message RAW, read back as a mail reader shows it; a
+ * message not planned yet has no Message-ID (PLANNED false). */
 static int
-show_decoded(const char *raw, size_t len)
+show_decoded(const char *raw, size_t len, bool planned)
 {
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer(raw, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(st);
@@ -94,7 +99,9 @@ show_decoded(const char *raw, size_t len)
 		printf("Subject: %s\n", v);
 	if ((v = g_mime_object_get_header(GMIME_OBJECT(m), "Date")) != NULL)
 		printf("Date: %s\n", v);
-	if ((v = g_mime_message_get_message_id(m)) != NULL)
+	if (!planned)
+		printf("Message-ID: (given when the reminder is planned)\n");
+	else if ((v = g_mime_message_get_message_id(m)) != NULL)
 		printf("Message-ID: <%s>\n", v);
 	printf("\n");
 	if ((t = plain_part(g_mime_message_get_mime_part(m))) == NULL) {
@@ -145,14 +152,24 @@ print_preface(const struct ctl *c, const struct send_group *g, const struct stor
 	char at[32];
 
 	local_time(pv->leaves_at, at, sizeof(at));
-	printf("reminder %lld (stage %s, %s): %s %s at %s (%s) at the earliest, with %zu "
-	    "invoice%s:", (long long)pv->reminder_id, st->name, pv->state,
+	if (pv->reminder_id == 0)
+		printf("invoice %s at stage %s (not planned yet)", g->items[0].number, st->name);
+	else
+		printf("reminder %lld (stage %s, %s)", (long long)pv->reminder_id, st->name,
+		    pv->state);
+	printf(": %s %s at %s (%s) at the earliest, with %zu invoice%s:",
 	    st->channel == CONFIG_CHANNEL_LETTER ? "a letter for registered mail," : "one message,",
 	    st->channel == CONFIG_CHANNEL_LETTER ? "written" : "leaves", at,
 	    c->cfg->schedule.timezone, g->nitems, g->nitems == 1 ? "" : "s");
 	for (size_t i = 0; i < g->nitems; i++)
 		printf("%s %s", i ? "," : "", g->items[i].number);
 	printf("\n");
+	if (pv->reminder_id == 0)
+		printf("note: this is the message the stage would be with this invoice alone; "
+		    "other invoices of the client at the same stage then travel with it\n");
+	if (pv->sent_before != NULL)
+		printf("note: a reminder of this stage was already sent on %s; this is how it "
+		    "would read today\n", pv->sent_before);
 	if (strcmp(pv->state, "held") == 0)
 		printf("note: held for approval: it leaves only once approved\n");
 	else if (strcmp(pv->state, "failed") == 0 || strcmp(pv->state, "in_doubt") == 0)
@@ -167,43 +184,56 @@ print_preface(const struct ctl *c, const struct send_group *g, const struct stor
 	printf("--\n");
 }
 
-/* preview [--raw] REMINDER */
+/* preview [--raw] REMINDER | preview [--raw] --invoice NUMBER --stage NAME */
 int
 cmd_preview(struct ctl *c, int argc, char **argv)
 {
 	struct message_set *ms;
 	struct send_group g;
 	struct store_preview pv;
-	const char *arg = NULL, *why;
+	const char *arg = NULL, *invoice = NULL, *stage = NULL, *why;
 	char err[512], domain[256];
 	bool raw = false;
-	int64_t id;
-	int rc = EX_FAIL;
+	int64_t id = 0;
+	int rc = EX_FAIL, got;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--raw") == 0)
 			raw = true;
-		else if (arg == NULL)
+		else if (strcmp(argv[i], "--invoice") == 0 && i + 1 < argc && invoice == NULL)
+			invoice = argv[++i];
+		else if (strcmp(argv[i], "--stage") == 0 && i + 1 < argc && stage == NULL)
+			stage = argv[++i];
+		else if (arg == NULL && argv[i][0] != '-')
 			arg = argv[i];
 		else
 			return ctl_usage(c);
 	}
-	if (arg == NULL)
+	if ((arg == NULL) == (invoice == NULL) || (invoice == NULL) != (stage == NULL))
 		return ctl_usage(c);
-	if (!ctl_parse_id(arg, "a reminder id", &id))
+	if (arg != NULL && !ctl_parse_id(arg, "a reminder id", &id))
 		return EX_USAGE;
 	if ((ms = message_set_load(c->cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dunningctl: templates: %s\n", err);
 		return EX_FAIL;
 	}
 	message_from_domain(c->cfg, domain, sizeof(domain));
-	if (store_preview_group(c->store, c->cfg, id, c->now, domain, &g, &pv) < 0) {
+	if (arg != NULL)
+		got = store_preview_group(c->store, c->cfg, id, c->now, domain, &g, &pv);
+	else
+		got = store_preview_invoice(c->store, c->cfg, invoice, stage, c->now, domain, &g,
+		    &pv);
+	if (got < 0) {
 		message_set_free(ms);
 		return ctl_refused(c);
 	}
 	if ((why = message_check(&g, c->cfg)) != NULL) {
-		fprintf(stderr, "dunningctl: reminder %lld would not be sent: %s\n", (long long)id,
-		    why);
+		if (pv.reminder_id != 0)
+			fprintf(stderr, "dunningctl: reminder %lld would not be sent: %s\n",
+			    (long long)pv.reminder_id, why);
+		else
+			fprintf(stderr, "dunningctl: invoice %s at stage %s would not be sent: "
+			    "%s\n", invoice, stage, why);
 		goto out;
 	}
 	err[0] = '\0';
@@ -229,10 +259,13 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 			goto out;
 		}
 		if (raw) {
+			if (pv.reminder_id == 0)
+				fprintf(stderr, "dunningctl: not planned yet: the Message-ID "
+				    "shown is a placeholder, given when the reminder is planned\n");
 			fwrite(msg, 1, len, stdout);
 		} else {
 			print_preface(c, &g, &pv);
-			if (show_decoded(msg, len) < 0) {
+			if (show_decoded(msg, len, pv.reminder_id != 0) < 0) {
 				free(msg);
 				fprintf(stderr, "dunningctl: the composed message cannot be "
 				    "read back\n");

@@ -85,11 +85,12 @@ int store_history(struct store *s, const char *number, const char *tz,
 
 /* What preview found about the reminder and its group. */
 struct store_preview {
-	int64_t reminder_id;
-	const char *state;	/* the reminder's state now */
+	int64_t reminder_id;	/* 0: the invoice's stage is not planned yet */
+	const char *state;	/* the reminder's state now ("not planned") */
 	time_t leaves_at;	/* when it would leave: now, or its scheduled time */
 	char *note;		/* why the policy would not send it, or NULL */
 	char *held_siblings;	/* "F-1, F-2": held reminders that would join if approved */
+	char *sent_before;	/* "2026-03-05": a reminder of this stage already sent */
 };
 /* Build G as the sender would claim it for reminder ID at NOW: the
  * reminder, and the client's other reminders of the same stage and
@@ -98,6 +99,13 @@ struct store_preview {
  * -1 (error in store_error). */
 int store_preview_group(struct store *s, const struct config *cfg, int64_t id, time_t now,
     const char *domain, struct send_group *g, struct store_preview *pv);
+/* The same for invoice NUMBER at stage STAGE: its reminder of that stage
+ * when one may still leave; otherwise the message that stage would be,
+ * with this invoice alone, at the earliest time the stage is due (no
+ * Message-ID yet: G's is a placeholder). */
+int store_preview_invoice(struct store *s, const struct config *cfg, const char *number,
+    const char *stage, time_t now, const char *domain, struct send_group *g,
+    struct store_preview *pv);
 /* Free what store_preview_group allocated (it holds no lock). */
 void store_preview_free(struct send_group *g, struct store_preview *pv);
 

@@ -6,7 +6,9 @@
  * siblings (same client, stage and currency, leaving at the same send,
  * sharing a retry's Message-ID), the policy's re-check at that time, the
  * Message-ID derived from the reminders that stay, and the group loaded
- * by the sender's own store_load_group().
+ * by the sender's own store_load_group().  For an invoice at a stage not
+ * planned yet, the same message with that invoice alone, as the policy
+ * would plan it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,7 @@ store_preview_free(struct send_group *g, struct store_preview *pv)
 	store_group_free(g);
 	free(pv->note);
 	free(pv->held_siblings);
+	free(pv->sent_before);
 	memset(pv, 0, sizeof(*pv));
 }
 
@@ -315,6 +318,158 @@ store_preview_group(struct store *s, const struct config *cfg, int64_t id, time_
 	if (store_ctl_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
 	if (preview_read(s, cfg, id, now, domain, g, pv) < 0) {
+		store_rollback(s);
+		store_preview_free(g, pv);
+		return -1;
+	}
+	return store_ctl_cmd(s, "COMMIT");
+}
+
+/* What the policy says of the invoice at a stage not planned yet. */
+struct ahead {
+	const struct config *cfg;
+	time_t now;
+	int stage;
+	bool seen;
+	time_t leaves_at, sent_at;
+	char *note;
+};
+
+/* The stage leaves when the policy's plan says, if it is the next one;
+ * a later stage, not before its day; an earlier one, never again. */
+static void
+judge_ahead(const struct policy_facts *f, const char *number, void *arg)
+{
+	struct ahead *a = arg;
+	struct cal_window w = policy_window(a->cfg);
+	struct policy_decision d;
+	char buf[160];
+
+	(void)number;
+	a->seen = true;
+	for (int i = 0; i < f->nreminders; i++)
+		if (f->reminders[i].stage == a->stage && f->reminders[i].state == RS_SENT)
+			a->sent_at = f->reminders[i].sent_at;
+	policy_decide(f, a->cfg, a->now, &d);
+	a->leaves_at = cal_next_send(&w, a->now, f->due_on + a->cfg->stages[a->stage].offset_days);
+	if (d.stage == a->stage) {
+		a->leaves_at = d.send_at;
+		if (d.action == POLICY_SEND || d.action == POLICY_HOLD || d.action == POLICY_WAIT)
+			return;
+	} else if (d.stage >= 0 && d.stage < a->stage &&
+	    (d.action == POLICY_SEND || d.action == POLICY_HOLD || d.action == POLICY_WAIT)) {
+		return;	/* an earlier stage comes first */
+	}
+	if (d.stage >= 0 && d.stage != a->stage)
+		snprintf(buf, sizeof(buf), "%s (the policy's next step is %s)",
+		    policy_reason_name(d.reason), a->cfg->stages[d.stage].name);
+	else
+		snprintf(buf, sizeof(buf), "%s", policy_reason_name(d.reason));
+	a->note = strdup(buf);
+}
+
+/* Invoice ID (of CLIENT) at stage STAGE with no reminder that may leave. */
+static int
+preview_ahead(struct store *s, const struct config *cfg, int64_t id, int64_t client,
+    int stage, time_t now, const char *domain, struct send_group *g, struct store_preview *pv)
+{
+	struct ahead a = { cfg, now, stage, false, 0, 0, NULL };
+	char ib[24], arr[32], mid[160];
+	const char *p[1] = { store_i64(ib, id) };
+	int64_t none = 0;
+
+	if (store_load_facts(s, cfg, "i.id = $1", 1, p, judge_ahead, &a) < 0)
+		return -1;
+	pv->state = "not planned";
+	pv->note = a.note;
+	if (!a.seen) {
+		/* Closed (cancelled, written off) or paid: the facts query
+		 * skips it; the message would still read like this. */
+		pv->leaves_at = now;
+		if ((pv->note = strdup("the invoice is closed or paid: nothing will leave")) == NULL)
+			goto oom;
+	} else {
+		pv->leaves_at = a.leaves_at;
+	}
+	if (a.sent_at != 0) {
+		struct tm tm;
+		char day[16];
+
+		localtime_r(&a.sent_at, &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		if ((pv->sent_before = strdup(day)) == NULL)
+			goto oom;
+	}
+	snprintf(arr, sizeof(arr), "{%lld}", (long long)id);
+	s->err[0] = '\0';
+	if (store_load_group_invoices(s, arr, client, g) < 0 || g->nitems != 1) {
+		if (s->err[0] == '\0')
+			snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
+	}
+	g->stage = stage;
+	store_message_id(&none, 1, cfg->stages[stage].name, domain, mid, sizeof(mid));
+	free(g->message_id);
+	if ((g->message_id = strdup(mid)) == NULL)
+		goto oom;
+	return 0;
+oom:
+	snprintf(s->err, sizeof(s->err), "out of memory");
+	return -1;
+}
+
+/* Invoice NUMBER at STAGE, read in the caller's snapshot. */
+static int
+preview_invoice_read(struct store *s, const struct config *cfg, const char *number,
+    int stage, time_t now, const char *domain, struct send_group *g, struct store_preview *pv)
+{
+	const char *p[2] = { number, cfg->stages[stage].name };
+	PGresult *res;
+	int64_t invoice, client, rid = 0;
+
+	res = store_ctl_q(s, "SELECT i.id, i.client_id, i.currency, (SELECT max(r.id) "
+	    "  FROM dunning.reminder r WHERE r.invoice_id = i.id AND r.stage = $2 "
+	    "  AND r.state IN ('planned', 'held', 'approved', 'failed', 'in_doubt')) "
+	    "FROM dunning.invoice i WHERE i.number = $1", 2, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		snprintf(s->err, sizeof(s->err), "no invoice numbered \"%s\"", number);
+		PQclear(res);
+		return -1;
+	}
+	invoice = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	client = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(g->currency, sizeof(g->currency), "%s", PQgetvalue(res, 0, 2));
+	if (!PQgetisnull(res, 0, 3))
+		rid = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	PQclear(res);
+	if (rid != 0)
+		return preview_read(s, cfg, rid, now, domain, g, pv);
+	return preview_ahead(s, cfg, invoice, client, stage, now, domain, g, pv);
+}
+
+int
+store_preview_invoice(struct store *s, const struct config *cfg, const char *number,
+    const char *stage, time_t now, const char *domain, struct send_group *g,
+    struct store_preview *pv)
+{
+	int st = config_stage_index(cfg, stage);
+
+	memset(g, 0, sizeof(*g));
+	memset(pv, 0, sizeof(*pv));
+	if (st < 0) {
+		size_t len = (size_t)snprintf(s->err, sizeof(s->err),
+		    "the configuration has no stage \"%s\": write one of", stage);
+
+		for (size_t i = 0; i < cfg->nstages && len < sizeof(s->err); i++)
+			len += (size_t)snprintf(s->err + len, sizeof(s->err) - len, "%s %s",
+			    i ? "," : "", cfg->stages[i].name);
+		return -1;
+	}
+	if (store_ctl_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+		return -1;
+	if (preview_invoice_read(s, cfg, number, st, now, domain, g, pv) < 0) {
 		store_rollback(s);
 		store_preview_free(g, pv);
 		return -1;

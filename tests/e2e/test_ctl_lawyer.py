@@ -500,3 +500,71 @@ def test_user_override_keeps_the_rest_of_the_conninfo(env):
         f.write(re.sub(r'conninfo = "[^"]*"', 'conninfo = "%s"' % uri, text))
     r = env.ctl('-U', ra, 'pending', '--json', config=conf, check=0)
     assert [p['invoice_number'] for p in json.loads(r.stdout)] == ['F-180']
+
+
+def test_preview_of_an_invoice_at_a_stage_not_planned_yet(env):
+    """preview --invoice N --stage j30 while only j3 has left: the j30
+    message with this invoice alone, when the stage is due, no Message-ID
+    yet; on that day the daemon sends exactly that text."""
+    c = env.client('avance@client.example', company='Atelier Lumière')
+    env.invoice('F-160', c, '2026-03-02', amount='1500.00')
+    env.replay_on(['2026-03-05'])
+    assert env.reminders('F-160')['j3']['state'] == 'sent'
+
+    r = env.ctl('preview', '--invoice', 'F-160', '--stage', 'j30',
+                now=at('2026-03-06', '11:00'), check=0)
+    assert r.returncode == 0, r.stderr
+    pre, h, body = preview_parts(r.stdout)
+    assert pre[0] == ('invoice F-160 at stage j30 (not planned yet): one message, leaves at '
+                      '2026-04-01 09:00 (Europe/Paris) at the earliest, with 1 invoice: F-160')
+    assert pre[1].startswith('note: this is the message the stage would be with this '
+                             'invoice alone')
+    assert len(pre) == 2, pre
+    assert h['Message-ID'] == '(given when the reminder is planned)'
+    assert h['To'] == 'Atelier Lumière <avance@client.example>'
+    assert 'F-160' in body and '1 500,00 €' in norm_spaces(body)
+    assert 'j30' not in env.reminders('F-160')          # nothing written
+
+    raw = env.ctl('preview', '--raw', '--invoice', 'F-160', '--stage', 'j30',
+                  now=at('2026-03-06', '11:00'), check=0)
+    assert 'placeholder' in raw.stderr
+    assert re.search(r'^Message-Id: <dunning\.0\.j30@cabinet\.example>$', raw.stdout,
+                     re.M | re.I), raw.stdout
+
+    env.replay_on(['2026-03-12', '2026-04-01'])
+    m = [m for m in env.mails() if m.subject == h['Subject']]
+    assert len(m) == 1, [x.subject for x in env.mails()]
+    assert m[0].body.rstrip('\n') == body.rstrip('\n')
+
+
+def test_preview_of_an_invoice_and_stage(env):
+    """--invoice with a reminder of that stage planned shows that reminder;
+    a stage already sent says so and why it will not leave again; unknown
+    stage or invoice is refused, a half-given choice is a usage error."""
+    c = env.client('etape@client.example')
+    env.invoice('F-161', c, '2026-03-02')
+    env.cycle(at('2026-03-05', '19:00'))
+    j3 = env.reminders('F-161')['j3']
+    r = env.ctl('preview', '--invoice', 'F-161', '--stage', 'j3',
+                now=at('2026-03-05', '20:00'), check=0)
+    pre, h, _ = preview_parts(r.stdout)
+    assert pre[0].startswith('reminder %d (stage j3, planned): one message' % j3['id'])
+    assert h['Message-ID'] == '<dunning.%d.j3@cabinet.example>' % j3['id']
+
+    env.cycle(at('2026-03-06', '10:00'))
+    assert env.reminders('F-161')['j3']['state'] == 'sent'
+    r = env.ctl('preview', '--invoice', 'F-161', '--stage', 'j3',
+                now=at('2026-03-07', '10:00'), check=0)
+    assert r.returncode == 0, r.stderr
+    assert ('note: a reminder of this stage was already sent on 2026-03-06; this is how it '
+            'would read today') in r.stdout
+    assert 'note: at that time the policy would not send it: ' in r.stdout
+    assert "the policy's next step is j10" in r.stdout
+
+    refused(env.ctl('preview', '--invoice', 'F-161', '--stage', 'j31'),
+            'the configuration has no stage "j31": write one of j3, j10, j30, j45')
+    refused(env.ctl('preview', '--invoice', 'F-999', '--stage', 'j3'),
+            'no invoice numbered "F-999"')
+    for args in (['--invoice', 'F-161'], ['--stage', 'j3'], ['--invoice', 'F-161', '--stage'],
+                 [str(j3['id']), '--invoice', 'F-161', '--stage', 'j3']):
+        assert env.ctl('preview', *args).returncode == 2, args
