@@ -784,6 +784,11 @@ check_string(struct parse_ctx *ctx, const char *section, const char *key, const 
 		    key, show(&s, v));
 		return false;
 	}
+	if (IS("firm", "language") && strcmp(v, "fr") != 0 && strcmp(v, "en") != 0) {
+		error_at(ctx, line, "language \"%s\" is unknown: write \"fr\" or \"en\"",
+		    show(&s, v));
+		return false;
+	}
 	if (IS("stage", "channel") && strcmp(v, "email") != 0 && strcmp(v, "letter") != 0) {
 		error_at(ctx, line, "channel \"%s\" is unknown: write \"email\" or \"letter\"",
 		    show(&s, v));
@@ -1051,6 +1056,7 @@ new_cfg(void)
 		CFG_STR("address", "", CFGF_NONE),
 		CFG_STR("phone", "", CFGF_NONE),
 		CFG_STR("signature", "", CFGF_NONE),
+		CFG_STR("language", "fr", CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t schedule[] = {
@@ -1476,6 +1482,8 @@ build(struct parse_ctx *ctx, cfg_t *root)
 	c->firm.address = keep(ctx, cfg_getstr(cfg_getsec(root, "firm"), "address"));
 	c->firm.phone = keep(ctx, cfg_getstr(cfg_getsec(root, "firm"), "phone"));
 	c->firm.signature = keep(ctx, cfg_getstr(cfg_getsec(root, "firm"), "signature"));
+	snprintf(c->firm.language, sizeof(c->firm.language), "%s",
+	    cfg_getstr(cfg_getsec(root, "firm"), "language"));
 	build_schedule(ctx, root, c);
 	build_stages(ctx, root, c);
 	build_approval(ctx, root, c);

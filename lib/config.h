@@ -72,6 +72,7 @@ struct config {
 		char *address;
 		char *phone;
 		char *signature;
+		char language[3];	/* "fr" or "en": the lawyers' alerts and digest */
 	} firm;
 
 	struct {

@@ -969,27 +969,38 @@ message_letter(const struct message_set *ms, const struct config *cfg,
 static const char *const lawyer_names[MESSAGE_LAWYER_KINDS] = { "lawyer_alert",
 	"lawyer_digest" };
 
+/* True when the lawyers read English (firm.language). */
+static bool
+lawyer_en(const struct config *cfg)
+{
+	return strcmp(cfg->firm.language, "en") == 0;
+}
+
 /* Why a reminder waits for approval, as the lawyer reads it. */
 static const char *
-held_why(const char *code)
+held_why(const char *code, bool en)
 {
-	static const struct { const char *code, *text; } t[] = {
-		{ "approval_threshold", "montant égal ou supérieur au seuil d'approbation" },
-		{ "strategic_client", "client stratégique" },
-		{ "stage_requires_approval", "étape soumise à approbation" },
-		{ "no_threshold_for_currency", "devise sans seuil d'approbation configuré" },
+	static const struct { const char *code, *fr, *en; } t[] = {
+		{ "approval_threshold", "montant égal ou supérieur au seuil d'approbation",
+		  "amount at or above the approval threshold" },
+		{ "strategic_client", "client stratégique", "strategic client" },
+		{ "stage_requires_approval", "étape soumise à approbation",
+		  "stage requires approval" },
+		{ "no_threshold_for_currency", "devise sans seuil d'approbation configuré",
+		  "no approval threshold configured for the currency" },
 	};
 
 	for (size_t i = 0; code != NULL && i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(code, t[i].code) == 0)
-			return t[i].text;
-	return code != NULL ? code : "approbation requise";
+			return en ? t[i].en : t[i].fr;
+	return code != NULL ? code : en ? "approval required" : "approbation requise";
 }
 
-/* Why a message could not be delivered, in French where the reason is
- * ours; a relay's answer is quoted as it came.  Malloc'ed. */
+/* Why a message could not be delivered, in the lawyers' language where
+ * the reason is ours (the daemon words it in English); a relay's answer
+ * is quoted as it came.  Malloc'ed. */
 static char *
-failed_why(const char *why)
+failed_why(const char *why, bool en)
 {
 	static const struct { const char *en, *fr; } t[] = {
 		{ "the client has no e-mail address", "le client n'a pas d'adresse électronique" },
@@ -1007,12 +1018,20 @@ failed_why(const char *why)
 	int n;
 
 	if (why == NULL || *why == '\0')
-		return strdup("cause inconnue");
+		return strdup(en ? "unknown cause" : "cause inconnue");
+	if (en && why[0] == '5' && why[1] >= '0' && why[1] <= '9' && why[2] >= '0' &&
+	    why[2] <= '9') {
+		if (asprintf(&out, "refused by the mail server: %s", why) < 0)
+			return NULL;
+		return out;
+	}
+	if (en)
+		return strdup(why);
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(why, t[i].en) == 0)
 			return strdup(t[i].fr);
 	if (sscanf(why, "gave up after %d attempts: ", &n) == 1 && strchr(why, ':') != NULL) {
-		char *rest = failed_why(strchr(why, ':') + 2);
+		char *rest = failed_why(strchr(why, ':') + 2, false);
 
 		if (rest == NULL || asprintf(&out, "abandon après %d tentatives : %s", n, rest) < 0)
 			out = NULL;
@@ -1027,9 +1046,9 @@ failed_why(const char *why)
 	return strdup(why);
 }
 
-/* An invoice of an alert's details, as the template sees it. */
+/* An invoice of an alert's details, as the template sees it (LANG). */
 static json_t *
-alert_invoice(const json_t *in)
+alert_invoice(const json_t *in, const char *lang)
 {
 	json_t *o = json_object();
 	const char *cur = json_string_value(json_object_get(in, "currency"));
@@ -1044,7 +1063,7 @@ alert_invoice(const json_t *in)
 	/* Money travels as numeric text ("1000.00"), never as a double. */
 	snprintf(buf, sizeof(buf), "%s", json_is_string(bal) ? json_string_value(bal) : "0");
 	money_parse(buf, &cents);
-	set_amount(o, "balance", cents, cur != NULL ? cur : "EUR", "fr");
+	set_amount(o, "balance", cents, cur != NULL ? cur : "EUR", lang);
 	json_object_set_new(o, "cents", json_integer(cents));
 	return o;
 }
@@ -1070,7 +1089,7 @@ message_alert_context(const struct config *cfg, const struct lawyer_alert *a, ti
 	const char *stage = json_string_value(json_object_get(d, "stage"));
 	const char *path = json_string_value(json_object_get(d, "path"));
 	const char *why = json_string_value(json_object_get(d, "why"));
-	const char *cur = "EUR";
+	const char *cur = "EUR", *lang = cfg->firm.language;
 	int64_t total = 0;
 	size_t i;
 	char *fw;
@@ -1082,7 +1101,7 @@ message_alert_context(const struct config *cfg, const struct lawyer_alert *a, ti
 	json_object_set_new(client, "name", str(a->client_name));
 	json_object_set_new(ctx, "client", client);
 	json_array_foreach(list, i, v) {
-		json_t *inv = alert_invoice(v);
+		json_t *inv = alert_invoice(v, lang);
 
 		total += json_integer_value(json_object_get(inv, "cents"));
 		if (json_string_value(json_object_get(v, "currency")) != NULL)
@@ -1093,11 +1112,11 @@ message_alert_context(const struct config *cfg, const struct lawyer_alert *a, ti
 	json_object_set_new(ctx, "count", json_integer((json_int_t)json_array_size(invoices)));
 	json_object_set_new(ctx, "several", json_boolean(json_array_size(invoices) > 1));
 	json_object_set_new(ctx, "invoices", invoices);
-	set_amount(ctx, "total_balance", total, cur, "fr");
+	set_amount(ctx, "total_balance", total, cur, lang);
 	json_object_set_new(ctx, "stage", str(stage));
 	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
 	json_object_set_new(ctx, "path", path != NULL ? json_string(path) : json_false());
-	fw = why != NULL ? failed_why(why) : NULL;
+	fw = why != NULL ? failed_why(why, lawyer_en(cfg)) : NULL;
 	json_object_set_new(ctx, "why", fw != NULL ? json_string(fw) : json_false());
 	free(fw);
 	json_object_set_new(ctx, "next", next_stage(cfg, stage));
@@ -1105,8 +1124,8 @@ message_alert_context(const struct config *cfg, const struct lawyer_alert *a, ti
 	json_object_set_new(ctx, "lawyer", json_pack("{s:s}", "name",
 	    a->lawyer_name ? a->lawyer_name : ""));
 	json_object_set_new(ctx, "firm", json_pack("{s:s}", "name", cfg->firm.name));
-	set_date(ctx, "date", cal_local_day(a->created_at ? a->created_at : now), "fr");
-	set_date(ctx, "today", cal_local_day(now), "fr");
+	set_date(ctx, "date", cal_local_day(a->created_at ? a->created_at : now), lang);
+	set_date(ctx, "today", cal_local_day(now), lang);
 	return ctx;
 }
 
@@ -1121,6 +1140,7 @@ message_digest_context(const struct config *cfg, const char *lawyer_name,
 {
 	json_t *ctx = json_object(), *lists[DIGEST_NSECTIONS] = { NULL };
 	cal_day today = cal_local_day(now);
+	const char *lang = cfg->firm.language;
 	char buf[64];
 
 	for (int i = 0; i < n; i++) {
@@ -1136,15 +1156,15 @@ message_digest_context(const struct config *cfg, const char *lawyer_name,
 		json_object_set_new(o, "matter_ref", it->matter_ref && *it->matter_ref ?
 		    json_string(it->matter_ref) : json_false());
 		json_object_set_new(o, "client", str(it->client_name));
-		set_amount(o, "balance", it->balance_cents, it->currency, "fr");
+		set_amount(o, "balance", it->balance_cents, it->currency, lang);
 		json_object_set_new(o, "stage", it->stage ? json_string(it->stage) : json_false());
 		if (it->section == DIGEST_HELD)
-			why = strdup(held_why(it->why));
+			why = strdup(held_why(it->why, lawyer_en(cfg)));
 		else if (it->section == DIGEST_FAILED)
-			why = failed_why(it->why);
+			why = failed_why(it->why, lawyer_en(cfg));
 		json_object_set_new(o, "why", why ? json_string(why) : json_false());
 		free(why);
-		cal_format_long(cal_local_day(it->since), "fr", false, buf, sizeof(buf));
+		cal_format_long(cal_local_day(it->since), lang, false, buf, sizeof(buf));
 		json_object_set_new(o, "since", json_string(buf));
 		json_object_set_new(o, "days", json_integer(today - cal_local_day(it->since)));
 		json_array_append_new(lists[it->section], o);
@@ -1163,7 +1183,7 @@ message_digest_context(const struct config *cfg, const char *lawyer_name,
 	json_object_set_new(ctx, "lawyer", json_pack("{s:s}", "name",
 	    lawyer_name ? lawyer_name : ""));
 	json_object_set_new(ctx, "firm", json_pack("{s:s}", "name", cfg->firm.name));
-	cal_format_long(today, "fr", true, buf, sizeof(buf));
+	cal_format_long(today, lang, true, buf, sizeof(buf));
 	json_object_set_new(ctx, "today", json_string(buf));
 	return ctx;
 }
@@ -1205,7 +1225,8 @@ lawyer_sample(const struct config *cfg, enum message_lawyer which)
 	}
 }
 
-/* Load templates/fr/lawyer_{alert,digest}.{subject,txt}. */
+/* Load templates/LANG/lawyer_{alert,digest}.{subject,txt}, LANG being
+ * firm.language. */
 int
 message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
     size_t errlen)
@@ -1218,8 +1239,8 @@ message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
 			size_t len;
 			char *text;
 
-			snprintf(path, sizeof(path), "%s/fr/%s.%s", cfg->templates_dir,
-			    lawyer_names[k], suffixes[p]);
+			snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir,
+			    cfg->firm.language, lawyer_names[k], suffixes[p]);
 			if ((text = slurp(path, &len)) == NULL) {
 				snprintf(err, errlen, "%s: %s", path, strerror(errno));
 				json_decref(sample);
@@ -1230,7 +1251,7 @@ message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
 			free(text);
 			if (ms->lawyer[k][p] == NULL ||
 			    template_check(ms->lawyer[k][p], sample, why, sizeof(why)) < 0) {
-				snprintf(err, errlen, "%s: %s", path, why);
+				located(err, errlen, path, why);
 				json_decref(sample);
 				return -1;
 			}

@@ -59,8 +59,9 @@ char *message_letter(const struct message_set *ms, const struct config *cfg,
 const char *message_from_domain(const struct config *cfg, char *buf, size_t n);
 
 /*
- * The lawyer's mail: immediate alerts and the daily digest, in French
- * (templates/fr/lawyer_alert.* and lawyer_digest.*, subject and text).
+ * The lawyer's mail: immediate alerts and the daily digest, in the
+ * firm's language (firm.language: templates/LANG/lawyer_alert.* and
+ * lawyer_digest.*, subject and text).
  * Internal mail, with the same minimisation as the client's: invoice
  * numbers, file references, client names, amounts, stages and dates.
  */
@@ -71,7 +72,7 @@ enum message_lawyer {
 };
 
 /* Parse and check the lawyer's templates into MS.  -1 with
- * "fr/lawyer_alert.txt: line 4: unknown field 'x'" in ERR. */
+ * "DIR/fr/lawyer_alert.txt:4: no field "x" in the message context" in ERR. */
 int message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
     size_t errlen);
 

@@ -387,7 +387,7 @@ firm {{
   name = "Cabinet Test"
   address = "1 rue de la Paix, 75002 Paris"
   phone = "01 23 45 67 89"
-}}
+{firm_extra}}}
 templates {{ dir = "{templates}" }}
 spool {{ dir = "{spool}" }}
 """
@@ -397,7 +397,7 @@ class Env:
     """One test's world: its database, its relay, its configuration."""
 
     def __init__(self, cluster, template, workdir, extra_conf='', reject=None, tempfail=None,
-                 smtp=True, db_user='postgres', empty=False, smtp_conf=''):
+                 smtp=True, db_user='postgres', empty=False, smtp_conf='', firm_conf=''):
         self.cluster = cluster
         self.workdir = workdir
         self.dbname = cluster.new_db_name()
@@ -426,6 +426,7 @@ class Env:
         self.smtp_port = smtp_port
         self.extra_conf = extra_conf
         self.smtp_conf = smtp_conf       # keys inside the smtp block
+        self.firm_conf = firm_conf       # keys inside the firm block
         self.db_user = db_user
         self.config = os.path.join(workdir, 'dunningd.conf')
         self.write_config()
@@ -443,7 +444,8 @@ class Env:
             self.db_user = db_user
         text = BASE_CONFIG.format(conninfo=self.cluster.conninfo(self.dbname, self.db_user),
                                   smtp_port=self.smtp_port, templates=TEMPLATES,
-                                  spool=self.spool, smtp_extra=self.smtp_conf) + self.extra_conf
+                                  spool=self.spool, smtp_extra=self.smtp_conf,
+                                  firm_extra=self.firm_conf) + self.extra_conf
         with open(self.config, 'w', encoding='utf-8') as f:
             f.write(text)
 
@@ -725,7 +727,7 @@ def _migrate_template(cluster, workdir):
     with open(conf, 'w') as f:
         f.write(BASE_CONFIG.format(conninfo=cluster.conninfo(name), smtp_port=free_port(),
                                    templates=TEMPLATES, spool=os.path.join(workdir, 'spool'),
-                                   smtp_extra=''))
+                                   smtp_extra='', firm_extra=''))
     r = subprocess.run([DUNNINGCTL, '-c', conf, 'migrate'], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=PROGRAM_TIMEOUT)
     if r.returncode != 0:

@@ -631,3 +631,36 @@ def test_one_event_one_alert(env):
     again = env.one(q, (inv, inv))
     assert first is not None and again is None
     assert env.count('dunning.lawyer_alert') == 1
+
+
+def test_lawyers_read_english_when_the_firm_says_so(make_env):
+    """firm.language = "en": the alert and the digest come from
+    templates/en, with English dates, amounts and reasons; the client's
+    own message keeps the client's language (French here)."""
+    env = make_env(firm_conf='  language = "en"\n')
+    c = env.client('anglais@client.example', company='Gros Client SA')
+    d = env.client('petit@client.example', company='Petit Client SARL')
+    env.invoice('G-7', c, '2026-03-02', amount='12345.67')
+    env.invoice('S-7', d, '2026-03-02', amount='1234.56')
+    env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
+    ms = lawyer_mails(env)
+    (alert,) = [m for m in ms if '.alert.' in m.message_id]
+    assert alert.subject == 'File to watch: invoice no. S-7'
+    text = norm_spaces(alert.body)
+    assert ('The stage j30 reminder was sent to Petit Client SARL on 1 April 2026 for the '
+            'following invoice:') in text, text
+    assert item_lines(alert) == ['- invoice no. S-7 (file D-S-7): balance due €1,234.56']
+    assert ('if payment does not arrive, the next stage (j45) is the formal notice by '
+            'registered letter.') in text
+    digest = [m for m in ms if '.digest.' in m.message_id][0]
+    assert digest.subject == 'Reminders: 1 item needs your attention'
+    assert 'Here is the Wednesday 1 April 2026 summary of reminders' in norm_spaces(digest.body)
+    rid = env.reminders('G-7')['j30']['id']
+    assert item_lines(digest) == [
+        '- reminder no. %d, stage j30: invoice no. G-7 (file D-G-7), Gros Client SA, '
+        'balance due €12,345.67; amount at or above the approval threshold' % rid]
+    assert not any(re.search(r'[àâçéèêëîïôûù]', m.subject) for m in ms)
+    client = [m for m in env.mails() if not m.internal]
+    assert len(client) == 5 and all("note d'honoraires n°" in m.subject for m in client), \
+        [m.subject for m in client]
+

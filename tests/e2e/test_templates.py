@@ -136,3 +136,20 @@ def test_english_client_gets_english_j3(env):
     assert ("note d'honoraires n° E-2 (votre dossier D-E-2), émise le 31 janvier 2026, "
             "échue le 2 mars 2026 : 1 234,56 €") in f.text
     assert 'Dear' not in f.text
+
+
+def test_lawyer_templates_of_the_firm_language_are_checked(make_env, tmp_path):
+    """The lawyers' templates of firm.language (here en) are checked like
+    the client's: a field their context lacks names the file and line."""
+    env = make_env(firm_conf='  language = "en"\n')
+    copy = templates_copy(env, tmp_path)
+    digest = os.path.join(copy, 'en', 'lawyer_digest.txt')
+    env.daemon('--check-config', check=0)
+    line = typo(digest, '{{dispute_days}}', '{{dispute.days}}')
+    r = env.daemon('--check-config')
+    assert r.returncode != 0
+    assert '%s:%d: no field "dispute.days" in the message context' % (digest, line) in r.stderr
+    # The French set is not the one in use: a typo there is not reported.
+    typo(digest, '{{dispute.days}}', '{{dispute_days}}')
+    typo(os.path.join(copy, 'fr', 'lawyer_digest.txt'), '{{dispute_days}}', '{{x}}')
+    env.daemon('--check-config', check=0)

@@ -301,8 +301,9 @@ test_defaults(void)
 	    c->smtp.max_attempts == 12 && c->smtp.messages_per_session == 20,
 	    "defaults: smtp retry_base 300, retry_max 7200, max_attempts 12, "
 	    "messages_per_session 20");
-	tap_ok(strcmp(c->firm.name, "") == 0 && strcmp(c->firm.signature, "") == 0,
-	    "defaults: firm strings empty");
+	tap_ok(strcmp(c->firm.name, "") == 0 && strcmp(c->firm.signature, "") == 0 &&
+	    strcmp(c->firm.language, "fr") == 0,
+	    "defaults: firm strings empty, lawyers' mail in French");
 	tap_ok(strcmp(c->schedule.timezone, "Europe/Paris") == 0 &&
 	    c->schedule.window_start_min == 540 && c->schedule.window_end_min == 1080 &&
 	    c->schedule.business_days_only && c->schedule.poll_interval == 60 &&
@@ -744,6 +745,14 @@ test_comments(void)
 	c = load_text("firm { }\n\n/* never closed\n", &d);
 	tap_ok(c == NULL && d.nerrors == 1, "unterminated comment: one error");
 	expect(&d, 3, "comment opened with /* is never closed");
+	config_diag_free(&d);
+	c = load_text("templates { dir = \"@TPL@\" }\nfirm {\n  language = \"en\"\n}\n", &d);
+	tap_ok(c != NULL && strcmp(c->firm.language, "en") == 0, "firm.language en accepted");
+	config_free(c);
+	config_diag_free(&d);
+	c = load_text("firm {\n  name = \"X\"\n  language = \"de\"\n}\n", &d);
+	tap_ok(c == NULL, "firm.language de refused");
+	expect(&d, 3, "language \"de\" is unknown: write \"fr\" or \"en\"");
 	config_diag_free(&d);
 }
 
