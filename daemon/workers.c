@@ -100,6 +100,24 @@ interrupted(void *arg)
 	return atomic_load(&w->interrupt);
 }
 
+/* SPEC §2.1: while the legal-rate table lacks the current half-year, say
+ * so once a local day (the start's load said it for the first day). */
+static void
+warn_rates(struct work *w, const struct config *cfg, time_t now)
+{
+	struct config_diag diag = { 0 };
+	cal_day today = cal_local_day(now);
+
+	if (today == w->rates_warned)
+		return;
+	config_check_date(cfg, now, &diag);
+	for (size_t i = 0; i < diag.nwarnings; i++)
+		log_warnx("%s", diag.warnings[i]);
+	if (diag.nwarnings > 0)
+		w->rates_warned = today;
+	config_diag_free(&diag);
+}
+
 /* The planner: full passes and single invoices. */
 static void *
 planner_main(void *arg)
@@ -155,6 +173,7 @@ planner_main(void *arg)
 
 				w->plan = ps;
 				w->last_cycle = now;
+				warn_rates(w, cfg, now);
 				cal_format_instant(now, at);
 				log_info("cycle %s: %d invoices examined; %d planned, %d held, "
 				    "%d rescheduled, %d cancelled, %d escalated; %d errors", at,
@@ -246,6 +265,7 @@ work_init(struct work *w, const struct clock *clock, const char *conninfo, char 
 
 	memset(w, 0, sizeof(*w));
 	w->clock = clock;
+	w->rates_warned = cal_local_day(clock_now(clock));
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

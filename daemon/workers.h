@@ -60,6 +60,7 @@ struct work {
 	struct plan_stats plan;	/* of the last full pass */
 	struct send_stats sent;	/* totals since the start */
 	time_t last_cycle;	/* when the last full pass ended */
+	int32_t rates_warned;	/* local day (cal_day) the missing legal rate was last said */
 	char last_error[256];
 
 	atomic_bool interrupt;	/* stopping or hold, read between messages */

@@ -41,3 +41,23 @@ def test_no_interest_figure_when_the_half_year_has_no_legal_rate(env):
     text = j30_text(env, 'F-INT-2')
     assert "fois le taux de l'intérêt légal" in text
     assert 'intérêts de retard courus' not in text, text
+
+
+def test_missing_half_year_is_said_once_a_day(make_env):
+    """The shipped rate table stops at 2026-H1.  A daemon running on
+    1 July 2026 says at start that 2026-H2 is missing; it says it again
+    once on the next local day (2 July), however many cycles run that
+    day — not at every cycle."""
+    env = make_env(extra_conf='schedule { poll_interval = 1 }\n')
+    d = env.start_daemon(now='2026-07-01T23:59:57+02:00')
+    rx = r'no legal_rate "2026-H2" in the interest section'
+    first = d.wait_log(rx)
+    assert d.log().count('no legal_rate') == 1
+    second = d.wait_log(rx, after=first + 1)
+    # Cycles of 2 July (local) after the warning (logged in UTC): none
+    # repeats it.
+    third = d.wait_log(r'cycle 2026-07-01T22:', after=second + 1)
+    d.wait_log(r'cycle 2026-07-01T22:', after=third + 1)
+    assert d.log().count('no legal_rate') == 2, d.log()
+    d.signal(15)
+    assert d.wait() == 0
