@@ -131,6 +131,11 @@ def test_english_client_gets_english_j3(env):
     assert 'If you have already made this payment, please disregard this message.' in m.text
     assert 'Yours faithfully,' in m.text
     assert not re.search(r'\b(Madame|facture|note d\'honoraires|mars)\b', m.text)
+    html = m.msg.get_body(preferencelist=('html',))
+    assert m.msg.get_content_type() == 'multipart/alternative'
+    assert html is not None and '<html lang="en">' in html.get_content()
+    assert ('invoice no.&nbsp;<strong>E-1</strong> (your matter D-E-1), issued on 31 January '
+            '2026, due on 2 March 2026: <strong>€1,234.56</strong>') in html.get_content()
     f = mails['francais@client.example']
     assert f.subject.startswith("Rappel : note d'honoraires n° E-2")
     assert ("note d'honoraires n° E-2 (votre dossier D-E-2), émise le 31 janvier 2026, "
