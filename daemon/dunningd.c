@@ -3,6 +3,7 @@
  *
  *   dunningd -c FILE --check-config      validate the configuration
  *   dunningd -c FILE --once [--now T]    one cycle: plan, then send
+ *   dunningd -c FILE --plan-only [--now T]  one planning pass, nothing sent
  *   dunningd -c FILE [--now T]           run: a cycle every poll_interval
  */
 #include <getopt.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "build_config.h"
@@ -36,10 +38,13 @@ static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: dunningd [-c FILE] [--check-config | --once] [--now TIMESTAMP] [-v]\n"
+	    "usage: dunningd [-c FILE] [--check-config | --once | --plan-only] [--now TIMESTAMP] "
+	    "[-v]\n"
 	    "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
 	    "      --check-config  validate the configuration and its templates, then exit\n"
 	    "      --once          run one cycle (plan, then send what is due) and exit\n"
+	    "      --plan-only     run one planning pass (write the decisions, send nothing)\n"
+	    "                      and exit\n"
 	    "      --now T         read the clock as T (ISO 8601 with offset)\n"
 	    "  -v, --verbose       debug messages\n"
 	    "  -V, --version       print the version\n");
@@ -124,10 +129,20 @@ daemon_notify(const char *fmt, ...)
 #endif
 }
 
+/* Milliseconds elapsed since T0 (CLOCK_MONOTONIC). */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 /* One cycle at the clock's now: leases, planning, sending, then the
- * lawyers' alerts and digests. */
+ * lawyers' alerts and digests.  PLAN_ONLY: the planning pass alone. */
 static int
-cycle(struct daemon *d)
+cycle(struct daemon *d, bool plan_only)
 {
 	time_t now = clock_now(&d->clock);
 	struct plan_stats ps;
@@ -137,6 +152,8 @@ cycle(struct daemon *d)
 	    .password = d->password, .seed = d->seed };
 	struct notifier nt = { .cfg = d->cfg, .ms = d->ms, .store = d->store,
 	    .password = d->password };
+	struct timespec t0;
+	double plan_ms, send_ms;
 	char at[32];
 	int n;
 
@@ -153,12 +170,24 @@ cycle(struct daemon *d)
 	else if (n > 0)
 		log_warnx("%d reminder(s) left in 'sending' by a stopped sender are now in_doubt: "
 		    "see dunningctl in-doubt", n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (store_plan(d->store, d->cfg, now, &ps) < 0) {
 		log_warnx("planning: %s", store_error(d->store));
 		return -1;
 	}
+	plan_ms = ms_since(&t0);
+	if (plan_only) {
+		log_info("planning pass %s: %d invoices examined; %d planned, %d held, "
+		    "%d rescheduled, %d cancelled, %d escalated; %d errors; %.1f ms",
+		    at, ps.invoices, ps.planned, ps.held, ps.rescheduled, ps.cancelled,
+		    ps.escalated, ps.errors, plan_ms);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (sender_run(&snd, &d->clock, &ss) < 0)
 		return -1;
+	send_ms = ms_since(&t0);
+	log_debug("cycle %s: planning %.1f ms, sending %.1f ms", at, plan_ms, send_ms);
 	d->seed = snd.seed;
 	/* The clients' cycle ran: a failure here is the lawyers' mail's,
 	 * logged, and tried again by the next cycle. */
@@ -231,6 +260,7 @@ main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "plan-only", no_argument, NULL, 'p' },
 		{ "now", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -238,7 +268,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *now_arg = NULL;
-	bool check = false, once = false, verbose = false;
+	bool check = false, once = false, plan_only = false, verbose = false;
 	struct daemon d;
 	char err[512];
 	time_t now;
@@ -249,6 +279,7 @@ main(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'C': check = true; break;
 		case 'o': once = true; break;
+		case 'p': once = plan_only = true; break;
 		case 'n': now_arg = optarg; break;
 		case 'v': verbose = true; break;
 		case 'V': printf("dunningd %s\n", DUNNING_VERSION); return 0;
@@ -290,7 +321,7 @@ main(int argc, char **argv)
 		    "run dunningctl migrate" : "upgrade dunningd");
 	audit_life(&d, "daemon_started", once);
 	if (once)
-		rc = cycle(&d) < 0 ? 1 : 0;
+		rc = cycle(&d, plan_only) < 0 ? 1 : 0;
 	else
 		rc = run(&d, path);
 	audit_life(&d, "daemon_stopped", once);
