@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 /* libesmtp declares smtp_starttls_set_ctx only after OpenSSL's header. */
 #include <openssl/ssl.h>
@@ -22,6 +26,7 @@ struct session_ctx {
 	char note[128];		/* why the session stopped early, if known */
 	mailer_done_fn done;	/* told of each message's verdict */
 	void *done_arg;
+	int port;		/* the relay's */
 };
 
 /* One message of the session and what libesmtp made of it. */
@@ -87,6 +92,46 @@ interact_cb(auth_client_request_t req, char **result, int fields, void *arg)
 	return 1;
 }
 
+/*
+ * libesmtp writes a message through a 2 KB buffer, so its last piece
+ * leaves as a small segment while the previous one is not acknowledged
+ * yet: Nagle's algorithm holds it until the relay's delayed ACK (40 ms on
+ * Linux), as the relay says nothing before the end of DATA — 40 ms per
+ * message.  libesmtp does not expose its socket: on SMTP_EV_CONNECT, set
+ * TCP_NODELAY on this process's TCP sockets connected to the relay's port
+ * (only the session's own in practice; on any other TCP socket the option
+ * is harmless).
+ */
+static void
+nodelay(int port)
+{
+	struct rlimit rl;
+	int max = 1024, one = 1, type;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < 65536)
+		max = (int)rl.rlim_cur;
+	for (int fd = 3; fd < max; fd++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(type);
+		int p;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+			continue;
+		len = sizeof(peer);
+		if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
+			continue;
+		if (peer.ss_family == AF_INET)
+			p = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+		else if (peer.ss_family == AF_INET6)
+			p = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+		else
+			continue;
+		if (p == port)
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
 /* Certificates are always verified: refuse every override libesmtp
  * offers for a bad or missing one. */
 static void
@@ -101,6 +146,9 @@ event_cb(smtp_session_t session, int event, void *arg, ...)
 	(void)session;
 	va_start(ap, arg);
 	switch (event) {
+	case SMTP_EV_CONNECT:
+		nodelay(sc->port);
+		break;
 	case SMTP_EV_INVALID_PEER_CERTIFICATE:
 		(void)va_arg(ap, long);
 		ok = va_arg(ap, int *);
@@ -231,7 +279,8 @@ void
 mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs, size_t n,
     mailer_done_fn done, void *done_arg)
 {
-	struct session_ctx sc = { cfg->smtp.username, password, "", done, done_arg };
+	struct session_ctx sc = { cfg->smtp.username, password, "", done, done_arg,
+	    cfg->smtp.port };
 	smtp_session_t session;
 	struct slot *slots = NULL;
 	auth_context_t auth = NULL;
