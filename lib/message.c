@@ -755,6 +755,11 @@ encoded_words(const char *text, const char *tail)
 
 		while (take > 0 && take < n && ((unsigned char)text[take] & 0xc0) == 0x80)
 			take--;
+		/* A run of continuation bytes is not UTF-8 and has no character
+		 * boundary: cut it at the limit rather than take nothing and
+		 * write empty words until the buffer is full. */
+		if (take == 0)
+			take = n < 39 ? n : 39;
 		/* Rather before a space (the next word starts with it): a reader
 		 * that wrongly keeps the fold between words still reads whole
 		 * words. */
