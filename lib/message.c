@@ -552,15 +552,21 @@ message_from_domain(const struct config *cfg, char *buf, size_t n)
 	return buf;
 }
 
-/* Squeeze line breaks out of a rendered subject and trim it. */
+/* Squeeze line breaks and runs of blanks out of a rendered subject and
+ * trim it: GMime folds between words but keeps a run of blanks whole on
+ * one line, which then passes 78 characters. */
 static void
 one_line(char *s)
 {
 	char *w = s;
 	size_t n;
 
-	for (char *r = s; *r; r++)
-		*w++ = (*r == '\r' || *r == '\n' || *r == '\t') ? ' ' : *r;
+	for (char *r = s; *r; r++) {
+		char c = (*r == '\r' || *r == '\n' || *r == '\t') ? ' ' : *r;
+
+		if (c != ' ' || (w != s && w[-1] != ' '))
+			*w++ = c;
+	}
 	*w = '\0';
 	while ((n = strlen(s)) > 0 && s[n - 1] == ' ')
 		s[n - 1] = '\0';
