@@ -827,10 +827,30 @@ long_word(const char *s, size_t max)
 	return false;
 }
 
+/* Has header NAME of M, as GMime folded it, a line longer than 78?  GMime
+ * never splits an encoded word of its own: a short word of "/" next to a
+ * non-ASCII one becomes one quoted-printable word three times as long. */
+static bool
+folded_too_long(GMimeMessage *m, const char *name)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(
+	    g_mime_object_get_header_list(GMIME_OBJECT(m)), name);
+	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+	size_t col = strlen(name) + 1;
+
+	for (; raw != NULL && *raw; raw++) {
+		col = *raw == '\n' ? 0 : *raw == '\r' ? col : col + 1;
+		if (col > 78)
+			return true;
+	}
+	return false;
+}
+
 /* To and Subject of M written by us where GMime would not write them
  * safely: a display name or a subject holding "=?" (written as is, then
  * decoded by the reader into whatever it says), and long or non-ASCII
- * names, cut between characters into words that fit a line. */
+ * names, or subjects GMime would fold into too long a line, cut between
+ * characters into words that fit a line. */
 static int
 harden_headers(GMimeMessage *m, const char *name, const char *addr, const char *subject)
 {
@@ -841,7 +861,8 @@ harden_headers(GMimeMessage *m, const char *name, const char *addr, const char *
 		if (set_raw_header(m, "To", encoded_words(name, tail)) < 0)
 			return -1;
 	}
-	if ((strstr(subject, "=?") != NULL || long_word(subject, 40)) &&
+	if ((strstr(subject, "=?") != NULL || long_word(subject, 40) ||
+	    folded_too_long(m, "Subject")) &&
 	    set_raw_header(m, "Subject", encoded_words(subject, NULL)) < 0)
 		return -1;
 	return 0;
