@@ -37,15 +37,36 @@ fuzz_touch(const char *dir, const char *name)
 	fclose(f);
 }
 
+static const char *const names[] = { "j03", "j10", "j30", "j45" };
+
+/* Remove what fuzz_setup made (at exit: a replay leaves nothing behind). */
+static void
+fuzz_cleanup(void)
+{
+	static const char *const ext[] = { "txt", "subject" };
+	char path[256];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t e = 0; e < 2; e++) {
+			snprintf(path, sizeof(path), "%s/fr/%s.%s", fuzz_tpl, names[i], ext[e]);
+			remove(path);
+		}
+	snprintf(path, sizeof(path), "%s/fr", fuzz_tpl);
+	remove(path);
+	remove(fuzz_tpl);
+	remove(fuzz_conf);
+	remove(fuzz_dir);
+}
+
 /* Make the temporary directory, its template tree and the file name. */
 static void
 fuzz_setup(void)
 {
-	static const char *const names[] = { "j03", "j10", "j30", "j45" };
 	char fr[160], f[32];
 
 	if (mkdtemp(fuzz_dir) == NULL)
 		abort();
+	atexit(fuzz_cleanup);
 	snprintf(fuzz_conf, sizeof(fuzz_conf), "%s/input.conf", fuzz_dir);
 	snprintf(fuzz_tpl, sizeof(fuzz_tpl), "%s/tpl", fuzz_dir);
 	snprintf(fr, sizeof(fr), "%s/fr", fuzz_tpl);

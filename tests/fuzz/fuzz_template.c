@@ -1,7 +1,10 @@
 /*
  * fuzz_template — libFuzzer target for lib/template.c: parse the input as a
  * template and, when it parses, render it in both modes against a small
- * fixed context with a few partials, and run template_check.
+ * fixed context with a few partials, and run template_check.  What follows
+ * the first NUL byte of the input, if any, is the text of partial "dyn", so
+ * partials parsed at render time (standalone lines, indentation, their own
+ * errors) are fuzzed too.
  *
  * The context's lists hold one element and the partials never branch, so
  * the work stays linear in the input (nested sections over longer lists
@@ -25,11 +28,13 @@ static const char *fuzz_context =
     " \"o\": {\"a\": {\"b\": \"\\\"deep\\\"\"}, \"name\": \"inner\"},"
     " \"l\": [{\"name\": \"elem\", \"l\": [\"x\"]}]}";
 
-/* The fixed partials: plain, nested, self-recursive, unparsable. */
+/* The fixed partials: plain, nested, self-recursive, unparsable; "dyn" is
+ * the input's own (ARG). */
 static const char *
 fuzz_partial(const char *name, void *arg)
 {
-	(void)arg;
+	if (strcmp(name, "dyn") == 0)
+		return arg;
 	if (strcmp(name, "p") == 0)
 		return "[{{name}}]\n  {{#l}}{{.}}{{/l}}\n";
 	if (strcmp(name, "q") == 0)
@@ -47,19 +52,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct template	*tpl;
 	json_t		*ctx;
-	char		 err[128], *out;
+	const uint8_t	*cut = memchr(data, '\0', size);
+	size_t		 n = cut != NULL ? (size_t)(cut - data) : size;
+	char		 err[128], *out, *dyn;
 
-	if ((tpl = template_parse((const char *)data, size, err,
+	if ((tpl = template_parse((const char *)data, n, err,
 	    sizeof(err))) == NULL)
 		return 0;
 	if ((ctx = json_loads(fuzz_context, 0, NULL)) == NULL)
 		abort();
-	out = template_render(tpl, ctx, true, fuzz_partial, NULL, err,
+	/* NUL-terminated: what a partial callback returns.  With two
+	 * partial tags "dyn" could call itself twice at each of the 32
+	 * levels allowed: no more than one '>' in it keeps the work linear. */
+	if ((dyn = strndup(cut != NULL ? (const char *)cut + 1 : "",
+	    cut != NULL ? size - n - 1 : 0)) == NULL)
+		abort();
+	if (strchr(dyn, '>') != NULL && strchr(dyn, '>') != strrchr(dyn, '>'))
+		dyn[0] = '\0';
+	out = template_render(tpl, ctx, true, fuzz_partial, dyn, err,
 	    sizeof(err));
 	free(out);
-	out = template_render(tpl, ctx, false, fuzz_partial, NULL, err,
+	out = template_render(tpl, ctx, false, fuzz_partial, dyn, err,
 	    sizeof(err));
 	free(out);
+	free(dyn);
 	out = template_render(tpl, NULL, true, NULL, NULL, err, sizeof(err));
 	free(out);
 	(void)template_check(tpl, ctx, err, sizeof(err));
