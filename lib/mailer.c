@@ -2,12 +2,12 @@
  * mailer — libesmtp, which runs a whole SMTP session in one blocking
  * call: the daemon calls it from its sender thread, never from the loop.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -102,34 +102,47 @@ interact_cb(auth_client_request_t req, char **result, int fields, void *arg)
  * (only the session's own in practice; on any other TCP socket the option
  * is harmless).
  */
+/* Set TCP_NODELAY on FD if it is a TCP socket connected to PORT. */
+static void
+nodelay_fd(int fd, int port)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int one = 1, p;
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
+		return;
+	if (peer.ss_family == AF_INET)
+		p = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+	else if (peer.ss_family == AF_INET6)
+		p = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+	else
+		return;
+	if (p == port)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* The open descriptors from /proc/self/fd (a handful), else the first
+ * 1024. */
 static void
 nodelay(int port)
 {
-	struct rlimit rl;
-	int max = 1024, one = 1, type;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < 65536)
-		max = (int)rl.rlim_cur;
-	for (int fd = 3; fd < max; fd++) {
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(type);
-		int p;
-
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
-			continue;
-		len = sizeof(peer);
-		if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
-			continue;
-		if (peer.ss_family == AF_INET)
-			p = ntohs(((struct sockaddr_in *)&peer)->sin_port);
-		else if (peer.ss_family == AF_INET6)
-			p = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
-		else
-			continue;
-		if (p == port)
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (d == NULL) {
+		for (int fd = 3; fd < 1024; fd++)
+			nodelay_fd(fd, port);
+		return;
 	}
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+
+		if (*end == '\0' && end != e->d_name && fd > 2 && fd != dirfd(d))
+			nodelay_fd((int)fd, port);
+	}
+	closedir(d);
 }
 
 /* Certificates are always verified: refuse every override libesmtp
