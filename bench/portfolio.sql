@@ -33,7 +33,9 @@
 --     J+3/10/30/45 at 10:00, Paris time, while the invoice was not fully
 --     paid), and for an invoice still open the next stage pending
 --     ('held' when it needs a lawyer's approval: j45, or j30 and j45 from
---     5 000 on; 'planned' otherwise).
+--     5 000 on; 'planned' otherwise);
+--   - 1 % of the clients strategic; disputes, pauses and escalations
+--     (see the block before the sequences).
 --
 -- The load runs with session_replication_role = replica (superuser only):
 -- no audit row, NOTIFY or foreign-key check per payment, as a bulk restore
@@ -198,6 +200,75 @@ CROSS JOIN (VALUES ('j3', 3, -100000), ('j10', 10, 3), ('j30', 30, 10), ('j45', 
 	s(stage, off, prev)
 WHERE f.id IS NULL AND g.due + s.prev <= date :'as_of' AND g.due + s.off > date :'as_of'
 ORDER BY g.id;
+
+-- Disputes, pauses and escalations, as the daemon and the lawyers would
+-- have left them (streams 17 to 21, so the draws above do not move):
+--   - 1 % of the open invoices not fully paid are disputed 12 days after
+--     their due date (after j10): the later stages were not sent, the
+--     pending one is cancelled;
+--   - 1 % of the open invoices not fully paid, and 0.5 % of the clients,
+--     are paused until 1 to 30 days after as_of; a pending stage then
+--     waits for that date;
+--   - an open invoice not fully paid, not disputed, whose j45 left more
+--     than 15 days ago was handed over (escalated_at), so it is no longer
+--     a candidate of the planning pass.
+UPDATE dunning.invoice i
+SET disputed_at = pg_temp.paris(i.due_on + 12, 2), dispute_reason = 'honoraires contestés'
+WHERE i.status = 'open' AND i.due_on + 12 <= date :'as_of'
+  AND pg_temp.u(i.id, 17, :seed) < 0.01
+  AND NOT EXISTS (SELECT 1 FROM gen_full f WHERE f.id = i.id);
+
+DELETE FROM dunning.reminder r USING dunning.invoice i
+WHERE i.id = r.invoice_id AND i.disputed_at IS NOT NULL AND r.state = 'sent'
+  AND r.sent_at > i.disputed_at;
+
+UPDATE dunning.reminder r SET state = 'cancelled', reason = 'disputed',
+	updated_at = i.disputed_at
+FROM dunning.invoice i
+WHERE i.id = r.invoice_id AND i.disputed_at IS NOT NULL
+  AND r.state IN ('planned', 'held', 'approved');
+
+UPDATE dunning.invoice i
+SET paused_until = date :'as_of' + 1 + floor(pg_temp.u(i.id, 19, :seed) * 30)::integer
+WHERE i.status = 'open' AND i.disputed_at IS NULL AND pg_temp.u(i.id, 18, :seed) < 0.01
+  AND NOT EXISTS (SELECT 1 FROM gen_full f WHERE f.id = i.id);
+
+UPDATE dunning.client c
+SET paused_until = date :'as_of' + 1 + floor(pg_temp.u(c.id, 21, :seed) * 30)::integer
+WHERE pg_temp.u(c.id, 20, :seed) < 0.005;
+
+UPDATE dunning.reminder r
+SET scheduled_for = greatest(r.scheduled_for,
+	pg_temp.paris(greatest(i.paused_until, c.paused_until), 0))
+FROM dunning.invoice i JOIN dunning.client c ON c.id = i.client_id
+WHERE i.id = r.invoice_id AND r.state IN ('planned', 'held', 'approved')
+  AND greatest(i.paused_until, c.paused_until) IS NOT NULL;
+
+UPDATE dunning.invoice i SET escalated_at = pg_temp.paris(i.due_on + 60, 1)
+WHERE i.status = 'open' AND i.disputed_at IS NULL AND i.due_on + 60 <= date :'as_of'
+  AND NOT EXISTS (SELECT 1 FROM gen_full f WHERE f.id = i.id);
+
+-- A pending stage waits, as the daemon plans it, for the first send
+-- window on or after its day: the next business day (Monday to Friday, not
+-- a French public holiday: the fixed ones, Easter Monday, Ascension, Whit
+-- Monday), 09:00.
+CREATE FUNCTION pg_temp.business(d date) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT min(x)::date FROM generate_series(d, d + 10, interval '1 day') x
+	WHERE extract(isodow FROM x) < 6
+	  AND to_char(x, 'MM-DD') NOT IN ('01-01', '05-01', '05-08', '07-14', '08-15', '11-01',
+	                                  '11-11', '12-25')
+	  AND x::date NOT IN (SELECT e + o FROM unnest(ARRAY[date '2023-04-09', '2024-03-31',
+	      '2025-04-20', '2026-04-05', '2027-03-28', '2028-04-16']) e,
+	      unnest(ARRAY[1, 39, 50]) o)
+$$;
+
+UPDATE dunning.reminder r
+SET scheduled_for = pg_temp.paris(pg_temp.business((r.scheduled_for AT TIME ZONE
+	'Europe/Paris')::date), 0)
+WHERE r.state IN ('planned', 'held', 'approved')
+  AND pg_temp.business((r.scheduled_for AT TIME ZONE 'Europe/Paris')::date)
+      <> (r.scheduled_for AT TIME ZONE 'Europe/Paris')::date;
 
 SELECT count(setval(pg_get_serial_sequence('dunning.' || t, 'id'), m)) AS sequences
 FROM (VALUES ('lawyer', (SELECT max(id) FROM dunning.lawyer)),
