@@ -39,7 +39,9 @@
 --
 -- The load runs with session_replication_role = replica (superuser only):
 -- no audit row, NOTIFY or foreign-key check per payment, as a bulk restore
--- would.  It ends with VACUUM ANALYZE, as autovacuum would after a load.
+-- would; so it fills itself what the skipped triggers would have: the
+-- invoices' status_closed_on (sql/011) and paid_total and last_paid_at
+-- (sql/013).  It ends with VACUUM ANALYZE, as autovacuum would after a load.
 \set ON_ERROR_STOP on
 \if :{?invoices}
 \else
@@ -146,8 +148,22 @@ GROUP BY g.id
 HAVING max(p.on_day) <= date :'as_of';
 ALTER TABLE gen_full ADD PRIMARY KEY (id);
 
+-- The payments received by as_of, with their instants, and what they add
+-- up to per invoice (invoice.paid_total and last_paid_at, sql/013, which
+-- its trigger does not fill here).
+CREATE TEMP TABLE gen_recv ON COMMIT DROP AS
+SELECT p.id, p.j, p.amount,
+       pg_temp.paris(p.on_day, pg_temp.u(p.id * 8 + p.j, 15, :seed) * 9) AS received_at
+FROM gen_pay p
+WHERE p.on_day <= date :'as_of';
+CREATE TEMP TABLE gen_paid ON COMMIT DROP AS
+SELECT id, sum(amount) AS total, max(received_at) AS last_at
+FROM gen_recv GROUP BY id;
+ALTER TABLE gen_paid ADD PRIMARY KEY (id);
+
 INSERT INTO dunning.invoice (id, number, client_id, matter_ref, issued_on, due_on, amount,
-	currency, status, written_off_on, payment_url)
+	currency, status, written_off_on, status_closed_on, payment_url, paid_total,
+	last_paid_at)
 SELECT id, 'B-' || lpad(id::text, 8, '0'),
        1 + floor(greatest(1, :invoices / 20) * pg_temp.u(id, 12, :seed) ^ 1.5)::bigint,
        'D-' || (1000 + id % 9000),
@@ -155,23 +171,27 @@ SELECT id, 'B-' || lpad(id::text, 8, '0'),
        CASE WHEN pg_temp.u(id, 13, :seed) < 0.03 THEN 'USD' ELSE 'EUR' END,
        status,
        -- written off 90 days to a year after the due date
-       CASE WHEN status = 'written_off'
-            THEN least(due + 90 + floor(pg_temp.u(id, 16, :seed) * 275)::integer,
-                       date :'as_of') END,
-       CASE WHEN id % 3 = 0 THEN 'https://pay.cabinet.example/B-' || id END
+       CASE WHEN status = 'written_off' THEN written_off END,
+       -- the day the status left 'open' (sql/011; its trigger does not
+       -- run here): a cancelled invoice a week after its issue
+       CASE WHEN status = 'written_off' THEN written_off
+            WHEN status = 'cancelled' THEN least(issued + 7, date :'as_of') END,
+       CASE WHEN id % 3 = 0 THEN 'https://pay.cabinet.example/B-' || id END,
+       coalesce(total, 0), last_at
 FROM (SELECT g.id, g.issued, g.due, g.amount,
              CASE WHEN g.cancelled THEN 'cancelled'
                   WHEN f.id IS NULL AND g.due < date :'as_of' - 365
                        AND pg_temp.u(g.id, 14, :seed) < 0.5 THEN 'written_off'
-                  ELSE 'open' END AS status
+                  ELSE 'open' END AS status,
+             least(g.due + 90 + floor(pg_temp.u(g.id, 16, :seed) * 275)::integer,
+                   date :'as_of') AS written_off
       FROM gen g LEFT JOIN gen_full f ON f.id = g.id) x
+LEFT JOIN gen_paid USING (id)
 ORDER BY id;
 
 INSERT INTO dunning.payment (invoice_id, amount, received_at, reference)
-SELECT p.id, p.amount, pg_temp.paris(p.on_day, pg_temp.u(p.id * 8 + p.j, 15, :seed) * 9),
-       'VIR B-' || p.id
-FROM gen_pay p
-WHERE p.on_day <= date :'as_of'
+SELECT p.id, p.amount, p.received_at, 'VIR B-' || p.id
+FROM gen_recv p
 ORDER BY p.id, p.j;
 
 -- Reminders: each stage sent while the invoice was not fully paid (the
