@@ -22,6 +22,9 @@
  * is told the path that follows. */
 #define LETTER_WRITTEN "letter written to "
 
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+
 /* A growable list of ids, printed as a PostgreSQL array. */
 struct ids {
 	int64_t *v;
@@ -131,7 +134,8 @@ ids_from(struct ids *l, PGresult *res, int c)
 }
 
 /* One claim attempt: 1 claimed, 0 nothing due, 2 the head could not be
- * sent now (it is in SKIP; try the next one), -1 error (rolled back).
+ * sent now (it is in SKIP; try the next one), 3 the HINT (a head read
+ * ahead, or 0 for none) is no longer due, -1 error (rolled back).
  *
  * Locks are taken in the same order as everywhere else — invoice, then
  * reminder — and always with SKIP LOCKED, so the claim never waits while
@@ -139,7 +143,7 @@ ids_from(struct ids *l, PGresult *res, int c)
  * makes the claim pass it by, and no cycle of waits can form. */
 static int
 claim_once(struct store *s, const struct config *cfg, time_t now, const char *domain,
-    struct ids *skip, struct send_group *g)
+    struct ids *skip, int64_t hint, struct send_group *g)
 {
 	struct ids rems = { 0 }, invs = { 0 }, got_r = { 0 }, got_i = { 0 }, locked = { 0 };
 	struct ids keep = { 0 }, sent_r = { 0 };
@@ -153,15 +157,16 @@ claim_once(struct store *s, const struct config *cfg, time_t now, const char *do
 	if ((skip_a = ids_array(skip)) == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
 		goto out;
 	p[0] = skip_a;
+	p[1] = store_i64(rb, hint);
 	res = store_q(s, "SELECT r.id, i.client_id, r.stage, i.currency, r.message_id "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
-	    "  AND r.id <> ALL ($1::bigint[]) "
-	    "ORDER BY r.scheduled_for, r.id LIMIT 1", 1, p, PGRES_TUPLES_OK);
+	    "  AND r.id <> ALL ($1::bigint[]) AND ($2::bigint = 0 OR r.id = $2) "
+	    "ORDER BY r.scheduled_for, r.id LIMIT 1", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto rollback;
 	if (PQntuples(res) == 0) {
-		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : 0;
+		rc = store_cmd(s, "COMMIT", 0, NULL) < 0 ? -1 : hint != 0 ? 3 : 0;
 		goto out;
 	}
 	head = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -311,6 +316,51 @@ out:
 	return rc;
 }
 
+/*
+ * The due heads, read ahead in their order.  Finding the first due
+ * reminder in (scheduled_for, id) order sorts every due row (the index is
+ * on scheduled_for alone, and a batch shares one scheduled_for): done for
+ * each message, a batch of N cost N²/2 rows sorted (24 ms a claim with
+ * 10 000 due).  The sender's thread reads the next HEADS_AHEAD ids at once
+ * and claims them in turn, each checked again by its claim (still due, not
+ * skipped, under its locks); a reminder that became due meanwhile with an
+ * earlier time waits for the next read, at most HEADS_AHEAD claims.
+ */
+#define HEADS_AHEAD 64
+
+struct heads {
+	const struct store *s;
+	int64_t v[HEADS_AHEAD];
+	size_t n, i;
+};
+
+static __thread struct heads heads;
+
+/* Read the next due heads not in SKIP.  -1 on error. */
+static int
+heads_read(struct store *s, const struct ids *skip)
+{
+	char *a = ids_array(skip);
+	const char *p[1] = { a };
+	PGresult *res;
+
+	heads.s = s;
+	heads.n = heads.i = 0;
+	if (a == NULL)
+		return -1;
+	res = store_q(s, "SELECT r.id FROM dunning.reminder r "
+	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "  AND r.id <> ALL ($1::bigint[]) "
+	    "ORDER BY r.scheduled_for, r.id LIMIT " STORE_STR(HEADS_AHEAD), 1, p, PGRES_TUPLES_OK);
+	free(a);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res) && r < HEADS_AHEAD; r++)
+		heads.v[heads.n++] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 /* Claim the next sendable group.  Reminders that cannot go now are
  * remembered for this call, so each due reminder is looked at once. */
 int
@@ -318,11 +368,27 @@ store_claim(struct store *s, const struct config *cfg, time_t now, const char *d
     struct send_group *g)
 {
 	struct ids skip = { 0 };
+	int64_t hint;
 	int rc;
 
-	do
-		rc = claim_once(s, cfg, now, domain, &skip, g);
-	while (rc == 2);
+	do {
+		if (heads.s != s || heads.i == heads.n) {
+			if (heads_read(s, &skip) < 0) {
+				rc = -1;
+				break;
+			}
+			if (heads.n == 0) {
+				rc = 0;		/* nothing due */
+				break;
+			}
+		}
+		hint = heads.v[heads.i++];
+		if (ids_has(&skip, hint)) {
+			rc = 2;
+			continue;
+		}
+		rc = claim_once(s, cfg, now, domain, &skip, hint, g);
+	} while (rc == 2 || rc == 3);
 	free(skip.v);
 	return rc;
 }
