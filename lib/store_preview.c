@@ -24,6 +24,10 @@ struct member {
 	bool keep;		/* travels in the message */
 };
 
+/* The states of a reminder that may still leave (a failed or in-doubt one
+ * once resent). */
+#define CAN_LEAVE { "planned", "held", "approved", "failed", "in_doubt" }
+
 /* What preview learns of the reminder itself. */
 struct head {
 	int64_t id, invoice_id, client;
@@ -126,8 +130,7 @@ static int
 preview_head(struct store *s, const struct config *cfg, struct head *h,
     struct store_preview *pv)
 {
-	static const char *const can_leave[] = { "planned", "held", "approved", "failed",
-		"in_doubt" };
+	static const char *const can_leave[] = CAN_LEAVE;
 	char ib[24];
 	const char *p[1] = { store_i64(ib, h->id) };
 	PGresult *res;
@@ -351,9 +354,9 @@ judge_ahead(const struct policy_facts *f, const char *number, void *arg)
 		if (f->reminders[i].stage == a->stage && f->reminders[i].state == RS_SENT)
 			a->sent_at = f->reminders[i].sent_at;
 	policy_decide(f, a->cfg, a->now, &d);
-	a->leaves_at = cal_next_send(&w, a->now, f->due_on + a->cfg->stages[a->stage].offset_days);
+	a->leaves_at = d.stage == a->stage ? d.send_at :
+	    cal_next_send(&w, a->now, f->due_on + a->cfg->stages[a->stage].offset_days);
 	if (d.stage == a->stage) {
-		a->leaves_at = d.send_at;
 		if (d.action == POLICY_SEND || d.action == POLICY_HOLD || d.action == POLICY_WAIT)
 			return;
 	} else if (d.stage >= 0 && d.stage < a->stage &&
@@ -423,14 +426,20 @@ static int
 preview_invoice_read(struct store *s, const struct config *cfg, const char *number,
     int stage, time_t now, const char *domain, struct send_group *g, struct store_preview *pv)
 {
-	const char *p[2] = { number, cfg->stages[stage].name };
+	static const char *const can_leave[] = CAN_LEAVE;
+	char states[80] = "{";
+	const char *p[3] = { number, cfg->stages[stage].name, states };
 	PGresult *res;
 	int64_t invoice, client, rid = 0;
 
+	for (size_t i = 0; i < sizeof(can_leave) / sizeof(can_leave[0]); i++)
+		snprintf(states + strlen(states), sizeof(states) - strlen(states), "%s%s",
+		    can_leave[i], i + 1 < sizeof(can_leave) / sizeof(can_leave[0]) ? "," : "}");
+
 	res = store_ctl_q(s, "SELECT i.id, i.client_id, i.currency, (SELECT max(r.id) "
 	    "  FROM dunning.reminder r WHERE r.invoice_id = i.id AND r.stage = $2 "
-	    "  AND r.state IN ('planned', 'held', 'approved', 'failed', 'in_doubt')) "
-	    "FROM dunning.invoice i WHERE i.number = $1", 2, p, PGRES_TUPLES_OK);
+	    "  AND r.state = ANY($3::text[])) "
+	    "FROM dunning.invoice i WHERE i.number = $1", 3, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	if (PQntuples(res) != 1) {
