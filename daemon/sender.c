@@ -20,11 +20,11 @@
 /*
  * Connection reuse: one SMTP session carries up to smtp.messages_per_session
  * messages.  libesmtp takes every message of a session before it starts, so
- * the session's messages are claimed (re-checked under their invoices' send
- * locks, 'sending' committed) just before it, and each is recorded and its
- * lock released as soon as the relay answers its end of DATA: a dispute or
- * a payment on a message of the session waits for that message's answer,
- * never for the whole session.
+ * the session's messages are claimed together (one transaction: re-checked
+ * under their invoices' send locks, 'sending' committed) just before it, and
+ * each is recorded and its lock released as soon as the relay answers its
+ * end of DATA: a dispute or a payment on a message of the session waits for
+ * that message's answer, never for the whole session.
  */
 #define RETRY_WARN 5		/* attempts after which each retry is a warning */
 #define RECORD_TRIES 40		/* to record a known outcome, about 40 s */
@@ -287,26 +287,32 @@ prepare(struct pending *p, struct mailer_msg *msg)
 	return true;
 }
 
-/* Send what is due, reading the clock before each claim: the pass stops
- * when the send window closes, when nothing is due, or when the owner asks
- * (s->stop) — between messages, never in the middle of a session. */
+/* Send what is due, a session at a time: read the clock, claim up to
+ * smtp.messages_per_session messages in one transaction, compose them and
+ * hand them to the relay in one session.  The pass stops when the send
+ * window closes, when nothing is due, or when the owner asks (s->stop) —
+ * between sessions, never in the middle of one. */
 int
 sender_run(struct sender *s, const struct clock *clock, struct send_stats *st)
 {
 	struct cal_window w = policy_window(s->cfg);
 	size_t cap = s->cfg->smtp.messages_per_session > 0 ?
-	    (size_t)s->cfg->smtp.messages_per_session : 1, n = 0;
+	    (size_t)s->cfg->smtp.messages_per_session : 1, got;
 	struct mailer_msg *msgs = calloc(cap, sizeof(*msgs));
+	struct send_group *groups = calloc(cap, sizeof(*groups));
 	char domain[256];
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (msgs == NULL)
+	if (msgs == NULL || groups == NULL) {
+		free(msgs);
+		free(groups);
 		return -1;
+	}
 	message_from_domain(s->cfg, domain, sizeof(domain));
 	for (;;) {
 		time_t now = clock_now(clock);
-		struct pending *p;
+		size_t n = 0;
 
 		if (!cal_in_window(&w, now) || (s->stop != NULL && s->stop(s->stop_arg)))
 			break;
@@ -314,31 +320,35 @@ sender_run(struct sender *s, const struct clock *clock, struct send_stats *st)
 			rc = -1;
 			break;
 		}
-		if ((p = calloc(1, sizeof(*p))) == NULL) {
-			rc = -1;
+		if ((rc = store_claim(s->store, s->cfg, now, domain, groups, cap, &got)) <= 0)
 			break;
-		}
-		p->s = s;
-		p->st = st;
-		p->clock = clock;
-		p->now = now;
-		if ((rc = store_claim(s->store, s->cfg, now, domain, &p->g)) <= 0) {
-			free(p);
-			break;
-		}
 		rc = 0;
-		if (!prepare(p, &msgs[n])) {
-			store_release(s->store, &p->g);
-			free(p);
-			continue;
+		for (size_t i = 0; i < got; i++) {
+			struct pending *p = calloc(1, sizeof(*p));
+
+			if (p == NULL) {
+				/* Its lease will make it in_doubt: never sent twice. */
+				log_warnx("%s: out of memory; not sent", groups[i].message_id);
+				store_release(s->store, &groups[i]);
+				st->errors++;
+				continue;
+			}
+			p->s = s;
+			p->st = st;
+			p->clock = clock;
+			p->now = now;
+			p->g = groups[i];
+			if (!prepare(p, &msgs[n])) {
+				store_release(s->store, &p->g);
+				free(p);
+				continue;
+			}
+			n++;
 		}
-		if (++n == cap) {
-			flush(s, msgs, n);
-			n = 0;
-		}
+		flush(s, msgs, n);
 	}
-	flush(s, msgs, n);
 	free(msgs);
+	free(groups);
 	if (rc < 0) {
 		log_warnx("claiming reminders: %s", store_error(s->store));
 		return -1;

@@ -112,11 +112,12 @@ int store_plan_invoices(struct store *s, const struct config *cfg, time_t now, c
 /* Reminders left in 'sending' past their lease become in_doubt. */
 int store_expire_leases(struct store *s, time_t now);
 
-/* Claim the next due group (one client, stage and currency), re-checked
- * under the invoices' locks, marked 'sending' and committed.  Returns 1
- * with G filled, 0 when nothing is due, -1 on error. */
+/* Claim up to MAX messages (each one client, stage and currency: rule 8),
+ * re-checked under their invoices' locks, marked 'sending' and committed
+ * in one transaction, into G[0..*N) (G holds MAX).  Returns 1 with *N ≥ 1,
+ * 0 when nothing more can leave now, -1 on error. */
 int store_claim(struct store *s, const struct config *cfg, time_t now, const char *msgid_domain,
-    struct send_group *g);
+    struct send_group *g, size_t max, size_t *n);
 /* Outcomes.  DETAIL is the relay's answer or the reason. */
 int store_record_sent(struct store *s, const struct config *cfg, struct send_group *g,
     const char *detail);

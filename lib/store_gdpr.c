@@ -224,6 +224,7 @@ store_keep_copy(struct store *s, const struct send_group *g, const char *subject
 {
 	char cb[24], *arr, *w;
 	const char *p[5];
+	PGresult *res;
 	int rc;
 
 	if (g->message_id == NULL || g->nitems == 0) {
@@ -245,11 +246,13 @@ store_keep_copy(struct store *s, const struct send_group *g, const char *subject
 	p[4] = body;
 	/* The stage's name is the reminders' own (G holds its index in a
 	 * configuration this module does not see). */
-	rc = store_cmd(s, "INSERT INTO dunning.message_copy (message_id, client_id, stage, "
+	res = store_qp(s, "INSERT INTO dunning.message_copy (message_id, client_id, stage, "
 	    "  reminder_ids, subject, body) "
 	    "SELECT $1, $2, r.stage, $3::bigint[], $4, $5 FROM dunning.reminder r "
 	    "WHERE r.id = ($3::bigint[])[1] "
-	    "ON CONFLICT (message_id) DO NOTHING", 5, p);
+	    "ON CONFLICT (message_id) DO NOTHING", 5, p, PGRES_COMMAND_OK);
+	rc = res != NULL ? 0 : -1;
+	PQclear(res);
 	free(arr);
 	return rc;
 }

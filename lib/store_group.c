@@ -47,15 +47,43 @@ col(PGresult *res, int row, int c)
 	return PQgetisnull(res, row, c) ? NULL : strdup(PQgetvalue(res, row, c));
 }
 
-/* The payments of the group's invoices, for the late interest: the balance
- * it runs on changes at each one (SPEC §2.1).  Dated in the firm's zone. */
+/* The payments of invoice IT among the rows of RES. */
 static int
-load_payments(struct store *s, const char *array, bool by_invoice, struct send_group *g)
+item_payments(PGresult *res, struct send_item *it)
+{
+	int n = 0, r;
+
+	for (r = 0; r < PQntuples(res); r++)
+		if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == it->invoice_id)
+			n++;
+	if (n == 0)
+		return 0;
+	if ((it->payments = calloc((size_t)n, sizeof(*it->payments))) == NULL)
+		return -1;
+	for (r = 0; r < PQntuples(res); r++) {
+		struct interest_payment *p = &it->payments[it->npayments];
+
+		if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != it->invoice_id)
+			continue;
+		p->on = cal_local_day((time_t)strtoll(PQgetvalue(res, r, 1), NULL, 10));
+		money_parse(PQgetvalue(res, r, 2), &p->cents);
+		it->npayments++;
+	}
+	return 0;
+}
+
+/* The payments of the invoices of groups G[0..NG), for the late interest:
+ * the balance it runs on changes at each one (SPEC §2.1).  Dated in the
+ * firm's zone. */
+static int
+load_payments(struct store *s, const char *array, bool by_invoice, struct send_group *g,
+    size_t ng)
 {
 	const char *pr[1] = { array };
 	PGresult *res;
+	int rc = 0;
 
-	res = store_q(s, by_invoice ?
+	res = store_qp(s, by_invoice ?
 	    "SELECT p.invoice_id, extract(epoch FROM p.received_at)::bigint, p.amount::text "
 	    "FROM dunning.payment p WHERE p.invoice_id = ANY($1::bigint[]) "
 	    "ORDER BY p.invoice_id, p.received_at" :
@@ -65,31 +93,38 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 	    "ORDER BY p.invoice_id, p.received_at", 1, pr, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
-	for (size_t i = 0; i < g->nitems; i++) {
-		struct send_item *it = &g->items[i];
-		int n = 0, r;
-
-		for (r = 0; r < PQntuples(res); r++)
-			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == it->invoice_id)
-				n++;
-		if (n == 0)
-			continue;
-		if ((it->payments = calloc((size_t)n, sizeof(*it->payments))) == NULL) {
-			PQclear(res);
-			return -1;
-		}
-		for (r = 0; r < PQntuples(res); r++) {
-			struct interest_payment *p = &it->payments[it->npayments];
-
-			if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != it->invoice_id)
-				continue;
-			p->on = cal_local_day((time_t)strtoll(PQgetvalue(res, r, 1), NULL, 10));
-			money_parse(PQgetvalue(res, r, 2), &p->cents);
-			it->npayments++;
-		}
-	}
+	for (size_t k = 0; k < ng && rc == 0; k++)
+		for (size_t i = 0; i < g[k].nitems && rc == 0; i++)
+			rc = item_payments(res, &g[k].items[i]);
 	PQclear(res);
-	return 0;
+	return rc;
+}
+
+/* The client and lawyer: columns of CLIENT_SQL from the second on. */
+#define CLIENT_SQL \
+	"SELECT c.id, c.kind, c.first_name, c.last_name, c.company_name, c.email, " \
+	"c.language, c.address_line1, c.address_line2, c.postal_code, c.city, c.country, " \
+	"l.full_name, l.email FROM dunning.client c " \
+	"LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id "
+
+/* G's client from row R of a CLIENT_SQL result. */
+static void
+fill_client(PGresult *res, int r, struct send_group *g)
+{
+	g->client_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	g->kind = col(res, r, 1);
+	g->first_name = col(res, r, 2);
+	g->last_name = col(res, r, 3);
+	g->company_name = col(res, r, 4);
+	g->email = col(res, r, 5);
+	g->language = col(res, r, 6);
+	g->address_line1 = col(res, r, 7);
+	g->address_line2 = col(res, r, 8);
+	g->postal_code = col(res, r, 9);
+	g->city = col(res, r, 10);
+	g->country = col(res, r, 11);
+	g->lawyer_name = col(res, r, 12);
+	g->lawyer_email = col(res, r, 13);
 }
 
 /* The invoices of ARRAY: reminders' ids, or BY_INVOICE invoices' ids (no
@@ -98,6 +133,32 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 	"i.id, i.number, i.matter_ref, i.payment_url, i.issued_on, i.due_on, i.amount::text, " \
 	"(i.amount - coalesce((SELECT sum(amount) FROM dunning.payment " \
 	"  WHERE invoice_id = i.id), 0))::text, "
+#define ITEMS_BY_REMINDER \
+	"SELECT r.id, " ITEM_COLUMNS "r.attempts, r.decided_at IS NOT NULL, r.message_id, " \
+	"  i.pdf_path FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id " \
+	"WHERE r.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number"
+
+/* Item IT from row R of an items result; the first item of G gives its
+ * Message-ID. */
+static void
+fill_item(PGresult *res, int r, struct send_group *g, struct send_item *it)
+{
+	it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+	it->number = col(res, r, 2);
+	it->matter_ref = col(res, r, 3);
+	it->payment_url = col(res, r, 4);
+	it->issued_on = cal_parse(PQgetvalue(res, r, 5));
+	it->due_on = cal_parse(PQgetvalue(res, r, 6));
+	money_parse(PQgetvalue(res, r, 7), &it->amount_cents);
+	money_parse(PQgetvalue(res, r, 8), &it->balance_cents);
+	it->attempts = atoi(PQgetvalue(res, r, 9));
+	it->approved = PQgetvalue(res, r, 10)[0] == 't';
+	if (it == g->items)
+		g->message_id = col(res, r, 11);
+	if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
+		it->pdf_path = col(res, r, 12);
+}
 
 /* Load the client, lawyer and invoices of ARRAY (see ITEM_COLUMNS). */
 static int
@@ -109,37 +170,18 @@ load_group(struct store *s, const char *array, bool by_invoice, int64_t client,
 	const char *pr[1] = { array };
 	PGresult *res;
 
-	res = store_q(s, "SELECT c.kind, c.first_name, c.last_name, c.company_name, c.email, "
-	    "c.language, c.address_line1, c.address_line2, c.postal_code, c.city, c.country, "
-	    "l.full_name, l.email FROM dunning.client c "
-	    "LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id WHERE c.id = $1", 1, pc,
-	    PGRES_TUPLES_OK);
+	res = store_q(s, CLIENT_SQL "WHERE c.id = $1", 1, pc, PGRES_TUPLES_OK);
 	if (res == NULL || PQntuples(res) != 1) {
 		PQclear(res);
 		return -1;
 	}
-	g->client_id = client;
-	g->kind = col(res, 0, 0);
-	g->first_name = col(res, 0, 1);
-	g->last_name = col(res, 0, 2);
-	g->company_name = col(res, 0, 3);
-	g->email = col(res, 0, 4);
-	g->language = col(res, 0, 5);
-	g->address_line1 = col(res, 0, 6);
-	g->address_line2 = col(res, 0, 7);
-	g->postal_code = col(res, 0, 8);
-	g->city = col(res, 0, 9);
-	g->country = col(res, 0, 10);
-	g->lawyer_name = col(res, 0, 11);
-	g->lawyer_email = col(res, 0, 12);
+	fill_client(res, 0, g);
 	PQclear(res);
 
 	res = store_q(s, by_invoice ?
 	    "SELECT 0, " ITEM_COLUMNS "0, false, NULL, i.pdf_path FROM dunning.invoice i "
-	    "WHERE i.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number" :
-	    "SELECT r.id, " ITEM_COLUMNS "r.attempts, r.decided_at IS NOT NULL, r.message_id, "
-	    "  i.pdf_path FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
-	    "WHERE r.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number", 1, pr, PGRES_TUPLES_OK);
+	    "WHERE i.id = ANY($1::bigint[]) ORDER BY i.due_on, i.number" : ITEMS_BY_REMINDER,
+	    1, pr, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	g->nitems = (size_t)PQntuples(res);
@@ -147,28 +189,86 @@ load_group(struct store *s, const char *array, bool by_invoice, int64_t client,
 		PQclear(res);
 		return -1;
 	}
-	for (size_t i = 0; i < g->nitems; i++) {
-		struct send_item *it = &g->items[i];
-		int r = (int)i;
-
-		it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-		it->number = col(res, r, 2);
-		it->matter_ref = col(res, r, 3);
-		it->payment_url = col(res, r, 4);
-		it->issued_on = cal_parse(PQgetvalue(res, r, 5));
-		it->due_on = cal_parse(PQgetvalue(res, r, 6));
-		money_parse(PQgetvalue(res, r, 7), &it->amount_cents);
-		money_parse(PQgetvalue(res, r, 8), &it->balance_cents);
-		it->attempts = atoi(PQgetvalue(res, r, 9));
-		it->approved = PQgetvalue(res, r, 10)[0] == 't';
-		if (i == 0)
-			g->message_id = col(res, r, 11);
-		if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
-			it->pdf_path = col(res, r, 12);
-	}
+	for (size_t i = 0; i < g->nitems; i++)
+		fill_item(res, (int)i, g, &g->items[i]);
 	PQclear(res);
-	return load_payments(s, array, by_invoice, g);
+	return load_payments(s, array, by_invoice, g, 1);
+}
+
+/* Load N claimed groups at once, in three statements: REMS[j] belongs to
+ * G[GROUP_OF[j]], whose client_id is set. */
+int
+store_load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
+    size_t nrems, struct send_group *g, size_t n)
+{
+	struct store_ids clients = { 0 }, all = { (int64_t *)rems, nrems, nrems };
+	size_t *want = calloc(n ? n : 1, sizeof(*want));
+	char *ca = NULL, *ra = store_ids_array(&all);
+	const char *p[1];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (want == NULL || ra == NULL)
+		goto out;
+	for (size_t k = 0; k < n; k++)
+		if (!store_ids_has(&clients, g[k].client_id) &&
+		    store_ids_add(&clients, g[k].client_id) < 0)
+			goto out;
+	if ((ca = store_ids_array(&clients)) == NULL)
+		goto out;
+	p[0] = ca;
+	if ((res = store_qp(s, CLIENT_SQL "WHERE c.id = ANY($1::bigint[])", 1, p,
+	    PGRES_TUPLES_OK)) == NULL)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++)
+		for (size_t k = 0; k < n; k++)
+			if (g[k].client_id == strtoll(PQgetvalue(res, r, 0), NULL, 10))
+				fill_client(res, r, &g[k]);
+	PQclear(res);
+	for (size_t k = 0; k < n; k++)
+		if (g[k].kind == NULL) {
+			snprintf(s->err, sizeof(s->err), "client %lld: not found",
+			    (long long)g[k].client_id);
+			res = NULL;
+			goto out;
+		}
+
+	for (size_t j = 0; j < nrems; j++)
+		want[group_of[j]]++;
+	for (size_t k = 0; k < n; k++)
+		if ((g[k].items = calloc(want[k], sizeof(*g[k].items))) == NULL) {
+			res = NULL;
+			goto out;
+		}
+	p[0] = ra;
+	if ((res = store_qp(s, ITEMS_BY_REMINDER, 1, p, PGRES_TUPLES_OK)) == NULL)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+
+		for (size_t j = 0; j < nrems; j++) {
+			struct send_group *gk = &g[group_of[j]];
+
+			if (rems[j] != id || gk->nitems == want[group_of[j]])
+				continue;
+			fill_item(res, r, gk, &gk->items[gk->nitems++]);
+			break;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		if (g[k].nitems != want[k]) {
+			snprintf(s->err, sizeof(s->err), "client %lld: %zu of %zu reminders read",
+			    (long long)g[k].client_id, g[k].nitems, want[k]);
+			goto out;
+		}
+	rc = load_payments(s, ra, false, g, n);
+out:
+	PQclear(res);
+	free(want);
+	free(ca);
+	free(ra);
+	free(clients.v);
+	return rc;
 }
 
 /* Load the client, lawyer and invoices of the claimed reminders. */

@@ -8,19 +8,49 @@
 
 #include "store.h"
 
+/* A statement prepared in this session (store_prep.c). */
+struct store_prep {
+	const char *sql;	/* the literal: its address is the key */
+	unsigned int gen;	/* its name's generation: prepared again after a change */
+	bool ready;
+};
+#define STORE_PREP 32
+
 struct store {
 	PGconn *conn;
 	char err[512];
 	unsigned int session;	/* counts reconnections: session locks die with one */
+	struct store_prep prep[STORE_PREP];
+	size_t nprep;
+	unsigned int prep_session;	/* the session PREP belongs to */
 };
 
 void store_fail(struct store *s, const PGresult *res, const char *what);
 PGresult *store_q(struct store *s, const char *sql, int n, const char *const *params,
     ExecStatusType want);
 int store_cmd(struct store *s, const char *sql, int n, const char *const *params);
+/* store_q for SQL given as a string literal, prepared once per session. */
+PGresult *store_qp(struct store *s, const char *sql, int n, const char *const *params,
+    ExecStatusType want);
 void store_rollback(struct store *s);
 const char *store_i64(char *buf, int64_t v);
 const char *store_id_or_null(char *buf, int64_t v);
+
+/* A growable list of ids (store_send.c), printed as a PostgreSQL array. */
+struct store_ids {
+	int64_t *v;
+	size_t n, cap;
+};
+int store_ids_add(struct store_ids *l, int64_t id);
+bool store_ids_has(const struct store_ids *l, int64_t id);
+char *store_ids_array(const struct store_ids *l);
+/* A text[] literal of the N strings V (NULL elements are SQL NULL). */
+char *store_text_array(const char *const *v, size_t n);
+/* Take (try) or release the send locks of the N invoices IDS, one
+ * statement: how many were taken or released; TAKEN (may be NULL) gets
+ * the ids whose lock was taken. */
+int store_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
+    struct store_ids *taken);
 
 /* The facts query, for candidates or for given invoices (store_plan.c). */
 int store_load_facts(struct store *s, const struct config *cfg, const char *where,
@@ -29,6 +59,10 @@ int store_load_facts(struct store *s, const struct config *cfg, const char *wher
  * of CLIENT into G (store_group.c; the sender's claim and preview). */
 int store_load_group(struct store *s, const char *rem_array, int64_t client,
     struct send_group *g);
+/* Load N groups at once: G[k] has client_id set; the NREMS reminders
+ * REMS are the claimed ones, REMS[j] belonging to G[GROUP_OF[j]]. */
+int store_load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
+    size_t nrems, struct send_group *g, size_t n);
 /* The same for invoices INV_ARRAY that no reminder names yet (preview). */
 int store_load_group_invoices(struct store *s, const char *inv_array, int64_t client,
     struct send_group *g);

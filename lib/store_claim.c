@@ -1,0 +1,477 @@
+/*
+ * store_claim — the sender's claim (SPEC §3.5), a session's messages at once.
+ *
+ * One transaction, a fixed number of statements whatever the number of
+ * messages (bench/results.md: the round trips, one claim per message,
+ * bounded the sending rate):
+ *   1. the due heads, in their order (scheduled_for, id);
+ *   2. the group of each head, up to MAX groups (rule 8: the client's other
+ *      due reminders of the same stage and currency; a retry travels only
+ *      with the reminders that share its Message-ID);
+ *   3. their invoices, then the reminders, locked FOR UPDATE SKIP LOCKED:
+ *      a lawyer's function or a payment holding an invoice makes the claim
+ *      pass it by, and no cycle of waits can form;
+ *   4. each invoice's send lock, tried: a payment or a dispute being
+ *      recorded wins;
+ *   5. rules 3–7 again on facts read under the locks: a reminder leaves
+ *      only if the policy still says "send this stage now", otherwise its
+ *      decision is written (cancelled, held, rescheduled);
+ *   6. the survivors 'sending', each with its audit row;
+ *   7. what the messages say (store_load_groups);
+ * then COMMIT.  The send locks are held until each outcome is recorded
+ * (store_send.c), so a payment or a dispute arriving meanwhile waits for
+ * that message's outcome.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_int.h"
+
+/* How long a claim may stay 'sending' before it is presumed lost. */
+#define LEASE "15 minutes"
+/* The due heads read at once. */
+#define HEADS "64"
+
+/* One message being claimed. */
+struct key {
+	int64_t client;
+	int stage;
+	char stage_name[32], currency[4];
+	char *mid;			/* the head's Message-ID (a retry), or NULL */
+	struct store_ids rems, invs;	/* its reminders and their invoices */
+	struct store_ids keep;		/* the invoices that passed the re-check */
+};
+
+struct claim {
+	struct store *s;
+	const struct config *cfg;
+	time_t now;
+	const char *domain;
+	struct key *k;
+	size_t nk, max;
+	struct store_ids *skip;		/* looked at in this call */
+	struct store_ids locked;	/* send locks held */
+	int rc;
+};
+
+static void
+keys_free(struct claim *c)
+{
+	for (size_t i = 0; i < c->nk; i++) {
+		free(c->k[i].mid);
+		free(c->k[i].rems.v);
+		free(c->k[i].invs.v);
+		free(c->k[i].keep.v);
+	}
+	c->nk = 0;
+}
+
+/* The key of invoice ID, or NULL. */
+static struct key *
+key_of_invoice(struct claim *c, int64_t id)
+{
+	for (size_t i = 0; i < c->nk; i++)
+		if (store_ids_has(&c->k[i].invs, id))
+			return &c->k[i];
+	return NULL;
+}
+
+/* Step 1: the heads, one key per distinct message, at most MAX. */
+static int
+read_heads(struct claim *c)
+{
+	char *skip = store_ids_array(c->skip);
+	const char *p[1] = { skip };
+	PGresult *res;
+
+	if (skip == NULL)
+		return -1;
+	res = store_qp(c->s, "SELECT r.id, i.client_id, r.stage, i.currency, r.message_id "
+	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "  AND r.id <> ALL ($1::bigint[]) "
+	    "ORDER BY r.scheduled_for, r.id LIMIT " HEADS, 1, p, PGRES_TUPLES_OK);
+	free(skip);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res) && c->nk < c->max; r++) {
+		int64_t head = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		int64_t client = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		const char *stage = PQgetvalue(res, r, 2), *cur = PQgetvalue(res, r, 3);
+		const char *mid = PQgetisnull(res, r, 4) ? NULL : PQgetvalue(res, r, 4);
+		struct key *k;
+		bool seen = false;
+
+		for (size_t i = 0; i < c->nk && !seen; i++) {
+			k = &c->k[i];
+			seen = k->client == client && strcmp(k->stage_name, stage) == 0 &&
+			    strcmp(k->currency, cur) == 0 &&
+			    (k->mid == NULL ? mid == NULL : mid != NULL && strcmp(k->mid, mid) == 0);
+		}
+		if (seen)
+			continue;	/* it travels with its group */
+		if (config_stage_index(c->cfg, stage) < 0) {
+			log_warnx("reminder %lld: stage \"%s\" is not configured; left alone",
+			    (long long)head, stage);
+			if (store_ids_add(c->skip, head) < 0)
+				goto fail;
+			continue;
+		}
+		k = &c->k[c->nk++];
+		memset(k, 0, sizeof(*k));
+		k->client = client;
+		k->stage = config_stage_index(c->cfg, stage);
+		snprintf(k->stage_name, sizeof(k->stage_name), "%s", stage);
+		snprintf(k->currency, sizeof(k->currency), "%s", cur);
+		if (mid != NULL && (k->mid = strdup(mid)) == NULL)
+			goto fail;
+	}
+	PQclear(res);
+	return 0;
+fail:
+	PQclear(res);
+	return -1;
+}
+
+/* Step 2: every key's due reminders.  An invoice travels in one message
+ * of the claim only; its other due reminder waits for the next claim. */
+static int
+read_groups(struct claim *c)
+{
+	struct store_ids clients = { 0 };
+	const char **stages = calloc(c->nk, sizeof(*stages)), **curs = calloc(c->nk, sizeof(*curs));
+	const char **mids = calloc(c->nk, sizeof(*mids));
+	char *a[4] = { NULL }, *skip = store_ids_array(c->skip);
+	const char *p[5];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (stages == NULL || curs == NULL || mids == NULL || skip == NULL)
+		goto out;
+	for (size_t i = 0; i < c->nk; i++) {
+		if (store_ids_add(&clients, c->k[i].client) < 0)
+			goto out;
+		stages[i] = c->k[i].stage_name;
+		curs[i] = c->k[i].currency;
+		mids[i] = c->k[i].mid;
+	}
+	if ((a[0] = store_ids_array(&clients)) == NULL ||
+	    (a[1] = store_text_array(stages, c->nk)) == NULL ||
+	    (a[2] = store_text_array(curs, c->nk)) == NULL ||
+	    (a[3] = store_text_array(mids, c->nk)) == NULL)
+		goto out;
+	for (int i = 0; i < 4; i++)
+		p[i] = a[i];
+	p[4] = skip;
+	res = store_qp(c->s, "SELECT k.n, r.id, r.invoice_id "
+	    "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) "
+	    "  WITH ORDINALITY AS k(client, stage, currency, mid, n) "
+	    "JOIN dunning.invoice i ON i.client_id = k.client AND i.currency = k.currency "
+	    "JOIN dunning.reminder r ON r.invoice_id = i.id AND r.stage = k.stage "
+	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "  AND r.message_id IS NOT DISTINCT FROM k.mid AND r.id <> ALL ($5::bigint[]) "
+	    "ORDER BY k.n, r.invoice_id", 5, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct key *k = &c->k[atoi(PQgetvalue(res, r, 0)) - 1];
+		int64_t rem = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		int64_t inv = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+
+		if (key_of_invoice(c, inv) != NULL)
+			continue;
+		if (store_ids_add(&k->rems, rem) < 0 || store_ids_add(&k->invs, inv) < 0 ||
+		    store_ids_add(c->skip, rem) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	for (int i = 0; i < 4; i++)
+		free(a[i]);
+	free(skip);
+	free(clients.v);
+	free(stages);
+	free(curs);
+	free(mids);
+	return rc;
+}
+
+/* Steps 3 and 4: the invoices and reminders locked, then the send locks.
+ * What could not be locked leaves its group (it is looked at again by a
+ * later claim). */
+static int
+lock_groups(struct claim *c)
+{
+	struct store_ids invs = { 0 }, rems = { 0 }, got = { 0 };
+	char *ia = NULL, *ra = NULL;
+	const char *p[2];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	for (size_t i = 0; i < c->nk; i++)
+		for (size_t j = 0; j < c->k[i].rems.n; j++)
+			if (store_ids_add(&invs, c->k[i].invs.v[j]) < 0 ||
+			    store_ids_add(&rems, c->k[i].rems.v[j]) < 0)
+				goto out;
+	if (invs.n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((ia = store_ids_array(&invs)) == NULL || (ra = store_ids_array(&rems)) == NULL)
+		goto out;
+	p[0] = ia;
+	p[1] = ra;
+	res = store_qp(c->s, "SELECT r.invoice_id FROM dunning.reminder r "
+	    "WHERE r.id = ANY($2::bigint[]) AND r.invoice_id = ANY($1::bigint[]) "
+	    "  AND r.invoice_id IN (SELECT id FROM dunning.invoice WHERE id = ANY($1::bigint[]) "
+	    "    ORDER BY id FOR UPDATE SKIP LOCKED) "
+	    "  AND r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "ORDER BY r.invoice_id FOR UPDATE SKIP LOCKED", 2, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto out;
+	free(invs.v);
+	invs = (struct store_ids){ 0 };
+	for (int r = 0; r < PQntuples(res); r++)
+		if (store_ids_add(&invs, strtoll(PQgetvalue(res, r, 0), NULL, 10)) < 0)
+			goto out;
+	if (store_send_locks(c->s, invs.v, invs.n, true, &got) < 0)
+		goto out;
+	for (size_t i = 0; i < got.n; i++)
+		if (store_ids_add(&c->locked, got.v[i]) < 0) {
+			store_send_locks(c->s, got.v + i, got.n - i, false, NULL);
+			goto out;
+		}
+	for (size_t i = 0; i < invs.n; i++)
+		if (!store_ids_has(&got, invs.v[i]))
+			log_info("invoice %lld: a payment or dispute is being recorded; later",
+			    (long long)invs.v[i]);
+	rc = 0;
+out:
+	PQclear(res);
+	free(ia);
+	free(ra);
+	free(invs.v);
+	free(rems.v);
+	free(got.v);
+	return rc;
+}
+
+/* Step 5, for one invoice read under its locks. */
+static void
+recheck_one(const struct policy_facts *f, const char *number, void *arg)
+{
+	struct claim *c = arg;
+	struct key *k = key_of_invoice(c, f->invoice_id);
+	struct policy_decision d;
+	struct plan_stats st;
+
+	if (k == NULL)
+		return;
+	policy_decide(f, c->cfg, c->now, &d);
+	if (d.action == POLICY_SEND && d.stage == k->stage) {
+		if (store_ids_add(&k->keep, f->invoice_id) < 0)
+			c->rc = -1;
+		return;
+	}
+	log_info("invoice %s: not sent at claim: %s", number, policy_reason_name(d.reason));
+	memset(&st, 0, sizeof(st));
+	if (store_write_decision(c->s, c->cfg, f, &d, &st) < 0)
+		c->rc = -1;
+}
+
+static int
+recheck(struct claim *c)
+{
+	struct store_ids drop = { 0 };
+	char *a;
+	const char *p[1];
+	int rc = -1;
+
+	if (c->locked.n == 0)
+		return 0;
+	if ((a = store_ids_array(&c->locked)) == NULL)
+		return -1;
+	p[0] = a;
+	if (store_load_facts(c->s, c->cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, c) < 0 ||
+	    c->rc < 0)
+		goto out;
+	/* The send locks of the invoices that do not leave. */
+	for (size_t i = 0; i < c->locked.n; i++) {
+		struct key *k = key_of_invoice(c, c->locked.v[i]);
+
+		if ((k == NULL || !store_ids_has(&k->keep, c->locked.v[i])) &&
+		    store_ids_add(&drop, c->locked.v[i]) < 0)
+			goto out;
+	}
+	if (store_send_locks(c->s, drop.v, drop.n, false, NULL) < 0)
+		goto out;
+	c->locked.n = 0;
+	for (size_t i = 0; i < c->nk; i++)
+		for (size_t j = 0; j < c->k[i].keep.n; j++)
+			if (store_ids_add(&c->locked, c->k[i].keep.v[j]) < 0)
+				goto out;
+	rc = 0;
+out:
+	free(a);
+	free(drop.v);
+	return rc;
+}
+
+/* Steps 6 and 7: the survivors 'sending' with their Message-IDs and audit
+ * rows, and their messages' contents into G[0..*N). */
+static int
+mark(struct claim *c, struct send_group *g, size_t *n)
+{
+	struct store_ids rems = { 0 };
+	size_t total = 0, *group_of = NULL, ng = 0;
+	char **mids = NULL, *ra = NULL, *ma = NULL, *sa = NULL;
+	const char **stages = NULL, *p[3];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	for (size_t i = 0; i < c->nk; i++)
+		total += c->k[i].keep.n;
+	if (total == 0)
+		return 0;
+	if ((mids = calloc(total, sizeof(*mids))) == NULL ||
+	    (stages = calloc(total, sizeof(*stages))) == NULL ||
+	    (group_of = calloc(total, sizeof(*group_of))) == NULL)
+		goto out;
+	for (size_t i = 0; i < c->nk; i++) {
+		struct key *k = &c->k[i];
+		struct store_ids leave = { 0 };
+		char mid[160];
+
+		if (k->keep.n == 0)
+			continue;
+		/* In invoice order, as the Message-ID is derived from them. */
+		for (size_t j = 0; j < k->invs.n; j++)
+			if (store_ids_has(&k->keep, k->invs.v[j]) &&
+			    store_ids_add(&leave, k->rems.v[j]) < 0) {
+				free(leave.v);
+				goto out;
+			}
+		store_message_id(leave.v, leave.n, k->stage_name, c->domain, mid, sizeof(mid));
+		for (size_t j = 0; j < leave.n; j++) {
+			if (store_ids_add(&rems, leave.v[j]) < 0 ||
+			    (mids[rems.n - 1] = strdup(mid)) == NULL) {
+				free(leave.v);
+				goto out;
+			}
+			stages[rems.n - 1] = k->stage_name;
+			group_of[rems.n - 1] = ng;
+		}
+		free(leave.v);
+		memset(&g[ng], 0, sizeof(g[ng]));
+		g[ng].stage = k->stage;
+		g[ng].session = c->s->session;
+		g[ng].client_id = k->client;
+		snprintf(g[ng].currency, sizeof(g[ng].currency), "%s", k->currency);
+		ng++;
+	}
+	if ((ra = store_ids_array(&rems)) == NULL ||
+	    (ma = store_text_array((const char *const *)mids, rems.n)) == NULL ||
+	    (sa = store_text_array(stages, rems.n)) == NULL)
+		goto out;
+	p[0] = ra;
+	p[1] = ma;
+	p[2] = sa;
+	res = store_qp(c->s, "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) "
+	    "    AS w(id, mid, stage)), "
+	    "  x AS (UPDATE dunning.reminder r SET state = 'sending', attempts = r.attempts + 1, "
+	    "    lease_until = dunning.now() + interval '" LEASE "', message_id = w.mid, "
+	    "    updated_at = dunning.now() FROM w WHERE r.id = w.id "
+	    "    RETURNING r.id, r.invoice_id, r.attempts, w.mid, w.stage) "
+	    "SELECT dunning.audit('daemon', 'sending', x.invoice_id, x.id, jsonb_build_object("
+	    "  'stage', x.stage, 'message_id', x.mid, 'attempt', x.attempts)) FROM x ORDER BY x.id",
+	    3, p, PGRES_TUPLES_OK);
+	if (res == NULL || (size_t)PQntuples(res) != rems.n)
+		goto out;
+	if (store_load_groups(c->s, rems.v, group_of, rems.n, g, ng) < 0) {
+		for (size_t i = 0; i < ng; i++)
+			store_group_free(&g[i]);
+		goto out;
+	}
+	*n = ng;
+	rc = 0;
+out:
+	PQclear(res);
+	for (size_t i = 0; mids != NULL && i < total; i++)
+		free(mids[i]);
+	free(mids);
+	free(stages);
+	free(group_of);
+	free(ra);
+	free(ma);
+	free(sa);
+	free(rems.v);
+	return rc;
+}
+
+/* One claim over the next heads: 0 done (*N may be 0: nothing of these
+ * heads could leave now), 1 nothing due, -1 error (rolled back, send
+ * locks released). */
+static int
+claim_once(struct claim *c, struct send_group *g, size_t *n)
+{
+	*n = 0;
+	c->rc = 0;
+	c->locked.n = 0;
+	if (store_cmd(c->s, "BEGIN", 0, NULL) < 0)
+		return -1;
+	if (read_heads(c) < 0)
+		goto fail;
+	if (c->nk == 0) {
+		/* No head, or only heads of stages not configured. */
+		bool none = c->skip->n == 0;
+
+		if (store_cmd(c->s, "COMMIT", 0, NULL) < 0)
+			return -1;
+		return none ? 1 : 2;
+	}
+	if (read_groups(c) < 0 || lock_groups(c) < 0 || recheck(c) < 0 || mark(c, g, n) < 0 ||
+	    store_cmd(c->s, "COMMIT", 0, NULL) < 0)
+		goto fail;
+	keys_free(c);
+	return 0;
+fail:
+	store_send_locks(c->s, c->locked.v, c->locked.n, false, NULL);
+	store_rollback(c->s);
+	keys_free(c);
+	return -1;
+}
+
+/* Claim up to MAX messages in one transaction into G[0..*N).  1 with *N
+ * ≥ 1, 0 when nothing more can leave now, -1 on error. */
+int
+store_claim(struct store *s, const struct config *cfg, time_t now, const char *domain,
+    struct send_group *g, size_t max, size_t *n)
+{
+	struct store_ids skip = { 0 };
+	struct key *k = calloc(max > 0 ? max : 1, sizeof(*k));
+	struct claim c = { s, cfg, now, domain, k, 0, max > 0 ? max : 1, &skip, { 0 }, 0 };
+	int rc = -1;
+
+	*n = 0;
+	if (k == NULL)
+		return -1;
+	for (;;) {
+		size_t before = skip.n;
+
+		rc = claim_once(&c, g, n);
+		if (rc < 0 || rc == 1 || *n > 0)
+			break;
+		/* Nothing of these heads could leave: the next ones, unless
+		 * nothing new was looked at. */
+		if (skip.n == before) {
+			rc = 1;
+			break;
+		}
+	}
+	free(k);
+	free(skip.v);
+	free(c.locked.v);
+	return rc < 0 ? -1 : *n > 0 ? 1 : 0;
+}
