@@ -252,10 +252,15 @@ def plan_pass(conf, now):
             'ms': float(m.group(8)), 'wall_ms': wall * 1000, 'rss': rss, 'cpu_ms': cpu * 1000}
 
 
+# The daemon's session runs without JIT (lib/store.c); so does the bare query.
+SESSION_SQL = 'SET jit = off'
+
+
 def bare_query(b, db, sql):
     conn = b.connect(db)
     try:
         with conn.cursor() as c:
+            c.execute(SESSION_SQL)
             t = time.monotonic()
             c.execute("COPY (%s) TO '/dev/null'" % sql)
             ms = (time.monotonic() - t) * 1000
@@ -309,6 +314,7 @@ def part_plan(b, sizes, rounds_small, rounds_big):
         if n == max(sizes):
             conn = b.connect(db)
             with conn.cursor() as c:
+                c.execute(SESSION_SQL)
                 c.execute('EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) ' +
                           candidate_sql((AS_OF - dt.timedelta(days=3)).isoformat()))
                 res['explain'] = '\n'.join(r[0] for r in c.fetchall())
@@ -638,7 +644,8 @@ def summarise(plan, send, lat, idle):
                      'configuration and templates, connection). The reference is the '
                      'daemon\'s own candidate query (FACTS_SQL and the predicate of '
                      'store_each_candidate, read from lib/store_plan.c) run as '
-                     '`COPY (…) TO \'/dev/null\'` on one connection. Each pair ran alternately '
+                     '`COPY (…) TO \'/dev/null\'` on one connection, without JIT like the '
+                     'daemon\'s session. Each pair ran alternately '
                      '(pass, query, query, pass, …) after one first pass at that date, whose '
                      'catch-up writes are shown apart.')
         notes.append('')
