@@ -1,6 +1,9 @@
 """`dunningctl plan --json` (SPEC §3.3): the decisions a cycle would take,
 with nothing written; then the daemon takes exactly those decisions.
-Also the escalation hand-over and the daemon running as dunning_daemon."""
+Also the escalation hand-over, the daemon running as dunning_daemon, and
+what a planning pass reads."""
+
+import re
 
 from harness import assert_table, at, instant
 
@@ -163,3 +166,84 @@ def test_rule4_approved_then_disputed_is_not_sent(env):
     assert env.reminders('P-AD')['j3']['state'] == 'cancelled'
     env.cycle(at('2026-03-06', '09:00'))
     assert env.mails() == []
+
+
+def test_pass_reads_only_the_invoices_being_chased(env, monkeypatch):
+    """A planning pass examines the invoices open, not paid in full (the
+    payments' sum, however many), not handed over and due for the first
+    stage, and those with a reminder that has not left; not the history
+    paid in full.  Its candidate query reads them from the partial index
+    invoice_to_chase_idx (sql/014), never scanning dunning.invoice, and the
+    daemon's session runs it without JIT even where the server would
+    compile every query (jit_above_cost = 0)."""
+    c = env.client('book@client.example')
+    # The history, loaded as a restore would (bench/portfolio.sql): without
+    # the triggers, the totals of sql/013 written with the rows.  20 000
+    # invoices of 2025 paid in full in two payments, 5 000 written off
+    # unpaid, and 2 000 open, unpaid and not due yet.
+    env.sql("SET session_replication_role = replica")
+    env.sql("INSERT INTO dunning.invoice (number, client_id, issued_on, due_on, amount, "
+            "  matter_ref, paid_total, last_paid_at) "
+            "SELECT 'H-' || g, %s, d - 30, d, 500.00, 'D-H', 500.00, d + 5 "
+            "FROM generate_series(1, 20000) g, LATERAL (SELECT date '2025-01-31' + g %% 300) x(d)",
+            (c,))
+    env.sql("INSERT INTO dunning.payment (invoice_id, amount, received_at) "
+            "SELECT i.id, x.amount, i.due_on + x.days "
+            "FROM dunning.invoice i, (VALUES (200.00, 0), (300.00, 5)) x(amount, days)")
+    env.sql("INSERT INTO dunning.invoice (number, client_id, issued_on, due_on, amount, "
+            "  matter_ref, status, written_off_on, status_closed_on) "
+            "SELECT 'W-' || g, %s, d - 30, d, 500.00, 'D-W', 'written_off', d + 200, d + 200 "
+            "FROM generate_series(1, 5000) g, LATERAL (SELECT date '2024-01-31' + g %% 300) x(d)",
+            (c,))
+    env.sql("INSERT INTO dunning.invoice (number, client_id, issued_on, due_on, amount, "
+            "  matter_ref) "
+            "SELECT 'N-' || g, %s, d - 30, d, 500.00, 'D-N' "
+            "FROM generate_series(1, 2000) g, LATERAL (SELECT date '2026-03-20' + g %% 40) x(d)",
+            (c,))
+    env.sql("RESET session_replication_role")
+    env.invoice('C-UNPAID', c, '2026-03-02')
+    env.invoice('C-PARTIAL', c, '2026-03-02')
+    env.pay('C-PARTIAL', '400.00', at('2026-03-03'))
+    env.pay('C-PARTIAL', '599.99', at('2026-03-04'))
+    env.invoice('C-PAID', c, '2026-03-02')
+    env.pay('C-PAID', '600.00', at('2026-03-03'))
+    env.pay('C-PAID', '400.00', at('2026-03-04'))
+    env.invoice('C-OVERPAID', c, '2026-03-02')
+    env.pay('C-OVERPAID', '1010.00', at('2026-03-04'))
+    env.invoice('C-LATER', c, '2026-03-09')           # its j3 is on 12 March
+    env.invoice('C-WRITTEN-OFF', c, '2025-06-02', status='written_off')
+    env.invoice('C-HANDED-OVER', c, '2025-06-02')
+    env.sql("UPDATE dunning.invoice SET escalated_at = '2025-08-01 10:00+02' "
+            "WHERE number = 'C-HANDED-OVER'")
+    # Paid in full with its j3 still planned: examined, to cancel it.
+    pid = env.invoice('C-SETTLED', c, '2026-02-27')
+    env.sql("INSERT INTO dunning.reminder (invoice_id, stage, state, scheduled_for) "
+            "VALUES (%s, 'j3', 'planned', '2026-03-11 09:00+01')", (pid,))
+    env.pay('C-SETTLED', '1000.00', at('2026-03-05'))
+    env.sql('VACUUM ANALYZE dunning.invoice, dunning.payment, dunning.reminder, dunning.client')
+
+    monkeypatch.setenv('PGOPTIONS', '-c session_preload_libraries=auto_explain '
+                       '-c auto_explain.log_min_duration=0 -c jit_above_cost=0')
+    with open(env.cluster.log, 'rb') as f:
+        f.seek(0, 2)
+        start = f.tell()
+    r = env.daemon('--plan-only', now=NOW, check=0)
+    assert re.search(r'planning pass \S+: 3 invoices examined; 2 planned, 0 held, '
+                     r'0 rescheduled, 1 cancelled', r.stderr), r.stderr
+    assert {n: {s: x['state'] for s, x in env.reminders(n).items()}
+            for n in ('C-UNPAID', 'C-PARTIAL', 'C-SETTLED', 'C-PAID', 'C-OVERPAID')} == {
+        'C-UNPAID': {'j3': 'planned'}, 'C-PARTIAL': {'j3': 'planned'},
+        'C-SETTLED': {'j3': 'cancelled'}, 'C-PAID': {}, 'C-OVERPAID': {}}
+
+    with open(env.cluster.log, 'rb') as f:
+        f.seek(start)
+        log = f.read().decode('utf-8', 'replace')
+    # auto_explain's entries: a line of the server's prefix, then the plan
+    # indented with tabs.
+    entries = re.split(r'\n(?=\S)', log)
+    plans = [e for e in entries if 'Query Text:' in e and 'due_on <= $1::date' in e]
+    assert len(plans) == 1, log
+    plan = plans[0]
+    assert 'invoice_to_chase_idx' in plan, plan
+    assert 'Seq Scan on invoice' not in plan, plan
+    assert 'JIT' not in plan, plan
