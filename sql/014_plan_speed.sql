@@ -15,7 +15,7 @@
 -- invoice leaves the first when it is paid in full, closed or handed over.
 --
 -- The sender's claim reads the due reminders in (scheduled_for, id) order,
--- 64 at a time (lib/store_send.c).  reminder_pending_idx (005) leads with
+-- 64 at a time (lib/store_claim.c).  reminder_pending_idx (005) leads with
 -- invoice_id, and reminder_due_idx (001) is ordered by scheduled_for alone:
 -- the reminders sharing one instant (a day's batch planned for the
 -- window's opening) were all read and sorted by id for each read (10 ms
