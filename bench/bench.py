@@ -15,7 +15,7 @@ Parts:
   plan     portfolios of each size (bench/portfolio.sql, seed 1); one
            planning pass (dunningd --plan-only) against the bare candidate
            query (COPY (...) TO '/dev/null', the daemon's own SQL text read
-           from lib/store_plan.c), alternately, at a date where about 5 % of
+           from pipeline/plan.c), alternately, at a date where about 5 % of
            the invoices have a stage due and at one where nothing is due;
            peak RSS of the pass.
   send     10 000 due reminders sent to Postfix's smtp-sink by 1, 2 and 4
@@ -49,7 +49,7 @@ ROOT = os.path.dirname(HERE)
 BUILD = os.environ.get('BENCH_BUILD', os.path.join(ROOT, 'build-bench'))
 os.environ.setdefault('DUNNING_SOURCE_ROOT', ROOT)
 os.environ.setdefault('DUNNINGD', os.path.join(BUILD, 'daemon', 'dunningd'))
-os.environ.setdefault('DUNNINGCTL', os.path.join(BUILD, 'daemon', 'dunningctl'))
+os.environ.setdefault('DUNNINGCTL', os.path.join(BUILD, 'ctl', 'dunningctl'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'e2e'))
 sys.path.insert(0, HERE)
 
@@ -135,9 +135,9 @@ def c_literals(text):
 
 
 def candidate_sql(day):
-    """The daemon's planning query (lib/store_plan.c: FACTS_SQL and the
+    """The daemon's planning query (pipeline/plan.c: FACTS_SQL and the
     predicate of store_each_candidate), its $1 bound to DAY."""
-    with open(os.path.join(ROOT, 'lib', 'store_plan.c')) as f:
+    with open(os.path.join(ROOT, 'pipeline', 'plan.c')) as f:
         src = f.read()
     m = re.search(r'#define FACTS_SQL((?:.*\\\n)*.*\n)', src)
     facts = c_literals(m.group(1))
@@ -146,7 +146,7 @@ def candidate_sql(day):
     where = c_literals(m.group(1))
     sql = '%s WHERE %s ORDER BY i.id' % (facts, where)
     if '$1' not in sql or 'FROM dunning.invoice' not in sql:
-        raise RuntimeError('cannot read the planning query from lib/store_plan.c')
+        raise RuntimeError('cannot read the planning query from pipeline/plan.c')
     return sql.replace('$1', "'%s'" % day)
 
 
@@ -252,7 +252,7 @@ def plan_pass(conf, now):
             'ms': float(m.group(8)), 'wall_ms': wall * 1000, 'rss': rss, 'cpu_ms': cpu * 1000}
 
 
-# The daemon's session runs without JIT (lib/store.c); so does the bare query.
+# The daemon's session runs without JIT (db/store.c); so does the bare query.
 SESSION_SQL = 'SET jit = off'
 
 
@@ -643,7 +643,7 @@ def summarise(plan, send, lat, idle):
                      'policy, any writes), the process\'s whole life in brackets (start, '
                      'configuration and templates, connection). The reference is the '
                      'daemon\'s own candidate query (FACTS_SQL and the predicate of '
-                     'store_each_candidate, read from lib/store_plan.c) run as '
+                     'store_each_candidate, read from pipeline/plan.c) run as '
                      '`COPY (…) TO \'/dev/null\'` on one connection, without JIT like the '
                      'daemon\'s session. Each pair ran alternately '
                      '(pass, query, query, pass, …) after one first pass at that date, whose '

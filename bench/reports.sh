@@ -11,7 +11,7 @@
 #     ninja -C build && bench/reports.sh            # as root (runs PostgreSQL as postgres)
 #
 # Environment (all optional):
-#   BUILD     build directory holding daemon/dunningctl     (default build)
+#   BUILD     build directory holding ctl/dunningctl     (default build)
 #   PGBIN     PostgreSQL 15 binaries           (default /usr/lib/postgresql/15/bin)
 #   DIR       where the cluster lives                       (default /tmp/dunning-reports-bench)
 #   PORT      its port (Unix socket in DIR/sock only)       (default 55466)
@@ -58,7 +58,7 @@ stop_cluster() {
 	as_pg "$PGBIN/pg_ctl" -D "$DIR/pg" -m fast -w stop >/dev/null
 }
 
-[ -x "$BUILD/daemon/dunningctl" ] || { echo "no $BUILD/daemon/dunningctl: build first" >&2; exit 1; }
+[ -x "$BUILD/ctl/dunningctl" ] || { echo "no $BUILD/ctl/dunningctl: build first" >&2; exit 1; }
 
 if [ "$REUSE" = 1 ] && [ -d "$DIR/pg" ]; then
 	if ! as_pg "$PGBIN/pg_ctl" -D "$DIR/pg" status >/dev/null 2>&1; then
@@ -97,7 +97,7 @@ database { conninfo = "host=$SOCK port=$PORT dbname=$DB user=postgres" }
 templates { dir = "$root/templates" }
 spool { dir = "$DIR/spool" }
 EOF
-	"$BUILD/daemon/dunningctl" -c "$DIR/migrate.conf" migrate >/dev/null
+	"$BUILD/ctl/dunningctl" -c "$DIR/migrate.conf" migrate >/dev/null
 	echo "loading $INVOICES invoices (seed $SEED) ..." >&2
 	start=$(date +%s)
 	psql_db -d "$DB" -v invoices="$INVOICES" -v seed="$SEED" -v as_of="$AS_OF" \
@@ -110,7 +110,7 @@ database { conninfo = "host=$SOCK port=$PORT dbname=$DB user=postgres" }
 templates { dir = "$root/templates" }
 spool { dir = "$DIR/spool" }
 EOF
-	"$BUILD/daemon/dunningctl" -c "$DIR/migrate.conf" migrate >/dev/null
+	"$BUILD/ctl/dunningctl" -c "$DIR/migrate.conf" migrate >/dev/null
 fi
 # As autovacuum would have done by the time anyone reads a report: every
 # page all-visible (the end of portfolio.sql does not always get there for

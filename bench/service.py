@@ -51,7 +51,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 os.environ.setdefault('DUNNING_SOURCE_ROOT', ROOT)
 os.environ.setdefault('DUNNINGD', os.path.join(ROOT, 'build', 'daemon', 'dunningd'))
-os.environ.setdefault('DUNNINGCTL', os.path.join(ROOT, 'build', 'daemon', 'dunningctl'))
+os.environ.setdefault('DUNNINGCTL', os.path.join(ROOT, 'build', 'ctl', 'dunningctl'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'e2e'))
 
 import harness  # noqa: E402

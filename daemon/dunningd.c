@@ -25,8 +25,8 @@
 #include "log.h"
 #include "mailer.h"
 #include "message.h"
-#include "notifier.h"
-#include "sender.h"
+#include "notify.h"
+#include "send.h"
 #include "store.h"
 #include "dunningd.h"
 

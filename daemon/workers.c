@@ -10,7 +10,7 @@
 
 #include "calendar.h"
 #include "log.h"
-#include "notifier.h"
+#include "notify.h"
 #include "workers.h"
 
 #define BACKOFF_MAX 60		/* seconds between two attempts at an unreachable database */

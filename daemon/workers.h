@@ -24,7 +24,7 @@
 #include "clock.h"
 #include "config.h"
 #include "message.h"
-#include "sender.h"
+#include "send.h"
 #include "store.h"
 
 enum worker_id { W_PLANNER, W_SENDER, W_COUNT };

@@ -22,44 +22,6 @@
 #include "config.h"
 #include "store.h"
 
-/* The digest's sections, in the order the mail lists them. */
-enum digest_section {
-	DIGEST_HELD = 1,	/* waiting for the lawyer's approval */
-	DIGEST_FAILED,		/* could not be delivered; the invoice waits */
-	DIGEST_IN_DOUBT,	/* outcome unknown; for the operator */
-	DIGEST_ESCALATED,	/* handed over since the previous digest */
-	DIGEST_DISPUTED,	/* disputes open for escalation.dispute_reminder_days */
-	DIGEST_NSECTIONS
-};
-
-/* One line of a digest. */
-struct digest_item {
-	enum digest_section section;
-	int64_t reminder_id;	/* 0 for an invoice-wide item */
-	char *number;
-	char *matter_ref;	/* NULL when none */
-	char *client_name;
-	int64_t balance_cents;
-	char currency[4];
-	char *stage;		/* NULL when none */
-	char *why;		/* reason code or error text; NULL when none */
-	time_t since;		/* scheduled, failed, escalated or disputed at */
-};
-
-/* An alert claimed for sending.  DETAILS is the row's jsonb (stage,
- * invoices, and per kind: path, why, after_days). */
-struct lawyer_alert {
-	int64_t id;
-	char kind[16];		/* stage_sent, letter_ready, failed, escalated */
-	int64_t lawyer_id;	/* 0: the client has no lawyer */
-	char *lawyer_name, *lawyer_email;
-	int64_t invoice_id, reminder_id;
-	char *client_name;
-	json_t *details;
-	int attempts;		/* including this one */
-	time_t created_at;
-};
-
 /* A lawyer whose digest of the day has to be looked at. */
 struct digest_lawyer {
 	int64_t id;

@@ -13,8 +13,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "store.h"
-#include "store_notify.h"
+#include "group.h"
 
 struct message_set;
 

@@ -14,8 +14,8 @@
 #include "log.h"
 #include "mailer.h"
 #include "policy.h"
-#include "sender.h"
-#include "store_ctl.h"
+#include "send.h"
+#include "store.h"
 
 /*
  * Connection reuse: one SMTP session carries up to smtp.messages_per_session

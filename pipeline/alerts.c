@@ -12,7 +12,7 @@
 #include "log.h"
 #include "money.h"
 #include "store_int.h"
-#include "store_notify.h"
+#include "alerts.h"
 
 /* How long a claimed alert or digest may stay 'sending'. */
 #define LEASE "15 minutes"

@@ -130,9 +130,4 @@ typedef void (*store_purged_fn)(const struct store_purged *p, void *arg);
  * or -1. */
 int store_purge(struct store *s, int years, bool dry_run, store_purged_fn fn, void *arg);
 
-/* Keep the text of G's message as it left (SUBJECT may be NULL for a
- * letter): once per Message-ID, a retry adds nothing. */
-int store_keep_copy(struct store *s, const struct send_group *g, const char *subject,
-    const char *body);
-
 #endif

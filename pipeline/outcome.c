@@ -13,7 +13,7 @@
 #include "log.h"
 #include "money.h"
 #include "store_int.h"
-#include "store_notify.h"
+#include "alerts.h"
 
 /* How the sender words a written letter's outcome (sender.c): the lawyer
  * is told the path that follows. */
@@ -318,4 +318,46 @@ store_record_in_doubt(struct store *s, const struct config *cfg, struct send_gro
 	    "lease_until = NULL, last_error = left($2, 500), reason = 'no_answer_after_data', "
 	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
 	    "RETURNING id, invoice_id, attempts"), NULL, "in_doubt", detail, NULL);
+}
+
+/* ------------------------------------------------------ kept copies -- */
+
+/* Keep the text of G's message once (a retry carries the same id). */
+int
+store_keep_copy(struct store *s, const struct send_group *g, const char *subject,
+    const char *body)
+{
+	char cb[24], *arr, *w;
+	const char *p[5];
+	PGresult *res;
+	int rc;
+
+	if (g->message_id == NULL || g->nitems == 0) {
+		snprintf(s->err, sizeof(s->err), "keeping a copy: the message has no id");
+		return -1;
+	}
+	if ((arr = malloc(3 + g->nitems * 21)) == NULL) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
+	}
+	w = arr + sprintf(arr, "{");
+	for (size_t i = 0; i < g->nitems; i++)
+		w += sprintf(w, "%s%lld", i ? "," : "", (long long)g->items[i].reminder_id);
+	strcpy(w, "}");
+	p[0] = g->message_id;
+	p[1] = store_i64(cb, g->client_id);
+	p[2] = arr;
+	p[3] = subject;
+	p[4] = body;
+	/* The stage's name is the reminders' own (G holds its index in a
+	 * configuration this module does not see). */
+	res = store_qp(s, "INSERT INTO dunning.message_copy (message_id, client_id, stage, "
+	    "  reminder_ids, subject, body) "
+	    "SELECT $1, $2, r.stage, $3::bigint[], $4, $5 FROM dunning.reminder r "
+	    "WHERE r.id = ($3::bigint[])[1] "
+	    "ON CONFLICT (message_id) DO NOTHING", 5, p, PGRES_COMMAND_OK);
+	rc = res != NULL ? 0 : -1;
+	PQclear(res);
+	free(arr);
+	return rc;
 }

@@ -8,9 +8,9 @@
 #include "calendar.h"
 #include "log.h"
 #include "mailer.h"
-#include "notifier.h"
+#include "notify.h"
 #include "policy.h"
-#include "store_notify.h"
+#include "alerts.h"
 
 #define MAX_ROUNDS 100		/* sessions in one run, at most: the rest waits */
 

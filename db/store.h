@@ -18,6 +18,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "group.h"
 #include "interest.h"
 #include "policy.h"
 
@@ -27,38 +28,6 @@ struct store;
 struct plan_stats {
 	int invoices;		/* candidates examined */
 	int planned, held, rescheduled, cancelled, escalated, errors;
-};
-
-/* One invoice of a message. */
-struct send_item {
-	int64_t reminder_id;
-	int64_t invoice_id;
-	char *number;
-	char *matter_ref;
-	char *payment_url;
-	char *pdf_path;		/* the invoice as a PDF to attach, or NULL (sql/012) */
-	cal_day issued_on;
-	cal_day due_on;
-	int64_t amount_cents;
-	int64_t balance_cents;
-	int attempts;		/* including this one */
-	bool approved;		/* was approved: a retry goes back to approved */
-	struct interest_payment *payments;	/* the invoice's, oldest first: late interest */
-	size_t npayments;
-};
-
-/* What one message needs: the client, the lawyer, the invoices. */
-struct send_group {
-	int stage;
-	char currency[4];
-	char *message_id;
-	int64_t client_id;
-	char *kind, *first_name, *last_name, *company_name, *email, *language;
-	char *address_line1, *address_line2, *postal_code, *city, *country;
-	char *lawyer_name, *lawyer_email;
-	struct send_item *items;
-	size_t nitems;
-	unsigned int session;	/* the store's session that holds the send locks */
 };
 
 /* Connect with CONNINFO; NULL with the reason in ERR. */
@@ -127,6 +96,12 @@ int store_record_failed(struct store *s, const struct config *cfg, struct send_g
     const char *detail);
 int store_record_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
     const char *detail);
+/* Keep the text of G's message as it left (SUBJECT may be NULL for a
+ * letter): once per Message-ID, a retry adds nothing. */
+int store_keep_copy(struct store *s, const struct send_group *g, const char *subject,
+    const char *body);
+
+
 /* Release the group's locks and memory. */
 void store_release(struct store *s, struct send_group *g);
 

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "config.h"
-#include "store.h"
+#include "group.h"
 
 #define LETTER_MAX_RECIPIENT 8
 

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "money.h"
 #include "store_int.h"
-#include "store_notify.h"
+#include "alerts.h"
 
 /* What was paid and when last: invoice.paid_total and last_paid_at, kept by
  * the payment trigger in the payment's own transaction (sql/013). */

@@ -1,0 +1,89 @@
+/*
+ * group — the data of the messages: a client's message (one client, one
+ * stage, its invoices), a lawyer's alert and the lines of a digest.  Plain
+ * structs filled by the pipeline from the database and read by the mail
+ * modules, so that mail/ never depends on db/.
+ */
+#ifndef DUNNING_GROUP_H
+#define DUNNING_GROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "calendar.h"
+#include "interest.h"
+
+/* One invoice of a message. */
+struct send_item {
+	int64_t reminder_id;
+	int64_t invoice_id;
+	char *number;
+	char *matter_ref;
+	char *payment_url;
+	char *pdf_path;		/* the invoice as a PDF to attach, or NULL (sql/012) */
+	cal_day issued_on;
+	cal_day due_on;
+	int64_t amount_cents;
+	int64_t balance_cents;
+	int attempts;		/* including this one */
+	bool approved;		/* was approved: a retry goes back to approved */
+	struct interest_payment *payments;	/* the invoice's, oldest first: late interest */
+	size_t npayments;
+};
+
+/* What one message needs: the client, the lawyer, the invoices. */
+struct send_group {
+	int stage;
+	char currency[4];
+	char *message_id;
+	int64_t client_id;
+	char *kind, *first_name, *last_name, *company_name, *email, *language;
+	char *address_line1, *address_line2, *postal_code, *city, *country;
+	char *lawyer_name, *lawyer_email;
+	struct send_item *items;
+	size_t nitems;
+	unsigned int session;	/* the store's session that holds the send locks */
+};
+
+/* The digest's sections, in the order the mail lists them. */
+enum digest_section {
+	DIGEST_HELD = 1,	/* waiting for the lawyer's approval */
+	DIGEST_FAILED,		/* could not be delivered; the invoice waits */
+	DIGEST_IN_DOUBT,	/* outcome unknown; for the operator */
+	DIGEST_ESCALATED,	/* handed over since the previous digest */
+	DIGEST_DISPUTED,	/* disputes open for escalation.dispute_reminder_days */
+	DIGEST_NSECTIONS
+};
+
+/* One line of a digest. */
+struct digest_item {
+	enum digest_section section;
+	int64_t reminder_id;	/* 0 for an invoice-wide item */
+	char *number;
+	char *matter_ref;	/* NULL when none */
+	char *client_name;
+	int64_t balance_cents;
+	char currency[4];
+	char *stage;		/* NULL when none */
+	char *why;		/* reason code or error text; NULL when none */
+	time_t since;		/* scheduled, failed, escalated or disputed at */
+};
+
+/* An alert claimed for sending.  DETAILS is the row's jsonb (stage,
+ * invoices, and per kind: path, why, after_days). */
+struct lawyer_alert {
+	int64_t id;
+	char kind[16];		/* stage_sent, letter_ready, failed, escalated */
+	int64_t lawyer_id;	/* 0: the client has no lawyer */
+	char *lawyer_name, *lawyer_email;
+	int64_t invoice_id, reminder_id;
+	char *client_name;
+	json_t *details;
+	int attempts;		/* including this one */
+	time_t created_at;
+};
+
+#endif
