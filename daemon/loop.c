@@ -17,7 +17,8 @@
 #include <systemd/sd-daemon.h>
 #endif
 #include "calendar.h"
-#include "dunningd.h"
+#include "loop.h"
+#include "service.h"
 #include "listener.h"
 #include "log.h"
 #include "mailer.h"
@@ -79,9 +80,9 @@ status(struct loop *l)
 	if (last != 0)
 		cal_format_instant(last, at);
 	if (down || !l->listening)
-		daemon_notify("STATUS=waiting for the database%s%s", err[0] ? ": " : "", err);
+		service_notify("STATUS=waiting for the database%s%s", err[0] ? ": " : "", err);
 	else
-		daemon_notify("STATUS=last cycle %s: %d held; since start %d sent, %d letters, "
+		service_notify("STATUS=last cycle %s: %d held; since start %d sent, %d letters, "
 		    "%d retried, %d failed, %d in doubt", at, ps.held, st.sent, st.letters,
 		    st.retried, st.failed, st.in_doubt);
 }
@@ -141,7 +142,7 @@ reload(struct loop *l)
 		log_warnx("reload refused: the running configuration is kept");
 		daemon_audit(d, "config_rejected", json_pack("{s:s}", "path", l->path));
 		work_resume(&d->work, NULL, NULL, NULL);
-		daemon_notify("READY=1\nSTATUS=reload refused; running configuration kept");
+		service_notify("READY=1\nSTATUS=reload refused; running configuration kept");
 		return;
 	}
 	if (config_restart_keys(d->cfg, cfg, restart, sizeof(restart)) > 0)
@@ -157,7 +158,7 @@ reload(struct loop *l)
 	log_info("configuration reloaded");
 	daemon_audit(d, "config_reloaded", json_pack("{s:s, s:s?}", "path", l->path,
 	    "needs_restart", restart[0] ? restart : NULL));
-	daemon_notify("READY=1\nSTATUS=configuration reloaded");
+	service_notify("READY=1\nSTATUS=configuration reloaded");
 	arm_poll(l);
 	event_del(l->ev_window);
 	arm_window(l);
@@ -176,7 +177,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (l->stopping || l->reloading)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	daemon_notify("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading %s",
+	service_notify("RELOADING=1\nMONOTONIC_USEC=%lld\nSTATUS=reloading %s",
 	    (long long)mono.tv_sec * 1000000 + mono.tv_nsec / 1000, l->path);
 	log_info("reloading %s", l->path);
 	l->reloading = true;
@@ -198,7 +199,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 		_exit(1);
 	}
 	l->stopping = true;
-	daemon_notify("STOPPING=1\nSTATUS=stopping: finishing the send in flight");
+	service_notify("STOPPING=1\nSTATUS=stopping: finishing the send in flight");
 	log_info("stopping: finishing the send in flight");
 	event_del(l->ev_poll);
 	event_del(l->ev_window);
@@ -259,7 +260,7 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	daemon_notify("WATCHDOG=1");
+	service_notify("WATCHDOG=1");
 }
 
 /* A notification: plan the invoice it names at once; a client-wide
@@ -297,7 +298,7 @@ on_listen_state(bool up, const char *why, int retry_in, void *arg)
 	} else {
 		log_warnx("database (notifications): %s; next attempt in %d s", why, retry_in);
 		l->listening = false;
-		daemon_notify("STATUS=waiting for the database: %s (next attempt in %d s)", why,
+		service_notify("STATUS=waiting for the database: %s (next attempt in %d s)", why,
 		    retry_in);
 	}
 }
@@ -368,7 +369,7 @@ loop_run(struct daemon *d, const char *path)
 	 * pass read before it could miss a change notified in between. */
 	arm_poll(&l);
 	arm_window(&l);
-	daemon_notify("READY=1\nSTATUS=running, a full pass every %d s",
+	service_notify("READY=1\nSTATUS=running, a full pass every %d s",
 	    d->cfg->schedule.poll_interval);
 	log_info("running: a full pass every %d s, notifications at once",
 	    d->cfg->schedule.poll_interval);

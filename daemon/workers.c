@@ -10,7 +10,7 @@
 
 #include "calendar.h"
 #include "log.h"
-#include "notify.h"
+#include "cycle.h"
 #include "workers.h"
 
 #define BACKOFF_MAX 60		/* seconds between two attempts at an unreachable database */
@@ -100,22 +100,16 @@ interrupted(void *arg)
 	return atomic_load(&w->interrupt);
 }
 
-/* SPEC §2.1: while the legal-rate table lacks the current half-year, say
- * so once a local day (the start's load said it for the first day). */
-static void
-warn_rates(struct work *w, const struct config *cfg, time_t now)
+/* The cycle of one job of ME: the configuration in force (under mu). */
+static struct cycle
+job_cycle(struct worker *me)
 {
-	struct config_diag diag = { 0 };
-	cal_day today = cal_local_day(now);
+	struct work *w = me->w;
+	struct cycle c = { .cfg = w->cfg, .ms = w->ms, .password = w->password,
+	    .clock = w->clock, .store = me->store, .seed = me->seed,
+	    .rates_warned = w->rates_warned, .stop = interrupted, .stop_arg = w };
 
-	if (today == w->rates_warned)
-		return;
-	config_check_date(cfg, now, &diag);
-	for (size_t i = 0; i < diag.nwarnings; i++)
-		log_warnx("%s", diag.warnings[i]);
-	if (diag.nwarnings > 0)
-		w->rates_warned = today;
-	config_diag_free(&diag);
+	return c;
 }
 
 /* The planner: full passes and single invoices. */
@@ -127,39 +121,30 @@ planner_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	while (wait_job(me)) {
-		const struct config *cfg = w->cfg;
+		struct cycle c = job_cycle(me);
 		bool all = w->plan_all, ok = true;
 		int64_t *ids = w->invoices;
 		size_t n = w->ninvoices;
-		struct plan_stats ps, one = { 0 };
-		time_t now;
-		int expired;
+		struct plan_stats ps, one;
+		struct timespec t0, t1;
+		time_t now = clock_now(w->clock);
 
 		w->plan_all = false;
 		w->invoices = NULL;
 		w->ninvoices = w->capinvoices = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		now = clock_now(w->clock);
-		memset(&ps, 0, sizeof(ps));
-		if (store_ready(me->store) < 0 ||
-		    store_set_now(me->store, w->clock->set ? now : 0) < 0)
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (n > 0 && cycle_plan_some(&c, ids, n, &one) < 0)
 			ok = false;
-		if (ok && n > 0 && store_plan_invoices(me->store, cfg, now, ids, n, &one) < 0)
+		if (ok && all && cycle_plan(&c, &ps) < 0)
 			ok = false;
-		if (ok && all) {
-			if (store_publish_settings(me->store, cfg) < 0 ||
-			    (expired = store_expire_leases(me->store, now)) < 0 ||
-			    store_plan(me->store, cfg, now, &ps) < 0)
-				ok = false;
-			else if (expired > 0)
-				log_warnx("%d reminder(s) left in 'sending' by a stopped sender "
-				    "are now in_doubt: see dunningctl in-doubt", expired);
-		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (!ok)
 			log_warnx("planning: %s", store_error(me->store));
 
 		pthread_mutex_lock(&w->mu);
+		w->rates_warned = c.rates_warned;
 		job_done(me, ok);
 		if (!ok) {
 			/* Notifications may have been lost with the job: a full
@@ -169,16 +154,10 @@ planner_main(void *arg)
 			    store_error(me->store));
 		} else {
 			if (all) {
-				char at[32];
-
 				w->plan = ps;
 				w->last_cycle = now;
-				warn_rates(w, cfg, now);
-				cal_format_instant(now, at);
-				log_info("cycle %s: %d invoices examined; %d planned, %d held, "
-				    "%d rescheduled, %d cancelled, %d escalated; %d errors", at,
-				    ps.invoices, ps.planned, ps.held, ps.rescheduled, ps.cancelled,
-				    ps.escalated, ps.errors);
+				cycle_log("cycle", now, &ps, NULL, (double)(t1.tv_sec - t0.tv_sec) *
+				    1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 			} else {
 				log_debug("%zu invoice(s) planned on notification: %d planned, "
 				    "%d held, %d rescheduled, %d cancelled", n, one.planned, one.held,
@@ -196,41 +175,27 @@ planner_main(void *arg)
 	return NULL;
 }
 
-/* The sender: a pass over what is due, as long as something is. */
+/* The sender: a pass over what is due (the clients', then the lawyers'
+ * mail), as long as something is. */
 static void *
 sender_main(void *arg)
 {
 	struct worker *me = arg;
 	struct work *w = me->w;
-	unsigned int seed = (unsigned int)(getpid() ^ time(NULL));
 
+	me->seed = (unsigned int)(getpid() ^ time(NULL));
 	pthread_mutex_lock(&w->mu);
 	while (wait_job(me)) {
-		struct sender snd = { .cfg = w->cfg, .ms = w->ms, .store = me->store,
-		    .password = w->password, .seed = seed, .stop = interrupted, .stop_arg = w };
+		struct cycle c = job_cycle(me);
 		struct send_stats st;
+		struct notify_stats ns;
 		bool ok;
 
 		w->send = false;
 		pthread_mutex_unlock(&w->mu);
 
-		memset(&st, 0, sizeof(st));
-		ok = store_ready(me->store) == 0 && sender_run(&snd, w->clock, &st) == 0;
-		seed = snd.seed;
-		if (ok) {
-			/* The lawyers' alerts of this pass, and the day's digests:
-			 * after the clients' mail, on the same thread and relay. */
-			struct notifier nt = { .cfg = snd.cfg, .ms = snd.ms, .store = me->store,
-			    .password = snd.password, .seed = seed, .stop = interrupted,
-			    .stop_arg = w };
-			struct notify_stats ns;
-
-			ok = notifier_run(&nt, w->clock, &ns) == 0;
-			seed = nt.seed;
-			if (ns.alerts + ns.digests + ns.retried + ns.failed > 0)
-				log_info("lawyers: %d alerts, %d digests sent, %d retried, %d failed",
-				    ns.alerts, ns.digests, ns.retried, ns.failed);
-		}
+		ok = cycle_send(&c, &st, &ns) == 0;
+		me->seed = c.seed;
 
 		pthread_mutex_lock(&w->mu);
 		job_done(me, ok);
@@ -332,16 +297,6 @@ work_request_invoice(struct work *w, int64_t invoice)
 	}
 	w->invoices[w->ninvoices++] = invoice;
 out:
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-/* A send pass. */
-void
-work_request_send(struct work *w)
-{
-	pthread_mutex_lock(&w->mu);
-	w->send = true;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }

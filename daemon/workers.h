@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "clock.h"
 #include "config.h"
 #include "message.h"
@@ -39,6 +40,7 @@ struct worker {
 	bool parked;		/* under mu: waiting for the reload to end */
 	bool db_down;		/* under mu: the last job could not reach the database */
 	int backoff;		/* seconds before the next attempt after a failure */
+	unsigned int seed;	/* the sender's retry jitter */
 };
 
 struct work {
@@ -60,7 +62,7 @@ struct work {
 	struct plan_stats plan;	/* of the last full pass */
 	struct send_stats sent;	/* totals since the start */
 	time_t last_cycle;	/* when the last full pass ended */
-	int32_t rates_warned;	/* local day (cal_day) the missing legal rate was last said */
+	cal_day rates_warned;	/* local day the missing legal rate was last said */
 	char last_error[256];
 
 	atomic_bool interrupt;	/* stopping or hold, read between messages */
@@ -76,7 +78,6 @@ int work_start(struct work *w);
 /* Requests from the loop. */
 void work_request_plan(struct work *w);
 void work_request_invoice(struct work *w, int64_t invoice);
-void work_request_send(struct work *w);
 /* Ask the threads to stop after what is in flight. */
 void work_stop(struct work *w);
 /* Ask them to park for a reload; true once both are parked (or gone). */

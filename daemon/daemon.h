@@ -1,9 +1,9 @@
 /*
- * dunningd — what the program's files share: the daemon's state, loading
- * the configuration, talking to systemd, and the event loop.
+ * daemon — the daemon's state, shared by its files: loading and checking
+ * the configuration and templates, and the daemon's own audit rows.
  */
-#ifndef DUNNING_DUNNINGD_H
-#define DUNNING_DUNNINGD_H
+#ifndef DUNNING_DAEMON_H
+#define DUNNING_DAEMON_H
 
 #include <stdbool.h>
 #include <time.h>
@@ -29,12 +29,7 @@ struct daemon {
 /* Load and check the configuration and its templates at PATH; NULL after
  * logging every error (the time zone is left as it was). */
 struct config *daemon_load(const char *path, time_t now, struct message_set **ms);
-/* Tell systemd (Type=notify); a no-op without it. */
-void daemon_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One audit row by the daemon, at its clock; DETAILS is consumed. */
 void daemon_audit(struct daemon *d, const char *action, json_t *details);
-
-/* The event loop, until SIGTERM or SIGINT.  Returns the exit status. */
-int loop_run(struct daemon *d, const char *path);
 
 #endif

@@ -1,0 +1,160 @@
+/*
+ * cycle — the passes of the daemon, shared by --once and its threads (see
+ * cycle.h).
+ */
+#include <string.h>
+
+#include "log.h"
+#include "cycle.h"
+
+/* Milliseconds elapsed since T0 (CLOCK_MONOTONIC). */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* The session, usable and on the one clock: dunning.now only when --now
+ * replays a date; otherwise SQL reads the real clock itself, instant by
+ * instant. */
+static int
+session(struct cycle *c, time_t now)
+{
+	return store_ready(c->store) < 0 ||
+	    store_set_now(c->store, c->clock->set ? now : 0) < 0 ? -1 : 0;
+}
+
+/* SPEC §2.1: while the legal-rate table lacks the current half-year, say
+ * so once a local day (loading the configuration said it for the first). */
+static void
+warn_rates(struct cycle *c, time_t now)
+{
+	struct config_diag diag = { 0 };
+	cal_day today = cal_local_day(now);
+
+	if (today == c->rates_warned)
+		return;
+	config_check_date(c->cfg, now, &diag);
+	for (size_t i = 0; i < diag.nwarnings; i++)
+		log_warnx("%s", diag.warnings[i]);
+	if (diag.nwarnings > 0)
+		c->rates_warned = today;
+	config_diag_free(&diag);
+}
+
+/* A full pass: leases, then every candidate. */
+static int
+plan_at(struct cycle *c, time_t now, struct plan_stats *ps)
+{
+	int expired;
+
+	memset(ps, 0, sizeof(*ps));
+	if (session(c, now) < 0 || store_publish_settings(c->store, c->cfg) < 0)
+		return -1;
+	if ((expired = store_expire_leases(c->store, now)) < 0)
+		return -1;
+	if (expired > 0)
+		log_warnx("%d reminder(s) left in 'sending' by a stopped sender are now in_doubt: "
+		    "see dunningctl in-doubt", expired);
+	if (store_plan(c->store, c->cfg, now, ps) < 0)
+		return -1;
+	warn_rates(c, now);
+	return 0;
+}
+
+int
+cycle_plan(struct cycle *c, struct plan_stats *ps)
+{
+	return plan_at(c, clock_now(c->clock), ps);
+}
+
+int
+cycle_plan_some(struct cycle *c, const int64_t *ids, size_t n, struct plan_stats *ps)
+{
+	time_t now = clock_now(c->clock);
+
+	memset(ps, 0, sizeof(*ps));
+	if (session(c, now) < 0)
+		return -1;
+	return store_plan_invoices(c->store, c->cfg, now, ids, n, ps) < 0 ? -1 : 0;
+}
+
+int
+cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
+{
+	struct sender snd = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
+	    .password = c->password, .seed = c->seed, .stop = c->stop, .stop_arg = c->stop_arg };
+	struct notifier nt = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
+	    .password = c->password, .stop = c->stop, .stop_arg = c->stop_arg };
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	memset(ns, 0, sizeof(*ns));
+	if (store_ready(c->store) < 0)
+		return -1;
+	rc = sender_run(&snd, c->clock, ss);
+	c->seed = snd.seed;
+	if (rc < 0)
+		return -1;
+	/* The clients' mail went first: a failure here is the lawyers' mail's,
+	 * logged, and tried again by the next pass. */
+	nt.seed = c->seed;
+	if (notifier_run(&nt, c->clock, ns) < 0) {
+		ns->errors++;
+		rc = 1;
+	}
+	c->seed = nt.seed;
+	if (ns->alerts + ns->digests + ns->retried + ns->failed + ns->errors > 0)
+		log_info("lawyers: %d alerts, %d digests sent, %d retried, %d failed, %d errors",
+		    ns->alerts, ns->digests, ns->retried, ns->failed, ns->errors);
+	return rc;
+}
+
+void
+cycle_log(const char *what, time_t now, const struct plan_stats *ps,
+    const struct send_stats *ss, double plan_ms)
+{
+	char at[32];
+
+	cal_format_instant(now, at);
+	if (ss == NULL)
+		log_info("%s %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
+		    "%d cancelled, %d escalated; %d errors; %.1f ms", what, at, ps->invoices,
+		    ps->planned, ps->held, ps->rescheduled, ps->cancelled, ps->escalated,
+		    ps->errors, plan_ms);
+	else
+		log_info("%s %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
+		    "%d cancelled, %d escalated; %d sent, %d letters, %d retried, %d failed, "
+		    "%d in doubt; %d errors", what, at, ps->invoices, ps->planned, ps->held,
+		    ps->rescheduled, ps->cancelled, ps->escalated, ss->sent, ss->letters,
+		    ss->retried, ss->failed, ss->in_doubt, ps->errors + ss->errors);
+}
+
+int
+cycle_once(struct cycle *c, bool plan_only)
+{
+	time_t now = clock_now(c->clock);
+	struct cycle_stats st;
+	struct timespec t0;
+	double plan_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (plan_at(c, now, &st.plan) < 0) {
+		log_warnx("planning: %s", store_error(c->store));
+		return -1;
+	}
+	plan_ms = ms_since(&t0);
+	if (plan_only) {
+		cycle_log("planning pass", now, &st.plan, NULL, plan_ms);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (cycle_send(c, &st.send, &st.notify) < 0)
+		return -1;
+	log_debug("planning %.1f ms, sending %.1f ms", plan_ms, ms_since(&t0));
+	cycle_log("cycle", now, &st.plan, &st.send, plan_ms);
+	return 0;
+}
