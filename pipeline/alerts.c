@@ -10,12 +10,11 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbox.h"
 #include "money.h"
 #include "store_int.h"
 #include "alerts.h"
 
-/* How long a claimed alert or digest may stay 'sending'. */
-#define LEASE "15 minutes"
 
 /* A column as a malloc'ed string, NULL for SQL NULL. */
 static char *
@@ -126,7 +125,7 @@ store_alerts_claim(struct store *s, int max, struct lawyer_alert **out)
 
 	*out = NULL;
 	res = store_q(s, "WITH c AS (UPDATE dunning.lawyer_alert a SET state = 'sending', "
-	    "  attempts = a.attempts + 1, lease_until = dunning.now() + interval '" LEASE "' "
+	    "  attempts = a.attempts + 1, lease_until = dunning.now() + interval '" OUTBOX_LEASE "' "
 	    "  WHERE a.id IN (SELECT id FROM dunning.lawyer_alert "
 	    "    WHERE (state = 'pending' AND coalesce(next_try_at, '-infinity') <= dunning.now()) "
 	    "       OR (state = 'sending' AND lease_until < dunning.now()) "
@@ -422,13 +421,13 @@ store_digest_take(struct store *s, const struct digest_lawyer *l, cal_day day, i
 		    "SELECT $1, $2::date, CASE WHEN $3::int = 0 THEN 'empty' ELSE 'sending' END, $3, "
 		    "  CASE WHEN $3::int = 0 THEN 0 ELSE 1 END, "
 		    "  CASE WHEN $3::int = 0 THEN NULL "
-		    "  ELSE dunning.now() + interval '" LEASE "' END "
+		    "  ELSE dunning.now() + interval '" OUTBOX_LEASE "' END "
 		    "ON CONFLICT ON CONSTRAINT lawyer_digest_once DO NOTHING RETURNING state", 3, p,
 		    PGRES_TUPLES_OK);
 	else
 		res = store_q(s, "UPDATE dunning.lawyer_digest SET "
 		    "  state = CASE WHEN $3::int = 0 THEN 'empty' ELSE 'sending' END, items = $3, "
-		    "  attempts = attempts + 1, lease_until = dunning.now() + interval '" LEASE "' "
+		    "  attempts = attempts + 1, lease_until = dunning.now() + interval '" OUTBOX_LEASE "' "
 		    "WHERE (lawyer_id, day) = ($1, $2::date) AND ((state = 'pending' AND "
 		    "  coalesce(next_try_at, '-infinity') <= dunning.now()) OR "
 		    "  (state = 'sending' AND lease_until < dunning.now())) RETURNING state", 3, p,

@@ -26,10 +26,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "outbox.h"
 #include "store_int.h"
 
-/* How long a claim may stay 'sending' before it is presumed lost. */
-#define LEASE "15 minutes"
 /* The due heads read at once. */
 #define HEADS "64"
 
@@ -381,7 +380,7 @@ mark(struct claim *c, struct send_group *g, size_t *n)
 	res = store_qp(c->s, "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) "
 	    "    AS w(id, mid, stage)), "
 	    "  x AS (UPDATE dunning.reminder r SET state = 'sending', attempts = r.attempts + 1, "
-	    "    lease_until = dunning.now() + interval '" LEASE "', message_id = w.mid, "
+	    "    lease_until = dunning.now() + interval '" OUTBOX_LEASE "', message_id = w.mid, "
 	    "    updated_at = dunning.now() FROM w WHERE r.id = w.id "
 	    "    RETURNING r.id, r.invoice_id, r.attempts, w.mid, w.stage) "
 	    "SELECT dunning.audit('daemon', 'sending', x.invoice_id, x.id, jsonb_build_object("

@@ -8,6 +8,7 @@
 #include "calendar.h"
 #include "log.h"
 #include "mailer.h"
+#include "outbox.h"
 #include "notify.h"
 #include "policy.h"
 #include "alerts.h"
@@ -25,30 +26,6 @@ struct job {
 	int nitems;
 	char message_id[160];
 };
-
-/* The sender's backoff, for internal mail: smtp.retry_base doubled per
- * attempt up to smtp.retry_max, ±20 % jitter. */
-static time_t
-backoff(struct notifier *n, int attempt)
-{
-	long d = n->cfg->smtp.retry_base, max = n->cfg->smtp.retry_max;
-
-	for (int i = 1; i < attempt && d < max; i++)
-		d *= 2;
-	if (d > max)
-		d = max;
-	return d - d / 5 + rand_r(&n->seed) % (2 * (d / 5) + 1);
-}
-
-/* Did job J fail for good (after smtp.max_attempts), or may it be tried
- * again? */
-static bool
-give_up(const struct job *j, int attempts)
-{
-	int max = j->n->cfg->smtp.max_attempts;
-
-	return max > 0 && attempts >= max;
-}
 
 /* Record that job J cannot be delivered: WHY, audited and logged. */
 static int
@@ -69,9 +46,11 @@ fail(struct job *j, const char *why)
 	return rc;
 }
 
-/* A temporary failure of job J: again later, or given up. */
+/* A temporary failure of job J: again later, or, GAVE_UP after
+ * smtp.max_attempts, failed (a digest is the day's: it is tried again
+ * until the window closes, whatever the attempts). */
 static int
-retry(struct job *j, const char *why)
+retry(struct job *j, const char *why, bool gave_up)
 {
 	struct notifier *n = j->n;
 	int attempts = j->alert != NULL ? j->alert->attempts : 1;
@@ -80,19 +59,20 @@ retry(struct job *j, const char *why)
 	if (j->alert == NULL) {
 		/* A digest is the day's: it is retried until the window closes. */
 		struct cal_window w = policy_window(n->cfg);
-		time_t at = j->now + backoff(n, 1);
+		time_t at = j->now + outbox_backoff(n->cfg, 1, &n->seed);
 
 		if (!cal_in_window(&w, at) || cal_local_day(at) != j->day)
 			return fail(j, why);
 		j->st->retried++;
 		return store_digest_retry(n->store, j->lawyer, j->day, at, why);
 	}
-	if (give_up(j, attempts)) {
+	if (gave_up) {
 		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
 		return fail(j, detail);
 	}
 	j->st->retried++;
-	return store_alert_retry(n->store, j->alert, j->now + backoff(n, attempts), why);
+	return store_alert_retry(n->store, j->alert,
+	    j->now + outbox_backoff(n->cfg, attempts, &n->seed), why);
 }
 
 /* The relay's verdict on one mail. */
@@ -100,11 +80,13 @@ static void
 done(struct mailer_msg *m, void *arg)
 {
 	struct job *j = m->udata;
+	bool gave_up;
 	int rc;
 
 	(void)arg;
-	switch (m->outcome) {
-	case MAILER_SENT:
+	switch (outbox_judge(j->n->cfg, m->outcome, j->alert != NULL ? j->alert->attempts : 1,
+	    true, &gave_up)) {
+	case OUTBOX_SENT:
 		if (j->alert != NULL) {
 			rc = store_alert_sent(j->n->store, j->alert, j->message_id);
 			j->st->alerts++;
@@ -114,13 +96,13 @@ done(struct mailer_msg *m, void *arg)
 			j->st->digests++;
 		}
 		break;
-	case MAILER_PERMANENT:
-		rc = fail(j, m->status);
+	case OUTBOX_FAILED:
+		rc = gave_up ? retry(j, m->status, true) : fail(j, m->status);
 		break;
-	case MAILER_TEMPORARY:
-	case MAILER_UNKNOWN:
+	case OUTBOX_RETRY:
+	case OUTBOX_IN_DOUBT:
 		/* Internal mail: sent again, same Message-ID, rather than lost. */
-		rc = retry(j, m->status);
+		rc = retry(j, m->status, false);
 		break;
 	default:
 		rc = -1;

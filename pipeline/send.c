@@ -13,6 +13,7 @@
 #include "letter.h"
 #include "log.h"
 #include "mailer.h"
+#include "outbox.h"
 #include "policy.h"
 #include "send.h"
 #include "store.h"
@@ -50,21 +51,6 @@ keep_copy(struct sender *s, const struct send_group *g, const char *subject,
 		log_warnx("%s: keeping its copy: %s", g->message_id, store_error(s->store));
 }
 
-/* Capped exponential backoff (smtp.retry_base doubled per attempt up to
- * smtp.retry_max) with ±20 % jitter, so that daemons retrying the same
- * relay do not come back in step. */
-static time_t
-backoff(struct sender *s, int attempt)
-{
-	long d = s->cfg->smtp.retry_base, max = s->cfg->smtp.retry_max;
-
-	for (int i = 1; i < attempt && d < max; i++)
-		d *= 2;
-	if (d > max)
-		d = max;
-	return d - d / 5 + rand_r(&s->seed) % (2 * (d / 5) + 1);
-}
-
 /* Record a temporary failure: retry later, or, after smtp.max_attempts
  * attempts (0: never), give up: 'failed', for the lawyer and the operator
  * to see (dunningctl in-doubt --failed, then resend). */
@@ -72,10 +58,11 @@ static int
 temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
     struct send_stats *st)
 {
-	int attempts = g->items[0].attempts, max = s->cfg->smtp.max_attempts;
+	int attempts = g->items[0].attempts;
 	char detail[600];
+	bool gave_up;
 
-	if (max > 0 && attempts >= max) {
+	if (outbox_judge(s->cfg, MAILER_TEMPORARY, attempts, false, &gave_up) == OUTBOX_FAILED) {
 		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
 		log_warnx("%s: %s", g->message_id, detail);
 		if (store_record_failed(s->store, s->cfg, g, detail) < 0)
@@ -85,7 +72,8 @@ temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
 	}
 	if (attempts >= RETRY_WARN)
 		log_warnx("%s: attempt %d failed again: %s", g->message_id, attempts, why);
-	if (store_record_retry(s->store, s->cfg, g, now + backoff(s, attempts), why) < 0)
+	if (store_record_retry(s->store, s->cfg, g,
+	    now + outbox_backoff(s->cfg, attempts, &s->seed), why) < 0)
 		return -1;
 	st->retried++;
 	return 0;
@@ -180,25 +168,29 @@ record(struct pending *p, struct mailer_msg *msg)
 	struct sender *s = p->s;
 	struct send_group *g = &p->g;
 
-	switch (msg->outcome) {
-	case MAILER_SENT:
+	bool gave_up;
+
+	switch (outbox_judge(s->cfg, msg->outcome, g->items[0].attempts, false, &gave_up)) {
+	case OUTBOX_SENT:
 		keep_copy(s, g, p->copy.subject, p->copy.text);
 		if (store_record_sent(s->store, s->cfg, g, msg->status) < 0)
 			return -1;
 		p->st->sent++;
 		break;
-	case MAILER_PERMANENT:
+	case OUTBOX_FAILED:
+		if (gave_up)
+			return temporary(s, p->now, g, msg->status, p->st);
 		if (store_record_failed(s->store, s->cfg, g, msg->status) < 0)
 			return -1;
 		p->st->failed++;
 		break;
-	case MAILER_UNKNOWN:
+	case OUTBOX_IN_DOUBT:
 		keep_copy(s, g, p->copy.subject, p->copy.text);
 		if (store_record_in_doubt(s->store, s->cfg, g, msg->status) < 0)
 			return -1;
 		p->st->in_doubt++;
 		break;
-	case MAILER_TEMPORARY:
+	case OUTBOX_RETRY:
 		return temporary(s, p->now, g, msg->status, p->st);
 	}
 	return 0;

@@ -1,0 +1,44 @@
+/*
+ * outbox — the rules every outgoing message follows (see outbox.h).
+ */
+#include <stdlib.h>
+
+#include "outbox.h"
+
+enum outbox_verdict
+outbox_judge(const struct config *cfg, enum mailer_outcome outcome, int attempts,
+    bool at_least_once, bool *gave_up)
+{
+	int max = cfg->smtp.max_attempts;
+
+	*gave_up = false;
+	switch (outcome) {
+	case MAILER_SENT:
+		return OUTBOX_SENT;
+	case MAILER_PERMANENT:
+		return OUTBOX_FAILED;
+	case MAILER_UNKNOWN:
+		if (!at_least_once)
+			return OUTBOX_IN_DOUBT;
+		/* FALLTHROUGH */
+	case MAILER_TEMPORARY:
+		if (max > 0 && attempts >= max) {
+			*gave_up = true;
+			return OUTBOX_FAILED;
+		}
+		return OUTBOX_RETRY;
+	}
+	return OUTBOX_FAILED;
+}
+
+time_t
+outbox_backoff(const struct config *cfg, int attempts, unsigned int *seed)
+{
+	long d = cfg->smtp.retry_base, max = cfg->smtp.retry_max;
+
+	for (int i = 1; i < attempts && d < max; i++)
+		d *= 2;
+	if (d > max)
+		d = max;
+	return d - d / 5 + rand_r(seed) % (2 * (d / 5) + 1);
+}
