@@ -5,6 +5,7 @@ import email.policy
 import json
 import os
 import select
+import smtplib
 import subprocess
 import time
 
@@ -14,41 +15,53 @@ from .text import norm_spaces
 
 
 class SmtpRecorder:
-    """tests/lib/smtp_recorder.py as a subprocess on its own port."""
+    """tests/lib/smtp_recorder.py as a subprocess on its own port, its
+    control file (faults switched while it runs) and its events log.
+    EXTRA: more options of the recorder (--tls-cert, --auth...)."""
 
-    def __init__(self, workdir, port=None, reject=None, tempfail=None):
+    def __init__(self, workdir, port=None, reject=None, tempfail=None, extra=()):
         self.out = os.path.join(workdir, 'mails-%d.jsonl' % time.monotonic_ns())
-        self.control = os.path.join(workdir, 'smtp-control.json')
-        self.events_file = os.path.join(workdir, 'smtp-events.jsonl')
+        self.control_path = os.path.join(workdir, 'smtp-control.json')
+        self.events_path = os.path.join(workdir, 'smtp-events.jsonl')
         self.port = port or free_port()
         self.reject = reject
         self.tempfail = tempfail
+        self.extra = list(extra)
         self.proc = None
 
     def start(self, deadline=20):
         args = [PYTHON, RECORDER, '--port', str(self.port), '--out', self.out,
-                '--control', self.control, '--events', self.events_file]
+                '--control', self.control_path, '--events', self.events_path]
         if self.reject:
             args += ['--reject-rcpt', self.reject]
         if self.tempfail:
             args += ['--tempfail-rcpt', self.tempfail]
+        args += self.extra
         # stderr to a file: a pipe nobody reads could fill and stall the relay.
-        self.errfile = open(self.out + '.stderr', 'w')
+        self.err_path = self.out + '.stderr'
+        self.errfile = open(self.err_path, 'w')
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.errfile,
                                      text=True)
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             if self.proc.poll() is not None:
-                self.errfile.flush()
-                with open(self.out + '.stderr') as f:
-                    raise RuntimeError('smtp recorder exited: ' + f.read())
+                raise RuntimeError('smtp recorder exited: ' + self.stderr())
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline()
                 if line.startswith('READY'):
+                    assert line.split()[1] == '127.0.0.1:%d' % self.port, line
                     return self
         self.stop()
-        raise RuntimeError('smtp recorder not READY within %ds' % deadline)
+        raise RuntimeError('smtp recorder not READY within %ds: %s'
+                           % (deadline, self.stderr()))
+
+    def stderr(self):
+        """What the recorder wrote on stderr so far (its warnings)."""
+        if not self.errfile.closed:
+            self.errfile.flush()
+        with open(self.err_path) as f:
+            return f.read()
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -63,8 +76,16 @@ class SmtpRecorder:
             self.errfile.close()
         self.proc = None
 
+    def control(self, settings):
+        """Replace the control file (smtp_recorder.py's --control)
+        atomically: the relay answers by SETTINGS from its next step on."""
+        tmp = self.control_path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(settings, f)
+        os.replace(tmp, self.control_path)
+
     def faults(self, reply=None, delay=None, drop=None):
-        """Change how the relay answers, while it runs (written atomically)."""
+        """Change how the relay answers, while it runs."""
         ctl = {}
         if reply:
             ctl['reply'] = reply
@@ -72,15 +93,12 @@ class SmtpRecorder:
             ctl['delay'] = delay
         if drop:
             ctl['drop'] = drop
-        tmp = self.control + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(ctl, f)
-        os.replace(tmp, self.control)
+        self.control(ctl)
 
     def events(self):
-        if not os.path.exists(self.events_file):
+        if not os.path.exists(self.events_path):
             return []
-        with open(self.events_file) as f:
+        with open(self.events_path) as f:
             return [json.loads(line) for line in f if line.strip()]
 
     def records(self):
@@ -88,6 +106,12 @@ class SmtpRecorder:
             return []
         with open(self.out, encoding='utf-8') as f:
             return [json.loads(line) for line in f if line.strip()]
+
+    def client(self, timeout=5):
+        """An smtplib client connected to the relay, after EHLO."""
+        s = smtplib.SMTP('127.0.0.1', self.port, timeout=timeout)
+        s.ehlo('client.test')
+        return s
 
 
 class Mail:
