@@ -173,13 +173,7 @@ class Bench:
         return self.cluster.connect(db)
 
     def sql(self, db, q, params=None):
-        conn = self.connect(db)
-        try:
-            with conn.cursor() as c:
-                c.execute(q, params)
-                return c.fetchall() if c.description else None
-        finally:
-            conn.close()
+        return self.cluster.admin(q, params, dbname=db)
 
     def config(self, db, smtp_port, name, extra=''):
         path = os.path.join(self.work, name + '.conf')
