@@ -7,7 +7,7 @@ side with a reference in the same run and writes bench/results.md.
     bench/run                       (installs Postfix's tools, builds, runs this)
     /usr/bin/python3 bench/bench.py [--sizes 10000,100000,1000000] [--parts ...]
 
-It uses the end-to-end harness (tests/e2e/harness.py): a private PostgreSQL
+It uses the tests' harness (tests/lib/harness/): a private PostgreSQL
 15 cluster run as postgres (run this as root), databases cloned from a
 migrated template; the daemon of $DUNNINGD (default build-bench/).
 
@@ -50,7 +50,7 @@ BUILD = os.environ.get('BENCH_BUILD', os.path.join(ROOT, 'build-bench'))
 os.environ.setdefault('DUNNING_SOURCE_ROOT', ROOT)
 os.environ.setdefault('DUNNINGD', os.path.join(BUILD, 'daemon', 'dunningd'))
 os.environ.setdefault('DUNNINGCTL', os.path.join(BUILD, 'ctl', 'dunningctl'))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'e2e'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'lib'))
 sys.path.insert(0, HERE)
 
 import psycopg2  # noqa: E402
@@ -157,7 +157,7 @@ class Bench:
         self.work = work
         self.cluster = Cluster()
         self.cluster.start()
-        self.cluster.template = harness._migrate_template(self.cluster, work)
+        self.cluster.template = harness.migrate_template(self.cluster, work)
         self.n = 0
 
     def close(self):
@@ -173,13 +173,7 @@ class Bench:
         return self.cluster.connect(db)
 
     def sql(self, db, q, params=None):
-        conn = self.connect(db)
-        try:
-            with conn.cursor() as c:
-                c.execute(q, params)
-                return c.fetchall() if c.description else None
-        finally:
-            conn.close()
+        return self.cluster.admin(q, params, dbname=db)
 
     def config(self, db, smtp_port, name, extra=''):
         path = os.path.join(self.work, name + '.conf')
@@ -609,7 +603,7 @@ def write_results(meta, plan, send, lat, idle):
       'the absolute times.' % (meta['date'], meta['head'], meta['cpu'], os.cpu_count(),
                                meta['load0'], meta['load1']))
     w('')
-    w('PostgreSQL 15 as the test harness starts it (tests/e2e/harness.py: fsync off, '
+    w('PostgreSQL 15 as the test harness starts it (tests/lib/harness/pg.py: fsync off, '
       'synchronous_commit off, default shared_buffers 128 MB), dunningd built with '
       '`-Dbuildtype=release`, Postfix %s smtp-sink / smtp-source on loopback. Whole run: '
       '%.0f s.' % (meta['postfix'], meta['elapsed']))

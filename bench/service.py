@@ -6,7 +6,7 @@ writes them to bench/service-results.md (and prints them).
 
     ninja -C build && /usr/bin/python3 bench/service.py
 
-It uses the end-to-end harness (tests/e2e/harness.py): a private
+It uses the tests' harness (tests/lib/harness/): a private
 PostgreSQL 15 cluster (run as postgres through runuser: run this as root),
 a database per part cloned from a migrated template, the SMTP recorder, and
 the daemon built in build/ (DUNNINGD, DUNNINGCTL, DUNNING_SOURCE_ROOT may
@@ -52,10 +52,10 @@ ROOT = os.path.dirname(HERE)
 os.environ.setdefault('DUNNING_SOURCE_ROOT', ROOT)
 os.environ.setdefault('DUNNINGD', os.path.join(ROOT, 'build', 'daemon', 'dunningd'))
 os.environ.setdefault('DUNNINGCTL', os.path.join(ROOT, 'build', 'ctl', 'dunningctl'))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'e2e'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'lib'))
 
 import harness  # noqa: E402
-from harness import Cluster, Daemon, Env, _migrate_template, at, wait_until  # noqa: E402
+from harness import Cluster, Daemon, Env, migrate_template, at, wait_until  # noqa: E402
 
 RESULTS = os.path.join(HERE, 'service-results.md')
 SLOW_POLL = 'schedule { poll_interval = 3600 }\n'
@@ -701,7 +701,7 @@ def main():
     cluster = Cluster()
     try:
         cluster.start()
-        cluster.template = _migrate_template(cluster, base)
+        cluster.template = migrate_template(cluster, base)
         r1 = part1(cluster, base)
         r2 = part2(cluster, base)
         r3 = part3(cluster, base)

@@ -8,10 +8,10 @@ of at most 78 characters, and no Message-ID arrives twice."""
 import os
 import subprocess
 
-from harness import at
+from harness import at, from_meson
 from test_mime import ODD_NAMES, pdf_bytes, write_pdf
 
-MIME_CHECK = os.environ.get('DUNNING_MIME_CHECK')
+MIME_CHECK = from_meson('DUNNING_MIME_CHECK')
 
 
 def portfolio(env):

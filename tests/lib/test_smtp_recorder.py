@@ -1,16 +1,13 @@
 """Tests of tests/lib/smtp_recorder.py itself: the recording, the existing
 options, and the runtime fault injection (--control) and --events log.
 
-Run with: /usr/bin/python3 -m pytest tests/lib/test_smtp_recorder.py
+Run with: meson test -C build --suite lib
 """
-import json
 import os
-import select
 import shutil
 import smtplib
 import socket
 import subprocess
-import sys
 import threading
 import time
 from email.message import EmailMessage
@@ -18,88 +15,19 @@ from email.utils import make_msgid
 
 import pytest
 
-RECORDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'smtp_recorder.py')
-PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
+from harness.smtp import SmtpRecorder
+
 TIMEOUT = 5
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, tmp_path, *extra):
-        self.dir = tmp_path
-        self.port = free_port()
-        self.out = str(tmp_path / 'mails.jsonl')
-        self.control_path = str(tmp_path / 'control.json')
-        self.events_path = str(tmp_path / 'events.jsonl')
-        self.err_path = str(tmp_path / 'recorder.stderr')
-        args = [PYTHON, RECORDER, '--port', str(self.port), '--out', self.out,
-                '--control', self.control_path, '--events', self.events_path]
-        args += list(extra)
-        self.err = open(self.err_path, 'w')
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.err,
-                                     text=True)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError('recorder exited: ' + self.stderr())
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
-            if ready:
-                line = self.proc.stdout.readline()
-                if line.startswith('READY'):
-                    assert line.split()[1] == '127.0.0.1:%d' % self.port
-                    return
-        self.stop()
-        raise RuntimeError('recorder not READY: ' + self.stderr())
-
-    def stderr(self):
-        self.err.flush()
-        with open(self.err_path) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc.stdout.close()
-        self.err.close()
-
-    def control(self, settings):
-        """Replace the control file atomically."""
-        tmp = self.control_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(settings, f)
-        os.replace(tmp, self.control_path)
-
-    def records(self):
-        if not os.path.exists(self.out):
-            return []
-        with open(self.out) as f:
-            return [json.loads(line) for line in f if line.strip()]
-
-    def events(self):
-        if not os.path.exists(self.events_path):
-            return []
-        with open(self.events_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
-
-    def client(self):
-        s = smtplib.SMTP('127.0.0.1', self.port, timeout=TIMEOUT)
-        s.ehlo('client.test')
-        return s
+def start_recorder(tmp_path, *extra):
+    """The recorder started with the options EXTRA, as the suites start it."""
+    return SmtpRecorder(str(tmp_path), extra=extra).start(deadline=10)
 
 
 @pytest.fixture
 def server(tmp_path):
-    srv = Server(tmp_path)
+    srv = start_recorder(tmp_path)
     yield srv
     srv.stop()
 
@@ -137,7 +65,7 @@ def test_accepts_and_records_message_id(server):
 
 
 def test_reject_and_tempfail_options_still_work(tmp_path):
-    srv = Server(tmp_path, '--reject-rcpt', r'^nobody@', '--tempfail-rcpt', r'^later@')
+    srv = start_recorder(tmp_path, '--reject-rcpt', r'^nobody@', '--tempfail-rcpt', r'^later@')
     try:
         with srv.client() as s:
             assert s.mail('billing@example.org')[0] == 250
@@ -371,7 +299,7 @@ def test_starttls_and_auth_with_faults(tmp_path):
                     '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
                     '-keyout', key, '-out', cert, '-days', '1',
                     '-subj', '/CN=localhost'], check=True, capture_output=True)
-    srv = Server(tmp_path, '--tls-cert', cert, '--tls-key', key, '--auth', 'u:secret')
+    srv = start_recorder(tmp_path, '--tls-cert', cert, '--tls-key', key, '--auth', 'u:secret')
     try:
         import ssl
         ctx = ssl.create_default_context()

@@ -1,13 +1,8 @@
-"""Fixtures of the SQL suite: the e2e harness (tests/e2e/harness.py), with
-no relay unless a test asks for one."""
-import os
-import sys
-
+"""Fixtures of the SQL suite, from the shared harness (tests/lib/harness),
+with no relay unless a test asks for one."""
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'e2e'))
-
-from harness import cluster, make_env  # noqa: E402,F401  (pytest fixtures)
+from harness.fixtures import cluster, make_env  # noqa: F401  (pytest fixtures)
 
 
 @pytest.fixture
