@@ -1,5 +1,5 @@
 /*
- * ctl_gdpr — the GDPR tools: export-client (the client's access request)
+ * gdpr — the GDPR tools: export-client (the client's access request)
  * and purge (anonymise the files closed for longer than the retention
  * period).
  */

@@ -1,5 +1,5 @@
 /*
- * store_gdpr — the client's data: the export of an access request, the
+ * gdpr_sql — the client's data: the export of an access request, the
  * purge after the retention period, and the kept copies of the messages
  * that left (which both of them see).
  */

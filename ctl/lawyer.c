@@ -1,5 +1,5 @@
 /*
- * ctl_lawyer — the lawyers' commands: dispute, clear-dispute, approve,
+ * lawyer — the lawyers' commands: dispute, clear-dispute, approve,
  * reject, pause, pending, history, letter-sent.
  *
  * Each action is one of the SQL functions of SPEC §3.1, which validates,

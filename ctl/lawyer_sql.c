@@ -1,6 +1,7 @@
 /*
- * store_ctl — the queries and calls behind dunningctl's lawyer commands
- * (the preview is in store_preview.c, the client's data in store_gdpr.c).
+ * lawyer_sql — the queries and calls behind dunningctl's lawyer commands
+ * (lawyer.c); the preview's are in preview_sql.c, the client's data in
+ * gdpr_sql.c.
  *
  * The errors here are shown to the person who typed the command, so they
  * keep the server's primary message alone ("no invoice numbered \"F-9\""),

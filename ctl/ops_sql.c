@@ -1,5 +1,5 @@
 /*
- * store_ops — the operator's queries and actions on unsettled reminders
+ * ops_sql — the operator's queries and actions on unsettled reminders
  * (dunningctl in-doubt, resend, mark-sent), over the audited SQL functions.
  */
 #include <stdlib.h>

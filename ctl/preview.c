@@ -1,5 +1,5 @@
 /*
- * ctl_preview — dunningctl preview REMINDER: the message exactly as the
+ * preview — dunningctl preview REMINDER: the message exactly as the
  * sender would send it, built by the same code (store_load_group,
  * message_compose, message_letter) on the group the claim would form, and
  * with the Message-ID it would carry.  Nothing is written or locked.

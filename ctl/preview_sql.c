@@ -1,8 +1,8 @@
 /*
- * store_preview — dunningctl preview: the group the sender would claim for
+ * preview_sql — dunningctl preview: the group the sender would claim for
  * one reminder, read without writing or locking anything.
  *
- * It follows the claim of store_send.c step by step: the reminder's
+ * It follows the claim of pipeline/claim.c step by step: the reminder's
  * siblings (same client, stage and currency, leaving at the same send,
  * sharing a retry's Message-ID), the policy's re-check at that time, the
  * Message-ID derived from the reminders that stay, and the group loaded

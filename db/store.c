@@ -1,7 +1,7 @@
 /*
  * store — the connection, migrations, settings, audit rows and the audit
- * chain's verification.  Planning and sending live in store_plan.c and
- * store_send.c; the shared helpers in store_int.h.
+ * chain's verification: the libpq layer under pipeline/ and ctl/, which
+ * holds no rule.  The helpers its files share are in store_int.h.
  */
 #include <stdarg.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 
 #include "store.h"
 
-/* A statement prepared in this session (store_prep.c). */
+/* A statement prepared in this session (db/store_prep.c). */
 struct store_prep {
 	const char *sql;	/* the literal: its address is the key */
 	unsigned int gen;	/* its name's generation: prepared again after a change */
@@ -36,7 +36,7 @@ void store_rollback(struct store *s);
 const char *store_i64(char *buf, int64_t v);
 const char *store_id_or_null(char *buf, int64_t v);
 
-/* A growable list of ids (store_send.c), printed as a PostgreSQL array. */
+/* A growable list of ids (store_array.c), printed as a PostgreSQL array. */
 struct store_ids {
 	int64_t *v;
 	size_t n, cap;
@@ -52,11 +52,11 @@ char *store_text_array(const char *const *v, size_t n);
 int store_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
     struct store_ids *taken);
 
-/* The facts query, for candidates or for given invoices (store_plan.c). */
+/* The facts query, for candidates or for given invoices (pipeline/plan.c). */
 int store_load_facts(struct store *s, const struct config *cfg, const char *where,
     int n, const char *const *params, store_facts_fn fn, void *arg);
 /* Load the client, lawyer and invoices of the reminders REM_ARRAY ("{1,2}")
- * of CLIENT into G (store_group.c; the sender's claim and preview). */
+ * of CLIENT into G (pipeline/group.c; the claim and the preview). */
 int store_load_group(struct store *s, const char *rem_array, int64_t client,
     struct send_group *g);
 /* Load N groups at once: G[k] has client_id set; the NREMS reminders
@@ -71,7 +71,7 @@ void store_group_free(struct send_group *g);
 /* The Message-ID of the message carrying the reminders IDS (sorted). */
 void store_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
     char *buf, size_t len);
-/* dunningctl's statements (store_ctl.c): like store_q and store_cmd, but
+/* dunningctl's statements (ctl/lawyer_sql.c): like store_q and store_cmd, but
  * the error remembered is the server's primary message alone, shown as is
  * to the person who typed the command. */
 void store_ctl_fail(struct store *s, const PGresult *res);

@@ -1,5 +1,5 @@
 /*
- * store_notify — the alert outbox and the digest rows (see store_notify.h).
+ * alerts — the alert outbox and the digest rows (see alerts.h).
  *
  * Internal mail is delivered at least once: a claim whose lease ran out
  * (the daemon died mid-send) is taken again, with the same Message-ID, so

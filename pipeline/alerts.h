@@ -1,16 +1,16 @@
 /*
- * store_notify — the lawyer's mail in the database (sql/010): the alert
+ * alerts — the lawyer's mail in the database (sql/010): the alert
  * outbox and the daily digest's bookkeeping.
  *
- * Alerts are queued by the transactions of their events (store_send.c,
- * store_plan.c, through dunning.lawyer_alert_add); here they are claimed
+ * Alerts are queued by the transactions of their events (outcome.c,
+ * plan.c, through dunning.lawyer_alert_add); here they are claimed
  * (SKIP LOCKED, 'sending' committed before the mail leaves) and their
  * outcome recorded with its audit row.  A digest is taken by inserting its
  * (lawyer, day) row: whoever inserts it sends it, so it leaves at most
  * once a day whatever the number of daemons.
  */
-#ifndef DUNNING_STORE_NOTIFY_H
-#define DUNNING_STORE_NOTIFY_H
+#ifndef DUNNING_ALERTS_H
+#define DUNNING_ALERTS_H
 
 #include <stdbool.h>
 #include <stdint.h>

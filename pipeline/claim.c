@@ -1,5 +1,5 @@
 /*
- * store_claim — the sender's claim (SPEC §3.5), a session's messages at once.
+ * claim — the sender's claim (SPEC §3.5), a session's messages at once.
  *
  * One transaction, a fixed number of statements whatever the number of
  * messages (bench/results.md: the round trips, one claim per message,
@@ -19,7 +19,7 @@
  *   6. the survivors 'sending', each with its audit row;
  *   7. what the messages say (store_load_groups);
  * then COMMIT.  The send locks are held until each outcome is recorded
- * (store_send.c), so a payment or a dispute arriving meanwhile waits for
+ * (outcome.c), so a payment or a dispute arriving meanwhile waits for
  * that message's outcome.
  */
 #include <stdlib.h>

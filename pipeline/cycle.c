@@ -85,9 +85,9 @@ cycle_plan_some(struct cycle *c, const int64_t *ids, size_t n, struct plan_stats
 int
 cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 {
-	struct sender snd = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
+	struct send_pass snd = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
 	    .password = c->password, .seed = c->seed, .stop = c->stop, .stop_arg = c->stop_arg };
-	struct notifier nt = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
+	struct notify_pass nt = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
 	    .password = c->password, .stop = c->stop, .stop_arg = c->stop_arg };
 	int rc;
 
@@ -95,14 +95,14 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 	memset(ns, 0, sizeof(*ns));
 	if (store_ready(c->store) < 0)
 		return -1;
-	rc = sender_run(&snd, c->clock, ss);
+	rc = send_run(&snd, c->clock, ss);
 	c->seed = snd.seed;
 	if (rc < 0)
 		return -1;
 	/* The clients' mail went first: a failure here is the lawyers' mail's,
 	 * logged, and tried again by the next pass. */
 	nt.seed = c->seed;
-	if (notifier_run(&nt, c->clock, ns) < 0) {
+	if (notify_run(&nt, c->clock, ns) < 0) {
 		ns->errors++;
 		rc = 1;
 	}

@@ -1,5 +1,5 @@
 /*
- * store_group — the contents of one message: the client, its lawyer, the
+ * group — the contents of one message: the client, its lawyer, the
  * invoices with their balances and payments.  The sender loads it for the
  * reminders it claimed; dunningctl preview loads it the same way, for a
  * reminder or for an invoice at a stage not planned yet.

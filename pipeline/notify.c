@@ -1,5 +1,5 @@
 /*
- * notifier — alerts and digests to the lawyers (see notifier.h).
+ * notify — alerts and digests to the lawyers (see notify.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 
 /* One mail of the session being built: an alert or a digest. */
 struct job {
-	struct notifier *n;
+	struct notify_pass *n;
 	struct notify_stats *st;
 	time_t now;
 	const struct lawyer_alert *alert;	/* NULL for a digest */
@@ -31,7 +31,7 @@ struct job {
 static int
 fail(struct job *j, const char *why)
 {
-	struct notifier *n = j->n;
+	struct notify_pass *n = j->n;
 	int rc;
 
 	j->st->failed++;
@@ -52,7 +52,7 @@ fail(struct job *j, const char *why)
 static int
 retry(struct job *j, const char *why, bool gave_up)
 {
-	struct notifier *n = j->n;
+	struct notify_pass *n = j->n;
 	int attempts = j->alert != NULL ? j->alert->attempts : 1;
 	char detail[400];
 
@@ -117,7 +117,7 @@ done(struct mailer_msg *m, void *arg)
 
 /* Hand the K composed mails to the relay in one session, then free them. */
 static void
-flush(struct notifier *n, struct mailer_msg *msgs, size_t k)
+flush(struct notify_pass *n, struct mailer_msg *msgs, size_t k)
 {
 	if (k == 0)
 		return;
@@ -136,7 +136,7 @@ static bool
 compose(struct job *j, enum message_lawyer which, json_t *ctx, const char *name,
     const char *addr, struct mailer_msg *msg)
 {
-	struct notifier *n = j->n;
+	struct notify_pass *n = j->n;
 	char err[256] = "";
 
 	memset(msg, 0, sizeof(*msg));
@@ -155,7 +155,7 @@ compose(struct job *j, enum message_lawyer which, json_t *ctx, const char *name,
 
 /* The queued alerts, a session at a time. */
 static int
-run_alerts(struct notifier *n, time_t now, const char *domain, struct mailer_msg *msgs,
+run_alerts(struct notify_pass *n, time_t now, const char *domain, struct mailer_msg *msgs,
     size_t cap, struct notify_stats *st)
 {
 	for (int round = 0; round < MAX_ROUNDS; round++) {
@@ -197,7 +197,7 @@ run_alerts(struct notifier *n, time_t now, const char *domain, struct mailer_msg
 
 /* The day's digest of every lawyer that has none yet. */
 static int
-run_digests(struct notifier *n, time_t now, const char *domain, struct mailer_msg *msgs,
+run_digests(struct notify_pass *n, time_t now, const char *domain, struct mailer_msg *msgs,
     size_t cap, struct notify_stats *st)
 {
 	cal_day day = cal_local_day(now);
@@ -252,7 +252,7 @@ run_digests(struct notifier *n, time_t now, const char *domain, struct mailer_ms
 
 /* Alerts, then digests, inside the send window only. */
 int
-notifier_run(struct notifier *n, const struct clock *clock, struct notify_stats *st)
+notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats *st)
 {
 	struct cal_window w = policy_window(n->cfg);
 	size_t cap = n->cfg->smtp.messages_per_session > 0 ?

@@ -1,5 +1,5 @@
 /*
- * notifier — the lawyer's mail, after each send pass: the queued alerts
+ * notify — the lawyer's mail, after each send pass: the queued alerts
  * (a stage with notify_lawyer sent, a letter written, a message failed, an
  * escalation) and, at the first pass of a business day inside the send
  * window, each lawyer's digest when it has something to say.
@@ -10,8 +10,8 @@
  * refusing the mail, is audited and logged; the client's mail never waits
  * for it (it runs after the pass, and only then).
  */
-#ifndef DUNNING_NOTIFIER_H
-#define DUNNING_NOTIFIER_H
+#ifndef DUNNING_NOTIFY_H
+#define DUNNING_NOTIFY_H
 
 #include <stdbool.h>
 
@@ -20,7 +20,7 @@
 #include "message.h"
 #include "store.h"
 
-struct notifier {
+struct notify_pass {
 	const struct config *cfg;
 	const struct message_set *ms;
 	struct store *store;
@@ -36,6 +36,6 @@ struct notify_stats {
 
 /* Send the alerts due and the day's digests, by CLOCK.  -1 when the
  * database could not be used (the caller retries later). */
-int notifier_run(struct notifier *n, const struct clock *clock, struct notify_stats *st);
+int notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats *st);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * store_send — the sender's outcomes (SPEC §3.5), and what the claim
- * (store_claim.c) shares with them: lists of ids, the send locks.
+ * outcome — the sender's outcomes (SPEC §3.5), and the send locks the
+ * claim (claim.c) takes and each outcome releases.
  *
  * Each outcome moves the message's reminders out of 'sending' with their
  * audit rows in one statement (one transaction), then the invoices' send
@@ -15,85 +15,9 @@
 #include "store_int.h"
 #include "alerts.h"
 
-/* How the sender words a written letter's outcome (sender.c): the lawyer
+/* How the sender words a written letter's outcome (send.c): the lawyer
  * is told the path that follows. */
 #define LETTER_WRITTEN "letter written to "
-
-/* Append ID. */
-int
-store_ids_add(struct store_ids *l, int64_t id)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		int64_t *v = realloc(l->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = id;
-	return 0;
-}
-
-/* Is ID in L? */
-bool
-store_ids_has(const struct store_ids *l, int64_t id)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i] == id)
-			return true;
-	return false;
-}
-
-/* "{1,2,3}", malloc'ed. */
-char *
-store_ids_array(const struct store_ids *l)
-{
-	size_t cap = 3 + l->n * 21, len = 1;
-	char *s = malloc(cap);
-
-	if (s == NULL)
-		return NULL;
-	s[0] = '{';
-	for (size_t i = 0; i < l->n; i++)
-		len += snprintf(s + len, cap - len, "%s%lld", i ? "," : "", (long long)l->v[i]);
-	snprintf(s + len, cap - len, "}");
-	return s;
-}
-
-/* "{\"a\",NULL}", malloc'ed: every element quoted, '"' and '\\' escaped. */
-char *
-store_text_array(const char *const *v, size_t n)
-{
-	size_t cap = 3;
-	char *s, *w;
-
-	for (size_t i = 0; i < n; i++)
-		cap += v[i] == NULL ? 5 : 3 + 2 * strlen(v[i]);
-	if ((s = w = malloc(cap)) == NULL)
-		return NULL;
-	*w++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*w++ = ',';
-		if (v[i] == NULL) {
-			memcpy(w, "NULL", 4);
-			w += 4;
-			continue;
-		}
-		*w++ = '"';
-		for (const char *c = v[i]; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				*w++ = '\\';
-			*w++ = *c;
-		}
-		*w++ = '"';
-	}
-	*w++ = '}';
-	*w = '\0';
-	return s;
-}
 
 /* The send locks of invoices IDS, taken (try: never waited for) or
  * released in one statement; a lock's key is the invoice's id (as

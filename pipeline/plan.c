@@ -1,5 +1,5 @@
 /*
- * store_plan — reading the policy's facts and writing its decisions.
+ * plan — reading the policy's facts and writing its decisions.
  *
  * Planning reads every candidate without locks, decides, and for the few
  * invoices whose rows must change opens one short transaction each: lock

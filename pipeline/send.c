@@ -1,5 +1,5 @@
 /*
- * sender — one pass over the due reminders.
+ * send — one pass over the due reminders.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@
 
 /* One message of the session being built. */
 struct pending {
-	struct sender *s;
+	struct send_pass *s;
 	struct send_group g;
 	struct send_stats *st;
 	const struct clock *clock;
@@ -44,7 +44,7 @@ struct pending {
  * client's access request (dunningctl export-client).  A copy the database
  * did not take is a warning: the send itself is recorded regardless. */
 static void
-keep_copy(struct sender *s, const struct send_group *g, const char *subject,
+keep_copy(struct send_pass *s, const struct send_group *g, const char *subject,
     const char *text)
 {
 	if (text != NULL && store_keep_copy(s->store, g, subject, text) < 0)
@@ -55,7 +55,7 @@ keep_copy(struct sender *s, const struct send_group *g, const char *subject,
  * attempts (0: never), give up: 'failed', for the lawyer and the operator
  * to see (dunningctl in-doubt --failed, then resend). */
 static int
-temporary(struct sender *s, time_t now, struct send_group *g, const char *why,
+temporary(struct send_pass *s, time_t now, struct send_group *g, const char *why,
     struct send_stats *st)
 {
 	int attempts = g->items[0].attempts;
@@ -135,7 +135,7 @@ write_letter(const struct config *cfg, const struct send_group *g, const char *t
  * failed after smtp.max_attempts.
  */
 static void
-send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stats *st)
+send_letter(struct send_pass *s, time_t now, struct send_group *g, struct send_stats *st)
 {
 	char err[256], path[1024], detail[1400];
 	char *text = message_letter(s->ms, s->cfg, g, now, err, sizeof(err));
@@ -165,7 +165,7 @@ send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stat
 static int
 record(struct pending *p, struct mailer_msg *msg)
 {
-	struct sender *s = p->s;
+	struct send_pass *s = p->s;
 	struct send_group *g = &p->g;
 
 	bool gave_up;
@@ -204,7 +204,7 @@ static void
 sent_one(struct mailer_msg *msg, void *arg)
 {
 	struct pending *p = msg->udata;
-	struct sender *s = p->s;
+	struct send_pass *s = p->s;
 	int rc = record(p, msg);
 
 	(void)arg;
@@ -229,7 +229,7 @@ sent_one(struct mailer_msg *msg, void *arg)
 
 /* Hand the N composed messages of MSGS to the relay in one session. */
 static void
-flush(struct sender *s, struct mailer_msg *msgs, size_t n)
+flush(struct send_pass *s, struct mailer_msg *msgs, size_t n)
 {
 	if (n == 0)
 		return;
@@ -249,7 +249,7 @@ flush(struct sender *s, struct mailer_msg *msgs, size_t n)
 static bool
 prepare(struct pending *p, struct mailer_msg *msg)
 {
-	struct sender *s = p->s;
+	struct send_pass *s = p->s;
 	struct send_group *g = &p->g;
 	const char *why;
 	char err[256];
@@ -285,7 +285,7 @@ prepare(struct pending *p, struct mailer_msg *msg)
  * window closes, when nothing is due, or when the owner asks (s->stop) —
  * between sessions, never in the middle of one. */
 int
-sender_run(struct sender *s, const struct clock *clock, struct send_stats *st)
+send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 {
 	struct cal_window w = policy_window(s->cfg);
 	size_t cap = s->cfg->smtp.messages_per_session > 0 ?

@@ -1,9 +1,9 @@
 /*
- * sender — send what is due: claim, compose, hand to the relay in one
+ * send — send what is due: claim, compose, hand to the relay in one
  * SMTP session per batch, record each outcome.
  */
-#ifndef DUNNING_SENDER_H
-#define DUNNING_SENDER_H
+#ifndef DUNNING_SEND_H
+#define DUNNING_SEND_H
 
 #include <stdbool.h>
 #include <time.h>
@@ -13,7 +13,7 @@
 #include "message.h"
 #include "store.h"
 
-struct sender {
+struct send_pass {
 	const struct config *cfg;
 	const struct message_set *ms;
 	struct store *store;
@@ -29,6 +29,6 @@ struct send_stats {
 
 /* Send everything due, by CLOCK, until nothing is due or the send window
  * closes. */
-int sender_run(struct sender *s, const struct clock *clock, struct send_stats *st);
+int send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st);
 
 #endif
