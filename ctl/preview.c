@@ -18,6 +18,7 @@
 
 #include <gmime/gmime.h>
 
+#include "check.h"
 #include "ctl.h"
 #include "message.h"
 #include "store_ctl.h"
@@ -227,7 +228,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		message_set_free(ms);
 		return ctl_refused(c);
 	}
-	if ((why = message_check(&g, c->cfg)) != NULL) {
+	if ((why = check_group(&g, c->cfg)) != NULL) {
 		if (pv.reminder_id != 0)
 			fprintf(stderr, "dunningctl: reminder %lld would not be sent: %s\n",
 			    (long long)pv.reminder_id, why);

@@ -1,7 +1,6 @@
 /*
  * message — context, rendering and MIME composition of one reminder.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <gmime/gmime.h>
 
 #include "calendar.h"
+#include "check.h"
 #include "message.h"
 #include "money.h"
 #include "template.h"
@@ -289,72 +289,6 @@ message_set_free(struct message_set *ms)
 		for (int p = 0; p < PART_HTML; p++)
 			template_free(ms->lawyer[k][p]);
 	free(ms);
-}
-
-/* One address: local@domain, printable ASCII, no spaces or specials
- * that would need quoting. */
-bool
-message_valid_address(const char *addr)
-{
-	const char *at, *p;
-	size_t len;
-
-	if (addr == NULL || (len = strlen(addr)) < 3 || len > 254)
-		return false;
-	if ((at = strchr(addr, '@')) == NULL || strchr(at + 1, '@') != NULL || at == addr ||
-	    at - addr > 64)
-		return false;
-	for (p = addr; p < at; p++)
-		if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-/=?^_`{|}~.", *p) == NULL)
-			return false;
-	if (addr[0] == '.' || at[-1] == '.' || strstr(addr, "..") != NULL)
-		return false;
-	if (strchr(at + 1, '.') == NULL || at[1] == '.' || at[1] == '-' ||
-	    addr[len - 1] == '.' || addr[len - 1] == '-')
-		return false;
-	for (p = at + 1; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-			return false;
-	return true;
-}
-
-/* Does S hold a control character (CR, LF, NUL-adjacent...)? */
-static bool
-has_control(const char *s)
-{
-	for (; s != NULL && *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-/* The data that will reach headers or the body must be clean. */
-const char *
-message_check(const struct send_group *g, const struct config *cfg)
-{
-	const char *fields[] = { g->first_name, g->last_name, g->company_name, g->lawyer_name,
-		g->lawyer_email };
-
-	if (cfg->stages[g->stage].channel == CONFIG_CHANNEL_EMAIL) {
-		if (g->email == NULL || *g->email == '\0')
-			return "the client has no e-mail address";
-		if (!message_valid_address(g->email))
-			return "the client's e-mail address is invalid";
-	} else if (g->address_line1 == NULL || *g->address_line1 == '\0' ||
-	    g->city == NULL || *g->city == '\0') {
-		return "the client has no postal address";
-	}
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (has_control(fields[i]))
-			return "a name contains a line break or a control character";
-	if (has_control(g->address_line1) || has_control(g->address_line2) ||
-	    has_control(g->postal_code) || has_control(g->city) || has_control(g->country))
-		return "the postal address contains a line break or a control character";
-	for (size_t i = 0; i < g->nitems; i++)
-		if (has_control(g->items[i].number) || has_control(g->items[i].matter_ref) ||
-		    has_control(g->items[i].payment_url))
-			return "an invoice number or reference contains a control character";
-	return NULL;
 }
 
 /* The name the client is addressed by: the company, or first and last. */
@@ -935,7 +869,7 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 	 * plain address (never a list parsed out of a database field), else
 	 * the firm's From. */
 	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : NULL;
-	if (reply_to == NULL && message_valid_address(g->lawyer_email)) {
+	if (reply_to == NULL && check_address(g->lawyer_email)) {
 		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, g->lawyer_email);
 	} else {
 		InternetAddressList *rt = internet_address_list_parse(NULL,
@@ -1309,7 +1243,7 @@ message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
 		snprintf(err, errlen, "the lawyer's templates are not loaded");
 		return NULL;
 	}
-	if (!message_valid_address(to_addr)) {
+	if (!check_address(to_addr)) {
 		snprintf(err, errlen, "the lawyer has no valid e-mail address");
 		return NULL;
 	}
@@ -1329,7 +1263,7 @@ message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
 	g_object_unref(from);
 	/* A name with a line break would be a header of its own: drop it. */
 	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO,
-	    to_name != NULL && !has_control(to_name) ? to_name : NULL, to_addr);
+	    to_name != NULL && !check_has_control(to_name) ? to_name : NULL, to_addr);
 	utf8_names(g_mime_message_get_from(m));
 	utf8_names(g_mime_message_get_to(m));
 	g_mime_message_set_subject(m, subject, "utf-8");

@@ -24,14 +24,6 @@ struct message_set;
 struct message_set *message_set_load(const struct config *cfg, char *err, size_t errlen);
 void message_set_free(struct message_set *ms);
 
-/* Is ADDR a plain, deliverable-looking address (no display name, no
- * control characters, one @, a dotted domain)? */
-bool message_valid_address(const char *addr);
-
-/* Why G cannot become a message (missing or invalid e-mail, control
- * characters in a name or a number...), or NULL when it can. */
-const char *message_check(const struct send_group *g, const struct config *cfg);
-
 /* The context of SPEC §3.4 for G at NOW.  Only what the rule of secret
  * professionnel allows: names, invoice numbers, amounts, dates, the
  * firm's file reference. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "check.h"
 #include "letter.h"
 #include "log.h"
 #include "mailer.h"
@@ -262,7 +263,7 @@ prepare(struct pending *p, struct mailer_msg *msg)
 	const char *why;
 	char err[256];
 
-	if ((why = message_check(g, s->cfg)) != NULL) {
+	if ((why = check_group(g, s->cfg)) != NULL) {
 		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
 		    (long long)g->client_id, why);
 		if (store_record_failed(s->store, s->cfg, g, why) == 0)

@@ -33,6 +33,7 @@
 #include <gmime/gmime.h>
 
 #include "calendar.h"
+#include "check.h"
 #include "config.h"
 #include "message.h"
 
@@ -410,7 +411,7 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 		it[i].due_on = it[i].issued_on + 30;
 	}
 	cfg->smtp.reply_to = f1 & 4 ? reply_to : reply_none;
-	if (message_check(&g, cfg) != NULL)
+	if (check_group(&g, cfg) != NULL)
 		return;
 	if (mode == M_LETTER) {
 		if ((out = message_letter(ms, cfg, &g, fuzz_now, err, sizeof(err))) == NULL)
@@ -493,7 +494,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 	    "<lawyer.1@cabinet.example>", fuzz_now, &len, err, sizeof(err));
 	json_decref(ctx);
 	if (out == NULL) {
-		if (message_valid_address(f[F_LEMAIL]))
+		if (check_address(f[F_LEMAIL]))
 			FAIL("no mail to a valid lawyer address");
 		return;
 	}
