@@ -19,15 +19,10 @@ struct message_set;
 
 /* Parse every stage's templates of every language present under the
  * configured directory, and check each against the context's fields
- * (those message_context gives a group with every optional field present).
+ * (those context_client gives a group with every optional field present).
  * NULL with "DIR/fr/j03.txt:4: no field "x" in the message context" in ERR. */
 struct message_set *message_set_load(const struct config *cfg, char *err, size_t errlen);
 void message_set_free(struct message_set *ms);
-
-/* The context of SPEC §3.4 for G at NOW.  Only what the rule of secret
- * professionnel allows: names, invoice numbers, amounts, dates, the
- * firm's file reference. */
-json_t *message_context(const struct config *cfg, const struct send_group *g, time_t now);
 
 /* A complete RFC 5322 message with CRLF line ends, malloc'ed. */
 char *message_compose(const struct message_set *ms, const struct config *cfg,
@@ -66,14 +61,6 @@ enum message_lawyer {
  * "DIR/fr/lawyer_alert.txt:4: no field "x" in the message context" in ERR. */
 int message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
     size_t errlen);
-
-/* The context of alert A (sql/010), composed at NOW. */
-json_t *message_alert_context(const struct config *cfg, const struct lawyer_alert *a,
-    time_t now);
-
-/* The context of a digest of the N ITEMS for LAWYER_NAME at NOW. */
-json_t *message_digest_context(const struct config *cfg, const char *lawyer_name,
-    const struct digest_item *items, int n, time_t now);
 
 /* Render WHICH with CTX into a complete RFC 5322 message to TO_NAME
  * <TO_ADDR> from smtp.from, with MESSAGE_ID ("<...>"), malloc'ed. */

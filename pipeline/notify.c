@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "context.h"
 #include "log.h"
 #include "mailer.h"
 #include "notify.h"
@@ -200,7 +201,7 @@ run_alerts(struct notifier *n, time_t now, const char *domain, struct mailer_msg
 					st->errors++;
 				free(j);
 			} else if (compose(j, MESSAGE_LAWYER_ALERT,
-			    message_alert_context(n->cfg, &v[i], now), v[i].lawyer_name,
+			    context_alert(n->cfg, &v[i], now), v[i].lawyer_name,
 			    v[i].lawyer_email, &msgs[k])) {
 				k++;
 			} else {
@@ -252,7 +253,7 @@ run_digests(struct notifier *n, time_t now, const char *domain, struct mailer_ms
 		    "<dunning-lawyer.digest.%lld.%04d%02d%02d@%s>", (long long)l[i].id, y, m, d,
 		    domain);
 		if (compose(j, MESSAGE_LAWYER_DIGEST,
-		    message_digest_context(n->cfg, l[i].name, items, ni, now), l[i].name,
+		    context_digest(n->cfg, l[i].name, items, ni, now), l[i].name,
 		    l[i].email, &msgs[k]))
 			k++;
 		else

@@ -35,6 +35,7 @@
 #include "calendar.h"
 #include "check.h"
 #include "config.h"
+#include "context.h"
 #include "message.h"
 
 #ifndef FUZZ_TEMPLATES
@@ -474,7 +475,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 		json_object_set_new(a.details, "path", json_string(f[F_URL]));
 		json_object_set_new(a.details, "why", json_string(f[F_CITY]));
 		json_object_set_new(a.details, "invoices", list);
-		ctx = message_alert_context(cfg, &a, fuzz_now);
+		ctx = context_alert(cfg, &a, fuzz_now);
 		json_decref(a.details);
 	} else {
 		struct digest_item it[5];
@@ -488,7 +489,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 			    .stage = *f[F_LAST] ? f[F_LAST] : NULL, .why = f[F_CITY],
 			    .since = fuzz_now - 86400 * (i + 1) };
 		}
-		ctx = message_digest_context(cfg, f[F_LNAME], it, n, fuzz_now);
+		ctx = context_digest(cfg, f[F_LNAME], it, n, fuzz_now);
 	}
 	out = message_lawyer_compose(ms, cfg, which, ctx, f[F_LNAME], f[F_LEMAIL],
 	    "<lawyer.1@cabinet.example>", fuzz_now, &len, err, sizeof(err));
