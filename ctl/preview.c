@@ -22,6 +22,7 @@
 #include "ctl.h"
 #include "message.h"
 #include "store_ctl.h"
+#include "templates.h"
 
 /* Local time T as "2026-03-05 10:00". */
 static void
@@ -189,7 +190,7 @@ print_preface(const struct ctl *c, const struct send_group *g, const struct stor
 int
 cmd_preview(struct ctl *c, int argc, char **argv)
 {
-	struct message_set *ms;
+	struct templates *ms;
 	struct send_group g;
 	struct store_preview pv;
 	const char *arg = NULL, *invoice = NULL, *stage = NULL, *why;
@@ -214,7 +215,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	if (arg != NULL && !ctl_parse_id(arg, "a reminder id", &id))
 		return EX_USAGE;
-	if ((ms = message_set_load(c->cfg, err, sizeof(err))) == NULL) {
+	if ((ms = templates_load(c->cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dunningctl: templates: %s\n", err);
 		return EX_FAIL;
 	}
@@ -225,7 +226,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		got = store_preview_invoice(c->store, c->cfg, invoice, stage, c->now, domain, &g,
 		    &pv);
 	if (got < 0) {
-		message_set_free(ms);
+		templates_free(ms);
 		return ctl_refused(c);
 	}
 	if ((why = check_group(&g, c->cfg)) != NULL) {
@@ -239,7 +240,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 	}
 	err[0] = '\0';
 	if (c->cfg->stages[g.stage].channel == CONFIG_CHANNEL_LETTER) {
-		char *text = message_letter(ms, c->cfg, &g, pv.leaves_at, err, sizeof(err));
+		char *text = templates_letter(ms, c->cfg, &g, pv.leaves_at, err, sizeof(err));
 
 		if (text == NULL) {
 			fprintf(stderr, "dunningctl: the letter: %s\n",
@@ -278,6 +279,6 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 	rc = EX_OK;
 out:
 	store_preview_free(&g, &pv);
-	message_set_free(ms);
+	templates_free(ms);
 	return rc;
 }

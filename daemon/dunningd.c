@@ -24,7 +24,7 @@
 #include "config.h"
 #include "log.h"
 #include "mailer.h"
-#include "message.h"
+#include "templates.h"
 #include "notify.h"
 #include "send.h"
 #include "store.h"
@@ -65,7 +65,7 @@ report(const struct config_diag *diag)
 /* Load and check everything that comes from files: the configuration and
  * the templates.  NULL after printing every error. */
 struct config *
-daemon_load(const char *path, time_t now, struct message_set **ms)
+daemon_load(const char *path, time_t now, struct templates **ms)
 {
 	struct config_diag diag = { 0 };
 	struct config *cfg = config_load(path, &diag);
@@ -92,13 +92,13 @@ daemon_load(const char *path, time_t now, struct message_set **ms)
 		fprintf(stderr, "%s: unknown time zone \"%s\"\n", path, cfg->schedule.timezone);
 		goto refuse;
 	}
-	if ((*ms = message_set_load(cfg, err, sizeof(err))) == NULL) {
+	if ((*ms = templates_load(cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		goto refuse;
 	}
-	if (message_lawyer_load(*ms, cfg, err, sizeof(err)) < 0) {
+	if (templates_lawyer_load(*ms, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
-		message_set_free(*ms);
+		templates_free(*ms);
 		*ms = NULL;
 		goto refuse;
 	}
@@ -327,7 +327,7 @@ main(int argc, char **argv)
 	audit_life(&d, "daemon_stopped", once);
 out:
 	store_close(d.store);
-	message_set_free(d.ms);
+	templates_free(d.ms);
 	config_free(d.cfg);
 	free(d.password);
 	return rc;

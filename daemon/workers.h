@@ -23,7 +23,7 @@
 
 #include "clock.h"
 #include "config.h"
-#include "message.h"
+#include "templates.h"
 #include "send.h"
 #include "store.h"
 
@@ -49,7 +49,7 @@ struct work {
 
 	/* Under mu. */
 	const struct config *cfg;
-	const struct message_set *ms;
+	const struct templates *ms;
 	const char *password;
 	bool stopping;		/* SIGTERM: finish what is in flight, take nothing new */
 	bool hold;		/* reload: park at the next safe point */
@@ -82,7 +82,7 @@ void work_stop(struct work *w);
 /* Ask them to park for a reload; true once both are parked (or gone). */
 bool work_hold(struct work *w);
 /* Swap in a new configuration (threads parked) and resume. */
-void work_resume(struct work *w, const struct config *cfg, const struct message_set *ms,
+void work_resume(struct work *w, const struct config *cfg, const struct templates *ms,
     const char *password);
 /* True once both threads have exited. */
 bool work_done(struct work *w);

@@ -1,7 +1,6 @@
 /*
  * message — context, rendering and MIME composition of one reminder.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,310 +9,10 @@
 
 #include <gmime/gmime.h>
 
-#include "calendar.h"
 #include "check.h"
 #include "context.h"
+#include "file.h"
 #include "message.h"
-#include "template.h"
-
-#define NLANGS 2
-#define MAX_PARTIALS 16
-
-enum part { PART_SUBJECT, PART_TEXT, PART_HTML, NPARTS };
-
-static const char *const langs[NLANGS] = { "fr", "en" };
-static const char *const suffixes[NPARTS] = { "subject", "txt", "html" };
-
-struct partial {
-	char name[64];
-	char *text;
-};
-
-struct message_set {
-	bool have[NLANGS];
-	struct template *tpl[NLANGS][CONFIG_MAX_STAGES][NPARTS];
-	struct partial partials[NLANGS][MAX_PARTIALS];
-	int npartials[NLANGS];
-	/* the lawyer's mail, French: message_lawyer_load() */
-	struct template *lawyer[MESSAGE_LAWYER_KINDS][PART_HTML];
-};
-
-/* The whole of file PATH, malloc'ed; NULL with errno set. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-			errno = EIO;
-		} else {
-			buf[n] = '\0';
-			if (len != NULL)
-				*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
-/* Partials of a language: files "_NAME.txt" beside the templates. */
-static const char *
-find_partial(const char *name, void *arg)
-{
-	const struct partial *p = arg;
-
-	for (int i = 0; i < MAX_PARTIALS && p[i].text != NULL; i++)
-		if (strcmp(p[i].name, name) == 0)
-			return p[i].text;
-	return NULL;
-}
-
-/* Load the partials of DIR into MS for language L. */
-static int
-load_partials(struct message_set *ms, int l, const char *dir, char *err, size_t errlen)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int rc = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-		char path[1024];
-		struct partial *p;
-
-		if (e->d_name[0] != '_' || n < 6 || strcmp(e->d_name + n - 4, ".txt") != 0)
-			continue;
-		if (ms->npartials[l] == MAX_PARTIALS || n - 5 >= sizeof(p->name)) {
-			snprintf(err, errlen, "%s: too many partials or name too long", dir);
-			rc = -1;
-			break;
-		}
-		p = &ms->partials[l][ms->npartials[l]];
-		snprintf(p->name, sizeof(p->name), "%.*s", (int)(n - 5), e->d_name + 1);
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if ((p->text = slurp(path, NULL)) == NULL) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			rc = -1;
-			break;
-		}
-		ms->npartials[l]++;
-	}
-	closedir(d);
-	return rc;
-}
-
-/* ERR = "PATH:12: no field "x" in the message context" from the
- * template's "line 12: unknown field 'x'", or "PATH:N: why" for any other
- * "line N: why": the file and line an operator opens. */
-static void
-located(char *err, size_t errlen, const char *path, const char *why)
-{
-	static const char unknown[] = "unknown field '";
-	unsigned line;
-	size_t len;
-	int at = 0;
-
-	if (sscanf(why, "line %u: %n", &line, &at) != 1 || at == 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		return;
-	}
-	why += at;
-	len = strlen(why);
-	if (strncmp(why, unknown, sizeof(unknown) - 1) == 0 && len > sizeof(unknown) &&
-	    why[len - 1] == '\'')
-		snprintf(err, errlen, "%s:%u: no field \"%.*s\" in the message context", path,
-		    line, (int)(len - sizeof(unknown)), why + sizeof(unknown) - 1);
-	else
-		snprintf(err, errlen, "%s:%u: %s", path, line, why);
-}
-
-/* Partials are fetched at render time, so template_check cannot see
- * into them: parse and check each one on its own. */
-static int
-check_partials(const struct message_set *ms, int l, const char *dir, json_t *sample,
-    char *err, size_t errlen)
-{
-	for (int i = 0; i < ms->npartials[l]; i++) {
-		const struct partial *p = &ms->partials[l][i];
-		char why[256];
-		struct template *t = template_parse(p->text, strlen(p->text), why, sizeof(why));
-
-		if (t == NULL || template_check(t, sample, why, sizeof(why)) < 0) {
-			char path[1024];
-
-			snprintf(path, sizeof(path), "%s/_%s.txt", dir, p->name);
-			located(err, errlen, path, why);
-			template_free(t);
-			return -1;
-		}
-		template_free(t);
-	}
-	return 0;
-}
-
-/* The schema the templates are checked against: the context
- * message_context builds, in language LANG, for a group with every optional
- * field filled (file reference, payment link, a partial payment, a
- * professional client, so the indemnity too).  Keys that are false when
- * their value is absent (matter_ref, payment_url, indemnity...) exist
- * either way, so the sample names every key a real message can hold. */
-static json_t *
-sample_context(const struct config *cfg, int stage, const char *lang)
-{
-	char code[8];
-	struct send_item it = {
-		.reminder_id = 1, .invoice_id = 1, .number = "F-0001", .matter_ref = "D-0001",
-		.payment_url = "https://pay.example/1", .issued_on = cal_from_ymd(2026, 1, 1),
-		.due_on = cal_from_ymd(2026, 1, 31), .amount_cents = 100000,
-		.balance_cents = 50000, .attempts = 1,
-	};
-	struct send_group g = {
-		.stage = stage, .currency = "EUR", .message_id = "<x@example>", .client_id = 1,
-		.kind = "professional", .first_name = "A", .last_name = "B", .company_name = "C",
-		.email = "c@example.org", .language = code, .address_line1 = "1 rue",
-		.address_line2 = "bis", .postal_code = "75001", .city = "Paris", .country = "FR",
-		.lawyer_name = "L", .lawyer_email = "l@example.org", .items = &it, .nitems = 1,
-	};
-
-	snprintf(code, sizeof(code), "%s", lang);
-	return context_client(cfg, &g, cal_local_time(cal_from_ymd(2026, 3, 3), 600));
-}
-
-/* Parse and check one template file; a missing optional part is fine. */
-static int
-load_one(struct message_set *ms, const struct config *cfg, int l, int s, enum part p,
-    char *err, size_t errlen)
-{
-	char path[1024], why[256];
-	const char *name = cfg->stages[s].template_name;
-	char *text;
-	size_t len;
-	json_t *sample;
-	int rc = 0;
-
-	snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir, langs[l], name,
-	    suffixes[p]);
-	if ((text = slurp(path, &len)) == NULL) {
-		bool needed = p == PART_TEXT ||
-		    (p == PART_SUBJECT && cfg->stages[s].channel == CONFIG_CHANNEL_EMAIL);
-
-		if (!needed && errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	ms->tpl[l][s][p] = template_parse(text, len, why, sizeof(why));
-	free(text);
-	if (ms->tpl[l][s][p] == NULL) {
-		located(err, errlen, path, why);
-		return -1;
-	}
-	sample = sample_context(cfg, s, langs[l]);
-	if (template_check(ms->tpl[l][s][p], sample, why, sizeof(why)) < 0) {
-		located(err, errlen, path, why);
-		rc = -1;
-	}
-	json_decref(sample);
-	return rc;
-}
-
-/* Load every language directory present; French is required. */
-struct message_set *
-message_set_load(const struct config *cfg, char *err, size_t errlen)
-{
-	struct message_set *ms = calloc(1, sizeof(*ms));
-	struct stat st;
-
-	if (ms == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	g_mime_init();
-	for (int l = 0; l < NLANGS; l++) {
-		char dir[1024];
-
-		snprintf(dir, sizeof(dir), "%s/%s", cfg->templates_dir, langs[l]);
-		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			if (l == 0) {
-				snprintf(err, errlen, "%s: no French templates", dir);
-				goto fail;
-			}
-			continue;
-		}
-		ms->have[l] = true;
-		if (load_partials(ms, l, dir, err, errlen) < 0)
-			goto fail;
-		if (cfg->nstages > 0) {
-			json_t *sample = sample_context(cfg, 0, langs[l]);
-			int bad = check_partials(ms, l, dir, sample, err, errlen);
-
-			json_decref(sample);
-			if (bad < 0)
-				goto fail;
-		}
-		for (size_t s = 0; s < cfg->nstages; s++)
-			for (int p = 0; p < NPARTS; p++)
-				if (load_one(ms, cfg, l, (int)s, (enum part)p, err, errlen) < 0)
-					goto fail;
-	}
-	return ms;
-fail:
-	message_set_free(ms);
-	return NULL;
-}
-
-/* Free the templates and partials. */
-void
-message_set_free(struct message_set *ms)
-{
-	if (ms == NULL)
-		return;
-	for (int l = 0; l < NLANGS; l++) {
-		for (int s = 0; s < CONFIG_MAX_STAGES; s++)
-			for (int p = 0; p < NPARTS; p++)
-				template_free(ms->tpl[l][s][p]);
-		for (int i = 0; i < ms->npartials[l]; i++)
-			free(ms->partials[l][i].text);
-	}
-	for (int k = 0; k < MESSAGE_LAWYER_KINDS; k++)
-		for (int p = 0; p < PART_HTML; p++)
-			template_free(ms->lawyer[k][p]);
-	free(ms);
-}
-
-/* Index of the message's language, falling back to French when the
- * firm ships no set for it. */
-static int
-lang_index(const struct message_set *ms, const struct send_group *g)
-{
-	if (g->language != NULL && strcmp(g->language, "en") == 0 && ms->have[1])
-		return 1;
-	return 0;
-}
-
-/* Render part P for G; HTML escapes for the HTML part only. */
-static char *
-render(const struct message_set *ms, const struct send_group *g, json_t *ctx, enum part p,
-    char *err, size_t errlen)
-{
-	int l = lang_index(ms, g);
-	const struct template *t = ms->tpl[l][g->stage][p];
-
-	if (t == NULL)
-		return NULL;
-	return template_render(t, ctx, p == PART_HTML, find_partial,
-	    (void *)ms->partials[l], err, errlen);
-}
 
 /* The domain of the configured sender address. */
 const char *
@@ -427,7 +126,7 @@ pdf_part(const struct send_item *it, char *err, size_t errlen)
 		    "allowed", it->number, it->pdf_path, (long long)st.st_size, ATTACHMENT_MAX);
 		return NULL;
 	}
-	if ((data = slurp(it->pdf_path, &len)) == NULL) {
+	if ((data = file_read(it->pdf_path, &len)) == NULL) {
 		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
 		    strerror(errno));
 		return NULL;
@@ -667,7 +366,7 @@ wire_text(GMimeMessage *m, size_t *len)
 
 /* Render and wrap G as one RFC 5322 message. */
 char *
-message_compose(const struct message_set *ms, const struct config *cfg,
+message_compose(const struct templates *ms, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen)
 {
 	return message_compose_kept(ms, cfg, g, now, len, err, errlen, NULL);
@@ -675,7 +374,7 @@ message_compose(const struct message_set *ms, const struct config *cfg,
 
 /* message_compose, and the subject and text as rendered into COPY. */
 char *
-message_compose_kept(const struct message_set *ms, const struct config *cfg,
+message_compose_kept(const struct templates *ms, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
     struct message_copy *copy)
 {
@@ -687,13 +386,13 @@ message_compose_kept(const struct message_set *ms, const struct config *cfg,
 	GDateTime *date;
 	const char *reply_to;
 
-	if ((subject = render(ms, g, ctx, PART_SUBJECT, err, errlen)) == NULL ||
-	    (text = render(ms, g, ctx, PART_TEXT, err, errlen)) == NULL)
+	if ((subject = templates_render(ms, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
+	    (text = templates_render(ms, g, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
 		goto out;
 	/* No HTML template is fine; one that fails to render is an error,
 	 * not a mail silently without its HTML part. */
 	err[0] = '\0';
-	if ((html = render(ms, g, ctx, PART_HTML, err, errlen)) == NULL && err[0] != '\0')
+	if ((html = templates_render(ms, g, TEMPLATES_HTML, ctx, err, errlen)) == NULL && err[0] != '\0')
 		goto out;
 	if ((body = body_parts(g, text, html, err, errlen)) == NULL)
 		goto out;
@@ -763,100 +462,10 @@ out:
 	return out;
 }
 
-/* The letter: the text template rendered, as a document. */
-char *
-message_letter(const struct message_set *ms, const struct config *cfg,
-    const struct send_group *g, time_t now, char *err, size_t errlen)
-{
-	json_t *ctx = context_client(cfg, g, now);
-	char *text = render(ms, g, ctx, PART_TEXT, err, errlen);
-
-	json_decref(ctx);
-	return text;
-}
-
-/* ---- the lawyer's mail ------------------------------------------------ */
-
-static const char *const lawyer_names[MESSAGE_LAWYER_KINDS] = { "lawyer_alert",
-	"lawyer_digest" };
-
-/* Contexts with every field present, to check the templates against. */
-static json_t *
-lawyer_sample(const struct config *cfg, enum message_lawyer which)
-{
-	if (which == MESSAGE_LAWYER_ALERT) {
-		struct lawyer_alert a = { .id = 1, .kind = "stage_sent", .lawyer_id = 1,
-		    .lawyer_name = "L", .lawyer_email = "l@example.org", .invoice_id = 1,
-		    .reminder_id = 1, .client_name = "C", .attempts = 1 };
-		json_t *ctx;
-
-		a.details = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "stage", "j3",
-		    "path", "/p", "why", "w", "invoices", "number", "F", "matter_ref", "D",
-		    "balance", "1.00", "currency", "EUR");
-		ctx = context_alert(cfg, &a, 86400);
-		json_decref(a.details);
-		/* "next" may be false for the last stage: check it as an object. */
-		json_object_set_new(ctx, "next", json_pack("{s:s, s:b}", "stage", "j", "letter", 1));
-		return ctx;
-	} else {
-		struct digest_item it[DIGEST_NSECTIONS - 1];
-
-		memset(it, 0, sizeof(it));
-		for (int s = 0; s < DIGEST_NSECTIONS - 1; s++) {
-			it[s].section = (enum digest_section)(s + 1);
-			it[s].reminder_id = 1;
-			it[s].number = "F";
-			it[s].matter_ref = "D";
-			it[s].client_name = "C";
-			snprintf(it[s].currency, sizeof(it[s].currency), "EUR");
-			it[s].stage = "j3";
-			it[s].why = "w";
-			it[s].since = 86400;
-		}
-		return context_digest(cfg, "L", it, DIGEST_NSECTIONS - 1, 86400 * 2);
-	}
-}
-
-/* Load templates/LANG/lawyer_{alert,digest}.{subject,txt}, LANG being
- * firm.language. */
-int
-message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
-    size_t errlen)
-{
-	for (int k = 0; k < MESSAGE_LAWYER_KINDS; k++) {
-		json_t *sample = lawyer_sample(cfg, (enum message_lawyer)k);
-
-		for (int p = 0; p < PART_HTML; p++) {
-			char path[1024], why[256];
-			size_t len;
-			char *text;
-
-			snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir,
-			    cfg->firm.language, lawyer_names[k], suffixes[p]);
-			if ((text = slurp(path, &len)) == NULL) {
-				snprintf(err, errlen, "%s: %s", path, strerror(errno));
-				json_decref(sample);
-				return -1;
-			}
-			template_free(ms->lawyer[k][p]);
-			ms->lawyer[k][p] = template_parse(text, len, why, sizeof(why));
-			free(text);
-			if (ms->lawyer[k][p] == NULL ||
-			    template_check(ms->lawyer[k][p], sample, why, sizeof(why)) < 0) {
-				located(err, errlen, path, why);
-				json_decref(sample);
-				return -1;
-			}
-		}
-		json_decref(sample);
-	}
-	return 0;
-}
-
 /* Render the lawyer's mail WHICH and wrap it. */
 char *
-message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
-    enum message_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
+message_lawyer_compose(const struct templates *ms, const struct config *cfg,
+    enum templates_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
     const char *message_id, time_t now, size_t *len, char *err, size_t errlen)
 {
 	char *subject = NULL, *text = NULL, *out = NULL, id[256];
@@ -865,7 +474,7 @@ message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
 	GMimeObject *tp;
 	GDateTime *date;
 
-	if (ms->lawyer[which][PART_SUBJECT] == NULL || ms->lawyer[which][PART_TEXT] == NULL) {
+	if (!templates_lawyer_loaded(ms, which)) {
 		snprintf(err, errlen, "the lawyer's templates are not loaded");
 		return NULL;
 	}
@@ -873,10 +482,9 @@ message_lawyer_compose(const struct message_set *ms, const struct config *cfg,
 		snprintf(err, errlen, "the lawyer has no valid e-mail address");
 		return NULL;
 	}
-	if ((subject = template_render(ms->lawyer[which][PART_SUBJECT], ctx, false, find_partial,
-	    (void *)ms->partials[0], err, errlen)) == NULL ||
-	    (text = template_render(ms->lawyer[which][PART_TEXT], ctx, false, find_partial,
-	    (void *)ms->partials[0], err, errlen)) == NULL)
+	if ((subject = templates_lawyer_render(ms, which, TEMPLATES_SUBJECT, ctx, err,
+	    errlen)) == NULL ||
+	    (text = templates_lawyer_render(ms, which, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
 		goto out;
 	one_line(subject);
 

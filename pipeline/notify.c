@@ -9,6 +9,7 @@
 #include "context.h"
 #include "log.h"
 #include "mailer.h"
+#include "message.h"
 #include "notify.h"
 #include "policy.h"
 #include "alerts.h"
@@ -152,7 +153,7 @@ flush(struct notifier *n, struct mailer_msg *msgs, size_t k)
 /* Compose J's mail with CTX (consumed) to NAME <ADDR> into MSG; a mail
  * that cannot be made is recorded failed.  True when MSG was filled. */
 static bool
-compose(struct job *j, enum message_lawyer which, json_t *ctx, const char *name,
+compose(struct job *j, enum templates_lawyer which, json_t *ctx, const char *name,
     const char *addr, struct mailer_msg *msg)
 {
 	struct notifier *n = j->n;
@@ -200,7 +201,7 @@ run_alerts(struct notifier *n, time_t now, const char *domain, struct mailer_msg
 				if (fail(j, "the client has no responsible lawyer") < 0)
 					st->errors++;
 				free(j);
-			} else if (compose(j, MESSAGE_LAWYER_ALERT,
+			} else if (compose(j, TEMPLATES_LAWYER_ALERT,
 			    context_alert(n->cfg, &v[i], now), v[i].lawyer_name,
 			    v[i].lawyer_email, &msgs[k])) {
 				k++;
@@ -252,7 +253,7 @@ run_digests(struct notifier *n, time_t now, const char *domain, struct mailer_ms
 		snprintf(j->message_id, sizeof(j->message_id),
 		    "<dunning-lawyer.digest.%lld.%04d%02d%02d@%s>", (long long)l[i].id, y, m, d,
 		    domain);
-		if (compose(j, MESSAGE_LAWYER_DIGEST,
+		if (compose(j, TEMPLATES_LAWYER_DIGEST,
 		    context_digest(n->cfg, l[i].name, items, ni, now), l[i].name,
 		    l[i].email, &msgs[k]))
 			k++;

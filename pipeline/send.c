@@ -14,6 +14,7 @@
 #include "letter.h"
 #include "log.h"
 #include "mailer.h"
+#include "message.h"
 #include "policy.h"
 #include "send.h"
 #include "store.h"
@@ -151,7 +152,7 @@ static void
 send_letter(struct sender *s, time_t now, struct send_group *g, struct send_stats *st)
 {
 	char err[256], path[1024], detail[1400];
-	char *text = message_letter(s->ms, s->cfg, g, now, err, sizeof(err));
+	char *text = templates_letter(s->ms, s->cfg, g, now, err, sizeof(err));
 
 	if (text == NULL) {
 		if (store_record_failed(s->store, s->cfg, g, err) == 0)

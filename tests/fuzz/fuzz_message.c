@@ -37,6 +37,7 @@
 #include "config.h"
 #include "context.h"
 #include "message.h"
+#include "templates.h"
 
 #ifndef FUZZ_TEMPLATES
 #define FUZZ_TEMPLATES "templates"
@@ -54,7 +55,7 @@ enum field { F_FIRST, F_LAST, F_COMPANY, F_EMAIL, F_NUMBER, F_REF, F_URL, F_LNAM
 
 static const time_t fuzz_now = 1773136800;	/* 2026-03-10 10:00 Paris */
 static struct config *cfg;
-static struct message_set *ms;
+static struct templates *ms;
 static char tmp[64] = "/tmp/fuzz_message.XXXXXX";
 static char pdf_real[128], pdf_missing[128], check_dir[128];
 static char reply_to[] = "compta@cabinet.example", *reply_none;	/* smtp.reply_to */
@@ -138,8 +139,8 @@ setup(void)
 	config_diag_free(&diag);
 	reply_none = cfg->smtp.reply_to;
 	cal_set_timezone("Europe/Paris");
-	if ((ms = message_set_load(cfg, err, sizeof(err))) == NULL ||
-	    message_lawyer_load(ms, cfg, err, sizeof(err)) < 0) {
+	if ((ms = templates_load(cfg, err, sizeof(err))) == NULL ||
+	    templates_lawyer_load(ms, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_message: %s\n", err);
 		FAIL("harness: setup");
 	}
@@ -415,7 +416,7 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 	if (check_group(&g, cfg) != NULL)
 		return;
 	if (mode == M_LETTER) {
-		if ((out = message_letter(ms, cfg, &g, fuzz_now, err, sizeof(err))) == NULL)
+		if ((out = templates_letter(ms, cfg, &g, fuzz_now, err, sizeof(err))) == NULL)
 			FAIL("no letter for a group message_check accepts");
 		free(out);
 		return;
@@ -444,7 +445,7 @@ static void
 lawyer(uint8_t f0, uint8_t f1, char **f)
 {
 	static const char *const kinds[] = { "stage_sent", "letter_ready", "failed", "escalated" };
-	enum message_lawyer which = f0 & 4 ? MESSAGE_LAWYER_DIGEST : MESSAGE_LAWYER_ALERT;
+	enum templates_lawyer which = f0 & 4 ? TEMPLATES_LAWYER_DIGEST : TEMPLATES_LAWYER_ALERT;
 	char err[512], *out;
 	json_t *ctx;
 	size_t len;
@@ -456,7 +457,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 	for (int i = 0; i < NFIELDS; i++)
 		if (!g_utf8_validate(f[i], -1, NULL))
 			return;
-	if (which == MESSAGE_LAWYER_ALERT) {
+	if (which == TEMPLATES_LAWYER_ALERT) {
 		struct lawyer_alert a = { .id = 1, .lawyer_id = 1, .lawyer_name = f[F_LNAME],
 		    .lawyer_email = f[F_LEMAIL], .invoice_id = 1, .reminder_id = 7,
 		    .client_name = f[F_COMPANY], .attempts = 1, .created_at = fuzz_now - 3600 };
@@ -513,7 +514,7 @@ check_templates(const uint8_t *data, size_t size)
 	const uint8_t *cut = memchr(data, '\0', size);
 	size_t n = cut != NULL ? (size_t)(cut - data) : size;
 	struct config c = *cfg;
-	struct message_set *s;
+	struct templates *s;
 	char path[192], err[512];
 
 	snprintf(path, sizeof(path), "%s/fr/j03.subject", check_dir);
@@ -523,12 +524,12 @@ check_templates(const uint8_t *data, size_t size)
 	c.templates_dir = check_dir;
 	c.nstages = 1;
 	err[0] = '\0';
-	if ((s = message_set_load(&c, err, sizeof(err))) == NULL) {
+	if ((s = templates_load(&c, err, sizeof(err))) == NULL) {
 		if (strncmp(err, check_dir, strlen(check_dir)) != 0)
 			FAIL("an error that does not name its file");
 		return;
 	}
-	message_set_free(s);
+	templates_free(s);
 }
 
 /* One input: see the comment at the top. */
