@@ -1,7 +1,7 @@
 /*
  * ctl_preview — dunningctl preview REMINDER: the message exactly as the
  * sender would send it, built by the same code (store_load_group,
- * message_compose, message_letter) on the group the claim would form, and
+ * mime_compose, templates_letter) on the group the claim would form, and
  * with the Message-ID it would carry.  Nothing is written or locked.
  *
  * preview --invoice NUMBER --stage NAME shows that invoice's reminder of
@@ -20,7 +20,7 @@
 
 #include "check.h"
 #include "ctl.h"
-#include "message.h"
+#include "mime.h"
 #include "store_ctl.h"
 #include "templates.h"
 
@@ -219,7 +219,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "dunningctl: templates: %s\n", err);
 		return EX_FAIL;
 	}
-	message_from_domain(c->cfg, domain, sizeof(domain));
+	mime_from_domain(c->cfg, domain, sizeof(domain));
 	if (arg != NULL)
 		got = store_preview_group(c->store, c->cfg, id, c->now, domain, &g, &pv);
 	else
@@ -253,7 +253,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		free(text);
 	} else {
 		size_t len = 0;
-		char *msg = message_compose(ms, c->cfg, &g, pv.leaves_at, &len, err, sizeof(err));
+		char *msg = mime_compose(ms, c->cfg, &g, pv.leaves_at, &len, err, sizeof(err));
 
 		if (msg == NULL) {
 			fprintf(stderr, "dunningctl: composing: %s\n",

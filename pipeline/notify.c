@@ -9,7 +9,7 @@
 #include "context.h"
 #include "log.h"
 #include "mailer.h"
-#include "message.h"
+#include "mime.h"
 #include "notify.h"
 #include "policy.h"
 #include "alerts.h"
@@ -160,7 +160,7 @@ compose(struct job *j, enum templates_lawyer which, json_t *ctx, const char *nam
 	char err[256] = "";
 
 	memset(msg, 0, sizeof(*msg));
-	msg->data = message_lawyer_compose(n->ms, n->cfg, which, ctx, name, addr,
+	msg->data = mime_lawyer_compose(n->ms, n->cfg, which, ctx, name, addr,
 	    j->message_id, j->now, &msg->len, err, sizeof(err));
 	json_decref(ctx);
 	if (msg->data == NULL) {
@@ -289,7 +289,7 @@ notifier_run(struct notifier *n, const struct clock *clock, struct notify_stats 
 		return -1;
 	if ((msgs = calloc(cap, sizeof(*msgs))) == NULL)
 		return -1;
-	message_from_domain(n->cfg, domain, sizeof(domain));
+	mime_from_domain(n->cfg, domain, sizeof(domain));
 	rc = run_alerts(n, now, domain, msgs, cap, st);
 	if (rc == 0)
 		rc = run_digests(n, now, domain, msgs, cap, st);

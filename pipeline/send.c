@@ -14,7 +14,7 @@
 #include "letter.h"
 #include "log.h"
 #include "mailer.h"
-#include "message.h"
+#include "mime.h"
 #include "policy.h"
 #include "send.h"
 #include "store.h"
@@ -38,7 +38,7 @@ struct pending {
 	struct send_stats *st;
 	const struct clock *clock;
 	time_t now;
-	struct message_copy copy;	/* what the client reads, kept once it left */
+	struct mime_copy copy;	/* what the client reads, kept once it left */
 };
 
 /* Keep the copy of a message that left (or may have: in doubt), for the
@@ -277,7 +277,7 @@ prepare(struct pending *p, struct mailer_msg *msg)
 	}
 	memset(msg, 0, sizeof(*msg));
 	err[0] = '\0';
-	if ((msg->data = message_compose_kept(s->ms, s->cfg, g, p->now, &msg->len, err,
+	if ((msg->data = mime_compose_kept(s->ms, s->cfg, g, p->now, &msg->len, err,
 	    sizeof(err), &p->copy)) == NULL) {
 		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
 		if (store_record_failed(s->store, s->cfg, g, err[0] ? err : "out of memory") == 0)
@@ -311,7 +311,7 @@ sender_run(struct sender *s, const struct clock *clock, struct send_stats *st)
 		free(groups);
 		return -1;
 	}
-	message_from_domain(s->cfg, domain, sizeof(domain));
+	mime_from_domain(s->cfg, domain, sizeof(domain));
 	for (;;) {
 		time_t now = clock_now(clock);
 		size_t n = 0;

@@ -1,8 +1,8 @@
 /*
- * fuzz_message — lib/message.c with hostile data: the client's mail
- * (RFC 2047 names and subjects, HTML alternative, PDF attachment), the
- * letter, the lawyer's alert and digest, and the template field check of
- * message_set_load.
+ * fuzz_message — mail/ with hostile data: the client's mail (RFC 2047
+ * names and subjects, HTML alternative, PDF attachment), the letter, the
+ * lawyer's alert and digest, and the template field check of
+ * templates_load.
  *
  * Input: two flag bytes, then fields separated by NUL bytes (see enum
  * field).  Byte 0: bits 0-1 the mode (client mail, letter, lawyer mail,
@@ -12,14 +12,14 @@
  * invoices, bit 1 partly paid, bit 2 a configured Reply-To, bits 3-4 the
  * alert's kind, bits 5-7 the issue date.
  *
- * What is checked on every mail composed (what message.c and SPEC §3.5
+ * What is checked on every mail composed (what mime.c and SPEC §3.5
  * promise): no NUL; CRLF line ends only; a header block of printable
  * ASCII, of our headers only, From, To, Subject... once each (no header
  * injection); header lines of at most 78 characters (998 for the lawyer's
  * mail, which folds with GMime alone), but for a line that holds a long
  * address; the message parses back with GMime, To is the one address it
  * was sent to, and the decoded name and subject are what was rendered.
- * A group message_check accepts composes (unless its PDF is unusable).
+ * A group check_group accepts composes (unless its PDF is unusable).
  */
 #include <sys/stat.h>
 
@@ -36,7 +36,7 @@
 #include "check.h"
 #include "config.h"
 #include "context.h"
-#include "message.h"
+#include "mime.h"
 #include "templates.h"
 
 #ifndef FUZZ_TEMPLATES
@@ -373,7 +373,7 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 	struct send_item it[2];
 	struct send_group g = { .currency = "EUR", .message_id = "<dunning.1.j3@cabinet.example>",
 		.client_id = 1, .items = it, .nitems = f1 & 1 ? 2 : 1 };
-	struct message_copy copy = { NULL, NULL };
+	struct mime_copy copy = { NULL, NULL };
 	char err[512], name[4096 * 2 + 2], *out;
 	const char *pdf = NULL;
 	size_t len;
@@ -417,15 +417,15 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 		return;
 	if (mode == M_LETTER) {
 		if ((out = templates_letter(ms, cfg, &g, fuzz_now, err, sizeof(err))) == NULL)
-			FAIL("no letter for a group message_check accepts");
+			FAIL("no letter for a group check_group accepts");
 		free(out);
 		return;
 	}
-	out = message_compose_kept(ms, cfg, &g, fuzz_now, &len, err, sizeof(err), &copy);
+	out = mime_compose_kept(ms, cfg, &g, fuzz_now, &len, err, sizeof(err), &copy);
 	if (out == NULL) {
 		if (pdf == pdf_real || pdf == NULL) {
 			fprintf(stderr, "fuzz_message: %s\n", err);
-			FAIL("no mail for a group message_check accepts");
+			FAIL("no mail for a group check_group accepts");
 		}
 		return;
 	}
@@ -492,7 +492,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 		}
 		ctx = context_digest(cfg, f[F_LNAME], it, n, fuzz_now);
 	}
-	out = message_lawyer_compose(ms, cfg, which, ctx, f[F_LNAME], f[F_LEMAIL],
+	out = mime_lawyer_compose(ms, cfg, which, ctx, f[F_LNAME], f[F_LEMAIL],
 	    "<lawyer.1@cabinet.example>", fuzz_now, &len, err, sizeof(err));
 	json_decref(ctx);
 	if (out == NULL) {
@@ -506,7 +506,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 	free(out);
 }
 
-/* A subject template and a partial checked by message_set_load: loaded,
+/* A subject template and a partial checked by templates_load: loaded,
  * or refused with the file and line. */
 static void
 check_templates(const uint8_t *data, size_t size)

@@ -1,5 +1,6 @@
 /*
- * message — context, rendering and MIME composition of one reminder.
+ * mime — composing the wire message with GMime: the client's reminder
+ * and the lawyer's mail.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +13,11 @@
 #include "check.h"
 #include "context.h"
 #include "file.h"
-#include "message.h"
+#include "mime.h"
 
 /* The domain of the configured sender address. */
 const char *
-message_from_domain(const struct config *cfg, char *buf, size_t n)
+mime_from_domain(const struct config *cfg, char *buf, size_t n)
 {
 	const char *at = strrchr(cfg->smtp.from, '@');
 	size_t len;
@@ -366,17 +367,17 @@ wire_text(GMimeMessage *m, size_t *len)
 
 /* Render and wrap G as one RFC 5322 message. */
 char *
-message_compose(const struct templates *ms, const struct config *cfg,
+mime_compose(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen)
 {
-	return message_compose_kept(ms, cfg, g, now, len, err, errlen, NULL);
+	return mime_compose_kept(ts, cfg, g, now, len, err, errlen, NULL);
 }
 
-/* message_compose, and the subject and text as rendered into COPY. */
+/* mime_compose, and the subject and text as rendered into COPY. */
 char *
-message_compose_kept(const struct templates *ms, const struct config *cfg,
+mime_compose_kept(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
-    struct message_copy *copy)
+    struct mime_copy *copy)
 {
 	json_t *ctx = context_client(cfg, g, now);
 	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
@@ -386,13 +387,13 @@ message_compose_kept(const struct templates *ms, const struct config *cfg,
 	GDateTime *date;
 	const char *reply_to;
 
-	if ((subject = templates_render(ms, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
-	    (text = templates_render(ms, g, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
+	if ((subject = templates_render(ts, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
+	    (text = templates_render(ts, g, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
 		goto out;
 	/* No HTML template is fine; one that fails to render is an error,
 	 * not a mail silently without its HTML part. */
 	err[0] = '\0';
-	if ((html = templates_render(ms, g, TEMPLATES_HTML, ctx, err, errlen)) == NULL && err[0] != '\0')
+	if ((html = templates_render(ts, g, TEMPLATES_HTML, ctx, err, errlen)) == NULL && err[0] != '\0')
 		goto out;
 	if ((body = body_parts(g, text, html, err, errlen)) == NULL)
 		goto out;
@@ -464,7 +465,7 @@ out:
 
 /* Render the lawyer's mail WHICH and wrap it. */
 char *
-message_lawyer_compose(const struct templates *ms, const struct config *cfg,
+mime_lawyer_compose(const struct templates *ts, const struct config *cfg,
     enum templates_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
     const char *message_id, time_t now, size_t *len, char *err, size_t errlen)
 {
@@ -474,7 +475,7 @@ message_lawyer_compose(const struct templates *ms, const struct config *cfg,
 	GMimeObject *tp;
 	GDateTime *date;
 
-	if (!templates_lawyer_loaded(ms, which)) {
+	if (!templates_lawyer_loaded(ts, which)) {
 		snprintf(err, errlen, "the lawyer's templates are not loaded");
 		return NULL;
 	}
@@ -482,9 +483,9 @@ message_lawyer_compose(const struct templates *ms, const struct config *cfg,
 		snprintf(err, errlen, "the lawyer has no valid e-mail address");
 		return NULL;
 	}
-	if ((subject = templates_lawyer_render(ms, which, TEMPLATES_SUBJECT, ctx, err,
+	if ((subject = templates_lawyer_render(ts, which, TEMPLATES_SUBJECT, ctx, err,
 	    errlen)) == NULL ||
-	    (text = templates_lawyer_render(ms, which, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
+	    (text = templates_lawyer_render(ts, which, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
 		goto out;
 	one_line(subject);
 
