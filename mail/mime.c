@@ -365,6 +365,39 @@ wire_text(GMimeMessage *m, size_t *len)
 	return out;
 }
 
+/* A message from smtp.from to TO_NAME <TO_ADDR>, with SUBJECT, dated
+ * NOW, MESSAGE_ID ("<...>") and Auto-Submitted: the envelope the client's
+ * reminder and the lawyer's mail share.  NULL with the reason in ERR. */
+static GMimeMessage *
+envelope(const struct config *cfg, const char *to_name, const char *to_addr,
+    const char *subject, const char *message_id, time_t now, char *err, size_t errlen)
+{
+	GMimeMessage *m = g_mime_message_new(TRUE);
+	InternetAddressList *from;
+	GDateTime *date;
+	char id[256];
+
+	if ((from = internet_address_list_parse(NULL, cfg->smtp.from)) == NULL) {
+		snprintf(err, errlen, "smtp.from is not an address");
+		g_object_unref(m);
+		return NULL;
+	}
+	internet_address_list_append(g_mime_message_get_from(m), from);
+	g_object_unref(from);
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, to_name, to_addr);
+	utf8_names(g_mime_message_get_from(m));
+	utf8_names(g_mime_message_get_to(m));
+	g_mime_message_set_subject(m, subject, "utf-8");
+	date = g_date_time_new_from_unix_local(now);
+	g_mime_message_set_date(m, date);
+	g_date_time_unref(date);
+	/* GMime wants the id without its angle brackets. */
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(message_id + 1, ">"), message_id + 1);
+	g_mime_message_set_message_id(m, id);
+	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
+	return m;
+}
+
 /* Render and wrap G as one RFC 5322 message. */
 char *
 mime_compose(const struct templates *ts, const struct config *cfg,
@@ -383,8 +416,6 @@ mime_compose_kept(const struct templates *ts, const struct config *cfg,
 	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
 	GMimeMessage *m = NULL;
 	GMimeObject *body = NULL;
-	InternetAddressList *from;
-	GDateTime *date;
 	const char *reply_to;
 
 	if ((subject = templates_render(ts, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
@@ -393,23 +424,17 @@ mime_compose_kept(const struct templates *ts, const struct config *cfg,
 	/* No HTML template is fine; one that fails to render is an error,
 	 * not a mail silently without its HTML part. */
 	err[0] = '\0';
-	if ((html = templates_render(ts, g, TEMPLATES_HTML, ctx, err, errlen)) == NULL && err[0] != '\0')
+	html = templates_render(ts, g, TEMPLATES_HTML, ctx, err, errlen);
+	if (html == NULL && err[0] != '\0')
 		goto out;
 	if ((body = body_parts(g, text, html, err, errlen)) == NULL)
 		goto out;
 	one_line(subject);
 	name = context_client_name(g);
 
-	m = g_mime_message_new(TRUE);
-	if ((from = internet_address_list_parse(NULL, cfg->smtp.from)) == NULL) {
-		snprintf(err, errlen, "smtp.from is not an address");
+	if ((m = envelope(cfg, name, g->email, subject, g->message_id, now, err,
+	    errlen)) == NULL)
 		goto out;
-	}
-	internet_address_list_append(g_mime_message_get_from(m), from);
-	g_object_unref(from);
-	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, name, g->email);
-	utf8_names(g_mime_message_get_from(m));
-	utf8_names(g_mime_message_get_to(m));
 	/* Reply-To: the configured address, else the lawyer's when it is one
 	 * plain address (never a list parsed out of a database field), else
 	 * the firm's From. */
@@ -426,19 +451,6 @@ mime_compose_kept(const struct templates *ts, const struct config *cfg,
 		}
 		utf8_names(g_mime_message_get_reply_to(m));
 	}
-	g_mime_message_set_subject(m, subject, "utf-8");
-	date = g_date_time_new_from_unix_local(now);
-	g_mime_message_set_date(m, date);
-	g_date_time_unref(date);
-	/* GMime wants the id without its angle brackets. */
-	{
-		char id[256];
-
-		snprintf(id, sizeof(id), "%.*s", (int)strcspn(g->message_id + 1, ">"),
-		    g->message_id + 1);
-		g_mime_message_set_message_id(m, id);
-	}
-	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
 	g_mime_message_set_mime_part(m, body);
 	if (harden_headers(m, name, g->email, subject) < 0) {
 		snprintf(err, errlen, "cannot encode the To or Subject header");
@@ -469,11 +481,9 @@ mime_lawyer_compose(const struct templates *ts, const struct config *cfg,
     enum templates_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
     const char *message_id, time_t now, size_t *len, char *err, size_t errlen)
 {
-	char *subject = NULL, *text = NULL, *out = NULL, id[256];
+	char *subject = NULL, *text = NULL, *out = NULL;
 	GMimeMessage *m = NULL;
-	InternetAddressList *from;
 	GMimeObject *tp;
-	GDateTime *date;
 
 	if (!templates_lawyer_loaded(ts, which)) {
 		snprintf(err, errlen, "the lawyer's templates are not loaded");
@@ -489,25 +499,10 @@ mime_lawyer_compose(const struct templates *ts, const struct config *cfg,
 		goto out;
 	one_line(subject);
 
-	m = g_mime_message_new(TRUE);
-	if ((from = internet_address_list_parse(NULL, cfg->smtp.from)) == NULL) {
-		snprintf(err, errlen, "smtp.from is not an address");
-		goto out;
-	}
-	internet_address_list_append(g_mime_message_get_from(m), from);
-	g_object_unref(from);
 	/* A name with a line break would be a header of its own: drop it. */
-	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO,
-	    to_name != NULL && !check_has_control(to_name) ? to_name : NULL, to_addr);
-	utf8_names(g_mime_message_get_from(m));
-	utf8_names(g_mime_message_get_to(m));
-	g_mime_message_set_subject(m, subject, "utf-8");
-	date = g_date_time_new_from_unix_local(now);
-	g_mime_message_set_date(m, date);
-	g_date_time_unref(date);
-	snprintf(id, sizeof(id), "%.*s", (int)strcspn(message_id + 1, ">"), message_id + 1);
-	g_mime_message_set_message_id(m, id);
-	g_mime_object_set_header(GMIME_OBJECT(m), "Auto-Submitted", "auto-generated", NULL);
+	if ((m = envelope(cfg, to_name != NULL && !check_has_control(to_name) ? to_name : NULL,
+	    to_addr, subject, message_id, now, err, errlen)) == NULL)
+		goto out;
 	tp = text_part("plain", text);
 	g_mime_message_set_mime_part(m, tp);
 	g_object_unref(tp);
