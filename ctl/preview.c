@@ -1,7 +1,7 @@
 /*
  * preview — dunningctl preview REMINDER: the message exactly as the
  * sender would send it, built by the same code (store_load_group,
- * message_compose, message_letter) on the group the claim would form, and
+ * mime_compose, templates_letter) on the group the claim would form, and
  * with the Message-ID it would carry.  Nothing is written or locked.
  *
  * preview --invoice NUMBER --stage NAME shows that invoice's reminder of
@@ -18,9 +18,11 @@
 
 #include <gmime/gmime.h>
 
+#include "check.h"
 #include "ctl.h"
-#include "message.h"
+#include "mime.h"
 #include "store_ctl.h"
+#include "templates.h"
 
 /* Local time T as "2026-03-05 10:00". */
 static void
@@ -188,7 +190,7 @@ print_preface(const struct ctl *c, const struct send_group *g, const struct stor
 int
 cmd_preview(struct ctl *c, int argc, char **argv)
 {
-	struct message_set *ms;
+	struct templates *ms;
 	struct send_group g;
 	struct store_preview pv;
 	const char *arg = NULL, *invoice = NULL, *stage = NULL, *why;
@@ -213,21 +215,21 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	if (arg != NULL && !ctl_parse_id(arg, "a reminder id", &id))
 		return EX_USAGE;
-	if ((ms = message_set_load(c->cfg, err, sizeof(err))) == NULL) {
+	if ((ms = templates_load(c->cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "dunningctl: templates: %s\n", err);
 		return EX_FAIL;
 	}
-	message_from_domain(c->cfg, domain, sizeof(domain));
+	mime_from_domain(c->cfg, domain, sizeof(domain));
 	if (arg != NULL)
 		got = store_preview_group(c->store, c->cfg, id, c->now, domain, &g, &pv);
 	else
 		got = store_preview_invoice(c->store, c->cfg, invoice, stage, c->now, domain, &g,
 		    &pv);
 	if (got < 0) {
-		message_set_free(ms);
+		templates_free(ms);
 		return ctl_refused(c);
 	}
-	if ((why = message_check(&g, c->cfg)) != NULL) {
+	if ((why = check_group(&g, c->cfg)) != NULL) {
 		if (pv.reminder_id != 0)
 			fprintf(stderr, "dunningctl: reminder %lld would not be sent: %s\n",
 			    (long long)pv.reminder_id, why);
@@ -238,7 +240,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 	}
 	err[0] = '\0';
 	if (c->cfg->stages[g.stage].channel == CONFIG_CHANNEL_LETTER) {
-		char *text = message_letter(ms, c->cfg, &g, pv.leaves_at, err, sizeof(err));
+		char *text = templates_letter(ms, c->cfg, &g, pv.leaves_at, err, sizeof(err));
 
 		if (text == NULL) {
 			fprintf(stderr, "dunningctl: the letter: %s\n",
@@ -251,7 +253,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		free(text);
 	} else {
 		size_t len = 0;
-		char *msg = message_compose(ms, c->cfg, &g, pv.leaves_at, &len, err, sizeof(err));
+		char *msg = mime_compose(ms, c->cfg, &g, pv.leaves_at, &len, err, sizeof(err));
 
 		if (msg == NULL) {
 			fprintf(stderr, "dunningctl: composing: %s\n",
@@ -277,6 +279,6 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 	rc = EX_OK;
 out:
 	store_preview_free(&g, &pv);
-	message_set_free(ms);
+	templates_free(ms);
 	return rc;
 }

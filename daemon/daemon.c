@@ -24,7 +24,7 @@ report(const struct config_diag *diag)
 /* Load and check everything that comes from files: the configuration and
  * the templates.  NULL after printing every error. */
 struct config *
-daemon_load(const char *path, time_t now, struct message_set **ms)
+daemon_load(const char *path, time_t now, struct templates **ms)
 {
 	struct config_diag diag = { 0 };
 	struct config *cfg = config_load(path, &diag);
@@ -51,13 +51,13 @@ daemon_load(const char *path, time_t now, struct message_set **ms)
 		fprintf(stderr, "%s: unknown time zone \"%s\"\n", path, cfg->schedule.timezone);
 		goto refuse;
 	}
-	if ((*ms = message_set_load(cfg, err, sizeof(err))) == NULL) {
+	if ((*ms = templates_load(cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		goto refuse;
 	}
-	if (message_lawyer_load(*ms, cfg, err, sizeof(err)) < 0) {
+	if (templates_lawyer_load(*ms, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
-		message_set_free(*ms);
+		templates_free(*ms);
 		*ms = NULL;
 		goto refuse;
 	}

@@ -12,13 +12,13 @@
 
 #include "clock.h"
 #include "config.h"
-#include "message.h"
+#include "templates.h"
 #include "store.h"
 #include "workers.h"
 
 struct daemon {
 	struct config *cfg;
-	struct message_set *ms;
+	struct templates *ms;
 	struct store *store;	/* the main thread's session: start, stop, reload */
 	char *password;
 	struct clock clock;
@@ -28,7 +28,7 @@ struct daemon {
 
 /* Load and check the configuration and its templates at PATH; NULL after
  * logging every error (the time zone is left as it was). */
-struct config *daemon_load(const char *path, time_t now, struct message_set **ms);
+struct config *daemon_load(const char *path, time_t now, struct templates **ms);
 /* One audit row by the daemon, at its clock; DETAILS is consumed. */
 void daemon_audit(struct daemon *d, const char *action, json_t *details);
 

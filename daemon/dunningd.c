@@ -20,7 +20,7 @@
 #include "config.h"
 #include "log.h"
 #include "mailer.h"
-#include "message.h"
+#include "templates.h"
 #include "cycle.h"
 #include "store.h"
 #include "daemon.h"
@@ -158,7 +158,7 @@ main(int argc, char **argv)
 	audit_life(&d, "daemon_stopped", once);
 out:
 	store_close(d.store);
-	message_set_free(d.ms);
+	templates_free(d.ms);
 	config_free(d.cfg);
 	free(d.password);
 	return rc;

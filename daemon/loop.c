@@ -122,7 +122,7 @@ static void
 reload(struct loop *l)
 {
 	struct daemon *d = l->d;
-	struct message_set *ms = NULL;
+	struct templates *ms = NULL;
 	struct config *cfg;
 	char restart[256], err[256];
 	char *password = NULL;
@@ -133,7 +133,7 @@ reload(struct loop *l)
 		password = mailer_password(cfg, err, sizeof(err));
 		if (err[0]) {
 			log_warnx("%s: smtp password: %s", l->path, err);
-			message_set_free(ms);
+			templates_free(ms);
 			config_free(cfg);
 			cfg = NULL;
 		}
@@ -149,7 +149,7 @@ reload(struct loop *l)
 		log_warnx("%s changed: takes effect after a restart (systemctl restart dunningd)",
 		    restart);
 	work_resume(&d->work, cfg, ms, password);
-	message_set_free(d->ms);
+	templates_free(d->ms);
 	config_free(d->cfg);
 	free(d->password);
 	d->cfg = cfg;

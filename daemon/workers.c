@@ -331,7 +331,7 @@ work_hold(struct work *w)
 
 /* Swap the configuration (NULL: keep it) and resume. */
 void
-work_resume(struct work *w, const struct config *cfg, const struct message_set *ms,
+work_resume(struct work *w, const struct config *cfg, const struct templates *ms,
     const char *password)
 {
 	pthread_mutex_lock(&w->mu);

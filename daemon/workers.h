@@ -24,7 +24,7 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
-#include "message.h"
+#include "templates.h"
 #include "send.h"
 #include "store.h"
 
@@ -51,7 +51,7 @@ struct work {
 
 	/* Under mu. */
 	const struct config *cfg;
-	const struct message_set *ms;
+	const struct templates *ms;
 	const char *password;
 	bool stopping;		/* SIGTERM: finish what is in flight, take nothing new */
 	bool hold;		/* reload: park at the next safe point */
@@ -83,7 +83,7 @@ void work_stop(struct work *w);
 /* Ask them to park for a reload; true once both are parked (or gone). */
 bool work_hold(struct work *w);
 /* Swap in a new configuration (threads parked) and resume. */
-void work_resume(struct work *w, const struct config *cfg, const struct message_set *ms,
+void work_resume(struct work *w, const struct config *cfg, const struct templates *ms,
     const char *password);
 /* True once both threads have exited. */
 bool work_done(struct work *w);

@@ -592,7 +592,7 @@ letter_write(const struct config *cfg, const struct send_group *g, time_t now,
 	int rc;
 
 	/* The client's language when the firm ships templates in it, as
-	 * message_letter() chooses the body's. */
+	 * templates_letter() chooses the body's. */
 	snprintf(dir, sizeof(dir), "%s/en", cfg->templates_dir);
 	if (g->language != NULL && strcmp(g->language, "en") == 0 && stat(dir, &st) == 0)
 		lang = "en";

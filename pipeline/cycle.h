@@ -24,14 +24,14 @@
 #include "calendar.h"
 #include "clock.h"
 #include "config.h"
-#include "message.h"
+#include "templates.h"
 #include "notify.h"
 #include "send.h"
 #include "store.h"
 
 struct cycle {
 	const struct config *cfg;
-	const struct message_set *ms;
+	const struct templates *ms;
 	const char *password;
 	const struct clock *clock;
 	struct store *store;		/* this thread's session */

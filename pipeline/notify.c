@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "calendar.h"
+#include "context.h"
 #include "log.h"
 #include "mailer.h"
 #include "outbox.h"
+#include "mime.h"
 #include "notify.h"
 #include "policy.h"
 #include "alerts.h"
@@ -133,14 +135,14 @@ flush(struct notify_pass *n, struct mailer_msg *msgs, size_t k)
 /* Compose J's mail with CTX (consumed) to NAME <ADDR> into MSG; a mail
  * that cannot be made is recorded failed.  True when MSG was filled. */
 static bool
-compose(struct job *j, enum message_lawyer which, json_t *ctx, const char *name,
+compose(struct job *j, enum templates_lawyer which, json_t *ctx, const char *name,
     const char *addr, struct mailer_msg *msg)
 {
 	struct notify_pass *n = j->n;
 	char err[256] = "";
 
 	memset(msg, 0, sizeof(*msg));
-	msg->data = message_lawyer_compose(n->ms, n->cfg, which, ctx, name, addr,
+	msg->data = mime_lawyer_compose(n->ms, n->cfg, which, ctx, name, addr,
 	    j->message_id, j->now, &msg->len, err, sizeof(err));
 	json_decref(ctx);
 	if (msg->data == NULL) {
@@ -181,8 +183,8 @@ run_alerts(struct notify_pass *n, time_t now, const char *domain, struct mailer_
 				if (fail(j, "the client has no responsible lawyer") < 0)
 					st->errors++;
 				free(j);
-			} else if (compose(j, MESSAGE_LAWYER_ALERT,
-			    message_alert_context(n->cfg, &v[i], now), v[i].lawyer_name,
+			} else if (compose(j, TEMPLATES_LAWYER_ALERT,
+			    context_alert(n->cfg, &v[i], now), v[i].lawyer_name,
 			    v[i].lawyer_email, &msgs[k])) {
 				k++;
 			} else {
@@ -233,8 +235,8 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct mailer
 		snprintf(j->message_id, sizeof(j->message_id),
 		    "<dunning-lawyer.digest.%lld.%04d%02d%02d@%s>", (long long)l[i].id, y, m, d,
 		    domain);
-		if (compose(j, MESSAGE_LAWYER_DIGEST,
-		    message_digest_context(n->cfg, l[i].name, items, ni, now), l[i].name,
+		if (compose(j, TEMPLATES_LAWYER_DIGEST,
+		    context_digest(n->cfg, l[i].name, items, ni, now), l[i].name,
 		    l[i].email, &msgs[k]))
 			k++;
 		else
@@ -269,7 +271,7 @@ notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats
 		return -1;
 	if ((msgs = calloc(cap, sizeof(*msgs))) == NULL)
 		return -1;
-	message_from_domain(n->cfg, domain, sizeof(domain));
+	mime_from_domain(n->cfg, domain, sizeof(domain));
 	rc = run_alerts(n, now, domain, msgs, cap, st);
 	if (rc == 0)
 		rc = run_digests(n, now, domain, msgs, cap, st);

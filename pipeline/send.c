@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "calendar.h"
+#include "check.h"
 #include "letter.h"
 #include "log.h"
 #include "mailer.h"
 #include "outbox.h"
+#include "mime.h"
 #include "policy.h"
 #include "send.h"
 #include "store.h"
@@ -37,7 +39,7 @@ struct pending {
 	struct send_stats *st;
 	const struct clock *clock;
 	time_t now;
-	struct message_copy copy;	/* what the client reads, kept once it left */
+	struct mime_copy copy;	/* what the client reads, kept once it left */
 };
 
 /* Keep the copy of a message that left (or may have: in doubt), for the
@@ -138,7 +140,7 @@ static void
 send_letter(struct send_pass *s, time_t now, struct send_group *g, struct send_stats *st)
 {
 	char err[256], path[1024], detail[1400];
-	char *text = message_letter(s->ms, s->cfg, g, now, err, sizeof(err));
+	char *text = templates_letter(s->ms, s->cfg, g, now, err, sizeof(err));
 
 	if (text == NULL) {
 		if (store_record_failed(s->store, s->cfg, g, err) == 0)
@@ -254,7 +256,7 @@ prepare(struct pending *p, struct mailer_msg *msg)
 	const char *why;
 	char err[256];
 
-	if ((why = message_check(g, s->cfg)) != NULL) {
+	if ((why = check_group(g, s->cfg)) != NULL) {
 		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
 		    (long long)g->client_id, why);
 		if (store_record_failed(s->store, s->cfg, g, why) == 0)
@@ -267,7 +269,7 @@ prepare(struct pending *p, struct mailer_msg *msg)
 	}
 	memset(msg, 0, sizeof(*msg));
 	err[0] = '\0';
-	if ((msg->data = message_compose_kept(s->ms, s->cfg, g, p->now, &msg->len, err,
+	if ((msg->data = mime_compose_kept(s->ms, s->cfg, g, p->now, &msg->len, err,
 	    sizeof(err), &p->copy)) == NULL) {
 		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
 		if (store_record_failed(s->store, s->cfg, g, err[0] ? err : "out of memory") == 0)
@@ -301,7 +303,7 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 		free(groups);
 		return -1;
 	}
-	message_from_domain(s->cfg, domain, sizeof(domain));
+	mime_from_domain(s->cfg, domain, sizeof(domain));
 	for (;;) {
 		time_t now = clock_now(clock);
 		size_t n = 0;

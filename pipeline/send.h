@@ -10,12 +10,12 @@
 
 #include "clock.h"
 #include "config.h"
-#include "message.h"
+#include "templates.h"
 #include "store.h"
 
 struct send_pass {
 	const struct config *cfg;
-	const struct message_set *ms;
+	const struct templates *ms;
 	struct store *store;
 	const char *password;
 	unsigned int seed;	/* retry jitter */

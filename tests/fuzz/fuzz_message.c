@@ -1,8 +1,8 @@
 /*
- * fuzz_message — lib/message.c with hostile data: the client's mail
- * (RFC 2047 names and subjects, HTML alternative, PDF attachment), the
- * letter, the lawyer's alert and digest, and the template field check of
- * message_set_load.
+ * fuzz_message — mail/ with hostile data: the client's mail (RFC 2047
+ * names and subjects, HTML alternative, PDF attachment), the letter, the
+ * lawyer's alert and digest, and the template field check of
+ * templates_load.
  *
  * Input: two flag bytes, then fields separated by NUL bytes (see enum
  * field).  Byte 0: bits 0-1 the mode (client mail, letter, lawyer mail,
@@ -12,14 +12,14 @@
  * invoices, bit 1 partly paid, bit 2 a configured Reply-To, bits 3-4 the
  * alert's kind, bits 5-7 the issue date.
  *
- * What is checked on every mail composed (what message.c and SPEC §3.5
+ * What is checked on every mail composed (what mime.c and SPEC §3.5
  * promise): no NUL; CRLF line ends only; a header block of printable
  * ASCII, of our headers only, From, To, Subject... once each (no header
  * injection); header lines of at most 78 characters (998 for the lawyer's
  * mail, which folds with GMime alone), but for a line that holds a long
  * address; the message parses back with GMime, To is the one address it
  * was sent to, and the decoded name and subject are what was rendered.
- * A group message_check accepts composes (unless its PDF is unusable).
+ * A group check_group accepts composes (unless its PDF is unusable).
  */
 #include <sys/stat.h>
 
@@ -33,8 +33,11 @@
 #include <gmime/gmime.h>
 
 #include "calendar.h"
+#include "check.h"
 #include "config.h"
-#include "message.h"
+#include "context.h"
+#include "mime.h"
+#include "templates.h"
 
 #ifndef FUZZ_TEMPLATES
 #define FUZZ_TEMPLATES "templates"
@@ -52,7 +55,7 @@ enum field { F_FIRST, F_LAST, F_COMPANY, F_EMAIL, F_NUMBER, F_REF, F_URL, F_LNAM
 
 static const time_t fuzz_now = 1773136800;	/* 2026-03-10 10:00 Paris */
 static struct config *cfg;
-static struct message_set *ms;
+static struct templates *ms;
 static char tmp[64] = "/tmp/fuzz_message.XXXXXX";
 static char pdf_real[128], pdf_missing[128], check_dir[128];
 static char reply_to[] = "compta@cabinet.example", *reply_none;	/* smtp.reply_to */
@@ -136,8 +139,8 @@ setup(void)
 	config_diag_free(&diag);
 	reply_none = cfg->smtp.reply_to;
 	cal_set_timezone("Europe/Paris");
-	if ((ms = message_set_load(cfg, err, sizeof(err))) == NULL ||
-	    message_lawyer_load(ms, cfg, err, sizeof(err)) < 0) {
+	if ((ms = templates_load(cfg, err, sizeof(err))) == NULL ||
+	    templates_lawyer_load(ms, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_message: %s\n", err);
 		FAIL("harness: setup");
 	}
@@ -370,7 +373,7 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 	struct send_item it[2];
 	struct send_group g = { .currency = "EUR", .message_id = "<dunning.1.j3@cabinet.example>",
 		.client_id = 1, .items = it, .nitems = f1 & 1 ? 2 : 1 };
-	struct message_copy copy = { NULL, NULL };
+	struct mime_copy copy = { NULL, NULL };
 	char err[512], name[4096 * 2 + 2], *out;
 	const char *pdf = NULL;
 	size_t len;
@@ -410,19 +413,19 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 		it[i].due_on = it[i].issued_on + 30;
 	}
 	cfg->smtp.reply_to = f1 & 4 ? reply_to : reply_none;
-	if (message_check(&g, cfg) != NULL)
+	if (check_group(&g, cfg) != NULL)
 		return;
 	if (mode == M_LETTER) {
-		if ((out = message_letter(ms, cfg, &g, fuzz_now, err, sizeof(err))) == NULL)
-			FAIL("no letter for a group message_check accepts");
+		if ((out = templates_letter(ms, cfg, &g, fuzz_now, err, sizeof(err))) == NULL)
+			FAIL("no letter for a group check_group accepts");
 		free(out);
 		return;
 	}
-	out = message_compose_kept(ms, cfg, &g, fuzz_now, &len, err, sizeof(err), &copy);
+	out = mime_compose_kept(ms, cfg, &g, fuzz_now, &len, err, sizeof(err), &copy);
 	if (out == NULL) {
 		if (pdf == pdf_real || pdf == NULL) {
 			fprintf(stderr, "fuzz_message: %s\n", err);
-			FAIL("no mail for a group message_check accepts");
+			FAIL("no mail for a group check_group accepts");
 		}
 		return;
 	}
@@ -442,7 +445,7 @@ static void
 lawyer(uint8_t f0, uint8_t f1, char **f)
 {
 	static const char *const kinds[] = { "stage_sent", "letter_ready", "failed", "escalated" };
-	enum message_lawyer which = f0 & 4 ? MESSAGE_LAWYER_DIGEST : MESSAGE_LAWYER_ALERT;
+	enum templates_lawyer which = f0 & 4 ? TEMPLATES_LAWYER_DIGEST : TEMPLATES_LAWYER_ALERT;
 	char err[512], *out;
 	json_t *ctx;
 	size_t len;
@@ -454,7 +457,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 	for (int i = 0; i < NFIELDS; i++)
 		if (!g_utf8_validate(f[i], -1, NULL))
 			return;
-	if (which == MESSAGE_LAWYER_ALERT) {
+	if (which == TEMPLATES_LAWYER_ALERT) {
 		struct lawyer_alert a = { .id = 1, .lawyer_id = 1, .lawyer_name = f[F_LNAME],
 		    .lawyer_email = f[F_LEMAIL], .invoice_id = 1, .reminder_id = 7,
 		    .client_name = f[F_COMPANY], .attempts = 1, .created_at = fuzz_now - 3600 };
@@ -473,7 +476,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 		json_object_set_new(a.details, "path", json_string(f[F_URL]));
 		json_object_set_new(a.details, "why", json_string(f[F_CITY]));
 		json_object_set_new(a.details, "invoices", list);
-		ctx = message_alert_context(cfg, &a, fuzz_now);
+		ctx = context_alert(cfg, &a, fuzz_now);
 		json_decref(a.details);
 	} else {
 		struct digest_item it[5];
@@ -487,13 +490,13 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 			    .stage = *f[F_LAST] ? f[F_LAST] : NULL, .why = f[F_CITY],
 			    .since = fuzz_now - 86400 * (i + 1) };
 		}
-		ctx = message_digest_context(cfg, f[F_LNAME], it, n, fuzz_now);
+		ctx = context_digest(cfg, f[F_LNAME], it, n, fuzz_now);
 	}
-	out = message_lawyer_compose(ms, cfg, which, ctx, f[F_LNAME], f[F_LEMAIL],
+	out = mime_lawyer_compose(ms, cfg, which, ctx, f[F_LNAME], f[F_LEMAIL],
 	    "<lawyer.1@cabinet.example>", fuzz_now, &len, err, sizeof(err));
 	json_decref(ctx);
 	if (out == NULL) {
-		if (message_valid_address(f[F_LEMAIL]))
+		if (check_address(f[F_LEMAIL]))
 			FAIL("no mail to a valid lawyer address");
 		return;
 	}
@@ -503,7 +506,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 	free(out);
 }
 
-/* A subject template and a partial checked by message_set_load: loaded,
+/* A subject template and a partial checked by templates_load: loaded,
  * or refused with the file and line. */
 static void
 check_templates(const uint8_t *data, size_t size)
@@ -511,7 +514,7 @@ check_templates(const uint8_t *data, size_t size)
 	const uint8_t *cut = memchr(data, '\0', size);
 	size_t n = cut != NULL ? (size_t)(cut - data) : size;
 	struct config c = *cfg;
-	struct message_set *s;
+	struct templates *s;
 	char path[192], err[512];
 
 	snprintf(path, sizeof(path), "%s/fr/j03.subject", check_dir);
@@ -521,12 +524,12 @@ check_templates(const uint8_t *data, size_t size)
 	c.templates_dir = check_dir;
 	c.nstages = 1;
 	err[0] = '\0';
-	if ((s = message_set_load(&c, err, sizeof(err))) == NULL) {
+	if ((s = templates_load(&c, err, sizeof(err))) == NULL) {
 		if (strncmp(err, check_dir, strlen(check_dir)) != 0)
 			FAIL("an error that does not name its file");
 		return;
 	}
-	message_set_free(s);
+	templates_free(s);
 }
 
 /* One input: see the comment at the top. */

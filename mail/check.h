@@ -1,0 +1,25 @@
+/*
+ * check — what must hold before a group becomes a message: a plain,
+ * deliverable-looking address, and names, postal addresses and numbers
+ * free of the control characters that would break a header or a letter.
+ */
+#ifndef DUNNING_CHECK_H
+#define DUNNING_CHECK_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "group.h"
+
+/* Is ADDR a plain, deliverable-looking address (no display name, no
+ * control characters, one @, a dotted domain)? */
+bool check_address(const char *addr);
+
+/* Does S hold a control character (CR, LF, NUL-adjacent...)? */
+bool check_has_control(const char *s);
+
+/* Why G cannot become a message (missing or invalid e-mail, control
+ * characters in a name or a number...), or NULL when it can. */
+const char *check_group(const struct send_group *g, const struct config *cfg);
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * context — the template contexts: the client's message (SPEC §3.4), the
+ * lawyer's alert and digest.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "context.h"
+#include "interest.h"
+#include "money.h"
+
+/* The name the client is addressed by: the company, or first and last. */
+char *
+context_client_name(const struct send_group *g)
+{
+	char *s = NULL;
+
+	if (g->kind != NULL && strcmp(g->kind, "professional") == 0 && g->company_name != NULL)
+		return strdup(g->company_name);
+	if (asprintf(&s, "%s%s%s", g->first_name ? g->first_name : "",
+	    g->first_name && *g->first_name ? " " : "", g->last_name ? g->last_name : "") < 0)
+		return NULL;
+	return s;
+}
+
+/* Add an amount formatted for LANG. */
+static void
+set_amount(json_t *o, const char *key, int64_t cents, const char *cur, const char *lang)
+{
+	char buf[64];
+
+	money_format(buf, sizeof(buf), cents, cur, lang);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+/* Add a long date formatted for LANG. */
+static void
+set_date(json_t *o, const char *key, cal_day day, const char *lang)
+{
+	char buf[64];
+
+	cal_format_long(day, lang, false, buf, sizeof(buf));
+	json_object_set_new(o, key, json_string(buf));
+}
+
+/* A string, or "" for NULL. */
+static json_t *
+str(const char *s)
+{
+	return json_string(s != NULL ? s : "");
+}
+
+/* SPEC §3.4: the context, and nothing else. */
+json_t *
+context_client(const struct config *cfg, const struct send_group *g, time_t now)
+{
+	const char *lang = g->language != NULL && strcmp(g->language, "en") == 0 ? "en" : "fr";
+	bool pro = g->kind != NULL && strcmp(g->kind, "professional") == 0;
+	cal_day today = cal_local_day(now);
+	json_t *ctx = json_object(), *client = json_object(), *invoices = json_array();
+	json_t *lawyer = json_object(), *firm = json_object(), *dates = json_object();
+	json_t *address = json_array();
+	const char *payment_url = NULL;
+	int64_t total = 0, interest_total = 0, cents, rate, common_rate = -1;
+	bool interest_known = true;
+	char *name = context_client_name(g), buf[64];
+
+	json_object_set_new(client, "name", str(name));
+	json_object_set_new(client, "professional", json_boolean(pro));
+	json_object_set_new(client, "individual", json_boolean(!pro));
+	free(name);
+	if (g->address_line1 != NULL && *g->address_line1)
+		json_array_append_new(address, json_string(g->address_line1));
+	if (g->address_line2 != NULL && *g->address_line2)
+		json_array_append_new(address, json_string(g->address_line2));
+	snprintf(buf, sizeof(buf), "%s%s%s", g->postal_code ? g->postal_code : "",
+	    g->postal_code && *g->postal_code ? " " : "", g->city ? g->city : "");
+	if (buf[0])
+		json_array_append_new(address, json_string(buf));
+	if (g->country != NULL && *g->country && strcmp(g->country, "FR") != 0)
+		json_array_append_new(address, json_string(g->country));
+	json_object_set_new(client, "address", address);
+	json_object_set_new(ctx, "client", client);
+	json_object_set_new(ctx, "salutation", json_string(strcmp(lang, "en") == 0 ?
+	    "Dear Sir or Madam," : "Madame, Monsieur,"));
+
+	for (size_t i = 0; i < g->nitems; i++) {
+		const struct send_item *it = &g->items[i];
+		json_t *inv = json_object();
+
+		json_object_set_new(inv, "number", str(it->number));
+		json_object_set_new(inv, "matter_ref", it->matter_ref != NULL && *it->matter_ref ?
+		    json_string(it->matter_ref) : json_false());
+		set_date(inv, "issued_on", it->issued_on, lang);
+		set_date(inv, "due_on", it->due_on, lang);
+		set_amount(inv, "amount", it->amount_cents, g->currency, lang);
+		set_amount(inv, "balance", it->balance_cents, g->currency, lang);
+		json_object_set_new(inv, "partly_paid", json_boolean(it->balance_cents <
+		    it->amount_cents));
+		json_object_set_new(inv, "days_past_due", json_integer(today - it->due_on));
+		/* Late interest to today (SPEC §2.1): false when the half-year
+		 * of the issue date is not in the table, never a wrong figure.
+		 * The total is the sum of the figures shown, each rounded. */
+		if (interest_accrued(cfg, it->issued_on, it->amount_cents, it->payments,
+		    it->npayments, today, &cents) == 0 &&
+		    interest_rate(cfg, it->issued_on, &rate) == 0) {
+			set_amount(inv, "interest", cents, g->currency, lang);
+			interest_rate_format(buf, sizeof(buf), rate, lang);
+			json_object_set_new(inv, "interest_rate", json_string(buf));
+			interest_total += cents;
+			/* one rate for the message when every invoice has it */
+			common_rate = common_rate == -1 || common_rate == rate ? rate : -2;
+		} else {
+			json_object_set_new(inv, "interest", json_false());
+			json_object_set_new(inv, "interest_rate", json_false());
+			interest_known = false;
+		}
+		json_array_append_new(invoices, inv);
+		total += it->balance_cents;
+		if (payment_url == NULL && it->payment_url != NULL && *it->payment_url)
+			payment_url = it->payment_url;
+	}
+	json_object_set_new(ctx, "invoices", invoices);
+	json_object_set_new(ctx, "count", json_integer((json_int_t)g->nitems));
+	json_object_set_new(ctx, "several", json_boolean(g->nitems > 1));
+	set_amount(ctx, "total_balance", total, g->currency, lang);
+	json_object_set_new(ctx, "payment_url", payment_url ? json_string(payment_url) :
+	    json_false());
+
+	/* The recovery indemnity: between professionals only (L.441-10). */
+	if (pro)
+		set_amount(ctx, "indemnity", 4000, "EUR", lang);
+	else
+		json_object_set_new(ctx, "indemnity", json_false());
+	snprintf(buf, sizeof(buf), "%d%s%d", cfg->interest.multiplier_milli / 1000,
+	    strcmp(lang, "en") == 0 ? "." : ",", cfg->interest.multiplier_milli % 1000 / 100);
+	json_object_set_new(ctx, "interest_multiplier", json_string(buf));
+	json_object_set_new(ctx, "interest_start_days",
+	    json_integer(cfg->interest.start_after_days));
+	if (interest_known)
+		set_amount(ctx, "interest_total", interest_total, g->currency, lang);
+	else
+		json_object_set_new(ctx, "interest_total", json_false());
+	if (interest_known && common_rate >= 0 &&
+	    interest_rate_format(buf, sizeof(buf), common_rate, lang) > 0)
+		json_object_set_new(ctx, "interest_rate", json_string(buf));
+	else
+		json_object_set_new(ctx, "interest_rate", json_false());
+
+	json_object_set_new(lawyer, "name", str(g->lawyer_name ? g->lawyer_name : cfg->firm.name));
+	json_object_set_new(lawyer, "email", str(g->lawyer_email));
+	json_object_set_new(ctx, "lawyer", lawyer);
+	json_object_set_new(firm, "name", str(cfg->firm.name));
+	json_object_set_new(firm, "address", str(cfg->firm.address));
+	json_object_set_new(firm, "phone", str(cfg->firm.phone));
+	json_object_set_new(firm, "signature", str(cfg->firm.signature));
+	json_object_set_new(ctx, "firm", firm);
+
+	set_date(ctx, "today", today, lang);
+	set_date(dates, "in_7_days", today + 7, lang);
+	set_date(dates, "in_8_days", today + 8, lang);
+	json_object_set_new(ctx, "dates", dates);
+	json_object_set_new(ctx, "stage", json_string(cfg->stages[g->stage].name));
+	return ctx;
+}
+
+/* True when the lawyers read English (firm.language). */
+static bool
+lawyer_en(const struct config *cfg)
+{
+	return strcmp(cfg->firm.language, "en") == 0;
+}
+
+/* Why a reminder waits for approval, as the lawyer reads it. */
+static const char *
+held_why(const char *code, bool en)
+{
+	static const struct { const char *code, *fr, *en; } t[] = {
+		{ "approval_threshold", "montant égal ou supérieur au seuil d'approbation",
+		  "amount at or above the approval threshold" },
+		{ "strategic_client", "client stratégique", "strategic client" },
+		{ "stage_requires_approval", "étape soumise à approbation",
+		  "stage requires approval" },
+		{ "no_threshold_for_currency", "devise sans seuil d'approbation configuré",
+		  "no approval threshold configured for the currency" },
+	};
+
+	for (size_t i = 0; code != NULL && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(code, t[i].code) == 0)
+			return en ? t[i].en : t[i].fr;
+	return code != NULL ? code : en ? "approval required" : "approbation requise";
+}
+
+/* Why a message could not be delivered, in the lawyers' language where
+ * the reason is ours (the daemon words it in English); a relay's answer
+ * is quoted as it came.  Malloc'ed. */
+static char *
+failed_why(const char *why, bool en)
+{
+	static const struct { const char *en, *fr; } t[] = {
+		{ "the client has no e-mail address", "le client n'a pas d'adresse électronique" },
+		{ "the client's e-mail address is invalid",
+		  "l'adresse électronique du client est invalide" },
+		{ "the client has no postal address", "le client n'a pas d'adresse postale" },
+		{ "a name contains a line break or a control character",
+		  "un nom contient un caractère de contrôle" },
+		{ "the postal address contains a line break or a control character",
+		  "l'adresse postale contient un caractère de contrôle" },
+		{ "an invoice number or reference contains a control character",
+		  "un numéro de facture ou une référence contient un caractère de contrôle" },
+	};
+	char *out = NULL;
+	int n;
+
+	if (why == NULL || *why == '\0')
+		return strdup(en ? "unknown cause" : "cause inconnue");
+	if (en && why[0] == '5' && why[1] >= '0' && why[1] <= '9' && why[2] >= '0' &&
+	    why[2] <= '9') {
+		if (asprintf(&out, "refused by the mail server: %s", why) < 0)
+			return NULL;
+		return out;
+	}
+	if (en)
+		return strdup(why);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(why, t[i].en) == 0)
+			return strdup(t[i].fr);
+	if (sscanf(why, "gave up after %d attempts: ", &n) == 1 && strchr(why, ':') != NULL) {
+		char *rest = failed_why(strchr(why, ':') + 2, false);
+
+		if (rest == NULL || asprintf(&out, "abandon après %d tentatives : %s", n, rest) < 0)
+			out = NULL;
+		free(rest);
+		return out;
+	}
+	if (why[0] == '5' && why[1] >= '0' && why[1] <= '9' && why[2] >= '0' && why[2] <= '9') {
+		if (asprintf(&out, "refus du serveur de messagerie : %s", why) < 0)
+			return NULL;
+		return out;
+	}
+	return strdup(why);
+}
+
+/* An invoice of an alert's details, as the template sees it (LANG). */
+static json_t *
+alert_invoice(const json_t *in, const char *lang)
+{
+	json_t *o = json_object();
+	const char *cur = json_string_value(json_object_get(in, "currency"));
+	const json_t *bal = json_object_get(in, "balance");
+	const char *ref = json_string_value(json_object_get(in, "matter_ref"));
+	int64_t cents = 0;
+	char buf[64];
+
+	json_object_set_new(o, "number", str(json_string_value(json_object_get(in, "number"))));
+	json_object_set_new(o, "matter_ref", ref != NULL && *ref ? json_string(ref) :
+	    json_false());
+	/* Money travels as numeric text ("1000.00"), never as a double. */
+	snprintf(buf, sizeof(buf), "%s", json_is_string(bal) ? json_string_value(bal) : "0");
+	money_parse(buf, &cents);
+	set_amount(o, "balance", cents, cur != NULL ? cur : "EUR", lang);
+	json_object_set_new(o, "cents", json_integer(cents));
+	return o;
+}
+
+/* The stage after stage NAME, as { stage, letter }, or false. */
+static json_t *
+next_stage(const struct config *cfg, const char *name)
+{
+	int i = name != NULL ? config_stage_index(cfg, name) : -1;
+
+	if (i < 0 || i + 1 >= (int)cfg->nstages)
+		return json_false();
+	return json_pack("{s:s, s:b}", "stage", cfg->stages[i + 1].name, "letter",
+	    cfg->stages[i + 1].channel == CONFIG_CHANNEL_LETTER);
+}
+
+/* The context of alert A. */
+json_t *
+context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
+{
+	json_t *ctx = json_object(), *client = json_object(), *invoices = json_array();
+	json_t *d = a->details, *list = json_object_get(d, "invoices"), *v;
+	const char *stage = json_string_value(json_object_get(d, "stage"));
+	const char *path = json_string_value(json_object_get(d, "path"));
+	const char *why = json_string_value(json_object_get(d, "why"));
+	const char *cur = "EUR", *lang = cfg->firm.language;
+	int64_t total = 0;
+	size_t i;
+	char *fw;
+
+	json_object_set_new(ctx, "watch", json_boolean(strcmp(a->kind, "stage_sent") == 0));
+	json_object_set_new(ctx, "litigation", json_boolean(strcmp(a->kind, "letter_ready") == 0));
+	json_object_set_new(ctx, "failed", json_boolean(strcmp(a->kind, "failed") == 0));
+	json_object_set_new(ctx, "escalated", json_boolean(strcmp(a->kind, "escalated") == 0));
+	json_object_set_new(client, "name", str(a->client_name));
+	json_object_set_new(ctx, "client", client);
+	json_array_foreach(list, i, v) {
+		json_t *inv = alert_invoice(v, lang);
+
+		total += json_integer_value(json_object_get(inv, "cents"));
+		if (json_string_value(json_object_get(v, "currency")) != NULL)
+			cur = json_string_value(json_object_get(v, "currency"));
+		json_object_del(inv, "cents");
+		json_array_append_new(invoices, inv);
+	}
+	json_object_set_new(ctx, "count", json_integer((json_int_t)json_array_size(invoices)));
+	json_object_set_new(ctx, "several", json_boolean(json_array_size(invoices) > 1));
+	json_object_set_new(ctx, "invoices", invoices);
+	set_amount(ctx, "total_balance", total, cur, lang);
+	json_object_set_new(ctx, "stage", str(stage));
+	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
+	json_object_set_new(ctx, "path", path != NULL ? json_string(path) : json_false());
+	fw = why != NULL ? failed_why(why, lawyer_en(cfg)) : NULL;
+	json_object_set_new(ctx, "why", fw != NULL ? json_string(fw) : json_false());
+	free(fw);
+	json_object_set_new(ctx, "next", next_stage(cfg, stage));
+	json_object_set_new(ctx, "after_days", json_integer(cfg->escalation_after_days));
+	json_object_set_new(ctx, "lawyer", json_pack("{s:s}", "name",
+	    a->lawyer_name ? a->lawyer_name : ""));
+	json_object_set_new(ctx, "firm", json_pack("{s:s}", "name", cfg->firm.name));
+	set_date(ctx, "date", cal_local_day(a->created_at ? a->created_at : now), lang);
+	set_date(ctx, "today", cal_local_day(now), lang);
+	return ctx;
+}
+
+/* The digest's sections, in enum digest_section order. */
+static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
+	"in_doubt", "escalated", "disputed" };
+
+/* The context of a digest. */
+json_t *
+context_digest(const struct config *cfg, const char *lawyer_name,
+    const struct digest_item *items, int n, time_t now)
+{
+	json_t *ctx = json_object(), *lists[DIGEST_NSECTIONS] = { NULL };
+	cal_day today = cal_local_day(now);
+	const char *lang = cfg->firm.language;
+	char buf[64];
+
+	for (int i = 0; i < n; i++) {
+		const struct digest_item *it = &items[i];
+		json_t *o = json_object();
+		char *why = NULL;
+
+		if (lists[it->section] == NULL)
+			lists[it->section] = json_array();
+		json_object_set_new(o, "reminder", it->reminder_id ?
+		    json_integer((json_int_t)it->reminder_id) : json_false());
+		json_object_set_new(o, "number", str(it->number));
+		json_object_set_new(o, "matter_ref", it->matter_ref && *it->matter_ref ?
+		    json_string(it->matter_ref) : json_false());
+		json_object_set_new(o, "client", str(it->client_name));
+		set_amount(o, "balance", it->balance_cents, it->currency, lang);
+		json_object_set_new(o, "stage", it->stage ? json_string(it->stage) : json_false());
+		if (it->section == DIGEST_HELD)
+			why = strdup(held_why(it->why, lawyer_en(cfg)));
+		else if (it->section == DIGEST_FAILED)
+			why = failed_why(it->why, lawyer_en(cfg));
+		json_object_set_new(o, "why", why ? json_string(why) : json_false());
+		free(why);
+		cal_format_long(cal_local_day(it->since), lang, false, buf, sizeof(buf));
+		json_object_set_new(o, "since", json_string(buf));
+		json_object_set_new(o, "days", json_integer(today - cal_local_day(it->since)));
+		json_array_append_new(lists[it->section], o);
+	}
+	for (int s = DIGEST_HELD; s < DIGEST_NSECTIONS; s++) {
+		size_t k = lists[s] != NULL ? json_array_size(lists[s]) : 0;
+
+		json_object_set_new(ctx, digest_keys[s], k == 0 ? json_false() :
+		    json_pack("{s:o, s:I, s:b}", "items", lists[s], "count", (json_int_t)k,
+		    "several", k > 1));
+	}
+	json_object_set_new(ctx, "count", json_integer(n));
+	json_object_set_new(ctx, "several", json_boolean(n > 1));
+	json_object_set_new(ctx, "dispute_days",
+	    json_integer(cfg->escalation_dispute_reminder_days));
+	json_object_set_new(ctx, "lawyer", json_pack("{s:s}", "name",
+	    lawyer_name ? lawyer_name : ""));
+	json_object_set_new(ctx, "firm", json_pack("{s:s}", "name", cfg->firm.name));
+	cal_format_long(today, lang, true, buf, sizeof(buf));
+	json_object_set_new(ctx, "today", json_string(buf));
+	return ctx;
+}

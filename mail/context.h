@@ -1,0 +1,32 @@
+/*
+ * context — what a template sees (SPEC §3.4), built here and nowhere
+ * else: the client's message, the lawyer's alert and digest, with amounts
+ * and dates written for the reader's language.  Only what the rule of
+ * secret professionnel allows: names, invoice numbers, amounts, dates, the
+ * firm's file reference.
+ */
+#ifndef DUNNING_CONTEXT_H
+#define DUNNING_CONTEXT_H
+
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "group.h"
+
+/* The context of SPEC §3.4 for G at NOW. */
+json_t *context_client(const struct config *cfg, const struct send_group *g, time_t now);
+
+/* The name G's client is addressed by (the company, or first and last
+ * name), malloc'ed. */
+char *context_client_name(const struct send_group *g);
+
+/* The context of alert A (sql/010), composed at NOW. */
+json_t *context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now);
+
+/* The context of a digest of the N ITEMS for LAWYER_NAME at NOW. */
+json_t *context_digest(const struct config *cfg, const char *lawyer_name,
+    const struct digest_item *items, int n, time_t now);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * mime — the wire message (RFC 5322, GMime): headers written so that no
+ * name or subject can break them, encoded words, the text and HTML
+ * parts, the invoices' PDFs; for the client's reminders and the lawyer's
+ * mail.
+ */
+#ifndef DUNNING_MIME_H
+#define DUNNING_MIME_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "group.h"
+#include "templates.h"
+
+/* A complete RFC 5322 message with CRLF line ends, malloc'ed. */
+char *mime_compose(const struct templates *ts, const struct config *cfg,
+    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen);
+/* The subject and text part of a composed message, as rendered (malloc'ed):
+ * the copy kept of what left. */
+struct mime_copy {
+	char *subject, *text;
+};
+char *mime_compose_kept(const struct templates *ts, const struct config *cfg,
+    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
+    struct mime_copy *copy);
+
+/* The address part of the configured From ("relances@cabinet.example"),
+ * and its domain, for Message-IDs. */
+const char *mime_from_domain(const struct config *cfg, char *buf, size_t n);
+
+/* Render WHICH with CTX into a complete RFC 5322 message to TO_NAME
+ * <TO_ADDR> from smtp.from, with MESSAGE_ID ("<...>"), malloc'ed. */
+char *mime_lawyer_compose(const struct templates *ts, const struct config *cfg,
+    enum templates_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
+    const char *message_id, time_t now, size_t *len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * templates — loading and checking the firm's templates, and rendering
+ * them: the stages' messages and letters, the lawyer's alert and digest.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <gmime/gmime.h>
+
+#include "calendar.h"
+#include "context.h"
+#include "file.h"
+#include "template.h"
+#include "templates.h"
+
+#define NLANGS 2
+#define MAX_PARTIALS 16
+
+static const char *const langs[NLANGS] = { "fr", "en" };
+static const char *const suffixes[TEMPLATES_NPARTS] = { "subject", "txt", "html" };
+
+struct partial {
+	char name[64];
+	char *text;
+};
+
+struct templates {
+	bool have[NLANGS];
+	struct template *tpl[NLANGS][CONFIG_MAX_STAGES][TEMPLATES_NPARTS];
+	struct partial partials[NLANGS][MAX_PARTIALS];
+	int npartials[NLANGS];
+	/* the lawyer's mail, French: templates_lawyer_load() */
+	struct template *lawyer[TEMPLATES_LAWYER_KINDS][TEMPLATES_HTML];
+};
+
+/* Partials of a language: files "_NAME.txt" beside the templates. */
+static const char *
+find_partial(const char *name, void *arg)
+{
+	const struct partial *p = arg;
+
+	for (int i = 0; i < MAX_PARTIALS && p[i].text != NULL; i++)
+		if (strcmp(p[i].name, name) == 0)
+			return p[i].text;
+	return NULL;
+}
+
+/* Load the partials of DIR into MS for language L. */
+static int
+load_partials(struct templates *ts, int l, const char *dir, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		char path[1024];
+		struct partial *p;
+
+		if (e->d_name[0] != '_' || n < 6 || strcmp(e->d_name + n - 4, ".txt") != 0)
+			continue;
+		if (ts->npartials[l] == MAX_PARTIALS || n - 5 >= sizeof(p->name)) {
+			snprintf(err, errlen, "%s: too many partials or name too long", dir);
+			rc = -1;
+			break;
+		}
+		p = &ts->partials[l][ts->npartials[l]];
+		snprintf(p->name, sizeof(p->name), "%.*s", (int)(n - 5), e->d_name + 1);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((p->text = file_read(path, NULL)) == NULL) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		ts->npartials[l]++;
+	}
+	closedir(d);
+	return rc;
+}
+
+/* ERR = "PATH:12: no field "x" in the message context" from the
+ * template's "line 12: unknown field 'x'", or "PATH:N: why" for any other
+ * "line N: why": the file and line an operator opens. */
+static void
+located(char *err, size_t errlen, const char *path, const char *why)
+{
+	static const char unknown[] = "unknown field '";
+	unsigned line;
+	size_t len;
+	int at = 0;
+
+	if (sscanf(why, "line %u: %n", &line, &at) != 1 || at == 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return;
+	}
+	why += at;
+	len = strlen(why);
+	if (strncmp(why, unknown, sizeof(unknown) - 1) == 0 && len > sizeof(unknown) &&
+	    why[len - 1] == '\'')
+		snprintf(err, errlen, "%s:%u: no field \"%.*s\" in the message context", path,
+		    line, (int)(len - sizeof(unknown)), why + sizeof(unknown) - 1);
+	else
+		snprintf(err, errlen, "%s:%u: %s", path, line, why);
+}
+
+/* Partials are fetched at render time, so template_check cannot see
+ * into them: parse and check each one on its own. */
+static int
+check_partials(const struct templates *ts, int l, const char *dir, json_t *sample,
+    char *err, size_t errlen)
+{
+	for (int i = 0; i < ts->npartials[l]; i++) {
+		const struct partial *p = &ts->partials[l][i];
+		char why[256];
+		struct template *t = template_parse(p->text, strlen(p->text), why, sizeof(why));
+
+		if (t == NULL || template_check(t, sample, why, sizeof(why)) < 0) {
+			char path[1024];
+
+			snprintf(path, sizeof(path), "%s/_%s.txt", dir, p->name);
+			located(err, errlen, path, why);
+			template_free(t);
+			return -1;
+		}
+		template_free(t);
+	}
+	return 0;
+}
+
+/* The schema the templates are checked against: the context
+ * context_client builds, in language LANG, for a group with every optional
+ * field filled (file reference, payment link, a partial payment, a
+ * professional client, so the indemnity too).  Keys that are false when
+ * their value is absent (matter_ref, payment_url, indemnity...) exist
+ * either way, so the sample names every key a real message can hold. */
+static json_t *
+sample_context(const struct config *cfg, int stage, const char *lang)
+{
+	char code[8];
+	struct send_item it = {
+		.reminder_id = 1, .invoice_id = 1, .number = "F-0001", .matter_ref = "D-0001",
+		.payment_url = "https://pay.example/1", .issued_on = cal_from_ymd(2026, 1, 1),
+		.due_on = cal_from_ymd(2026, 1, 31), .amount_cents = 100000,
+		.balance_cents = 50000, .attempts = 1,
+	};
+	struct send_group g = {
+		.stage = stage, .currency = "EUR", .message_id = "<x@example>", .client_id = 1,
+		.kind = "professional", .first_name = "A", .last_name = "B", .company_name = "C",
+		.email = "c@example.org", .language = code, .address_line1 = "1 rue",
+		.address_line2 = "bis", .postal_code = "75001", .city = "Paris", .country = "FR",
+		.lawyer_name = "L", .lawyer_email = "l@example.org", .items = &it, .nitems = 1,
+	};
+
+	snprintf(code, sizeof(code), "%s", lang);
+	return context_client(cfg, &g, cal_local_time(cal_from_ymd(2026, 3, 3), 600));
+}
+
+/* Parse and check one template file; a missing optional part is fine. */
+static int
+load_one(struct templates *ts, const struct config *cfg, int l, int s, enum templates_part p,
+    char *err, size_t errlen)
+{
+	char path[1024], why[256];
+	const char *name = cfg->stages[s].template_name;
+	char *text;
+	size_t len;
+	json_t *sample;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir, langs[l], name,
+	    suffixes[p]);
+	if ((text = file_read(path, &len)) == NULL) {
+		bool needed = p == TEMPLATES_TEXT ||
+		    (p == TEMPLATES_SUBJECT && cfg->stages[s].channel == CONFIG_CHANNEL_EMAIL);
+
+		if (!needed && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ts->tpl[l][s][p] = template_parse(text, len, why, sizeof(why));
+	free(text);
+	if (ts->tpl[l][s][p] == NULL) {
+		located(err, errlen, path, why);
+		return -1;
+	}
+	sample = sample_context(cfg, s, langs[l]);
+	if (template_check(ts->tpl[l][s][p], sample, why, sizeof(why)) < 0) {
+		located(err, errlen, path, why);
+		rc = -1;
+	}
+	json_decref(sample);
+	return rc;
+}
+
+/* Load every language directory present; French is required. */
+struct templates *
+templates_load(const struct config *cfg, char *err, size_t errlen)
+{
+	struct templates *ts = calloc(1, sizeof(*ts));
+	struct stat st;
+
+	if (ts == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* Every program that composes loads its templates first, before any
+	 * thread composes: GMime is set up here. */
+	g_mime_init();
+	for (int l = 0; l < NLANGS; l++) {
+		char dir[1024];
+
+		snprintf(dir, sizeof(dir), "%s/%s", cfg->templates_dir, langs[l]);
+		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			if (l == 0) {
+				snprintf(err, errlen, "%s: no French templates", dir);
+				goto fail;
+			}
+			continue;
+		}
+		ts->have[l] = true;
+		if (load_partials(ts, l, dir, err, errlen) < 0)
+			goto fail;
+		if (cfg->nstages > 0) {
+			json_t *sample = sample_context(cfg, 0, langs[l]);
+			int bad = check_partials(ts, l, dir, sample, err, errlen);
+
+			json_decref(sample);
+			if (bad < 0)
+				goto fail;
+		}
+		for (size_t s = 0; s < cfg->nstages; s++)
+			for (int p = 0; p < TEMPLATES_NPARTS; p++)
+				if (load_one(ts, cfg, l, (int)s, (enum templates_part)p, err, errlen) < 0)
+					goto fail;
+	}
+	return ts;
+fail:
+	templates_free(ts);
+	return NULL;
+}
+
+/* Free the templates and partials. */
+void
+templates_free(struct templates *ts)
+{
+	if (ts == NULL)
+		return;
+	for (int l = 0; l < NLANGS; l++) {
+		for (int s = 0; s < CONFIG_MAX_STAGES; s++)
+			for (int p = 0; p < TEMPLATES_NPARTS; p++)
+				template_free(ts->tpl[l][s][p]);
+		for (int i = 0; i < ts->npartials[l]; i++)
+			free(ts->partials[l][i].text);
+	}
+	for (int k = 0; k < TEMPLATES_LAWYER_KINDS; k++)
+		for (int p = 0; p < TEMPLATES_HTML; p++)
+			template_free(ts->lawyer[k][p]);
+	free(ts);
+}
+
+/* Index of the message's language, falling back to French when the
+ * firm ships no set for it. */
+static int
+lang_index(const struct templates *ts, const struct send_group *g)
+{
+	if (g->language != NULL && strcmp(g->language, "en") == 0 && ts->have[1])
+		return 1;
+	return 0;
+}
+
+/* Render part P for G; HTML escapes for the HTML part only. */
+char *
+templates_render(const struct templates *ts, const struct send_group *g, enum templates_part p,
+    json_t *ctx, char *err, size_t errlen)
+{
+	int l = lang_index(ts, g);
+	const struct template *t = ts->tpl[l][g->stage][p];
+
+	if (t == NULL)
+		return NULL;
+	return template_render(t, ctx, p == TEMPLATES_HTML, find_partial,
+	    (void *)ts->partials[l], err, errlen);
+}
+
+/* The letter: the text template rendered, as a document. */
+char *
+templates_letter(const struct templates *ts, const struct config *cfg,
+    const struct send_group *g, time_t now, char *err, size_t errlen)
+{
+	json_t *ctx = context_client(cfg, g, now);
+	char *text = templates_render(ts, g, TEMPLATES_TEXT, ctx, err, errlen);
+
+	json_decref(ctx);
+	return text;
+}
+
+/* ---- the lawyer's mail ------------------------------------------------ */
+
+static const char *const lawyer_names[TEMPLATES_LAWYER_KINDS] = { "lawyer_alert",
+	"lawyer_digest" };
+
+/* Contexts with every field present, to check the templates against. */
+static json_t *
+lawyer_sample(const struct config *cfg, enum templates_lawyer which)
+{
+	if (which == TEMPLATES_LAWYER_ALERT) {
+		struct lawyer_alert a = { .id = 1, .kind = "stage_sent", .lawyer_id = 1,
+		    .lawyer_name = "L", .lawyer_email = "l@example.org", .invoice_id = 1,
+		    .reminder_id = 1, .client_name = "C", .attempts = 1 };
+		json_t *ctx;
+
+		a.details = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "stage", "j3",
+		    "path", "/p", "why", "w", "invoices", "number", "F", "matter_ref", "D",
+		    "balance", "1.00", "currency", "EUR");
+		ctx = context_alert(cfg, &a, 86400);
+		json_decref(a.details);
+		/* "next" may be false for the last stage: check it as an object. */
+		json_object_set_new(ctx, "next", json_pack("{s:s, s:b}", "stage", "j", "letter", 1));
+		return ctx;
+	} else {
+		struct digest_item it[DIGEST_NSECTIONS - 1];
+
+		memset(it, 0, sizeof(it));
+		for (int s = 0; s < DIGEST_NSECTIONS - 1; s++) {
+			it[s].section = (enum digest_section)(s + 1);
+			it[s].reminder_id = 1;
+			it[s].number = "F";
+			it[s].matter_ref = "D";
+			it[s].client_name = "C";
+			snprintf(it[s].currency, sizeof(it[s].currency), "EUR");
+			it[s].stage = "j3";
+			it[s].why = "w";
+			it[s].since = 86400;
+		}
+		return context_digest(cfg, "L", it, DIGEST_NSECTIONS - 1, 86400 * 2);
+	}
+}
+
+/* Load templates/LANG/lawyer_{alert,digest}.{subject,txt}, LANG being
+ * firm.language. */
+int
+templates_lawyer_load(struct templates *ts, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	for (int k = 0; k < TEMPLATES_LAWYER_KINDS; k++) {
+		json_t *sample = lawyer_sample(cfg, (enum templates_lawyer)k);
+
+		for (int p = 0; p < TEMPLATES_HTML; p++) {
+			char path[1024], why[256];
+			size_t len;
+			char *text;
+
+			snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir,
+			    cfg->firm.language, lawyer_names[k], suffixes[p]);
+			if ((text = file_read(path, &len)) == NULL) {
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+				json_decref(sample);
+				return -1;
+			}
+			template_free(ts->lawyer[k][p]);
+			ts->lawyer[k][p] = template_parse(text, len, why, sizeof(why));
+			free(text);
+			if (ts->lawyer[k][p] == NULL ||
+			    template_check(ts->lawyer[k][p], sample, why, sizeof(why)) < 0) {
+				located(err, errlen, path, why);
+				json_decref(sample);
+				return -1;
+			}
+		}
+		json_decref(sample);
+	}
+	return 0;
+}
+
+/* Are the lawyer's subject and text of WHICH there to render? */
+bool
+templates_lawyer_loaded(const struct templates *ts, enum templates_lawyer which)
+{
+	return ts->lawyer[which][TEMPLATES_SUBJECT] != NULL &&
+	    ts->lawyer[which][TEMPLATES_TEXT] != NULL;
+}
+
+/* Part P of the lawyer's mail WHICH; its partials are the French ones. */
+char *
+templates_lawyer_render(const struct templates *ts, enum templates_lawyer which,
+    enum templates_part p, json_t *ctx, char *err, size_t errlen)
+{
+	return template_render(ts->lawyer[which][p], ctx, false, find_partial,
+	    (void *)ts->partials[0], err, errlen);
+}
