@@ -12,6 +12,7 @@
 #include <gmime/gmime.h>
 
 #include "calendar.h"
+#include "config_templates.h"
 #include "message.h"
 #include "money.h"
 #include "template.h"
@@ -201,8 +202,7 @@ load_one(struct message_set *ms, const struct config *cfg, int l, int s, enum pa
 	json_t *sample;
 	int rc = 0;
 
-	snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir, langs[l], name,
-	    suffixes[p]);
+	config_template_path(path, sizeof(path), cfg->templates_dir, langs[l], name, suffixes[p]);
 	if ((text = slurp(path, &len)) == NULL) {
 		bool needed = p == PART_TEXT ||
 		    (p == PART_SUBJECT && cfg->stages[s].channel == CONFIG_CHANNEL_EMAIL);
@@ -1271,7 +1271,7 @@ message_lawyer_load(struct message_set *ms, const struct config *cfg, char *err,
 			size_t len;
 			char *text;
 
-			snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir,
+			config_template_path(path, sizeof(path), cfg->templates_dir,
 			    cfg->firm.language, lawyer_names[k], suffixes[p]);
 			if ((text = slurp(path, &len)) == NULL) {
 				snprintf(err, errlen, "%s: %s", path, strerror(errno));
