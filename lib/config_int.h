@@ -99,9 +99,11 @@ struct config_mark {
 	bool bad;		/* value rejected: cross-key checks skip it */
 };
 
-/* How many blocks of an untitled section were read, to spot a repeat. */
+/* How many blocks of an untitled section were read, to spot a repeat: the
+ * section kind is its parent and its index there, as for a mark. */
 struct config_blocks {
-	const cfg_opt_t *opt;
+	const cfg_t *parent;
+	int idx;
 	unsigned nblocks;
 };
 

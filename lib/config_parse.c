@@ -232,16 +232,17 @@ config_on_key(cfg_t *sec, cfg_opt_t *opt)
 	return 0;
 }
 
-/* Find (or start) the block count of section kind OPT. */
+/* Find (or start) the block count of the section kind at index IDX of
+ * PARENT's options: an index, as libconfuse may move the options. */
 static struct config_blocks *
-blocks_of(struct config_ctx *ctx, const cfg_opt_t *opt)
+blocks_of(struct config_ctx *ctx, const cfg_t *parent, int idx)
 {
 	for (size_t i = 0; i < ctx->nblocks; i++)
-		if (ctx->blocks[i].opt == opt)
+		if (ctx->blocks[i].parent == parent && ctx->blocks[i].idx == idx)
 			return &ctx->blocks[i];
 	if (ctx->nblocks == sizeof(ctx->blocks) / sizeof(ctx->blocks[0]))
 		return NULL;
-	ctx->blocks[ctx->nblocks] = (struct config_blocks){ .opt = opt };
+	ctx->blocks[ctx->nblocks] = (struct config_blocks){ .parent = parent, .idx = idx };
 	return &ctx->blocks[ctx->nblocks++];
 }
 
@@ -308,7 +309,7 @@ int
 config_on_section(cfg_t *parent, cfg_opt_t *opt)
 {
 	struct config_ctx *ctx = config_now;
-	int line = parent->line;
+	int line = parent->line, idx;
 	unsigned n = cfg_opt_size(opt);
 	struct config_blocks *b;
 	struct config_shown s;
@@ -316,14 +317,14 @@ config_on_section(cfg_t *parent, cfg_opt_t *opt)
 
 	if (ctx == NULL || ctx->in_defaults || n == 0)
 		return 0;
-	if (config_opt_index(parent, opt) < 0) {
+	if ((idx = config_opt_index(parent, opt)) < 0) {
 		config_error(ctx, line, "section %s must be written inside its own section, "
 		    "without a '|' path", opt->name);
 		return 0;
 	}
 	if (!(opt->flags & CFGF_TITLE)) {
 		sec = cfg_opt_getnsec(opt, 0);
-		if ((b = blocks_of(ctx, opt)) != NULL && ++b->nblocks > 1)
+		if ((b = blocks_of(ctx, parent, idx)) != NULL && ++b->nblocks > 1)
 			config_error(ctx, line, "section %s appears twice: merge the two blocks",
 			    opt->name);
 	} else {

@@ -659,6 +659,15 @@ test_dups(void)
 	expect(&d, 8, "stage \"j3\" appears twice (first on line 6): merge the two blocks");
 	expect(&d, 13, "section firm appears twice");
 	config_diag_free(&d);
+	/* libconfuse moves a level's options when it adds unknown keys to it */
+	c = load_text("firm { name = \"a\" }\n"
+	    "k0 = 1\nk1 = 1\nk2 = 1\nk3 = 1\nk4 = 1\nk5 = 1\nk6 = 1\nk7 = 1\nk8 = 1\nk9 = 1\n"
+	    "k10 = 1\nk11 = 1\nk12 = 1\nk13 = 1\nk14 = 1\nk15 = 1\nk16 = 1\nk17 = 1\n"
+	    "k18 = 1\nk19 = 1\nk20 = 1\nk21 = 1\nk22 = 1\nk23 = 1\nk24 = 1\nk25 = 1\n"
+	    "firm { phone = \"b\" }\ntemplates { dir = \"@TPL@\" }\n", &d);
+	tap_ok(c == NULL && d.nerrors == 27, "unknown keys and a section twice: 27 errors");
+	expect(&d, 28, "section firm appears twice");
+	config_diag_free(&d);
 }
 
 /* More than CONFIG_MAX_STAGES stages. */
