@@ -392,6 +392,7 @@ config_load(const char *path, struct config_diag *diag)
 		if (ctx.nerrors == 0)
 			config_error(&ctx, 0, "syntax error");
 	} else {
+		/* in this order, as the messages of one line keep theirs */
 		config_check_repeats(&ctx, root, "stage");
 		config_check_repeats(&ctx, cfg_getsec(root, "approval"), "threshold");
 		config_check_repeats(&ctx, cfg_getsec(root, "interest"), "legal_rate");
