@@ -12,6 +12,7 @@
 #include <gmime/gmime.h>
 
 #include "calendar.h"
+#include "config_templates.h"
 #include "context.h"
 #include "file.h"
 #include "template.h"
@@ -174,8 +175,7 @@ load_one(struct templates *ts, const struct config *cfg, int l, int s, enum temp
 	json_t *sample;
 	int rc = 0;
 
-	snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir, langs[l], name,
-	    suffixes[p]);
+	config_template_path(path, sizeof(path), cfg->templates_dir, langs[l], name, suffixes[p]);
 	if ((text = file_read(path, &len)) == NULL) {
 		bool needed = p == TEMPLATES_TEXT ||
 		    (p == TEMPLATES_SUBJECT && cfg->stages[s].channel == CONFIG_CHANNEL_EMAIL);
@@ -358,7 +358,7 @@ templates_lawyer_load(struct templates *ts, const struct config *cfg, char *err,
 			size_t len;
 			char *text;
 
-			snprintf(path, sizeof(path), "%s/%s/%s.%s", cfg->templates_dir,
+			config_template_path(path, sizeof(path), cfg->templates_dir,
 			    cfg->firm.language, lawyer_names[k], suffixes[p]);
 			if ((text = file_read(path, &len)) == NULL) {
 				snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_int.h"
 #include "tap.h"
 
 static const char *fixtures;
@@ -659,6 +660,15 @@ test_dups(void)
 	expect(&d, 8, "stage \"j3\" appears twice (first on line 6): merge the two blocks");
 	expect(&d, 13, "section firm appears twice");
 	config_diag_free(&d);
+	/* libconfuse moves a level's options when it adds unknown keys to it */
+	c = load_text("firm { name = \"a\" }\n"
+	    "k0 = 1\nk1 = 1\nk2 = 1\nk3 = 1\nk4 = 1\nk5 = 1\nk6 = 1\nk7 = 1\nk8 = 1\nk9 = 1\n"
+	    "k10 = 1\nk11 = 1\nk12 = 1\nk13 = 1\nk14 = 1\nk15 = 1\nk16 = 1\nk17 = 1\n"
+	    "k18 = 1\nk19 = 1\nk20 = 1\nk21 = 1\nk22 = 1\nk23 = 1\nk24 = 1\nk25 = 1\n"
+	    "firm { phone = \"b\" }\ntemplates { dir = \"@TPL@\" }\n", &d);
+	tap_ok(c == NULL && d.nerrors == 27, "unknown keys and a section twice: 27 errors");
+	expect(&d, 28, "section firm appears twice");
+	config_diag_free(&d);
 }
 
 /* More than CONFIG_MAX_STAGES stages. */
@@ -898,6 +908,173 @@ test_date(void)
 	config_diag_free(&d);
 }
 
+/* Does row K's landing size fit its type? */
+static bool
+size_fits(const struct config_key *k)
+{
+	switch (k->type) {
+	case CONFIG_T_STR:
+		return k->size == sizeof(char *);
+	case CONFIG_T_TEXT:
+		return k->size > 1;
+	case CONFIG_T_BOOL:
+		return k->size == sizeof(bool);
+	case CONFIG_T_CENTS:
+		return k->size == sizeof(int64_t);
+	case CONFIG_T_REFUSED:
+		return k->size == 0 && k->hint != NULL;
+	default:
+		return k->size == sizeof(int);
+	}
+}
+
+/* Is row K well formed: a size for its type, a range and a hint for a
+ * number, a hint for choices, a default or a need (or refused)? */
+static bool
+row_ok(const struct config_key *k)
+{
+	bool number = k->type == CONFIG_T_INT || k->type == CONFIG_T_CENTS ||
+	    k->type == CONFIG_T_PERCENT || k->type == CONFIG_T_FACTOR;
+
+	return size_fits(k) && (!number || (k->hint != NULL && k->min <= k->max)) &&
+	    (k->choices == NULL || k->hint != NULL) && (k->format == NULL || k->hint != NULL) &&
+	    ((k->def != NULL) != (k->need != NULL) || k->type == CONFIG_T_REFUSED);
+}
+
+/* The tables of keys agree with the structs they land in, and with
+ * config_restart_keys(): a change of each row's value is a restart key
+ * exactly when its row says so. */
+static void
+test_table(void)
+{
+	struct config_diag d = { 0 };
+	struct config *a = load_fixture("defaults.conf", &d), *b = load_fixture("defaults.conf", &d);
+	char buf[128], restart[256] = "";
+	bool ok = true;
+
+	for (size_t i = 0; i < config_nsections; i++) {
+		const struct config_section *s = &config_sections[i];
+
+		for (size_t j = 0; s->keys != NULL && j < s->nkeys; j++) {
+			const struct config_key *k = &s->keys[j];
+
+			/* config_free() and config_restart_keys() read config_keys[] only */
+			if (!row_ok(k) || k->type == CONFIG_T_STR || k->restart ||
+			    strcmp(k->section, s->name) != 0) {
+				tap_diag("titled row %s.%s is wrong", k->section, k->name);
+				ok = false;
+			}
+		}
+		if (s->keys == NULL && s->parent != NULL) {
+			tap_diag("untitled section %s is not at the top level", s->name);
+			ok = false;
+		}
+	}
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (!row_ok(k) || config_section_find(k->section) == NULL ||
+		    config_key_find(k->section, k->name) != k) {
+			tap_diag("row %s.%s is wrong", k->section, k->name);
+			ok = false;
+		}
+	}
+	tap_ok(ok, "table: every row fits its type, its struct and its section");
+	if (!tap_ok(a != NULL && b != NULL, "table: the defaults load")) {
+		dump(&d);
+		goto out;
+	}
+	ok = true;
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		char *p = (char *)b + k->at, saved[16], changed[] = "changed", *s = changed;
+		char name[64];
+		int n;
+
+		if (k->type == CONFIG_T_REFUSED)
+			continue;
+		memcpy(saved, p, k->size < sizeof(saved) ? k->size : sizeof(saved));
+		if (k->type == CONFIG_T_STR)
+			memcpy(p, &s, sizeof(s));
+		else
+			p[0] ^= 1;	/* any other value: text, number, enum or bool */
+		n = config_restart_keys(a, b, buf, sizeof(buf));
+		memcpy(p, saved, k->size < sizeof(saved) ? k->size : sizeof(saved));
+		snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+		if (n != (k->restart ? 1 : 0) || (k->restart && strcmp(buf, name) != 0)) {
+			tap_diag("%s changed: %d restart keys, \"%s\"", name, n, buf);
+			ok = false;
+		}
+		if (k->restart)
+			snprintf(restart + strlen(restart), sizeof(restart) - strlen(restart),
+			    "%s%s", *restart ? ", " : "", name);
+	}
+	tap_ok(ok, "table: a change needs a restart exactly for the rows marked restart");
+	tap_ok(strcmp(restart, "database.conninfo") == 0,
+	    "table: only database.conninfo needs a restart (got \"%s\")", restart);
+out:
+	config_free(a);
+	config_free(b);
+	config_diag_free(&d);
+}
+
+/* The block of section NAME (untitled, or each titled one) in TEXT that
+ * holds "KEY =" after a blank or a brace; false when none does. */
+static bool
+shipped_has(const char *text, const char *section, bool titled, const char *key)
+{
+	char open[64];
+	size_t kl = strlen(key);
+
+	snprintf(open, sizeof(open), titled ? "%s \"" : "%s {", section);
+	for (const char *p = strstr(text, open); p != NULL; p = strstr(p + 1, open)) {
+		int depth = 0;
+
+		if (p != text && p[-1] != '\n' && p[-1] != ' ' && p[-1] != '{')
+			continue;
+		for (const char *q = strchr(p, '{'); q != NULL && *q != '\0'; q++) {
+			if (*q == '{')
+				depth++;
+			else if (*q == '}' && --depth == 0)
+				break;
+			else if (depth == 1 && (q[-1] == ' ' || q[-1] == '{') &&
+			    strncmp(q, key, kl) == 0 && strncmp(q + kl, " =", 2) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Every key of the tables is in the shipped etc/dunningd.conf, in its
+ * section, with its value; a refused key is named in a comment. */
+static void
+test_shipped_keys(const char *path)
+{
+	char *text = slurp(path), word[80];
+	bool ok = true;
+
+	for (size_t i = 0; i < config_nsections; i++) {
+		const struct config_section *s = &config_sections[i];
+		const struct config_key *keys = s->keys ? s->keys : config_keys;
+		size_t n = s->keys ? s->nkeys : config_nkeys;
+
+		for (size_t j = 0; j < n; j++) {
+			const struct config_key *k = &keys[j];
+
+			if (strcmp(k->section, s->name) != 0)
+				continue;
+			snprintf(word, sizeof(word), " %s ", k->name);
+			if (k->type == CONFIG_T_REFUSED ? strstr(text, word) != NULL :
+			    shipped_has(text, s->name, s->keys != NULL, k->name))
+				continue;
+			tap_diag("%s.%s is not in %s", k->section, k->name, path);
+			ok = false;
+		}
+	}
+	tap_ok(ok, "shipped: every key of the tables is in etc/dunningd.conf");
+	free(text);
+}
+
 /* Run every case; the TAP plan comes last. */
 int
 main(int argc, char **argv)
@@ -934,6 +1111,8 @@ main(int argc, char **argv)
 	test_from();
 	test_unreadable();
 	test_date();
+	test_table();
+	test_shipped_keys(shipped);
 	remove_tree();
 	return tap_done();
 }

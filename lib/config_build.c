@@ -1,0 +1,202 @@
+/*
+ * config_build — the parsed tree copied into a struct config: each key to
+ * where its row (config.c) says it lands, each titled section into its
+ * array; then the checks that span keys.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+
+/* Index of V among the choices of K; a value refused lands as the default. */
+static int
+choice(const struct config_key *k, const char *v)
+{
+	for (int pass = 0; pass < 2; pass++, v = k->def)
+		for (int i = 0; v != NULL && k->choices[i] != NULL; i++)
+			if (strcmp(k->choices[i], v) == 0)
+				return i;
+	return 0;
+}
+
+/* Copy the value of key K, read in SEC, to where it lands in BASE (C
+ * itself, or an element of one of its arrays). */
+static void
+land(struct config_ctx *ctx, cfg_t *sec, const struct config_key *k, char *base,
+    const struct config *c)
+{
+	union {
+		char *s;
+		bool b;
+		int i;
+		int64_t cents;
+	} v = { 0 };
+	size_t size = sizeof(v.i);	/* the enums and the numbers kept as int */
+	const char *text;
+
+	switch (k->type) {
+	case CONFIG_T_REFUSED:
+		return;
+	case CONFIG_T_TEXT:
+		text = cfg_getstr(sec, k->name);
+		snprintf(base + k->at, k->size, "%s", text ? text : "");
+		return;
+	case CONFIG_T_STR:
+		v.s = config_keep(ctx, cfg_getstr(sec, k->name));
+		size = sizeof(v.s);
+		break;
+	case CONFIG_T_BOOL:
+		v.b = cfg_getbool(sec, k->name);
+		size = sizeof(v.b);
+		break;
+	case CONFIG_T_CENTS:
+		v.cents = cfg_getint(sec, k->name);
+		size = sizeof(v.cents);
+		break;
+	case CONFIG_T_ENUM:
+		v.i = choice(k, cfg_getstr(sec, k->name));
+		break;
+	case CONFIG_T_TIME:
+	case CONFIG_T_TIME_END:
+		v.i = config_parse_hhmm(cfg_getstr(sec, k->name), k->type == CONFIG_T_TIME_END);
+		break;
+	case CONFIG_T_STAGE:
+		v.i = config_stage_index(c, cfg_getstr(sec, k->name));
+		break;
+	case CONFIG_T_INT:
+	case CONFIG_T_PERCENT:
+	case CONFIG_T_FACTOR:
+		v.i = (int)cfg_getint(sec, k->name);
+		break;
+	}
+	memcpy(base + k->at, &v, size);
+}
+
+/* Copy every key of the titled section SEC (kind NAME) into BASE. */
+static void
+land_titled(struct config_ctx *ctx, cfg_t *sec, const char *name, void *base)
+{
+	const struct config_section *s = config_section_find(name);
+
+	for (size_t i = 0; i < s->nkeys; i++)
+		land(ctx, sec, &s->keys[i], base, NULL);
+}
+
+/* Does a stage wait for approval?  A formal notice (the stage j45, or any
+ * letter) does unless the operator wrote requires_approval = false. */
+static bool
+stage_requires_approval(cfg_t *s, const struct config_stage *st)
+{
+	cfg_opt_t *o = cfg_getopt(s, "requires_approval");
+
+	if (o != NULL && (o->flags & CFGF_MODIFIED))
+		return cfg_opt_getnbool(o, 0);
+	return st->channel == CONFIG_CHANNEL_LETTER || strcmp(st->name, "j45") == 0;
+}
+
+/* Copy the stages (the first CONFIG_MAX_STAGES: more are refused). */
+static void
+land_stages(struct config_ctx *ctx, cfg_t *root, struct config *c)
+{
+	unsigned n = cfg_size(root, "stage");
+
+	for (unsigned i = 0; i < n && i < CONFIG_MAX_STAGES; i++) {
+		cfg_t *sec = cfg_getnsec(root, "stage", i);
+		struct config_stage *st = &c->stages[c->nstages++];
+
+		snprintf(st->name, sizeof(st->name), "%s", cfg_title(sec) ? cfg_title(sec) : "");
+		land_titled(ctx, sec, "stage", st);
+		st->requires_approval = stage_requires_approval(sec, st);
+	}
+}
+
+/* Copy the thresholds, each titled with its currency. */
+static void
+land_thresholds(struct config_ctx *ctx, cfg_t *root, struct config *c)
+{
+	cfg_t *a = cfg_getsec(root, "approval");
+	unsigned n = cfg_size(a, "threshold");
+
+	if ((c->thresholds = calloc(n ? n : 1, sizeof(*c->thresholds))) == NULL) {
+		config_error(ctx, 0, "out of memory");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *t = cfg_getnsec(a, "threshold", i);
+		struct config_threshold *th = &c->thresholds[c->nthresholds++];
+		const char *cur = cfg_title(t);
+
+		snprintf(th->currency, sizeof(th->currency), "%s", cur ? cur : "");
+		land_titled(ctx, t, "threshold", th);
+	}
+}
+
+/* Order of legal-rate rows: by year, then half. */
+static int
+rate_cmp(const void *a, const void *b)
+{
+	const struct config_legal_rate *x = a, *y = b;
+
+	if (x->year != y->year)
+		return x->year < y->year ? -1 : 1;
+	return (x->half > y->half) - (x->half < y->half);
+}
+
+/* Copy the legal-rate table, each row titled with its half-year, sorted. */
+static void
+land_rates(struct config_ctx *ctx, cfg_t *root, struct config *c)
+{
+	cfg_t *in = cfg_getsec(root, "interest");
+	unsigned n = cfg_size(in, "legal_rate");
+
+	if ((c->interest.rates = calloc(n ? n : 1, sizeof(*c->interest.rates))) == NULL) {
+		config_error(ctx, 0, "out of memory");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *r = cfg_getnsec(in, "legal_rate", i);
+		struct config_legal_rate *row = &c->interest.rates[c->interest.nrates++];
+		int year, half;
+
+		if (config_parse_half(cfg_title(r), &year, &half)) {
+			row->year = year;
+			row->half = half;
+		}
+		land_titled(ctx, r, "legal_rate", row);
+	}
+	qsort(c->interest.rates, c->interest.nrates, sizeof(*c->interest.rates), rate_cmp);
+}
+
+/* Turn the parsed tree into a struct config, then run the checks that span
+ * keys.  NULL when any error was found (all of them recorded). */
+struct config *
+config_build(struct config_ctx *ctx, cfg_t *root)
+{
+	struct config *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		config_error(ctx, 0, "out of memory");
+		return NULL;
+	}
+	c->path = config_keep(ctx, ctx->path);
+	/* the stages first: approval_from_stage lands as an index into them */
+	land_stages(ctx, root, c);
+	land_thresholds(ctx, root, c);
+	land_rates(ctx, root, c);
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		land(ctx, config_untitled(root, k->section), k, (char *)c, c);
+	}
+	config_check(ctx, root, c);
+	if (c->templates_dir != NULL)
+		config_check_templates(ctx, root, c);
+	if (ctx->nerrors > 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
