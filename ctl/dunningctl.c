@@ -286,6 +286,11 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		printf("attention: the schema is not the version this program knows\n");
 		return EX_FAIL;
 	}
+	if (store_repeatables_current(c->store) != 1) {
+		printf("attention: the SQL functions and views are not those this program "
+		    "carries (dunningctl migrate)\n");
+		return EX_FAIL;
+	}
 	if (attention) {
 		printf("attention: reminders wait for the operator (dunningctl in-doubt [--failed])\n");
 		return EX_FAIL;
@@ -297,17 +302,19 @@ cmd_status(struct ctl *c, int argc, char **argv)
 static int
 cmd_migrate(struct ctl *c, int argc, char **argv)
 {
-	int n;
+	int n, r;
 
 	(void)argv;
 	if (argc != 1)
 		return ctl_usage(c);
-	if ((n = store_migrate(c->store, stdout)) < 0) {
+	if ((n = store_migrate(c->store, stdout, &r)) < 0) {
 		fprintf(stderr, "dunningctl: migrate: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
 	printf("schema at version %d (%d migration%s applied)\n", store_known_version(), n,
 	    n == 1 ? "" : "s");
+	printf("functions and views up to date (%d repeatable file%s applied)\n", r,
+	    r == 1 ? "" : "s");
 	return EX_OK;
 }
 

@@ -145,6 +145,17 @@ main(int argc, char **argv)
 		fatalx("the database is at schema version %d but this dunningd knows version %d: %s",
 		    version, store_known_version(), version < store_known_version() ?
 		    "run dunningctl migrate" : "upgrade dunningd");
+	/* The functions and views are the program's too (sql/README.md): a
+	 * database migrated by another build may run other ones. */
+	switch (store_repeatables_current(d.store)) {
+	case 1:
+		break;
+	case 0:
+		fatalx("the database's SQL functions and views are not those of this dunningd: "
+		    "run dunningctl migrate");
+	default:
+		fatalx("database: %s", store_error(d.store));
+	}
 	audit_life(&d, "daemon_started", once);
 	if (once) {
 		struct cycle cy = { .cfg = d.cfg, .ms = d.ms, .password = d.password,

@@ -51,9 +51,14 @@ int store_set_now(struct store *s, time_t now);
 int store_schema_version(struct store *s);
 /* The highest migration this program carries. */
 int store_known_version(void);
-/* Apply pending migrations, printing each to OUT.  Returns how many were
- * applied, or -1. */
-int store_migrate(struct store *s, FILE *out);
+/* Apply the pending numbered migrations and the repeatable files of
+ * functions and views whose text changed (store_migrate.c), printing each
+ * to OUT.  Returns how many numbered migrations were applied, or -1;
+ * *REPEATABLE gets how many repeatable files ran. */
+int store_migrate(struct store *s, FILE *out, int *repeatable);
+/* 1 when the repeatable files recorded in the database are those this
+ * program carries (names and checksums), 0 when not, -1 on error. */
+int store_repeatables_current(struct store *s);
 
 /* Publish what SQL must know of the configuration (the time zone). */
 int store_publish_settings(struct store *s, const struct config *cfg);

@@ -5,6 +5,13 @@
 --   id, at in UTC as YYYY-MM-DDTHH:MI:SS.USZ, actor, action,
 --   invoice_id or '', reminder_id or '', details as jsonb text.
 -- `dunningctl audit verify` recomputes the chain outside the database.
+--
+-- The triggers that number, stamp and chain the rows, and the one that
+-- refuses any other change, are those of 006 (the chain at COMMIT), with
+-- their functions in base/audit.sql; this migration keeps the one that
+-- refuses TRUNCATE.  (Databases migrated before the functions moved out
+-- of the numbered migrations had chained at INSERT until 006: 006 drops
+-- those triggers when it finds them.)
 
 CREATE SEQUENCE dunning.audit_log_id_seq;
 
@@ -31,66 +38,10 @@ CREATE TABLE dunning.audit_head (
 );
 INSERT INTO dunning.audit_head VALUES (true, NULL);
 
--- The canonical text of an audit row, as hashed.
-CREATE FUNCTION dunning.audit_canonical(a dunning.audit_log) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT concat_ws(E'\n',
-		a.id::text,
-		to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-		a.actor,
-		a.action,
-		coalesce(a.invoice_id::text, ''),
-		coalesce(a.reminder_id::text, ''),
-		a.details::text)
-$$;
-
--- Number, time-stamp and chain a new row.  The caller's id, at, prev_hash
--- and hash are ignored: only the chain decides them.
-CREATE FUNCTION dunning.audit_chain() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
-DECLARE
-	last bytea;
-BEGIN
-	SELECT last_hash INTO last FROM dunning.audit_head FOR UPDATE;
-	NEW.id := nextval('dunning.audit_log_id_seq');
-	NEW.at := dunning.now();
-	NEW.actor := coalesce(NEW.actor, session_user::text);
-	NEW.details := coalesce(NEW.details, '{}'::jsonb);
-	NEW.prev_hash := last;
-	NEW.hash := sha256(coalesce(last, ''::bytea) ||
-	                   convert_to(dunning.audit_canonical(NEW), 'UTF8'));
-	UPDATE dunning.audit_head SET last_hash = NEW.hash;
-	RETURN NEW;
-END
-$$;
-
--- Refuse any change to a written row, whoever asks.
-CREATE FUNCTION dunning.audit_refuse() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	RAISE EXCEPTION 'dunning.audit_log is append-only: % refused', TG_OP
-		USING ERRCODE = 'insufficient_privilege';
-END
-$$;
-
-CREATE TRIGGER audit_log_chain BEFORE INSERT ON dunning.audit_log
-	FOR EACH ROW EXECUTE FUNCTION dunning.audit_chain();
-CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON dunning.audit_log
-	FOR EACH ROW EXECUTE FUNCTION dunning.audit_refuse();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON dunning.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION dunning.audit_refuse();
 -- Fire even under session_replication_role = replica.
-ALTER TABLE dunning.audit_log ENABLE ALWAYS TRIGGER audit_log_chain;
-ALTER TABLE dunning.audit_log ENABLE ALWAYS TRIGGER audit_log_no_change;
 ALTER TABLE dunning.audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;
-
--- Write one audit row; the functions below and the daemon use it.
-CREATE FUNCTION dunning.audit(p_actor text, p_action text, p_invoice bigint,
-                              p_reminder bigint, p_details jsonb) RETURNS void
-LANGUAGE sql AS $$
-	INSERT INTO dunning.audit_log (actor, action, invoice_id, reminder_id, details)
-	VALUES (p_actor, p_action, p_invoice, p_reminder, coalesce(p_details, '{}'))
-$$;
 
 REVOKE ALL ON dunning.audit_head FROM PUBLIC;
 GRANT SELECT ON dunning.audit_log TO dunning_daemon, dunning_lawyer,

@@ -3,15 +3,8 @@
 -- themselves, 003): an invoice's amount, status, dispute or pause, a payment
 -- corrected or deleted, a client's pause or strategic flag.  The daemon
 -- plans the invoice named at once (SPEC §2 rules 3 and 4), or everything
--- for a client-wide change; its poll timer remains the safety net.
-
-CREATE FUNCTION dunning.invoice_wake() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM dunning.wake('invoice', NEW.id, NEW.client_id);
-	RETURN NULL;
-END
-$$;
+-- for a client-wide change; its poll timer remains the safety net.  The
+-- triggers' functions are in base/wake.sql.
 
 CREATE TRIGGER invoice_wake AFTER UPDATE OF amount, status, disputed_at, paused_until,
 	client_id ON dunning.invoice
@@ -22,27 +15,8 @@ CREATE TRIGGER invoice_wake AFTER UPDATE OF amount, status, disputed_at, paused_
 	      OR OLD.client_id IS DISTINCT FROM NEW.client_id)
 	EXECUTE FUNCTION dunning.invoice_wake();
 
-CREATE FUNCTION dunning.payment_wake() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM dunning.wake('payment', OLD.invoice_id, NULL);
-	IF TG_OP = 'UPDATE' AND NEW.invoice_id <> OLD.invoice_id THEN
-		PERFORM dunning.wake('payment', NEW.invoice_id, NULL);
-	END IF;
-	RETURN NULL;
-END
-$$;
-
 CREATE TRIGGER payment_wake AFTER UPDATE OR DELETE ON dunning.payment
 	FOR EACH ROW EXECUTE FUNCTION dunning.payment_wake();
-
-CREATE FUNCTION dunning.client_wake() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM dunning.wake('client', NULL, NEW.id);
-	RETURN NULL;
-END
-$$;
 
 CREATE TRIGGER client_wake AFTER UPDATE OF paused_until, strategic, email ON dunning.client
 	FOR EACH ROW

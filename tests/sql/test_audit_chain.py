@@ -3,7 +3,6 @@ wrote an audit row no longer stalls the other writers nor deadlocks with
 them; concurrent writers still make one dense chain; the append-only guard
 lets nothing but the exact chaining through, to the superuser neither; and
 `dunningctl audit verify` reads the chain by chain_seq in one snapshot."""
-import os
 import random
 import threading
 import time
@@ -12,7 +11,7 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from harness import SOURCE_ROOT
+from test_migrations import build_old_layout
 
 NOW = '2026-03-10T12:00:00+01:00'
 SEND_LOCK = 1685417582          # dunning.lock_invoice()'s advisory lock class
@@ -508,23 +507,10 @@ def test_migration_keeps_the_chain_written_before_it(make_env):
     says OK, new rows chain after it, and an edit of an old row is still
     caught."""
     env = make_env(smtp=False, empty=True)
-    sql_dir = os.path.join(SOURCE_ROOT, 'sql')
-    older = sorted(f for f in os.listdir(sql_dir) if f.endswith('.sql') and int(f[:3]) < 6)
-    conn = env.connect(autocommit=False)
-    try:
-        cur = conn.cursor()
-        cur.execute('CREATE SCHEMA IF NOT EXISTS dunning')
-        cur.execute('CREATE TABLE dunning.schema_migration (version integer PRIMARY KEY, '
-                    'name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
-        conn.commit()
-        for f in older:
-            with open(os.path.join(sql_dir, f), encoding='utf-8') as fh:
-                cur.execute(fh.read())
-            cur.execute('INSERT INTO dunning.schema_migration (version, name) VALUES (%s, %s)',
-                        (int(f[:3]), f[:-4]))
-            conn.commit()
-    finally:
-        conn.close()
+    # 001 to 005 as they were when such logs were written: the functions
+    # and the chain's triggers of 002 have left the numbered migrations
+    # since (sql/README.md).
+    build_old_layout(env, below=6)
     write_some(env)
     lost = env.connect(autocommit=False)
     lost.cursor().execute("SELECT dunning.audit('daemon', 'lost', NULL, NULL, '{}')")

@@ -1,0 +1,61 @@
+-- Waking the daemon (NOTIFY dunning): the lawyers' functions call
+-- dunning.wake themselves; these triggers do it for every change the
+-- billing software or an administrator makes outside them (008), so the
+-- daemon plans the invoice named at once; its poll timer remains the
+-- safety net.
+--
+-- Repeatable (sql/README.md): `dunningctl migrate` runs this file again
+-- whenever its text changes, so each object here is written once, in its
+-- final form: change it here, never in a numbered migration.
+-- base/: created before the pending numbered migrations, because the
+-- tables need them (column defaults, CREATE TRIGGER); no signature names a
+-- table, no GRANT (on a new database the roles of 001 do not exist yet).
+
+-- Wake the daemon about one invoice.
+CREATE OR REPLACE FUNCTION dunning.wake(p_event text, p_invoice bigint, p_client bigint) RETURNS void
+LANGUAGE sql AS $$
+	SELECT pg_notify('dunning', json_build_object('event', p_event,
+		'invoice', p_invoice, 'client', p_client)::text)
+$$;
+
+-- A payment is audited and wakes the daemon.
+CREATE OR REPLACE FUNCTION dunning.payment_after() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+BEGIN
+	PERFORM dunning.audit(session_user, 'payment_recorded', NEW.invoice_id, NULL,
+		jsonb_build_object('payment_id', NEW.id, 'amount', NEW.amount,
+			'received_at', NEW.received_at, 'reference', NEW.reference));
+	PERFORM dunning.wake('payment', NEW.invoice_id, NULL);
+	RETURN NULL;
+END
+$$;
+
+-- An invoice's amount, status, dispute, pause or client changed.
+CREATE OR REPLACE FUNCTION dunning.invoice_wake() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM dunning.wake('invoice', NEW.id, NEW.client_id);
+	RETURN NULL;
+END
+$$;
+
+-- A payment corrected or deleted (both invoices when it moves).
+CREATE OR REPLACE FUNCTION dunning.payment_wake() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM dunning.wake('payment', OLD.invoice_id, NULL);
+	IF TG_OP = 'UPDATE' AND NEW.invoice_id <> OLD.invoice_id THEN
+		PERFORM dunning.wake('payment', NEW.invoice_id, NULL);
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+-- A client's pause, strategic flag or address changed.
+CREATE OR REPLACE FUNCTION dunning.client_wake() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM dunning.wake('client', NULL, NEW.id);
+	RETURN NULL;
+END
+$$;

@@ -1,0 +1,374 @@
+"""The migration runner (sql/README.md): numbered migrations for the state,
+repeatable files for the functions and views, run again when their text
+changes; a database of the old layout (functions and views inside the
+numbered migrations) migrates to the same schema as a new one."""
+import hashlib
+import os
+import re
+import subprocess
+
+import psycopg2
+import pytest
+
+from harness import SOURCE_ROOT, at
+
+# The last commit whose numbered migrations still held the functions and
+# views: a database built from its sql/ is what every database at version
+# 14 was before the repeatable files.
+OLD_LAYOUT = '9f61b4f4ea7be3c175f2023c2c54d3f5275b1043'
+SQL = os.path.join(SOURCE_ROOT, 'sql')
+NOW = '2026-03-10T12:00:00+01:00'
+
+
+def repeatable_files():
+    """{name: text} of the repeatable files, in sql/meson.build's order."""
+    with open(os.path.join(SQL, 'meson.build'), encoding='utf-8') as f:
+        build = f.read()
+    names = re.findall(r"'((?:base|functions|views)/[a-z0-9_]+)\.sql'", build)
+    on_disk = sorted('%s/%s' % (d, f[:-4]) for d in ('base', 'functions', 'views')
+                     for f in os.listdir(os.path.join(SQL, d)) if f.endswith('.sql'))
+    assert sorted(names) == on_disk, 'sql/meson.build lists every repeatable file once'
+    out = {}
+    for n in names:
+        with open(os.path.join(SQL, n + '.sql'), encoding='utf-8') as f:
+            out[n] = f.read()
+    return out
+
+
+def old_layout_files(below=None):
+    """[(version, name, text)] of the numbered migrations of OLD_LAYOUT
+    (those numbered below BELOW), read from the repository's history."""
+    r = subprocess.run(['git', '-C', SOURCE_ROOT, 'ls-tree', '--name-only', OLD_LAYOUT,
+                        'sql/'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        pytest.skip('the old layout needs the git history: %s' % r.stderr.strip())
+    out = []
+    for path in sorted(r.stdout.split()):
+        m = re.match(r'sql/(\d{3})_[a-z0-9_]+\.sql$', path)
+        if not m or (below is not None and int(m.group(1)) >= below):
+            continue
+        text = subprocess.run(['git', '-C', SOURCE_ROOT, 'show', OLD_LAYOUT + ':' + path],
+                              stdout=subprocess.PIPE, check=True, text=True).stdout
+        out.append((int(m.group(1)), os.path.basename(path)[:-4], text))
+    return out
+
+
+def build_old_layout(env, below=None):
+    """Migrate ENV's empty database as the old dunningctl did: each numbered
+    file of OLD_LAYOUT in its transaction, recorded in schema_migration."""
+    conn = env.connect(autocommit=False)
+    try:
+        cur = conn.cursor()
+        cur.execute('CREATE SCHEMA IF NOT EXISTS dunning')
+        cur.execute('CREATE TABLE dunning.schema_migration (version integer PRIMARY KEY, '
+                    'name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
+        conn.commit()
+        for version, name, text in old_layout_files(below):
+            cur.execute(text)
+            cur.execute('INSERT INTO dunning.schema_migration (version, name) VALUES (%s, %s)',
+                        (version, name))
+            conn.commit()
+    finally:
+        conn.close()
+
+
+CATALOG = {
+    'functions': """
+        SELECT p.oid::regprocedure::text, pg_get_function_result(p.oid),
+               pg_get_function_arguments(p.oid), l.lanname, p.prosrc, p.prosecdef,
+               p.provolatile, p.proconfig, p.proleakproof, p.proisstrict,
+               ARRAY(SELECT a::text FROM unnest(coalesce(p.proacl, '{}')) a ORDER BY 1),
+               obj_description(p.oid, 'pg_proc')
+        FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+        WHERE p.pronamespace = 'dunning'::regnamespace ORDER BY 1""",
+    'relations': """
+        SELECT c.relname, c.relkind, c.reloptions, c.relrowsecurity, c.relforcerowsecurity,
+               CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END,
+               ARRAY(SELECT a::text FROM unnest(coalesce(c.relacl, '{}')) a ORDER BY 1),
+               obj_description(c.oid, 'pg_class')
+        FROM pg_class c WHERE c.relnamespace = 'dunning'::regnamespace
+          AND c.relname <> 'schema_repeatable' AND c.relname NOT LIKE 'schema_repeatable%%'
+        ORDER BY 1""",
+    'columns': """
+        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+               pg_get_expr(d.adbin, d.adrelid), col_description(c.oid, a.attnum),
+               ARRAY(SELECT x::text FROM unnest(coalesce(a.attacl, '{}')) x ORDER BY 1)
+        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE c.relnamespace = 'dunning'::regnamespace AND a.attnum > 0
+          AND NOT a.attisdropped AND c.relname NOT LIKE 'schema_repeatable%%'
+        ORDER BY 1, 2""",
+    'constraints': """
+        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'dunning'::regnamespace
+          AND conrelid::regclass::text NOT LIKE 'dunning.schema_repeatable%%'
+        ORDER BY 1, 2""",
+    'indexes': """
+        SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'dunning'
+          AND tablename <> 'schema_repeatable' ORDER BY 1""",
+    'triggers': """
+        SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid), tgenabled
+        FROM pg_trigger WHERE NOT tgisinternal
+          AND tgrelid IN (SELECT oid FROM pg_class
+                          WHERE relnamespace = 'dunning'::regnamespace)
+        ORDER BY 1, 2""",
+    'policies': """
+        SELECT tablename, policyname, permissive, roles, cmd, qual, with_check
+        FROM pg_policies WHERE schemaname = 'dunning' ORDER BY 1, 2""",
+    'data': """
+        SELECT 'setting', jsonb_agg(s ORDER BY key)::text FROM dunning.setting s
+        UNION ALL SELECT 'head', jsonb_agg(h)::text FROM dunning.audit_head h""",
+}
+
+
+def catalog(env):
+    """What the schema is made of, object by object, as comparable rows."""
+    return {k: env.sql(q) for k, q in CATALOG.items()}
+
+
+def assert_same(got, want):
+    for k in want:
+        extra = [r for r in got[k] if r not in want[k]]
+        missing = [r for r in want[k] if r not in got[k]]
+        assert (extra, missing) == ([], []), k
+
+
+def recorded(env):
+    return dict(env.sql('SELECT name, checksum FROM dunning.schema_repeatable'))
+
+
+def compiled():
+    return {n: hashlib.sha256(t.encode('utf-8')).hexdigest()
+            for n, t in repeatable_files().items()}
+
+
+# ------------------------------------------------------------------ fresh --
+
+def test_fresh_database_has_every_repeatable_object_and_records_the_set(make_env):
+    env = make_env(smtp=False, empty=True)
+    r = env.ctl('migrate', check=0)
+    files = repeatable_files()
+    for name in files:
+        assert 'applied %s (new)' % name in r.stdout, r.stdout
+    assert '14 migrations applied' in r.stdout, r.stdout
+    assert '(%d repeatable files applied)' % len(files) in r.stdout, r.stdout
+    # base/ ran before 001 (the tables' defaults and triggers need it), the
+    # others after the numbered migrations.
+    lines = r.stdout.splitlines()
+    first = lines.index('applied 001_schema')
+    last = lines.index('applied 014_plan_speed')
+    for name in files:
+        i = lines.index('applied %s (new)' % name)
+        assert (i < first) if name.startswith('base/') else (i > last), (name, r.stdout)
+    assert recorded(env) == compiled()
+    for name, text in files.items():
+        for fn in re.findall(r'^CREATE OR REPLACE FUNCTION (dunning\.[a-z_]+)\(', text, re.M):
+            assert env.one("SELECT count(*) FROM pg_proc WHERE oid::regproc::text = %s",
+                           (fn,)) == 1, (name, fn)
+        for v in re.findall(r'^CREATE (?:OR REPLACE )?VIEW (dunning\.[a-z_]+)', text, re.M):
+            assert env.one('SELECT to_regclass(%s) IS NOT NULL', (v,)), (name, v)
+    # Every function and view of the schema is in a repeatable file, except
+    # audit_canonical (006: its text holds the chain's boundary).
+    defined = {m for t in files.values() for m in re.findall(
+        r'^CREATE (?:OR REPLACE )?(?:FUNCTION|VIEW) dunning\.([a-z_]+)', t, re.M)}
+    present = {x[0] for x in env.sql(
+        "SELECT proname FROM pg_proc WHERE pronamespace = 'dunning'::regnamespace "
+        "UNION SELECT relname FROM pg_class WHERE relnamespace = 'dunning'::regnamespace "
+        "AND relkind = 'v'")}
+    assert present - defined == {'audit_canonical'}
+    assert defined <= present
+
+
+def test_numbered_migrations_hold_no_function_or_view():
+    for f in sorted(os.listdir(SQL)):
+        if not f.endswith('.sql'):
+            continue
+        with open(os.path.join(SQL, f), encoding='utf-8') as fh:
+            text = fh.read()
+        found = re.findall(r'^\s*CREATE (?:OR REPLACE )?(?:FUNCTION|VIEW) (\S+)', text, re.M)
+        # 006 writes audit_canonical through EXECUTE format(...): state.
+        assert found == ([] if f != '006_audit_commit_chain.sql'
+                         else ['dunning.audit_canonical(a']), (f, found)
+
+
+def test_fresh_database_is_the_old_layouts_schema(make_env):
+    """Same functions (text, rights, settings, grants, comments), views,
+    tables, constraints, indexes, triggers and policies as a database built
+    from the numbered migrations of the old layout."""
+    old = make_env(smtp=False, empty=True)
+    build_old_layout(old)
+    new = make_env(smtp=False, empty=True)
+    new.ctl('migrate', check=0)
+    assert_same(catalog(new), catalog(old))
+
+
+# ---------------------------------------------------------------- twice --
+
+def test_migrating_twice_changes_nothing(env):
+    before = env.sql('SELECT name, checksum, applied_at FROM dunning.schema_repeatable '
+                     'ORDER BY name')
+    cat = catalog(env)
+    oids = env.sql("SELECT oid, xmin::text FROM pg_proc "
+                   "WHERE pronamespace = 'dunning'::regnamespace ORDER BY 1")
+    r = env.ctl('migrate', check=0)
+    assert '0 migrations applied' in r.stdout, r.stdout
+    assert '(0 repeatable files applied)' in r.stdout, r.stdout
+    assert 'applied' not in r.stdout.replace('migrations applied', '').replace(
+        'files applied', ''), r.stdout
+    assert env.sql('SELECT name, checksum, applied_at FROM dunning.schema_repeatable '
+                   'ORDER BY name') == before
+    assert catalog(env) == cat
+    assert env.sql("SELECT oid, xmin::text FROM pg_proc "
+                   "WHERE pronamespace = 'dunning'::regnamespace ORDER BY 1") == oids
+    env.ctl('status', check=0)
+
+
+# -------------------------------------------------------------- changed --
+
+def test_a_changed_function_file_is_applied_again(make_env):
+    """A database whose record says another text of lawyer_actions (an older
+    dunningctl's): the daemon refuses to start, migrate runs that file again
+    (and the views, dropped and re-created), the daemon starts."""
+    env = make_env()
+    cat = catalog(env)
+    env.sql("UPDATE dunning.schema_repeatable SET checksum = 'older' "
+            "WHERE name = 'functions/lawyer_actions'")
+    # What the older text would have left: another body.
+    env.sql("CREATE OR REPLACE FUNCTION dunning.require_text(p_text text, p_what text) "
+            "RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'stale' $$")
+    c = env.client('changed@client.example')
+    env.invoice('C-1', c, '2026-03-02')
+    r = env.cycle(at('2026-03-05'), check=None)
+    assert r.returncode != 0
+    assert 'functions and views' in r.stderr and 'run dunningctl migrate' in r.stderr, r.stderr
+    assert env.count('dunning.reminder') == 0
+    r = env.ctl('status')
+    assert r.returncode != 0 and 'dunningctl migrate' in r.stdout, r.stdout
+    r = env.ctl('migrate', check=0)
+    assert 'applied functions/lawyer_actions (changed)' in r.stdout, r.stdout
+    assert 're-created views/reports (its views were dropped)' in r.stdout, r.stdout
+    assert 'applied base/' not in r.stdout and '0 migrations applied' in r.stdout, r.stdout
+    assert '(2 repeatable files applied)' in r.stdout, r.stdout
+    assert recorded(env) == compiled()
+    assert catalog(env) == cat
+    with pytest.raises(psycopg2.Error, match='the dispute reason must not be empty'):
+        env.sql("SELECT dunning.flag_dispute('C-1', ' ')", now=NOW)
+    env.cycle(at('2026-03-05'))
+    assert env.count('dunning.reminder') == 1
+
+
+def test_a_view_whose_columns_changed_is_dropped_and_created_again(env):
+    """A report view left with other columns by an older text: CREATE OR
+    REPLACE VIEW could not change them; the runner drops every view of the
+    set and the file creates them again, with their comments and grants."""
+    cat = catalog(env)
+    env.sql('DROP VIEW dunning.kpi')
+    env.sql('CREATE VIEW dunning.kpi AS SELECT 1 AS old_column')
+    env.sql("UPDATE dunning.schema_repeatable SET checksum = 'older' WHERE name = 'views/reports'")
+    r = env.ctl('migrate', check=0)
+    assert 'applied views/reports (changed)' in r.stdout, r.stdout
+    assert '(1 repeatable file applied)' in r.stdout, r.stdout
+    assert catalog(env) == cat
+    assert env.one("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                "'dunning' AND table_name = 'kpi' AND column_name = 'recovery_j45_pct'") == 1
+
+
+def test_a_file_no_longer_compiled_in_is_forgotten(make_env):
+    env = make_env()
+    env.sql("INSERT INTO dunning.schema_repeatable (name, checksum) "
+            "VALUES ('functions/gone', 'x')")
+    assert env.cycle(at('2026-03-05'), check=None).returncode != 0
+    r = env.ctl('migrate', check=0)
+    assert 'forgot functions/gone' in r.stdout, r.stdout
+    assert '(0 repeatable files applied)' in r.stdout, r.stdout
+    assert recorded(env) == compiled()
+    env.cycle(at('2026-03-05'))
+
+
+# -------------------------------------------------------------- upgrade --
+
+def fill_old(env):
+    """Some history written through the old layout's own functions and
+    triggers: a dispute, a payment, a held reminder approved, audit rows."""
+    lw = env.lawyer()
+    c = env.client('old@client.example', lawyer=lw)
+    env.invoice('O-1', c, '2026-02-02')
+    env.invoice('O-2', c, '2026-02-02')
+    i3 = env.invoice('O-3', c, '2026-02-02', amount='9000.00')
+    env.sql("SELECT dunning.flag_dispute('O-1', 'contestation')", now=NOW)
+    env.pay('O-2', '1000.00', NOW)
+    rem = env.one("INSERT INTO dunning.reminder (invoice_id, stage, state, scheduled_for) "
+                  "VALUES (%s, 'j45', 'held', %s) RETURNING id", (i3, NOW))
+    env.sql('SELECT dunning.approve(%s)', (rem,), now=NOW)
+
+
+def test_upgrade_from_the_old_layout_at_version_14(make_env):
+    """A database built and used by the old layout: migrate applies every
+    repeatable file, no numbered one; the schema is then a new database's,
+    the data and the audit chain are kept, the daemon runs."""
+    env = make_env(empty=True)
+    build_old_layout(env)
+    fill_old(env)
+    r = env.cycle(at('2026-03-16'), check=None)
+    assert r.returncode != 0 and 'run dunningctl migrate' in r.stderr, r.stderr
+    audit = env.sql('SELECT id, chain_seq, hash FROM dunning.audit_log ORDER BY id')
+    totals = env.sql('SELECT number, paid_total, disputed_at IS NOT NULL '
+                     'FROM dunning.invoice ORDER BY number')
+    r = env.ctl('migrate', check=0)
+    assert '0 migrations applied' in r.stdout, r.stdout
+    for name in repeatable_files():
+        assert 'applied %s (new)' % name in r.stdout, r.stdout
+    assert recorded(env) == compiled()
+    fresh = make_env(smtp=False, empty=True)
+    fresh.ctl('migrate', check=0)
+    want = catalog(fresh)
+    got = catalog(env)
+    want.pop('data')
+    got.pop('data')
+    # audit_canonical holds the boundary of the chain's two forms: the old
+    # database's rows before 006 (none: it was built at once) are under it.
+    assert_same(got, want)
+    assert env.sql('SELECT id, chain_seq, hash FROM dunning.audit_log ORDER BY id') == audit
+    assert env.sql('SELECT number, paid_total, disputed_at IS NOT NULL '
+                   'FROM dunning.invoice ORDER BY number') == totals
+    env.verify_audit()
+    env.cycle(at('2026-03-16'))
+    env.sql("SELECT dunning.clear_dispute('O-1', 'accord')", now=NOW)
+    env.verify_audit()
+    r = env.ctl('migrate', check=0)
+    assert '(0 repeatable files applied)' in r.stdout, r.stdout
+
+
+def test_upgrade_from_an_old_layout_before_the_chain_at_commit(make_env):
+    """A database of the old layout at version 5, with audit rows chained at
+    INSERT: base/ runs first (its triggers' functions replace those of the
+    old 003), then 006 to 014 (006 drops the old chain's triggers and keeps
+    their hashes), then the other repeatable files."""
+    env = make_env(empty=True)
+    build_old_layout(env, below=6)
+    fill_old(env)
+    old = env.sql('SELECT id, prev_hash, hash FROM dunning.audit_log ORDER BY id')
+    assert old and all(h is not None for _, _, h in old)
+    r = env.ctl('migrate', check=0)
+    lines = r.stdout.splitlines()
+    assert lines.index('applied base/audit (new)') < lines.index('applied 006_audit_commit_chain')
+    assert '9 migrations applied' in r.stdout, r.stdout
+    assert env.sql('SELECT id, prev_hash, hash FROM dunning.audit_log ORDER BY id') == old
+    env.verify_audit()
+    fresh = make_env(smtp=False, empty=True)
+    fresh.ctl('migrate', check=0)
+    want, got = catalog(fresh), catalog(env)
+    want.pop('data')
+    got.pop('data')
+    # Only audit_canonical differs: its boundary is this database's last
+    # row chained before 006.
+    canonical = 'dunning.audit_canonical(dunning.audit_log)'
+    assert [f[0] for f in got['functions']] == [f[0] for f in want['functions']]
+    assert [f[0] for f in got['functions'] if f not in want['functions']] == [canonical]
+    assert ' > %d THEN' % old[-1][0] in env.one(
+        "SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (canonical,))
+    got['functions'] = [f for f in got['functions'] if f[0] != canonical]
+    want['functions'] = [f for f in want['functions'] if f[0] != canonical]
+    assert_same(got, want)
+    env.cycle(at('2026-03-16'))
+    env.verify_audit()
