@@ -126,14 +126,14 @@ print_decision(const struct policy_facts *f, const char *number, void *arg)
 		    "client_id", (json_int_t)f->client_id,
 		    "stage", d.stage >= 0 ? c->cfg->stages[d.stage].name : NULL,
 		    "action", policy_action_name(d.action),
-		    "reason", policy_reason_name(d.reason),
+		    "reason", reason_text(d.reason, true),
 		    "due_on", due[0] ? due : NULL, "send_at", at[0] ? at : NULL);
 
 		json_array_append_new(po->out, o);
 	} else {
 		printf("%-16s %-6s %-18s %-10s %s\n", number,
 		    d.stage >= 0 ? c->cfg->stages[d.stage].name : "-",
-		    policy_action_name(d.action), due[0] ? due : "-", policy_reason_name(d.reason));
+		    policy_action_name(d.action), due[0] ? due : "-", reason_text(d.reason, true));
 	}
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reason.h"
 #include "store_int.h"
 
 /* Every reminder in STATE ('in_doubt' or 'failed'), oldest first. */
@@ -17,13 +18,16 @@ store_each_unsettled(struct store *s, const char *state, store_unsettled_fn fn, 
 
 	res = store_q(s, "SELECT r.id, i.number, i.client_id, r.stage, "
 	    "  coalesce(r.message_id, ''), to_char(r.updated_at AT TIME ZONE 'UTC', "
-	    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), coalesce(r.last_error, r.reason, ''), r.attempts "
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), r.reason, r.attempts, r.last_error "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE r.state = $1 ORDER BY r.updated_at, r.id", 1, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);
 	for (int i = 0; i < n; i++) {
+		enum reason why = reason_of(PQgetvalue(res, i, 6));
+		char *text = reason_say(why, true, atoi(PQgetvalue(res, i, 7)),
+		    PQgetisnull(res, i, 8) ? NULL : PQgetvalue(res, i, 8));
 		struct store_unsettled u = {
 			.id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
 			.invoice_number = PQgetvalue(res, i, 1),
@@ -31,11 +35,12 @@ store_each_unsettled(struct store *s, const char *state, store_unsettled_fn fn, 
 			.stage = PQgetvalue(res, i, 3),
 			.message_id = PQgetvalue(res, i, 4),
 			.updated_at = PQgetvalue(res, i, 5),
-			.why = PQgetvalue(res, i, 6),
+			.why = text != NULL ? text : "",
 			.attempts = atoi(PQgetvalue(res, i, 7)),
 		};
 
 		fn(&u, arg);
+		free(text);
 	}
 	PQclear(res);
 	return n;

@@ -193,7 +193,8 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 	struct templates *ms;
 	struct send_group g;
 	struct store_preview pv;
-	const char *arg = NULL, *invoice = NULL, *stage = NULL, *why;
+	const char *arg = NULL, *invoice = NULL, *stage = NULL;
+	enum reason why;
 	char err[512], domain[256];
 	bool raw = false;
 	int64_t id = 0;
@@ -229,13 +230,13 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 		templates_free(ms);
 		return ctl_refused(c);
 	}
-	if ((why = check_group(&g, c->cfg)) != NULL) {
+	if ((why = check_group(&g, c->cfg)) != REASON_NONE) {
 		if (pv.reminder_id != 0)
 			fprintf(stderr, "dunningctl: reminder %lld would not be sent: %s\n",
-			    (long long)pv.reminder_id, why);
+			    (long long)pv.reminder_id, reason_text(why, true));
 		else
 			fprintf(stderr, "dunningctl: invoice %s at stage %s would not be sent: "
-			    "%s\n", invoice, stage, why);
+			    "%s\n", invoice, stage, reason_text(why, true));
 		goto out;
 	}
 	err[0] = '\0';

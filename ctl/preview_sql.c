@@ -62,7 +62,7 @@ judge(const struct policy_facts *f, const char *number, void *arg)
 	send = d.action == POLICY_SEND && d.stage == v->stage;
 	if (f->invoice_id == v->head_invoice) {
 		if (!send && !(d.action == POLICY_HOLD && d.stage == v->stage))
-			v->head_note = strdup(policy_reason_name(d.reason));
+			v->head_note = strdup(reason_text(d.reason, true));
 		return;
 	}
 	for (size_t i = 0; i < v->n; i++)
@@ -365,9 +365,9 @@ judge_ahead(const struct policy_facts *f, const char *number, void *arg)
 	}
 	if (d.stage >= 0 && d.stage != a->stage)
 		snprintf(buf, sizeof(buf), "%s (the policy's next step is %s)",
-		    policy_reason_name(d.reason), a->cfg->stages[d.stage].name);
+		    reason_text(d.reason, true), a->cfg->stages[d.stage].name);
 	else
-		snprintf(buf, sizeof(buf), "%s", policy_reason_name(d.reason));
+		snprintf(buf, sizeof(buf), "%s", reason_text(d.reason, true));
 	a->note = strdup(buf);
 }
 

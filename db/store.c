@@ -166,6 +166,16 @@ store_rollback(struct store *s)
 	PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
+/* End the transaction: COMMIT, or, when it fails, ROLLBACK.  0 or -1. */
+int
+store_commit(struct store *s)
+{
+	if (store_cmd(s, "COMMIT", 0, NULL) == 0)
+		return 0;
+	store_rollback(s);
+	return -1;
+}
+
 /* Decimal text of V into BUF. */
 const char *
 store_i64(char *buf, int64_t v)

@@ -21,6 +21,7 @@
 #include "group.h"
 #include "interest.h"
 #include "policy.h"
+#include "reason.h"
 
 struct store;
 
@@ -92,13 +93,14 @@ int store_expire_leases(struct store *s, time_t now);
  * 0 when nothing more can leave now, -1 on error. */
 int store_claim(struct store *s, const struct config *cfg, time_t now, const char *msgid_domain,
     struct send_group *g, size_t max, size_t *n);
-/* Outcomes.  DETAIL is the relay's answer or the reason. */
+/* Outcomes.  DETAIL (ANSWER) is the relay's answer or the error, never
+ * the reason: that is WHY's code. */
 int store_record_sent(struct store *s, const struct config *cfg, struct send_group *g,
-    const char *detail);
+    const char *answer, const char *letter_path);
 int store_record_retry(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *detail);
 int store_record_failed(struct store *s, const struct config *cfg, struct send_group *g,
-    const char *detail);
+    enum reason why, const char *detail);
 int store_record_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
     const char *detail);
 /* Keep the text of G's message as it left (SUBJECT may be NULL for a

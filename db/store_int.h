@@ -33,6 +33,8 @@ int store_cmd(struct store *s, const char *sql, int n, const char *const *params
 PGresult *store_qp(struct store *s, const char *sql, int n, const char *const *params,
     ExecStatusType want);
 void store_rollback(struct store *s);
+/* COMMIT, or ROLLBACK when it fails: 0 or -1. */
+int store_commit(struct store *s);
 const char *store_i64(char *buf, int64_t v);
 const char *store_id_or_null(char *buf, int64_t v);
 

@@ -15,6 +15,7 @@
 
 #include "calendar.h"
 #include "interest.h"
+#include "reason.h"
 
 /* One invoice of a message. */
 struct send_item {
@@ -68,12 +69,15 @@ struct digest_item {
 	int64_t balance_cents;
 	char currency[4];
 	char *stage;		/* NULL when none */
-	char *why;		/* reason code or error text; NULL when none */
+	enum reason why;	/* why it is held or failed; REASON_NONE when neither */
+	char *detail;		/* a failure's relay answer or error; NULL when none */
+	int attempts;		/* of a failed reminder */
 	time_t since;		/* scheduled, failed, escalated or disputed at */
 };
 
 /* An alert claimed for sending.  DETAILS is the row's jsonb (stage,
- * invoices, and per kind: path, why, after_days). */
+ * invoices, and per kind: path; reason, attempts and why (the detail) of a
+ * failure; after_days). */
 struct lawyer_alert {
 	int64_t id;
 	char kind[16];		/* stage_sent, letter_ready, failed, escalated */

@@ -20,34 +20,6 @@ static const char *const action_names[] = {
 	[POLICY_ESCALATE] = "escalate",
 };
 
-static const char *const reason_names[] = {
-	[PR_NONE] = "",
-	[PR_DUE] = "stage due",
-	[PR_NOT_DUE] = "stage not due yet",
-	[PR_MIN_GAP] = "minimum gap after the previous stage",
-	[PR_DISPUTE_CLEARED_GAP] = "minimum gap after the dispute was cleared",
-	[PR_PAUSED] = "paused",
-	[PR_PAYMENT_GRACE] = "payment received recently (grace period)",
-	[PR_SEND_WINDOW] = "outside the send window",
-	[PR_STRATEGIC] = "strategic client",
-	[PR_THRESHOLD] = "balance at or above the approval threshold",
-	[PR_STAGE_APPROVAL] = "stage requires approval",
-	[PR_NO_THRESHOLD] = "no approval threshold for this currency",
-	[PR_AWAITING_APPROVAL] = "awaiting a lawyer's approval",
-	[PR_APPROVED] = "approved by a lawyer",
-	[PR_PAID] = "paid",
-	[PR_DISPUTED] = "disputed",
-	[PR_INVOICE_CANCELLED] = "invoice cancelled",
-	[PR_WRITTEN_OFF] = "invoice written off",
-	[PR_BEING_SENT] = "a reminder is being sent",
-	[PR_IN_DOUBT] = "a reminder is in doubt: the operator must resolve it",
-	[PR_FAILED] = "a reminder failed: a lawyer must act",
-	[PR_UNKNOWN_STAGE] = "a reminder has a stage the configuration no longer knows",
-	[PR_SEQUENCE_DONE] = "all stages done; waiting for the escalation delay",
-	[PR_ESCALATION_DUE] = "no payment after the last stage: hand over to the lawyer",
-	[PR_ESCALATED] = "already handed over to the lawyer",
-	[PR_RETRY_BACKOFF] = "retry after a temporary failure, not before its backoff",
-};
 
 static const char *const state_names[] = {
 	[RS_PLANNED] = "planned",
@@ -67,12 +39,6 @@ policy_action_name(enum policy_action a)
 	return action_names[a];
 }
 
-/* The human-readable reason R. */
-const char *
-policy_reason_name(enum policy_reason r)
-{
-	return reason_names[r];
-}
 
 /* The name of state S in dunning.reminder.state. */
 const char *
@@ -113,7 +79,7 @@ is_pending(enum reminder_state s)
 
 /* Set the decision's action and reason. */
 static void
-say(struct policy_decision *d, enum policy_action a, enum policy_reason r)
+say(struct policy_decision *d, enum policy_action a, enum reason r)
 {
 	d->action = a;
 	d->reason = r;
@@ -123,23 +89,23 @@ say(struct policy_decision *d, enum policy_action a, enum policy_reason r)
 static bool
 decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *d)
 {
-	enum policy_reason r;
+	enum reason r;
 
 	if (f->status == INV_CANCELLED)
-		r = PR_INVOICE_CANCELLED;
+		r = REASON_INVOICE_CANCELLED;
 	else if (f->status == INV_WRITTEN_OFF)
-		r = PR_WRITTEN_OFF;
+		r = REASON_WRITTEN_OFF;
 	else if (f->balance_cents <= 0)
-		r = PR_PAID;
+		r = REASON_PAID;
 	else if (f->disputed)
-		r = PR_DISPUTED;
+		r = REASON_DISPUTED;
 	else
 		return false;
 	if (pending) {
 		say(d, POLICY_CANCEL, r);
 		d->op = ROW_CANCEL_PENDING;
 	} else {
-		say(d, r == PR_DISPUTED ? POLICY_WAIT : POLICY_NOTHING, r);
+		say(d, r == REASON_DISPUTED ? POLICY_WAIT : POLICY_NOTHING, r);
 	}
 	return true;
 }
@@ -151,16 +117,16 @@ decide_blocked(const struct policy_facts *f, struct policy_decision *d)
 {
 	for (int i = 0; i < f->nreminders; i++) {
 		const struct policy_reminder *r = &f->reminders[i];
-		enum policy_reason why;
+		enum reason why;
 
 		if (r->state == RS_SENDING)
-			why = PR_BEING_SENT;
+			why = REASON_BEING_SENT;
 		else if (r->state == RS_IN_DOUBT)
-			why = PR_IN_DOUBT;
+			why = REASON_IN_DOUBT;
 		else if (r->state == RS_FAILED)
-			why = PR_FAILED;
+			why = REASON_FAILED;
 		else if (r->stage < 0 && r->state != RS_CANCELLED)
-			why = PR_UNKNOWN_STAGE;
+			why = REASON_UNKNOWN_STAGE;
 		else
 			continue;
 		say(d, POLICY_WAIT, why);
@@ -171,27 +137,27 @@ decide_blocked(const struct policy_facts *f, struct policy_decision *d)
 	return false;
 }
 
-/* Rule 5: why the stage needs a lawyer's approval, or PR_NONE. */
-static enum policy_reason
+/* Rule 5: why the stage needs a lawyer's approval, or REASON_NONE. */
+static enum reason
 approval_reason(const struct policy_facts *f, const struct config *cfg, int stage)
 {
 	int64_t threshold;
 
 	if (f->strategic)
-		return PR_STRATEGIC;
+		return REASON_STRATEGIC;
 	if (cfg->stages[stage].requires_approval)
-		return PR_STAGE_APPROVAL;
+		return REASON_STAGE_APPROVAL;
 	if (stage < cfg->approval_from_stage)
-		return PR_NONE;
+		return REASON_NONE;
 	threshold = config_threshold(cfg, f->currency);
 	if (threshold < 0)
-		return PR_NO_THRESHOLD;
-	return f->balance_cents >= threshold ? PR_THRESHOLD : PR_NONE;
+		return REASON_NO_THRESHOLD;
+	return f->balance_cents >= threshold ? REASON_THRESHOLD : REASON_NONE;
 }
 
 /* Move *DUE to LATER when it is later, remembering why. */
 static void
-push(cal_day *due, enum policy_reason *why, cal_day later, enum policy_reason r)
+push(cal_day *due, enum reason *why, cal_day later, enum reason r)
 {
 	if (later != CAL_NONE && later > *due) {
 		*due = later;
@@ -203,13 +169,13 @@ push(cal_day *due, enum policy_reason *why, cal_day later, enum policy_reason r)
  * was cleared, not before the end of a pause. */
 static cal_day
 hold_back(const struct policy_facts *f, const struct config *cfg, cal_day due,
-    enum policy_reason *why)
+    enum reason *why)
 {
 	if (f->dispute_cleared_at != 0)
 		push(&due, why, cal_local_day(f->dispute_cleared_at) + cfg->schedule.min_gap_days,
-		    PR_DISPUTE_CLEARED_GAP);
-	push(&due, why, f->invoice_paused_until, PR_PAUSED);
-	push(&due, why, f->client_paused_until, PR_PAUSED);
+		    REASON_DISPUTE_CLEARED_GAP);
+	push(&due, why, f->invoice_paused_until, REASON_PAUSED);
+	push(&due, why, f->client_paused_until, REASON_PAUSED);
 	return due;
 }
 
@@ -230,7 +196,7 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 	int last = -1, next;
 	time_t last_at = 0, t0;
 	bool pending = false, backoff = false;
-	enum policy_reason why, need;
+	enum reason why, need;
 	cal_day today = cal_local_day(now), due;
 
 	memset(d, 0, sizeof(*d));
@@ -259,16 +225,16 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 	if (next >= (int)cfg->nstages) {
 		d->stage = -1;
 		if (f->escalated) {
-			say(d, POLICY_NOTHING, PR_ESCALATED);
+			say(d, POLICY_NOTHING, REASON_ESCALATED);
 			return;
 		}
 		/* The hand-over is the sequence's last step: a pause or a
 		 * cleared dispute holds it back like a stage (rules 4, 6). */
-		why = PR_SEQUENCE_DONE;
+		why = REASON_SEQUENCE_DONE;
 		d->due_day = hold_back(f, cfg, cal_local_day(last_at) + cfg->escalation_after_days,
 		    &why);
 		if (today >= d->due_day)
-			say(d, POLICY_ESCALATE, PR_ESCALATION_DUE);
+			say(d, POLICY_ESCALATE, REASON_ESCALATION_DUE);
 		else
 			say(d, POLICY_WAIT, why);
 		return;
@@ -279,9 +245,9 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 
 	/* Rules 1, 4 and 6: the date the stage is due. */
 	due = f->due_on + cfg->stages[next].offset_days;
-	why = PR_NOT_DUE;
+	why = REASON_NOT_DUE;
 	if (last >= 0)
-		push(&due, &why, cal_local_day(last_at) + cfg->schedule.min_gap_days, PR_MIN_GAP);
+		push(&due, &why, cal_local_day(last_at) + cfg->schedule.min_gap_days, REASON_MIN_GAP);
 	d->due_day = due = hold_back(f, cfg, due, &why);
 
 	/* Rule 3: a recent payment defers the send; SPEC §3.5: a retry waits
@@ -311,10 +277,10 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 	/* Rule 5: the human switch. */
 	need = approval_reason(f, cfg, next);
 	if (row != NULL && row->state == RS_HELD) {
-		say(d, POLICY_HOLD, PR_AWAITING_APPROVAL);
+		say(d, POLICY_HOLD, REASON_AWAITING_APPROVAL);
 		return;
 	}
-	if (need != PR_NONE && (row == NULL || row->state != RS_APPROVED)) {
+	if (need != REASON_NONE && (row == NULL || row->state != RS_APPROVED)) {
 		say(d, POLICY_HOLD, need);
 		d->new_state = RS_HELD;
 		if (row == NULL) {
@@ -327,10 +293,10 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 	}
 
 	if (d->send_at <= now)
-		say(d, POLICY_SEND, row != NULL && row->state == RS_APPROVED ? PR_APPROVED : PR_DUE);
+		say(d, POLICY_SEND, row != NULL && row->state == RS_APPROVED ? REASON_APPROVED : REASON_DUE);
 	else
-		say(d, POLICY_WAIT, backoff ? PR_RETRY_BACKOFF :
-		    t0 > now ? PR_PAYMENT_GRACE : PR_SEND_WINDOW);
+		say(d, POLICY_WAIT, backoff ? REASON_RETRY_BACKOFF :
+		    t0 > now ? REASON_PAYMENT_GRACE : REASON_SEND_WINDOW);
 	d->new_state = row != NULL && row->state == RS_APPROVED ? RS_APPROVED : RS_PLANNED;
 	if (row == NULL) {
 		d->op = ROW_CREATE;

@@ -15,6 +15,7 @@
 
 #include "calendar.h"
 #include "config.h"
+#include "reason.h"
 
 enum reminder_state {
 	RS_PLANNED,
@@ -73,34 +74,6 @@ enum policy_action {
 	POLICY_ESCALATE,	/* the sequence ends: hand the file to the lawyer */
 };
 
-enum policy_reason {
-	PR_NONE,
-	PR_DUE,
-	PR_NOT_DUE,
-	PR_MIN_GAP,
-	PR_DISPUTE_CLEARED_GAP,
-	PR_PAUSED,
-	PR_PAYMENT_GRACE,
-	PR_SEND_WINDOW,
-	PR_STRATEGIC,
-	PR_THRESHOLD,
-	PR_STAGE_APPROVAL,
-	PR_NO_THRESHOLD,
-	PR_AWAITING_APPROVAL,
-	PR_APPROVED,
-	PR_PAID,
-	PR_DISPUTED,
-	PR_INVOICE_CANCELLED,
-	PR_WRITTEN_OFF,
-	PR_BEING_SENT,
-	PR_IN_DOUBT,
-	PR_FAILED,
-	PR_UNKNOWN_STAGE,
-	PR_SEQUENCE_DONE,
-	PR_ESCALATION_DUE,
-	PR_ESCALATED,
-	PR_RETRY_BACKOFF,
-};
 
 /* What to do with the reminder row of the decided stage. */
 enum policy_row_op {
@@ -112,7 +85,7 @@ enum policy_row_op {
 
 struct policy_decision {
 	enum policy_action action;
-	enum policy_reason reason;
+	enum reason reason;
 	int stage;			/* the stage concerned, -1 when none */
 	cal_day due_day;		/* the date the stage is due (rule 1) */
 	time_t send_at;			/* earliest instant it may leave */
@@ -128,7 +101,6 @@ void policy_decide(const struct policy_facts *f, const struct config *cfg, time_
 struct cal_window policy_window(const struct config *cfg);
 
 const char *policy_action_name(enum policy_action a);
-const char *policy_reason_name(enum policy_reason r);
 const char *reminder_state_name(enum reminder_state s);
 /* Parse a state name; returns -1 when unknown. */
 int reminder_state_parse(const char *s);

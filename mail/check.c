@@ -44,8 +44,9 @@ check_has_control(const char *s)
 	return false;
 }
 
-/* The data that will reach headers or the body must be clean. */
-const char *
+/* The data that will reach headers or the body must be clean: why G
+ * cannot become a message, or REASON_NONE. */
+enum reason
 check_group(const struct send_group *g, const struct config *cfg)
 {
 	const char *fields[] = { g->first_name, g->last_name, g->company_name, g->lawyer_name,
@@ -53,24 +54,24 @@ check_group(const struct send_group *g, const struct config *cfg)
 
 	if (cfg->stages[g->stage].channel == CONFIG_CHANNEL_EMAIL) {
 		if (g->email == NULL || *g->email == '\0')
-			return "the client has no e-mail address";
+			return REASON_NO_EMAIL;
 		if (!check_address(g->email))
-			return "the client's e-mail address is invalid";
+			return REASON_INVALID_EMAIL;
 	} else if (g->address_line1 == NULL || *g->address_line1 == '\0' ||
 	    g->city == NULL || *g->city == '\0') {
-		return "the client has no postal address";
+		return REASON_NO_POSTAL_ADDRESS;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (check_has_control(fields[i]))
-			return "a name contains a line break or a control character";
+			return REASON_CONTROL_IN_NAME;
 	if (check_has_control(g->address_line1) || check_has_control(g->address_line2) ||
 	    check_has_control(g->postal_code) || check_has_control(g->city) ||
 	    check_has_control(g->country))
-		return "the postal address contains a line break or a control character";
+		return REASON_CONTROL_IN_ADDRESS;
 	for (size_t i = 0; i < g->nitems; i++)
 		if (check_has_control(g->items[i].number) ||
 		    check_has_control(g->items[i].matter_ref) ||
 		    check_has_control(g->items[i].payment_url))
-			return "an invoice number or reference contains a control character";
-	return NULL;
+			return REASON_CONTROL_IN_NUMBER;
+	return REASON_NONE;
 }

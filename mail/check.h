@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "group.h"
+#include "reason.h"
 
 /* Is ADDR a plain, deliverable-looking address (no display name, no
  * control characters, one @, a dotted domain)? */
@@ -20,6 +21,6 @@ bool check_has_control(const char *s);
 
 /* Why G cannot become a message (missing or invalid e-mail, control
  * characters in a name or a number...), or NULL when it can. */
-const char *check_group(const struct send_group *g, const struct config *cfg);
+enum reason check_group(const struct send_group *g, const struct config *cfg);
 
 #endif

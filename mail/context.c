@@ -10,6 +10,7 @@
 #include "context.h"
 #include "interest.h"
 #include "money.h"
+#include "reason.h"
 
 /* The name the client is addressed by: the company, or first and last. */
 char *
@@ -173,75 +174,6 @@ lawyer_en(const struct config *cfg)
 	return strcmp(cfg->firm.language, "en") == 0;
 }
 
-/* Why a reminder waits for approval, as the lawyer reads it. */
-static const char *
-held_why(const char *code, bool en)
-{
-	static const struct { const char *code, *fr, *en; } t[] = {
-		{ "approval_threshold", "montant égal ou supérieur au seuil d'approbation",
-		  "amount at or above the approval threshold" },
-		{ "strategic_client", "client stratégique", "strategic client" },
-		{ "stage_requires_approval", "étape soumise à approbation",
-		  "stage requires approval" },
-		{ "no_threshold_for_currency", "devise sans seuil d'approbation configuré",
-		  "no approval threshold configured for the currency" },
-	};
-
-	for (size_t i = 0; code != NULL && i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(code, t[i].code) == 0)
-			return en ? t[i].en : t[i].fr;
-	return code != NULL ? code : en ? "approval required" : "approbation requise";
-}
-
-/* Why a message could not be delivered, in the lawyers' language where
- * the reason is ours (the daemon words it in English); a relay's answer
- * is quoted as it came.  Malloc'ed. */
-static char *
-failed_why(const char *why, bool en)
-{
-	static const struct { const char *en, *fr; } t[] = {
-		{ "the client has no e-mail address", "le client n'a pas d'adresse électronique" },
-		{ "the client's e-mail address is invalid",
-		  "l'adresse électronique du client est invalide" },
-		{ "the client has no postal address", "le client n'a pas d'adresse postale" },
-		{ "a name contains a line break or a control character",
-		  "un nom contient un caractère de contrôle" },
-		{ "the postal address contains a line break or a control character",
-		  "l'adresse postale contient un caractère de contrôle" },
-		{ "an invoice number or reference contains a control character",
-		  "un numéro de facture ou une référence contient un caractère de contrôle" },
-	};
-	char *out = NULL;
-	int n;
-
-	if (why == NULL || *why == '\0')
-		return strdup(en ? "unknown cause" : "cause inconnue");
-	if (en && why[0] == '5' && why[1] >= '0' && why[1] <= '9' && why[2] >= '0' &&
-	    why[2] <= '9') {
-		if (asprintf(&out, "refused by the mail server: %s", why) < 0)
-			return NULL;
-		return out;
-	}
-	if (en)
-		return strdup(why);
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(why, t[i].en) == 0)
-			return strdup(t[i].fr);
-	if (sscanf(why, "gave up after %d attempts: ", &n) == 1 && strchr(why, ':') != NULL) {
-		char *rest = failed_why(strchr(why, ':') + 2, false);
-
-		if (rest == NULL || asprintf(&out, "abandon après %d tentatives : %s", n, rest) < 0)
-			out = NULL;
-		free(rest);
-		return out;
-	}
-	if (why[0] == '5' && why[1] >= '0' && why[1] <= '9' && why[2] >= '0' && why[2] <= '9') {
-		if (asprintf(&out, "refus du serveur de messagerie : %s", why) < 0)
-			return NULL;
-		return out;
-	}
-	return strdup(why);
-}
 
 /* An invoice of an alert's details, as the template sees it (LANG). */
 static json_t *
@@ -286,6 +218,8 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	const char *stage = json_string_value(json_object_get(d, "stage"));
 	const char *path = json_string_value(json_object_get(d, "path"));
 	const char *why = json_string_value(json_object_get(d, "why"));
+	enum reason r = reason_of(json_string_value(json_object_get(d, "reason")));
+	int attempts = (int)json_integer_value(json_object_get(d, "attempts"));
 	const char *cur = "EUR", *lang = cfg->firm.language;
 	int64_t total = 0;
 	size_t i;
@@ -313,7 +247,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "stage", str(stage));
 	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
 	json_object_set_new(ctx, "path", path != NULL ? json_string(path) : json_false());
-	fw = why != NULL ? failed_why(why, lawyer_en(cfg)) : NULL;
+	fw = r != REASON_NONE || why != NULL ? reason_say(r, lawyer_en(cfg), attempts, why) : NULL;
 	json_object_set_new(ctx, "why", fw != NULL ? json_string(fw) : json_false());
 	free(fw);
 	json_object_set_new(ctx, "next", next_stage(cfg, stage));
@@ -356,9 +290,10 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 		set_amount(o, "balance", it->balance_cents, it->currency, lang);
 		json_object_set_new(o, "stage", it->stage ? json_string(it->stage) : json_false());
 		if (it->section == DIGEST_HELD)
-			why = strdup(held_why(it->why, lawyer_en(cfg)));
+			why = strdup(it->why != REASON_NONE ? reason_text(it->why, lawyer_en(cfg)) :
+			    lawyer_en(cfg) ? "approval required" : "approbation requise");
 		else if (it->section == DIGEST_FAILED)
-			why = failed_why(it->why, lawyer_en(cfg));
+			why = reason_say(it->why, lawyer_en(cfg), it->attempts, it->detail);
 		json_object_set_new(o, "why", why ? json_string(why) : json_false());
 		free(why);
 		cal_format_long(cal_local_day(it->since), lang, false, buf, sizeof(buf));

@@ -337,7 +337,8 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 			it[s].client_name = "C";
 			snprintf(it[s].currency, sizeof(it[s].currency), "EUR");
 			it[s].stage = "j3";
-			it[s].why = "w";
+			it[s].why = REASON_RELAY_REFUSED;
+			it[s].detail = "w";
 			it[s].since = 86400;
 		}
 		return context_digest(cfg, "L", it, DIGEST_NSECTIONS - 1, 86400 * 2);

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "outbox.h"
+#include "reason.h"
 #include "money.h"
 #include "store_int.h"
 #include "alerts.h"
@@ -352,7 +353,8 @@ store_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct dig
 
 	*out = NULL;
 	res = store_q(s, "SELECT section, reminder_id, invoice_number, matter_ref, client_name, "
-	    "  balance::text, currency, stage, why, floor(extract(epoch FROM since))::bigint "
+	    "  balance::text, currency, stage, why, floor(extract(epoch FROM since))::bigint, "
+	    "  detail, attempts "
 	    "FROM dunning.digest_items($1, $2)", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
@@ -378,13 +380,15 @@ store_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct dig
 		money_parse(PQgetvalue(res, i, 5), &v[i].balance_cents);
 		snprintf(v[i].currency, sizeof(v[i].currency), "%s", PQgetvalue(res, i, 6));
 		v[i].stage = col(res, i, 7);
-		if (!PQgetisnull(res, i, 8)) {
+		v[i].why = reason_of(PQgetvalue(res, i, 8));
+		if (!PQgetisnull(res, i, 10)) {
 			char clean[512];
 
-			scrub(PQgetvalue(res, i, 8), clean, sizeof(clean));
-			v[i].why = strdup(clean);
+			scrub(PQgetvalue(res, i, 10), clean, sizeof(clean));
+			v[i].detail = strdup(clean);
 		}
 		v[i].since = (time_t)col_i64(res, i, 9);
+		v[i].attempts = atoi(PQgetvalue(res, i, 11));
 	}
 	PQclear(res);
 	*out = v;
@@ -400,7 +404,7 @@ store_digest_items_free(struct digest_item *it, int n)
 		free(it[i].matter_ref);
 		free(it[i].client_name);
 		free(it[i].stage);
-		free(it[i].why);
+		free(it[i].detail);
 	}
 	free(it);
 }

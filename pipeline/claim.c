@@ -274,7 +274,7 @@ recheck_one(const struct policy_facts *f, const char *number, void *arg)
 			c->rc = -1;
 		return;
 	}
-	log_info("invoice %s: not sent at claim: %s", number, policy_reason_name(d.reason));
+	log_info("invoice %s: not sent at claim: %s", number, reason_text(d.reason, true));
 	memset(&st, 0, sizeof(st));
 	if (store_write_decision(c->s, c->cfg, f, &d, &st) < 0)
 		c->rc = -1;

@@ -12,12 +12,19 @@
 
 #include "log.h"
 #include "money.h"
+#include "reason.h"
 #include "store_int.h"
 #include "alerts.h"
 
-/* How the sender words a written letter's outcome (send.c): the lawyer
- * is told the path that follows. */
-#define LETTER_WRITTEN "letter written to "
+/* What is recorded of a message's fate, besides its state. */
+struct outcome {
+	const char *action;		/* the audit row's: sent, retried, failed, in_doubt */
+	enum reason reason;		/* dunning.reminder.reason (REASON_NONE: NULL) */
+	const char *detail;		/* the relay's answer or the error, or NULL */
+	const char *retry_at;		/* a retry's instant, or NULL */
+	const char *letter_path;	/* a written letter's file, or NULL */
+	const char *alert;		/* the lawyer's alert to queue, or NULL */
+};
 
 /* The send locks of invoices IDS, taken (try: never waited for) or
  * released in one statement; a lock's key is the invoice's id (as
@@ -77,7 +84,7 @@ group_rems(const struct send_group *g)
  * can repeat). */
 static int
 alert(struct store *s, const struct config *cfg, const struct send_group *g, PGresult *res,
-    const char *kind, const char *path, const char *why)
+    const char *kind, const struct outcome *o)
 {
 	struct store_ids moved = { 0 };
 	char key[96];
@@ -96,10 +103,14 @@ alert(struct store *s, const struct config *cfg, const struct send_group *g, PGr
 		snprintf(key + strlen(key), sizeof(key) - strlen(key), ":%s",
 		    PQgetvalue(res, 0, 2));
 	det = json_pack("{s:s}", "stage", cfg->stages[g->stage].name);
-	if (path != NULL)
-		json_object_set_new(det, "path", json_string(path));
-	if (why != NULL)
-		json_object_set_new(det, "why", json_string(why));
+	if (o->letter_path != NULL)
+		json_object_set_new(det, "path", json_string(o->letter_path));
+	if (strcmp(kind, "failed") == 0) {
+		json_object_set_new(det, "reason", json_string(reason_code(o->reason)));
+		json_object_set_new(det, "attempts", json_integer(atoi(PQgetvalue(res, 0, 2))));
+		if (o->detail != NULL)
+			json_object_set_new(det, "why", json_string(o->detail));
+	}
 	rc = store_alert_add(s, kind, key, 0, moved.v, moved.n, det);
 	json_decref(det);
 	free(moved.v);
@@ -107,60 +118,59 @@ alert(struct store *s, const struct config *cfg, const struct send_group *g, PGr
 }
 
 /* The statement of an outcome: UPDATE (which must end with "RETURNING id,
- * invoice_id, attempts"; $1 the reminders, $2 the detail, $3 the extra as
- * text) and the audit row of each row it moved ($4 the action, $5 the
- * stage, $6 the Message-ID). */
+ * invoice_id, attempts"; $1 the reminders, $2 the detail, $3 the retry's
+ * instant, $7 the reason's code, $8 the letter's path) and the audit row
+ * of each row it moved ($4 the action, $5 the stage, $6 the Message-ID). */
 #define RECORD_SQL(update) \
 	"WITH x AS (" update ") " \
 	"SELECT x.id, x.invoice_id, x.attempts, dunning.audit('daemon', $4, x.invoice_id, x.id, " \
-	"  jsonb_build_object('stage', $5::text, 'message_id', $6::text, 'detail', $2::text, " \
-	"    'attempt', x.attempts) || CASE WHEN $3::text IS NULL THEN '{}'::jsonb " \
-	"    ELSE jsonb_build_object('retry_at', $3::text) END) " \
+	"  jsonb_build_object('stage', $5::text, 'message_id', $6::text, 'attempt', x.attempts) " \
+	"  || jsonb_strip_nulls(jsonb_build_object('detail', $2::text, 'retry_at', $3::text, " \
+	"    'reason', nullif($7::text, ''), 'letter', $8::text))) " \
 	"FROM x ORDER BY x.id"
 
 /* Move G's reminders out of 'sending' with SQL (a RECORD_SQL), auditing
- * ACTION with DETAIL for each row it really moved, in the same statement,
- * and queueing the lawyer's alert of
- * ALERT_KIND (NULL: none), all in one transaction; a row someone else
- * settled meanwhile is left alone and logged.  Without an alert it is one
- * statement: one round trip per message. */
+ * O's action for each row it really moved, in the same statement, and
+ * queueing O's lawyer's alert (if any), all in one transaction; a row
+ * someone else settled meanwhile is left alone and logged.  Without an
+ * alert it is one statement: one round trip per message. */
 static int
 record(struct store *s, const struct config *cfg, struct send_group *g, const char *sql,
-    const char *extra, const char *action, const char *detail, const char *alert_kind)
+    const struct outcome *o)
 {
 	char *a = group_rems(g), clean[512];
-	const char *p[6] = { a, clean, extra, action, cfg->stages[g->stage].name,
-	    g->message_id ? g->message_id : "" };
-	const char *path = NULL;
+	const char *p[8] = { a, NULL, o->retry_at, o->action, cfg->stages[g->stage].name,
+	    g->message_id ? g->message_id : "", reason_code(o->reason), o->letter_path };
+	struct outcome oc = *o;
 	PGresult *res = NULL;
 	int rc = -1;
 
 	/* Relay answers are free text: keep them printable ASCII, whole. */
-	snprintf(clean, sizeof(clean), "%s", detail);
-	for (char *c = clean; *c; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-			*c = '?';
-	if (a == NULL || (alert_kind != NULL && store_cmd(s, "BEGIN", 0, NULL) < 0))
+	if (o->detail != NULL) {
+		snprintf(clean, sizeof(clean), "%s", o->detail);
+		for (char *c = clean; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+				*c = '?';
+		p[1] = oc.detail = clean;
+	}
+	if (a == NULL || (o->alert != NULL && store_cmd(s, "BEGIN", 0, NULL) < 0))
 		goto out;
-	if ((res = store_qp(s, sql, 6, p, PGRES_TUPLES_OK)) == NULL)
+	if ((res = store_qp(s, sql, 8, p, PGRES_TUPLES_OK)) == NULL)
 		goto fail;
 	if ((size_t)PQntuples(res) != g->nitems)
 		log_warnx("%s: %zu of %d reminder(s) were no longer sending; %s recorded for the rest",
 		    g->message_id ? g->message_id : "?", g->nitems - (size_t)PQntuples(res),
-		    (int)g->nitems, action);
-	if (alert_kind == NULL) {
+		    (int)g->nitems, o->action);
+	if (o->alert == NULL) {
 		rc = 0;
 		goto out;
 	}
-	if (strcmp(alert_kind, "letter_ready") == 0)
-		path = detail + strlen(LETTER_WRITTEN);
-	if (alert(s, cfg, g, res, alert_kind, path,
-	    strcmp(alert_kind, "failed") == 0 ? clean : NULL) < 0)
+	if (alert(s, cfg, g, res, o->alert, &oc) < 0)
 		goto fail;
-	rc = store_cmd(s, "COMMIT", 0, NULL);
+	rc = store_commit(s);
 	goto out;
 fail:
-	if (alert_kind != NULL)
+	if (o->alert != NULL)
 		store_rollback(s);
 out:
 	PQclear(res);
@@ -168,50 +178,56 @@ out:
 	return rc;
 }
 
-/* The relay took the message (or the letter was written).  The lawyer
- * is told where a letter is, and when a stage with notify_lawyer left. */
+/* The relay took the message (ANSWER), or the letter was written to
+ * LETTER_PATH.  The lawyer is told where a letter is, and when a stage
+ * with notify_lawyer left. */
 int
 store_record_sent(struct store *s, const struct config *cfg, struct send_group *g,
-    const char *detail)
+    const char *answer, const char *letter_path)
 {
-	const char *kind = NULL;
+	struct outcome o = { .action = "sent", .detail = answer, .letter_path = letter_path,
+	    .alert = letter_path != NULL ? "letter_ready" :
+	    cfg->stages[g->stage].notify_lawyer ? "stage_sent" : NULL };
 
-	if (strncmp(detail, LETTER_WRITTEN, strlen(LETTER_WRITTEN)) == 0)
-		kind = "letter_ready";
-	else if (cfg->stages[g->stage].notify_lawyer)
-		kind = "stage_sent";
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET state = 'sent', "
-	    "sent_at = dunning.now(), lease_until = NULL, last_error = NULL, reason = left($2, 200), "
-	    "updated_at = dunning.now() "
+	    "sent_at = dunning.now(), lease_until = NULL, last_error = NULL, reason = NULL, "
+	    "retrying = false, letter_path = $8::text, updated_at = dunning.now() "
 	    "WHERE id = ANY($1::bigint[]) AND state IN ('sending', 'in_doubt') "
-	    "RETURNING id, invoice_id, attempts"), NULL, "sent", detail, kind);
+	    "RETURNING id, invoice_id, attempts"), &o);
 }
 
-/* A temporary failure: back to planned (or approved) at RETRY_AT. */
+/* A temporary failure (DETAIL): back to planned (or approved), due again
+ * at RETRY_AT. */
 int
 store_record_retry(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *detail)
 {
 	char at[32];
+	struct outcome o = { .action = "retried", .reason = REASON_RETRY_BACKOFF,
+	    .detail = detail, .retry_at = at };
 
 	cal_format_instant(retry_at, at);
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET "
 	    "state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, "
 	    "scheduled_for = $3::text::timestamptz, lease_until = NULL, last_error = left($2, 500), "
-	    "reason = 'retry_backoff', updated_at = dunning.now() "
+	    "reason = $7, retrying = true, updated_at = dunning.now() "
 	    "WHERE id = ANY($1::bigint[]) AND state = 'sending' "
-	    "RETURNING id, invoice_id, attempts"), at, "retried", detail, NULL);
+	    "RETURNING id, invoice_id, attempts"), &o);
 }
 
-/* A permanent failure: a person must act. */
+/* A permanent failure, WHY (with DETAIL, the relay's answer or the error,
+ * or NULL): a person must act. */
 int
 store_record_failed(struct store *s, const struct config *cfg, struct send_group *g,
-    const char *detail)
+    enum reason why, const char *detail)
 {
+	struct outcome o = { .action = "failed", .reason = why, .detail = detail,
+	    .alert = "failed" };
+
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET state = 'failed', "
-	    "lease_until = NULL, last_error = left($2, 500), reason = 'failed', "
+	    "lease_until = NULL, last_error = left($2, 500), reason = $7, retrying = false, "
 	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
-	    "RETURNING id, invoice_id, attempts"), NULL, "failed", detail, "failed");
+	    "RETURNING id, invoice_id, attempts"), &o);
 }
 
 /* Drop the send locks and free G. */
@@ -238,10 +254,13 @@ int
 store_record_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
     const char *detail)
 {
+	struct outcome o = { .action = "in_doubt", .reason = REASON_NO_ANSWER_AFTER_DATA,
+	    .detail = detail };
+
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET state = 'in_doubt', "
-	    "lease_until = NULL, last_error = left($2, 500), reason = 'no_answer_after_data', "
+	    "lease_until = NULL, last_error = left($2, 500), reason = $7, "
 	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
-	    "RETURNING id, invoice_id, attempts"), NULL, "in_doubt", detail, NULL);
+	    "RETURNING id, invoice_id, attempts"), &o);
 }
 
 /* ------------------------------------------------------ kept copies -- */

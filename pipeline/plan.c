@@ -32,7 +32,7 @@
 	"    coalesce(floor(extract(epoch FROM sent_at)), 0)::bigint, " \
 	"    coalesce(floor(extract(epoch FROM decided_at)), 0)::bigint, " \
 	"    (state = 'cancelled' AND reason = 'rejected')::int, " \
-	"    (reason IS NOT DISTINCT FROM 'retry_backoff')::int), ';' ORDER BY id) AS list " \
+	"    retrying::int), ';' ORDER BY id) AS list " \
 	"  FROM dunning.reminder WHERE invoice_id = i.id) r ON true "
 
 /* Parse one reminder "id stage state scheduled sent decided rejected retry". */
@@ -149,23 +149,6 @@ store_each_candidate(struct store *s, const struct config *cfg, time_t now,
 	    "    WHERE state IN ('planned', 'held', 'approved')))", 1, p, fn, arg);
 }
 
-/* Short machine-readable codes stored in reminder.reason. */
-static const char *
-reason_code(enum policy_reason r)
-{
-	switch (r) {
-	case PR_PAID: return "paid";
-	case PR_DISPUTED: return "disputed";
-	case PR_INVOICE_CANCELLED: return "invoice_cancelled";
-	case PR_WRITTEN_OFF: return "written_off";
-	case PR_STRATEGIC: return "strategic_client";
-	case PR_THRESHOLD: return "approval_threshold";
-	case PR_NO_THRESHOLD: return "no_threshold_for_currency";
-	case PR_STAGE_APPROVAL: return "stage_requires_approval";
-	default: return policy_reason_name(r);
-	}
-}
-
 /* The audit details every planning row carries. */
 static json_t *
 plan_details(const struct config *cfg, const struct policy_decision *d)
@@ -223,8 +206,10 @@ store_write_decision(struct store *s, const struct config *cfg, const struct pol
 		const char *p[5] = { store_i64(rb, d->reminder_id), state, at,
 			reason_code(d->reason), old >= 0 ? reminder_state_name(old) : "" };
 		const char *action;
+		/* A row the planner moves is no longer waiting for a retry's
+		 * backoff: its new slot is the planner's. */
 		PGresult *res = store_q(s, "UPDATE dunning.reminder SET state = $2, "
-		    "scheduled_for = $3, reason = $4, updated_at = dunning.now() "
+		    "scheduled_for = $3, reason = $4, retrying = false, updated_at = dunning.now() "
 		    "WHERE id = $1 AND state = $5 RETURNING id", 5, p, PGRES_TUPLES_OK);
 		int moved;
 

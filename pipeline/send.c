@@ -67,7 +67,7 @@ temporary(struct send_pass *s, time_t now, struct send_group *g, const char *why
 	if (outbox_judge(s->cfg, MAILER_TEMPORARY, attempts, false, &gave_up) == OUTBOX_FAILED) {
 		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
 		log_warnx("%s: %s", g->message_id, detail);
-		if (store_record_failed(s->store, s->cfg, g, detail) < 0)
+		if (store_record_failed(s->store, s->cfg, g, REASON_GAVE_UP, why) < 0)
 			return -1;
 		st->failed++;
 		return 0;
@@ -143,7 +143,7 @@ send_letter(struct send_pass *s, time_t now, struct send_group *g, struct send_s
 	char *text = templates_letter(s->ms, s->cfg, g, now, err, sizeof(err));
 
 	if (text == NULL) {
-		if (store_record_failed(s->store, s->cfg, g, err) == 0)
+		if (store_record_failed(s->store, s->cfg, g, REASON_NOT_COMPOSED, err) == 0)
 			st->failed++;
 		return;
 	}
@@ -152,9 +152,8 @@ send_letter(struct send_pass *s, time_t now, struct send_group *g, struct send_s
 		if (temporary(s, now, g, detail, st) < 0)
 			st->errors++;
 	} else {
-		snprintf(detail, sizeof(detail), "letter written to %s", path);
 		keep_copy(s, g, NULL, text);
-		if (store_record_sent(s->store, s->cfg, g, detail) == 0)
+		if (store_record_sent(s->store, s->cfg, g, NULL, path) == 0)
 			st->letters++;
 		else
 			st->errors++;
@@ -175,14 +174,14 @@ record(struct pending *p, struct mailer_msg *msg)
 	switch (outbox_judge(s->cfg, msg->outcome, g->items[0].attempts, false, &gave_up)) {
 	case OUTBOX_SENT:
 		keep_copy(s, g, p->copy.subject, p->copy.text);
-		if (store_record_sent(s->store, s->cfg, g, msg->status) < 0)
+		if (store_record_sent(s->store, s->cfg, g, msg->status, NULL) < 0)
 			return -1;
 		p->st->sent++;
 		break;
 	case OUTBOX_FAILED:
 		if (gave_up)
 			return temporary(s, p->now, g, msg->status, p->st);
-		if (store_record_failed(s->store, s->cfg, g, msg->status) < 0)
+		if (store_record_failed(s->store, s->cfg, g, REASON_RELAY_REFUSED, msg->status) < 0)
 			return -1;
 		p->st->failed++;
 		break;
@@ -253,13 +252,13 @@ prepare(struct pending *p, struct mailer_msg *msg)
 {
 	struct send_pass *s = p->s;
 	struct send_group *g = &p->g;
-	const char *why;
+	enum reason why;
 	char err[256];
 
-	if ((why = check_group(g, s->cfg)) != NULL) {
+	if ((why = check_group(g, s->cfg)) != REASON_NONE) {
 		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
-		    (long long)g->client_id, why);
-		if (store_record_failed(s->store, s->cfg, g, why) == 0)
+		    (long long)g->client_id, reason_text(why, true));
+		if (store_record_failed(s->store, s->cfg, g, why, NULL) == 0)
 			p->st->failed++;
 		return false;
 	}
@@ -272,7 +271,8 @@ prepare(struct pending *p, struct mailer_msg *msg)
 	if ((msg->data = mime_compose_kept(s->ms, s->cfg, g, p->now, &msg->len, err,
 	    sizeof(err), &p->copy)) == NULL) {
 		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
-		if (store_record_failed(s->store, s->cfg, g, err[0] ? err : "out of memory") == 0)
+		if (store_record_failed(s->store, s->cfg, g, REASON_NOT_COMPOSED,
+		    err[0] ? err : "out of memory") == 0)
 			p->st->failed++;
 		return false;
 	}

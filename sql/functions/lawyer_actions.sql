@@ -236,7 +236,8 @@ DECLARE
 BEGIN
 	UPDATE dunning.reminder
 	SET state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END,
-	    scheduled_for = dunning.now(), reason = 'resend_requested', lease_until = NULL,
+	    scheduled_for = dunning.now(), reason = 'resend_requested', retrying = false,
+	    lease_until = NULL,
 	    updated_at = dunning.now()
 	WHERE id = rem.id;
 	PERFORM dunning.audit(session_user, 'resend_requested', rem.invoice_id, rem.id,
@@ -288,11 +289,8 @@ BEGIN
 			USING ERRCODE = 'no_data_found';
 	END IF;
 	rem := dunning.reminder_in(letter_sent.reminder_id, ARRAY['sent']);
-	-- A letter is recorded sent with "letter written to PATH" (the sender's
-	-- contract), a mail with the relay's answer.
-	IF NOT EXISTS (SELECT 1 FROM dunning.audit_log a
-	               WHERE a.reminder_id = rem.id AND a.action = 'sent'
-	                 AND a.details->>'detail' LIKE 'letter written to %') THEN
+	-- A letter is recorded sent with the path it was written to (015).
+	IF rem.letter_path IS NULL THEN
 		RAISE EXCEPTION 'reminder % (stage %) was not sent as a letter', rem.id, rem.stage
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;

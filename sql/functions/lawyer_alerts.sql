@@ -78,10 +78,13 @@ $$;
 -- Failed, in-doubt and escalated items are listed only while the invoice
 -- is open and unpaid.  No description, note or dispute reason: numbers,
 -- file references, names, amounts, stages and dates.
+-- Its columns changed (015: why holds the reason's code, detail the relay's
+-- answer or the error): a function's result type cannot be replaced.
+DROP FUNCTION IF EXISTS dunning.digest_items(bigint, integer);
 CREATE OR REPLACE FUNCTION dunning.digest_items(p_lawyer bigint, p_dispute_days integer)
 RETURNS TABLE (section integer, reminder_id bigint, invoice_number text, matter_ref text,
                client_name text, balance numeric, currency text, stage text, why text,
-               since timestamptz)
+               since timestamptz, detail text, attempts integer)
 LANGUAGE sql STABLE AS $$
 	WITH mine AS (
 		SELECT i.*, dunning.notify_client_name(c) AS client_name,
@@ -93,29 +96,30 @@ LANGUAGE sql STABLE AS $$
 		WHERE d.lawyer_id = p_lawyer AND d.day < dunning.today()
 	)
 	SELECT 1, r.id, m.number, m.matter_ref, m.client_name, m.bal, m.currency::text,
-	       r.stage, r.reason, r.scheduled_for
+	       r.stage, r.reason, r.scheduled_for, NULL, r.attempts
 	FROM dunning.reminder r JOIN mine m ON m.id = r.invoice_id
 	WHERE r.state = 'held'
 	UNION ALL
 	SELECT 2, r.id, m.number, m.matter_ref, m.client_name, m.bal, m.currency::text,
-	       r.stage, r.last_error, r.updated_at
+	       r.stage, r.reason, r.updated_at, r.last_error, r.attempts
 	FROM dunning.reminder r JOIN mine m ON m.id = r.invoice_id
 	WHERE r.state = 'failed' AND m.status = 'open' AND m.bal > 0
 	UNION ALL
 	SELECT 3, r.id, m.number, m.matter_ref, m.client_name, m.bal, m.currency::text,
-	       r.stage, r.reason, r.updated_at
+	       r.stage, r.reason, r.updated_at, r.last_error, r.attempts
 	FROM dunning.reminder r JOIN mine m ON m.id = r.invoice_id
 	WHERE r.state = 'in_doubt' AND m.status = 'open' AND m.bal > 0
 	UNION ALL
 	SELECT 4, NULL, m.number, m.matter_ref, m.client_name, m.bal, m.currency::text,
 	       (SELECT r.stage FROM dunning.reminder r WHERE r.invoice_id = m.id
-	        AND r.state = 'sent' ORDER BY r.sent_at DESC LIMIT 1), NULL, m.escalated_at
+	        AND r.state = 'sent' ORDER BY r.sent_at DESC LIMIT 1), NULL, m.escalated_at,
+	       NULL, 0
 	FROM mine m, prev
 	WHERE m.escalated_at IS NOT NULL AND m.status = 'open' AND m.bal > 0
 	  AND (prev.at IS NULL OR m.escalated_at > prev.at)
 	UNION ALL
 	SELECT 5, NULL, m.number, m.matter_ref, m.client_name, m.bal, m.currency::text,
-	       NULL, NULL, m.disputed_at
+	       NULL, NULL, m.disputed_at, NULL, 0
 	FROM mine m
 	WHERE m.disputed_at IS NOT NULL
 	  AND (m.disputed_at AT TIME ZONE coalesce((SELECT value FROM dunning.setting

@@ -2,6 +2,7 @@
 the formal-notice letter, the shape of the messages and what they must
 never contain (§2 rule 9)."""
 import datetime as dt
+import os
 import email.policy
 import email.utils
 
@@ -30,10 +31,9 @@ def test_malformed_rows_fail_alone_with_audit(env):
     states = {r['number']: r['state'] for r in env.reminders()}
     assert states == {'F-900': 'sent', 'F-901': 'failed', 'F-902': 'failed',
                       'F-903': 'failed', 'F-904': 'sent'}
-    failed = {a['number']: a['details']['detail'] for a in env.audit('failed')}
-    assert set(failed) == {'F-901', 'F-902', 'F-903'}
-    assert 'e-mail' in failed['F-901'] and 'invalid' in failed['F-902']
-    assert 'line break' in failed['F-903']
+    failed = {a['number']: a['details']['reason'] for a in env.audit('failed')}
+    assert failed == {'F-901': 'no_email', 'F-902': 'invalid_email',
+                      'F-903': 'control_in_name'}
     # A failed reminder is never retried blindly: the next days send nothing
     # more to these clients.
     env.replay('2026-03-06', '2026-03-11')
@@ -140,9 +140,10 @@ def test_j45_letter_written_to_spool_not_emailed(env):
     assert 'Le 17 avril 2026' in t
     assert env.reminders('F-930')['j45']['state'] == 'sent'
     rem = env.reminders('F-931')['j45']
-    assert rem['state'] == 'failed' and 'postal address' in rem['last_error']
+    assert rem['state'] == 'failed' and rem['reason'] == 'no_postal_address', rem
     sent = env.audit('sent', 'F-930')[-1]
-    assert 'letter written' in sent['details']['detail']
+    letter = env.reminders('F-930')['j45']['letter_path']
+    assert letter and sent['details']['letter'] == letter and os.path.isfile(letter)
 
 
 def test_messages_are_well_formed(env):

@@ -658,7 +658,7 @@ def test_lawyers_read_english_when_the_firm_says_so(make_env):
     rid = env.reminders('G-7')['j30']['id']
     assert item_lines(digest) == [
         '- reminder no. %d, stage j30: invoice no. G-7 (file D-G-7), Gros Client SA, '
-        'balance due €12,345.67; amount at or above the approval threshold' % rid]
+        'balance due €12,345.67; balance at or above the approval threshold' % rid]
     assert not any(re.search(r'[àâçéèêëîïôûù]', m.subject) for m in ms)
     client = [m for m in env.mails() if not m.internal]
     assert len(client) == 5 and all("note d'honoraires n°" in m.subject for m in client), \

@@ -102,12 +102,13 @@ def test_letters_individual_and_professional(env):
     assert len(env.mails()) == 6                                 # j3, j10, j30 each
 
     def letter_of(number):
-        """The letter of NUMBER, by the path its 'sent' audit row names (the
-        contract of the lawyer's alert)."""
-        assert env.reminders(number)['j45']['state'] == 'sent'
-        detail = env.audit('sent', number)[-1]['details']['detail']
-        path = detail[len('letter written to '):]
-        assert detail.startswith('letter written to ') and path in files.values(), detail
+        """The letter of NUMBER, by the path its reminder and its 'sent' audit
+        row name (the contract of the lawyer's alert)."""
+        rem = env.reminders(number)['j45']
+        assert rem['state'] == 'sent'
+        path = rem['letter_path']
+        assert env.audit('sent', number)[-1]['details']['letter'] == path
+        assert path in files.values(), path
         assert assert_a4_pdf(path) == 1
         return path, pdf_words(path)
 
@@ -212,7 +213,7 @@ def test_line_break_in_a_name_fails_the_letter_cleanly(env):
             now=at('2026-04-16', '17:00'))
     env.replay_on([LETTER_DAY])
     rem = env.reminders('H-2')['j45']
-    assert rem['state'] == 'failed' and 'line break' in rem['last_error'], rem
+    assert rem['state'] == 'failed' and rem['reason'] == 'control_in_name', rem
     assert not os.path.isdir(env.spool) or os.listdir(env.spool) == []
 
 

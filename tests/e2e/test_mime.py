@@ -141,7 +141,7 @@ def test_control_characters_in_names_fail_alone(env):
         assert 'x-injected' not in [k.lower() for k in m.msg.keys()]
     for i in range(len(bad)):
         rem = env.reminders('F-51%02d' % i)['j3']
-        assert rem['state'] == 'failed' and 'control character' in rem['last_error'], rem
+        assert rem['state'] == 'failed' and rem['reason'] == 'control_in_name', rem
         assert len(env.audit('failed', 'F-51%02d' % i)) == 1
 
 

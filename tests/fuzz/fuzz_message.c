@@ -413,7 +413,7 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 		it[i].due_on = it[i].issued_on + 30;
 	}
 	cfg->smtp.reply_to = f1 & 4 ? reply_to : reply_none;
-	if (check_group(&g, cfg) != NULL)
+	if (check_group(&g, cfg) != REASON_NONE)
 		return;
 	if (mode == M_LETTER) {
 		if ((out = templates_letter(ms, cfg, &g, fuzz_now, err, sizeof(err))) == NULL)
@@ -475,6 +475,8 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 		json_object_set_new(a.details, "stage", json_string(f[F_LAST]));
 		json_object_set_new(a.details, "path", json_string(f[F_URL]));
 		json_object_set_new(a.details, "why", json_string(f[F_CITY]));
+		json_object_set_new(a.details, "reason", json_string(reason_code((enum reason)(f1 %
+		    REASON_COUNT))));
 		json_object_set_new(a.details, "invoices", list);
 		ctx = context_alert(cfg, &a, fuzz_now);
 		json_decref(a.details);
@@ -487,8 +489,9 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 			    (f1 + i) % (DIGEST_NSECTIONS - 1)), .reminder_id = i, .number = f[F_NUMBER],
 			    .matter_ref = *f[F_REF] ? f[F_REF] : NULL, .client_name = f[F_COMPANY],
 			    .balance_cents = 100 * i + 1, .currency = "EUR",
-			    .stage = *f[F_LAST] ? f[F_LAST] : NULL, .why = f[F_CITY],
-			    .since = fuzz_now - 86400 * (i + 1) };
+			    .stage = *f[F_LAST] ? f[F_LAST] : NULL,
+			    .why = (enum reason)((f1 + i) % REASON_COUNT), .detail = f[F_CITY],
+			    .attempts = i, .since = fuzz_now - 86400 * (i + 1) };
 		}
 		ctx = context_digest(cfg, f[F_LNAME], it, n, fuzz_now);
 	}

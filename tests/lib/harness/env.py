@@ -282,10 +282,10 @@ class Env:
     def reminders(self, number=None):
         """{stage: row dict} of an invoice, or a list of every reminder."""
         q = ('SELECT r.id, i.number, r.stage, r.state, r.scheduled_for, r.sent_at, '
-             'r.message_id, r.reason, r.attempts, r.last_error '
+             'r.message_id, r.reason, r.attempts, r.last_error, r.retrying, r.letter_path '
              'FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id ')
         cols = ['id', 'number', 'stage', 'state', 'scheduled_for', 'sent_at', 'message_id',
-                'reason', 'attempts', 'last_error']
+                'reason', 'attempts', 'last_error', 'retrying', 'letter_path']
         if number is None:
             return [dict(zip(cols, r)) for r in self.sql(q + 'ORDER BY r.id')]
         rows = self.sql(q + 'WHERE i.number = %s ORDER BY r.id', (number,))
