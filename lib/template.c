@@ -1,21 +1,14 @@
 /*
- * template — Mustache templates over jansson values.
+ * template — Mustache templates parsed into the tree template_render.c
+ * walks.
  *
  * template_parse builds an immutable tree (text, variables, sections,
  * partials); the standalone-line rules are applied at parse time, so the
- * renderer only walks the tree.  Partials are fetched and parsed at render
- * time, cached for the length of one render, and indented there: the
- * indentation of a standalone partial tag is emitted at the start of every
- * line the partial's text produces (not inside interpolated values).
+ * renderer only walks the tree.
  *
- * Where the specification is silent: false, null, "", 0, 0.0 and [] are
- * falsey (the spec's "!!data"), objects always truthy; true and false
- * interpolate as "true" and "false", objects and arrays as the empty string;
- * a tag name must be non-empty and hold no whitespace; sections nest at most
- * MAX_NESTING deep and partials MAX_PARTIAL_DEPTH deep (both errors, never
- * truncation); a partial inside an indented one gets the outer indentation
- * too.  template_check refuses a section over an empty sample list (its body
- * could not be checked) and skips partials (only render time fetches them).
+ * Where the specification is silent: a tag name must be non-empty and hold
+ * no whitespace; sections nest at most MAX_NESTING deep (an error, never
+ * truncation).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,85 +17,26 @@
 #include <string.h>
 
 #include "template.h"
+#include "template_int.h"
 
 #define MAX_NESTING		100
-#define MAX_PARTIAL_DEPTH	32
-
-enum node_kind {
-	N_TEXT,
-	N_VAR,		/* {{name}}: escaped in HTML mode */
-	N_RAW,		/* {{{name}}} and {{&name}} */
-	N_SECTION,
-	N_INVERTED,
-	N_PARTIAL
-};
-
-struct node {
-	enum node_kind	 kind;
-	unsigned	 line;
-	const char	*text;		/* N_TEXT: into template->src */
-	size_t		 len;		/* N_TEXT: bytes; else name length */
-	char		*name;		/* as written, then the dot-split parts */
-	size_t		 nparts;	/* 0 for the implicit iterator "." */
-	char		*indent;	/* N_PARTIAL standalone: its indentation */
-	struct node	*kids;		/* sections: the body */
-	size_t		 nkids, capkids;
-};
-
-struct template {
-	char		*src;
-	struct node	 root;
-};
-
-struct ctxstack {
-	const json_t	**v;
-	size_t		 n, cap;
-};
 
 struct parser {
-	const char	*s;
-	size_t		 len;
-	const char	*otag, *ctag;
-	size_t		 olen, clen;
-	size_t		 linepos;	/* line counted up to here */
-	unsigned	 line;
-	struct node	*open[MAX_NESTING + 1];
-	size_t		 nopen;
-	char		*err;
-	size_t		 errlen;
-};
-
-struct pcache {
-	char		*name;
-	struct template	*tpl;		/* NULL: no such partial */
-};
-
-struct indent {				/* one standalone partial's */
 	const char		*s;
-	const struct indent	*up;		/* the enclosing partial's */
-};
-
-struct render {
-	char		*out;
-	size_t		 outlen, outcap;
-	struct ctxstack	 st;
-	bool		 html;
-	template_partial_fn pfn;
-	void		*parg;
-	struct pcache	*cache;
-	size_t		 ncache, capcache;
-	int		 depth;
-	const struct indent *indent;
-	bool		 bol;		/* at the start of an output line */
-	bool		 failed;
-	char		*err;
-	size_t		 errlen;
+	size_t			 len;
+	const char		*otag, *ctag;
+	size_t			 olen, clen;
+	size_t			 linepos;	/* line counted up to here */
+	unsigned		 line;
+	struct template_node	*open[MAX_NESTING + 1];
+	size_t			 nopen;
+	char			*err;
+	size_t			 errlen;
 };
 
 /* Write a formatted message into the caller's error buffer, if any. */
-__attribute__((format(printf, 3, 4)))
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+template_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -115,8 +49,8 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* Return the array P of SIZE-byte items grown to hold more than N of them,
  * or NULL (P untouched) when out of memory. */
-static void *
-grow(void *p, size_t *cap, size_t n, size_t size)
+void *
+template_grow(void *p, size_t *cap, size_t n, size_t size)
 {
 	void	*np;
 	size_t	 ncap;
@@ -134,7 +68,7 @@ grow(void *p, size_t *cap, size_t n, size_t size)
 
 /* Free the contents of a node and of its descendants. */
 static void
-node_clear(struct node *nd)
+node_clear(struct template_node *nd)
 {
 	size_t	 i;
 
@@ -190,14 +124,14 @@ parser_line(struct parser *p, size_t pos)
 }
 
 /* Append a node of KIND to the innermost open section; NULL if no memory. */
-static struct node *
-parser_add(struct parser *p, enum node_kind kind, unsigned line)
+static struct template_node *
+parser_add(struct parser *p, enum template_node_kind kind, unsigned line)
 {
-	struct node	*parent = p->open[p->nopen - 1], *nd;
+	struct template_node	*parent = p->open[p->nopen - 1], *nd;
 
-	if ((nd = grow(parent->kids, &parent->capkids, parent->nkids,
+	if ((nd = template_grow(parent->kids, &parent->capkids, parent->nkids,
 	    sizeof(*nd))) == NULL) {
-		seterr(p->err, p->errlen, "line %u: out of memory", line);
+		template_seterr(p->err, p->errlen, "line %u: out of memory", line);
 		return NULL;
 	}
 	parent->kids = nd;
@@ -219,12 +153,12 @@ parser_name(struct parser *p, size_t *a, size_t *b, unsigned line)
 	while (*b > *a && is_space(p->s[*b - 1]))
 		(*b)--;
 	if (*a == *b) {
-		seterr(p->err, p->errlen, "line %u: empty tag", line);
+		template_seterr(p->err, p->errlen, "line %u: empty tag", line);
 		return -1;
 	}
 	for (i = *a; i < *b; i++)
 		if (is_space(p->s[i]) || p->s[i] == '\0') {
-			seterr(p->err, p->errlen, "line %u: invalid name '%.*s'",
+			template_seterr(p->err, p->errlen, "line %u: invalid name '%.*s'",
 			    line, (int)(*b - *a), p->s + *a);
 			return -1;
 		}
@@ -233,7 +167,7 @@ parser_name(struct parser *p, size_t *a, size_t *b, unsigned line)
 
 /* Store the name S (N bytes) in ND: as written, then split on dots. */
 static int
-node_set_name(struct node *nd, const char *s, size_t n)
+node_set_name(struct template_node *nd, const char *s, size_t n)
 {
 	char	*parts;
 	size_t	 i;
@@ -297,7 +231,7 @@ parser_delims(struct parser *p, size_t a, size_t b, unsigned line)
 	c0 = parser_span(p, o1, b, true);
 	c1 = parser_span(p, c0, b, false);
 	if (o0 == o1 || c0 == c1 || parser_span(p, c1, b, true) != b) {
-		seterr(p->err, p->errlen, "line %u: bad set-delimiter tag", line);
+		template_seterr(p->err, p->errlen, "line %u: bad set-delimiter tag", line);
 		return -1;
 	}
 	p->otag = p->s + o0;
@@ -313,8 +247,8 @@ static int
 parser_tag(struct parser *p, char type, size_t a, size_t b, unsigned line,
     size_t ia, size_t ib)
 {
-	struct node	*nd, *top;
-	enum node_kind	 kind;
+	struct template_node	*nd, *top;
+	enum template_node_kind	 kind;
 
 	if (type == '!')
 		return 0;
@@ -325,12 +259,12 @@ parser_tag(struct parser *p, char type, size_t a, size_t b, unsigned line,
 	if (type == '/') {
 		top = p->open[p->nopen - 1];
 		if (p->nopen == 1) {
-			seterr(p->err, p->errlen, "line %u: closing tag '%.*s' "
+			template_seterr(p->err, p->errlen, "line %u: closing tag '%.*s' "
 			    "without an open section", line, (int)(b - a), p->s + a);
 			return -1;
 		}
 		if (top->len != b - a || memcmp(top->name, p->s + a, b - a)) {
-			seterr(p->err, p->errlen, "line %u: closing tag '%.*s' does "
+			template_seterr(p->err, p->errlen, "line %u: closing tag '%.*s' does "
 			    "not match section '%s' opened on line %u", line,
 			    (int)(b - a), p->s + a, top->name, top->line);
 			return -1;
@@ -338,11 +272,12 @@ parser_tag(struct parser *p, char type, size_t a, size_t b, unsigned line,
 		p->nopen--;
 		return 0;
 	}
-	kind = type == '#' ? N_SECTION : type == '^' ? N_INVERTED :
-	    type == '>' ? N_PARTIAL : type == 'v' ? N_VAR : N_RAW;
-	if ((kind == N_SECTION || kind == N_INVERTED) &&
+	kind = type == '#' ? TEMPLATE_SECTION : type == '^' ? TEMPLATE_INVERTED :
+	    type == '>' ? TEMPLATE_PARTIAL : type == 'v' ? TEMPLATE_VAR :
+	    TEMPLATE_RAW;
+	if ((kind == TEMPLATE_SECTION || kind == TEMPLATE_INVERTED) &&
 	    p->nopen > MAX_NESTING) {
-		seterr(p->err, p->errlen, "line %u: sections nested more than "
+		template_seterr(p->err, p->errlen, "line %u: sections nested more than "
 		    "%d deep", line, MAX_NESTING);
 		return -1;
 	}
@@ -350,10 +285,10 @@ parser_tag(struct parser *p, char type, size_t a, size_t b, unsigned line,
 		return -1;
 	if (node_set_name(nd, p->s + a, b - a) == -1 ||
 	    (ia < ib && (nd->indent = strndup(p->s + ia, ib - ia)) == NULL)) {
-		seterr(p->err, p->errlen, "line %u: out of memory", line);
+		template_seterr(p->err, p->errlen, "line %u: out of memory", line);
 		return -1;
 	}
-	if (kind == N_SECTION || kind == N_INVERTED)
+	if (kind == TEMPLATE_SECTION || kind == TEMPLATE_INVERTED)
 		p->open[p->nopen++] = nd;
 	return 0;
 }
@@ -362,11 +297,11 @@ parser_tag(struct parser *p, char type, size_t a, size_t b, unsigned line,
 static int
 parser_text(struct parser *p, struct template *tpl, size_t a, size_t b)
 {
-	struct node	*nd;
+	struct template_node	*nd;
 
 	if (a >= b)
 		return 0;
-	if ((nd = parser_add(p, N_TEXT, parser_line(p, a))) == NULL)
+	if ((nd = parser_add(p, TEMPLATE_TEXT, parser_line(p, a))) == NULL)
 		return -1;
 	nd->text = tpl->src + a;
 	nd->len = b - a;
@@ -423,7 +358,7 @@ parser_run(struct parser *p, struct template *tpl)
 		b = parser_find_close(p, a, type == '{' ? '}' :
 		    type == '=' ? '=' : 0);
 		if (b == p->len) {
-			seterr(p->err, p->errlen, "line %u: unclosed tag", line);
+			template_seterr(p->err, p->errlen, "line %u: unclosed tag", line);
 			return -1;
 		}
 		after = b + p->clen + (type == '{' || type == '=');
@@ -441,7 +376,7 @@ parser_run(struct parser *p, struct template *tpl)
 	if (parser_text(p, tpl, textstart, p->len) == -1)
 		return -1;
 	if (p->nopen > 1) {
-		seterr(p->err, p->errlen, "line %u: section '%s' is not closed",
+		template_seterr(p->err, p->errlen, "line %u: section '%s' is not closed",
 		    p->open[p->nopen - 1]->line, p->open[p->nopen - 1]->name);
 		return -1;
 	}
@@ -458,7 +393,7 @@ template_parse(const char *text, size_t len, char *err, size_t errlen)
 	if ((tpl = calloc(1, sizeof(*tpl))) == NULL ||
 	    (tpl->src = malloc(len + 1)) == NULL) {
 		free(tpl);
-		seterr(err, errlen, "line 1: out of memory");
+		template_seterr(err, errlen, "line 1: out of memory");
 		return NULL;
 	}
 	if (len > 0)
@@ -472,376 +407,4 @@ template_parse(const char *text, size_t len, char *err, size_t errlen)
 		return NULL;
 	}
 	return tpl;
-}
-
-/* Push V on a context stack. */
-static int
-stack_push(struct ctxstack *st, const json_t *v)
-{
-	const json_t	**nv;
-
-	if ((nv = grow(st->v, &st->cap, st->n, sizeof(*nv))) == NULL)
-		return -1;
-	st->v = nv;
-	st->v[st->n++] = v;
-	return 0;
-}
-
-/* Resolve ND's name against the stack; NULL when it does not resolve. */
-static const json_t *
-lookup(const struct ctxstack *st, const struct node *nd)
-{
-	const json_t	*v = NULL;
-	const char	*part = nd->name + nd->len + 1;
-	size_t		 i;
-
-	if (nd->nparts == 0)
-		return st->n ? st->v[st->n - 1] : NULL;
-	for (i = st->n; i-- > 0 && v == NULL;)
-		if (json_is_object(st->v[i]))
-			v = json_object_get(st->v[i], part);
-	for (i = 1; i < nd->nparts && v != NULL; i++) {
-		part += strlen(part) + 1;
-		v = json_is_object(v) ? json_object_get(v, part) : NULL;
-	}
-	return v;
-}
-
-/* Whether a section over V (NULL: unresolved) would render nothing. */
-static bool
-falsey(const json_t *v)
-{
-	return v == NULL || json_is_false(v) || json_is_null(v) ||
-	    (json_is_string(v) && json_string_length(v) == 0) ||
-	    (json_is_number(v) && json_number_value(v) == 0.0) ||
-	    (json_is_array(v) && json_array_size(v) == 0);
-}
-
-/* Record a render failure (the first one only). */
-__attribute__((format(printf, 2, 3)))
-static void
-render_fail(struct render *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!r->failed && r->err != NULL && r->errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(r->err, r->errlen, fmt, ap);
-		va_end(ap);
-	}
-	r->failed = true;
-}
-
-/* Append N bytes to the output, which stays NUL-terminated. */
-static void
-render_add(struct render *r, const char *s, size_t n)
-{
-	size_t	 need, ncap;
-	char	*np;
-
-	if (r->failed)
-		return;
-	if (n > SIZE_MAX / 2 - r->outlen) {
-		render_fail(r, "output too large");
-		return;
-	}
-	if ((need = r->outlen + n + 1) > r->outcap) {
-		for (ncap = r->outcap ? r->outcap : 256; ncap < need; ncap *= 2)
-			;
-		if ((np = realloc(r->out, ncap)) == NULL) {
-			render_fail(r, "out of memory");
-			return;
-		}
-		r->out = np;
-		r->outcap = ncap;
-	}
-	memcpy(r->out + r->outlen, s, n);
-	r->outlen += n;
-	r->out[r->outlen] = '\0';
-}
-
-/* Emit the indentation IN, outermost partial's first. */
-static void
-render_indent_chain(struct render *r, const struct indent *in)
-{
-	if (in == NULL)
-		return;
-	render_indent_chain(r, in->up);
-	render_add(r, in->s, strlen(in->s));
-}
-
-/* Emit the pending partial indentation if at the start of a line. */
-static void
-render_indent(struct render *r)
-{
-	if (r->bol)
-		render_indent_chain(r, r->indent);
-	r->bol = false;
-}
-
-/* Emit template text, indenting each line inside an indented partial. */
-static void
-render_text(struct render *r, const char *s, size_t n)
-{
-	const char	*nl;
-	size_t		 k;
-
-	while (n > 0) {
-		render_indent(r);
-		nl = memchr(s, '\n', n);
-		k = nl ? (size_t)(nl - s) + 1 : n;
-		render_add(r, s, k);
-		r->bol = nl != NULL;
-		s += k;
-		n -= k;
-	}
-}
-
-/* Emit a value's text, HTML-escaped when ESCAPE. */
-static void
-render_value(struct render *r, const json_t *v, bool escape)
-{
-	char		 num[40];
-	const char	*s, *rep;
-	size_t		 n, i, from;
-	double		 d;
-
-	render_indent(r);
-	switch (v ? json_typeof(v) : JSON_NULL) {
-	case JSON_STRING:
-		s = json_string_value(v);
-		n = json_string_length(v);
-		break;
-	case JSON_INTEGER:
-		n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-		    json_integer_value(v));
-		s = num;
-		break;
-	case JSON_REAL:
-		d = json_real_value(v);
-		snprintf(num, sizeof(num), "%.15g", d);
-		if (strtod(num, NULL) != d)
-			snprintf(num, sizeof(num), "%.17g", d);
-		s = num;
-		n = strlen(num);
-		break;
-	case JSON_TRUE:
-	case JSON_FALSE:
-		s = json_is_true(v) ? "true" : "false";
-		n = strlen(s);
-		break;
-	default:
-		return;
-	}
-	for (i = from = 0; escape && i < n; i++) {
-		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		default: continue;
-		}
-		render_add(r, s + from, i - from);
-		render_add(r, rep, strlen(rep));
-		from = i + 1;
-	}
-	render_add(r, s + (escape ? from : 0), n - (escape ? from : 0));
-}
-
-/* The parsed partial NAME, fetched and parsed on first use; NULL when there
- * is none (sets r->failed on error). */
-static const struct template *
-render_partial_get(struct render *r, const char *name)
-{
-	struct pcache	*pc;
-	const char	*text;
-	char		 perr[256];
-	size_t		 i;
-
-	for (i = 0; i < r->ncache; i++)
-		if (strcmp(r->cache[i].name, name) == 0)
-			return r->cache[i].tpl;
-	if ((pc = grow(r->cache, &r->capcache, r->ncache, sizeof(*pc))) == NULL) {
-		render_fail(r, "out of memory");
-		return NULL;
-	}
-	r->cache = pc;
-	pc = &r->cache[r->ncache];
-	pc->tpl = NULL;
-	if ((pc->name = strdup(name)) == NULL) {
-		render_fail(r, "out of memory");
-		return NULL;
-	}
-	r->ncache++;
-	text = r->pfn ? r->pfn(name, r->parg) : NULL;
-	if (text != NULL && (pc->tpl = template_parse(text, strlen(text),
-	    perr, sizeof(perr))) == NULL)
-		render_fail(r, "partial '%s': %s", name, perr);
-	return pc->tpl;
-}
-
-static void render_nodes(struct render *, const struct node *, size_t);
-
-/* Render a partial tag: fetch it, indent it, render it in place. */
-static void
-render_partial(struct render *r, const struct node *nd)
-{
-	const struct template	*tpl;
-	struct indent		 in = { nd->indent, r->indent };
-
-	if (r->depth >= MAX_PARTIAL_DEPTH) {
-		render_fail(r, "line %u: partials nested more than %d deep "
-		    "at '%s'", nd->line, MAX_PARTIAL_DEPTH, nd->name);
-		return;
-	}
-	if ((tpl = render_partial_get(r, nd->name)) == NULL)
-		return;
-	if (nd->indent != NULL) {
-		r->indent = &in;
-		r->bol = true;
-	}
-	r->depth++;
-	render_nodes(r, tpl->root.kids, tpl->root.nkids);
-	r->depth--;
-	r->indent = in.up;
-}
-
-/* Render the body of ND once with V pushed on the context stack. */
-static void
-render_body(struct render *r, const struct node *nd, const json_t *v)
-{
-	if (stack_push(&r->st, v) == -1) {
-		render_fail(r, "out of memory");
-		return;
-	}
-	render_nodes(r, nd->kids, nd->nkids);
-	r->st.n--;
-}
-
-/* Render a list of nodes. */
-static void
-render_nodes(struct render *r, const struct node *kids, size_t n)
-{
-	const struct node	*nd;
-	const json_t		*v;
-	size_t			 i, j;
-
-	for (i = 0; i < n && !r->failed; i++) {
-		nd = &kids[i];
-		switch (nd->kind) {
-		case N_TEXT:
-			render_text(r, nd->text, nd->len);
-			break;
-		case N_VAR:
-		case N_RAW:
-			render_value(r, lookup(&r->st, nd),
-			    nd->kind == N_VAR && r->html);
-			break;
-		case N_SECTION:
-			v = lookup(&r->st, nd);
-			if (json_is_array(v))
-				for (j = 0; j < json_array_size(v); j++)
-					render_body(r, nd, json_array_get(v, j));
-			else if (!falsey(v))
-				render_body(r, nd, v);
-			break;
-		case N_INVERTED:
-			v = lookup(&r->st, nd);
-			if (falsey(v))
-				render_nodes(r, nd->kids, nd->nkids);
-			break;
-		case N_PARTIAL:
-			render_partial(r, nd);
-			break;
-		}
-	}
-}
-
-/* Render TPL with CTX into a malloc'ed string, or NULL with ERR set. */
-char *
-template_render(const struct template *tpl, const json_t *ctx, bool html_escape,
-    template_partial_fn partial, void *arg, char *err, size_t errlen)
-{
-	struct render	 r;
-	size_t		 i;
-
-	r = (struct render){ .html = html_escape, .pfn = partial, .parg = arg,
-	    .err = err, .errlen = errlen };
-	if (ctx != NULL && stack_push(&r.st, ctx) == -1)
-		render_fail(&r, "out of memory");
-	render_add(&r, "", 0);
-	if (!r.failed)
-		render_nodes(&r, tpl->root.kids, tpl->root.nkids);
-	for (i = 0; i < r.ncache; i++) {
-		free(r.cache[i].name);
-		template_free(r.cache[i].tpl);
-	}
-	free(r.cache);
-	free(r.st.v);
-	if (r.failed) {
-		free(r.out);
-		return NULL;
-	}
-	return r.out;
-}
-
-/* Check a list of nodes against the sample context stack ST. */
-static int
-check_nodes(const struct node *kids, size_t n, struct ctxstack *st, char *err,
-    size_t errlen)
-{
-	const struct node	*nd;
-	const json_t		*v;
-	int			 rc;
-	size_t			 i;
-
-	for (i = 0; i < n; i++) {
-		nd = &kids[i];
-		if (nd->kind == N_TEXT || nd->kind == N_PARTIAL)
-			continue;
-		if ((v = lookup(st, nd)) == NULL) {
-			seterr(err, errlen, "line %u: unknown field '%s'",
-			    nd->line, nd->name);
-			return -1;
-		}
-		if (nd->kind == N_INVERTED)
-			rc = check_nodes(nd->kids, nd->nkids, st, err, errlen);
-		else if (nd->kind != N_SECTION)
-			continue;
-		else if (json_is_array(v) && json_array_size(v) == 0) {
-			seterr(err, errlen, "line %u: sample list '%s' is empty, "
-			    "cannot check its section", nd->line, nd->name);
-			return -1;
-		} else {
-			if (stack_push(st, json_is_array(v) ?
-			    json_array_get(v, 0) : v) == -1) {
-				seterr(err, errlen, "line %u: out of memory",
-				    nd->line);
-				return -1;
-			}
-			rc = check_nodes(nd->kids, nd->nkids, st, err, errlen);
-			st->n--;
-		}
-		if (rc == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/* Check the names TPL uses against SAMPLE; partials, fetched only at render
- * time, are not checked. */
-int
-template_check(const struct template *tpl, const json_t *sample, char *err,
-    size_t errlen)
-{
-	struct ctxstack	 st = { NULL, 0, 0 };
-	int		 rc;
-
-	if (sample != NULL && stack_push(&st, sample) == -1) {
-		seterr(err, errlen, "line 1: out of memory");
-		return -1;
-	}
-	rc = check_nodes(tpl->root.kids, tpl->root.nkids, &st, err, errlen);
-	free(st.v);
-	return rc;
 }
