@@ -176,6 +176,37 @@ store_commit(struct store *s)
 	return -1;
 }
 
+/* Column C of ROW as a malloc'ed string, NULL for SQL NULL. */
+char *
+store_col(const PGresult *res, int row, int c)
+{
+	return PQgetisnull(res, row, c) ? NULL : strdup(PQgetvalue(res, row, c));
+}
+
+/* Column C of ROW as a bigint, 0 for SQL NULL. */
+int64_t
+store_col_i64(const PGresult *res, int row, int c)
+{
+	return PQgetisnull(res, row, c) ? 0 : strtoll(PQgetvalue(res, row, c), NULL, 10);
+}
+
+/* An array of one SIZE-byte element per row of RES, zeroed, for the
+ * caller to fill (NULL, with *N = 0, when RES has no row); *N = -1 and
+ * the store's error when out of memory.  RES is left to the caller. */
+void *
+store_rows(struct store *s, const PGresult *res, size_t size, int *n)
+{
+	void *v;
+
+	if ((*n = PQntuples(res)) == 0)
+		return NULL;
+	if ((v = calloc((size_t)*n, size)) == NULL) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		*n = -1;
+	}
+	return v;
+}
+
 /* Decimal text of V into BUF. */
 const char *
 store_i64(char *buf, int64_t v)

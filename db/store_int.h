@@ -33,6 +33,12 @@ int store_cmd(struct store *s, const char *sql, int n, const char *const *params
 PGresult *store_qp(struct store *s, const char *sql, int n, const char *const *params,
     ExecStatusType want);
 void store_rollback(struct store *s);
+/* Column C of ROW: a malloc'ed string (NULL for SQL NULL), or a bigint
+ * (0 for SQL NULL). */
+char *store_col(const PGresult *res, int row, int c);
+int64_t store_col_i64(const PGresult *res, int row, int c);
+/* An array of one SIZE-byte element per row of RES (see store.c). */
+void *store_rows(struct store *s, const PGresult *res, size_t size, int *n);
 /* COMMIT, or ROLLBACK when it fails: 0 or -1. */
 int store_commit(struct store *s);
 const char *store_i64(char *buf, int64_t v);

@@ -17,20 +17,6 @@
 #include "alerts.h"
 
 
-/* A column as a malloc'ed string, NULL for SQL NULL. */
-static char *
-col(PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? NULL : strdup(PQgetvalue(res, row, c));
-}
-
-/* A bigint column, 0 for SQL NULL. */
-static int64_t
-col_i64(PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? 0 : strtoll(PQgetvalue(res, row, c), NULL, 10);
-}
-
 /* Free text may quote an address (a relay's "550 <x@y>: unknown"): blank
  * every word holding an '@', and keep the rest printable, for the audit
  * row and the lawyer's mail alike. */
@@ -60,28 +46,12 @@ scrub(const char *in, char *out, size_t n)
 	out[o] = '\0';
 }
 
-/* "{1,2,3}" of the N ids, malloc'ed. */
-static char *
-id_array(const int64_t *v, size_t n)
-{
-	size_t cap = 3 + n * 21, len = 1;
-	char *s = malloc(cap);
-
-	if (s == NULL)
-		return NULL;
-	s[0] = '{';
-	for (size_t i = 0; i < n; i++)
-		len += snprintf(s + len, cap - len, "%s%lld", i ? "," : "", (long long)v[i]);
-	snprintf(s + len, cap - len, "}");
-	return s;
-}
-
 /* Queue an alert inside the caller's transaction. */
 int
 store_alert_add(struct store *s, const char *kind, const char *key, int64_t invoice,
     const int64_t *rems, size_t n, json_t *details)
 {
-	char ib[24], *arr = rems != NULL && n > 0 ? id_array(rems, n) : NULL, *js = NULL;
+	char ib[24], *arr = rems != NULL && n > 0 ? store_ids_array(&(struct store_ids){ (int64_t *)rems, n, n }) : NULL, *js = NULL;
 	const char *p[5];
 	PGresult *res;
 
@@ -141,32 +111,26 @@ store_alerts_claim(struct store *s, int max, struct lawyer_alert **out)
 	    PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
-	n = PQntuples(res);
-	if (n == 0) {
+	if ((v = store_rows(s, res, sizeof(*v), &n)) == NULL) {
 		PQclear(res);
-		return 0;
-	}
-	if ((v = calloc((size_t)n, sizeof(*v))) == NULL) {
-		PQclear(res);
-		snprintf(s->err, sizeof(s->err), "out of memory");
-		return -1;
+		return n;
 	}
 	for (int i = 0; i < n; i++) {
 		json_error_t jerr;
 
-		v[i].id = col_i64(res, i, 0);
+		v[i].id = store_col_i64(res, i, 0);
 		snprintf(v[i].kind, sizeof(v[i].kind), "%s", PQgetvalue(res, i, 1));
-		v[i].lawyer_id = col_i64(res, i, 2);
-		v[i].lawyer_name = col(res, i, 3);
-		v[i].lawyer_email = col(res, i, 4);
-		v[i].invoice_id = col_i64(res, i, 5);
-		v[i].reminder_id = col_i64(res, i, 6);
-		v[i].client_name = col(res, i, 7);
+		v[i].lawyer_id = store_col_i64(res, i, 2);
+		v[i].lawyer_name = store_col(res, i, 3);
+		v[i].lawyer_email = store_col(res, i, 4);
+		v[i].invoice_id = store_col_i64(res, i, 5);
+		v[i].reminder_id = store_col_i64(res, i, 6);
+		v[i].client_name = store_col(res, i, 7);
 		v[i].details = json_loads(PQgetvalue(res, i, 8), 0, &jerr);
 		if (v[i].details == NULL)
 			v[i].details = json_object();
 		v[i].attempts = atoi(PQgetvalue(res, i, 9));
-		v[i].created_at = (time_t)col_i64(res, i, 10);
+		v[i].created_at = (time_t)store_col_i64(res, i, 10);
 	}
 	PQclear(res);
 	*out = v;
@@ -186,43 +150,59 @@ store_alerts_free(struct lawyer_alert *a, int n)
 	free(a);
 }
 
+/* Run SQL (N parameters P), which moves one row of the lawyer's mail out of
+ * 'sending' and returns its attempts, and audit ACTION with DET (consumed;
+ * its "attempt" the row's unless set) for INVOICE and REMINDER, in one
+ * transaction.  A row another daemon settled meanwhile is left alone
+ * (WHO, if not NULL, names it in the log).  0 or -1. */
+static int
+settle(struct store *s, const char *sql, int n, const char *const *p, const char *action,
+    int64_t invoice, int64_t reminder, json_t *det, const char *who)
+{
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (store_cmd(s, "BEGIN", 0, NULL) < 0)
+		goto out;
+	if ((res = store_q(s, sql, n, p, PGRES_TUPLES_OK)) == NULL) {
+		store_rollback(s);
+		goto out;
+	}
+	if (PQntuples(res) == 0 && who != NULL)
+		log_warnx("%s was settled by someone else", who);
+	if (PQntuples(res) == 1) {
+		if (json_object_get(det, "attempt") == NULL)
+			json_object_set_new(det, "attempt",
+			    json_integer(atoi(PQgetvalue(res, 0, 0))));
+		if (store_audit(s, "daemon", action, invoice, reminder, det) < 0) {
+			store_rollback(s);
+			goto out;
+		}
+	}
+	rc = store_commit(s);
+out:
+	PQclear(res);
+	json_decref(det);
+	return rc;
+}
+
 /* Move alert A out of 'sending' with SQL ($1 id, $2 text, $3 text) and
- * write ACTION's audit row in the same transaction; a row another daemon
- * settled meanwhile is left alone. */
+ * audit ACTION (WHY: the detail) with it. */
 static int
 alert_record(struct store *s, const struct lawyer_alert *a, const char *sql, const char *p2,
     const char *p3, const char *action, const char *why)
 {
-	char ab[24];
+	char ab[24], who[64];
 	const char *p[3] = { store_i64(ab, a->id), p2, p3 };
-	PGresult *res;
-	json_t *det;
-	int rc;
+	json_t *det = json_pack("{s:I, s:s, s:I, s:i}", "alert_id", (json_int_t)a->id, "kind",
+	    a->kind, "lawyer_id", (json_int_t)a->lawyer_id, "attempt", a->attempts);
 
-	if (store_cmd(s, "BEGIN", 0, NULL) < 0)
-		return -1;
-	if ((res = store_q(s, sql, 3, p, PGRES_TUPLES_OK)) == NULL)
-		goto fail;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		log_warnx("lawyer alert %lld was settled by someone else", (long long)a->id);
-		return store_cmd(s, "COMMIT", 0, NULL);
-	}
-	PQclear(res);
-	det = json_pack("{s:I, s:s, s:I, s:i}", "alert_id", (json_int_t)a->id, "kind", a->kind,
-	    "lawyer_id", (json_int_t)a->lawyer_id, "attempt", a->attempts);
 	if (p2 != NULL && strcmp(action, "lawyer_alerted") == 0)
 		json_object_set_new(det, "message_id", json_string(p2));
 	if (why != NULL)
 		json_object_set_new(det, "detail", json_string(why));
-	rc = store_audit(s, "daemon", action, a->invoice_id, a->reminder_id, det);
-	json_decref(det);
-	if (rc < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0)
-		goto fail;
-	return 0;
-fail:
-	store_rollback(s);
-	return -1;
+	snprintf(who, sizeof(who), "lawyer alert %lld", (long long)a->id);
+	return settle(s, sql, 3, p, action, a->invoice_id, a->reminder_id, det, who);
 }
 
 /* The relay took alert A. */
@@ -309,20 +289,14 @@ store_digest_lawyers(struct store *s, cal_day day, struct digest_lawyer **out)
 	    "ORDER BY l.id", 1, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
-	n = PQntuples(res);
-	if (n == 0) {
+	if ((v = store_rows(s, res, sizeof(*v), &n)) == NULL) {
 		PQclear(res);
-		return 0;
-	}
-	if ((v = calloc((size_t)n, sizeof(*v))) == NULL) {
-		PQclear(res);
-		snprintf(s->err, sizeof(s->err), "out of memory");
-		return -1;
+		return n;
 	}
 	for (int i = 0; i < n; i++) {
-		v[i].id = col_i64(res, i, 0);
-		v[i].name = col(res, i, 1);
-		v[i].email = col(res, i, 2);
+		v[i].id = store_col_i64(res, i, 0);
+		v[i].name = store_col(res, i, 1);
+		v[i].email = store_col(res, i, 2);
 		v[i].attempts = atoi(PQgetvalue(res, i, 3));
 	}
 	PQclear(res);
@@ -358,28 +332,22 @@ store_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct dig
 	    "FROM dunning.digest_items($1, $2)", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
-	n = PQntuples(res);
-	if (n == 0) {
+	if ((v = store_rows(s, res, sizeof(*v), &n)) == NULL) {
 		PQclear(res);
-		return 0;
-	}
-	if ((v = calloc((size_t)n, sizeof(*v))) == NULL) {
-		PQclear(res);
-		snprintf(s->err, sizeof(s->err), "out of memory");
-		return -1;
+		return n;
 	}
 	for (int i = 0; i < n; i++) {
 		int sec = atoi(PQgetvalue(res, i, 0));
 
 		v[i].section = sec > 0 && sec < DIGEST_NSECTIONS ? (enum digest_section)sec :
 		    DIGEST_HELD;
-		v[i].reminder_id = col_i64(res, i, 1);
-		v[i].number = col(res, i, 2);
-		v[i].matter_ref = col(res, i, 3);
-		v[i].client_name = col(res, i, 4);
+		v[i].reminder_id = store_col_i64(res, i, 1);
+		v[i].number = store_col(res, i, 2);
+		v[i].matter_ref = store_col(res, i, 3);
+		v[i].client_name = store_col(res, i, 4);
 		money_parse(PQgetvalue(res, i, 5), &v[i].balance_cents);
 		snprintf(v[i].currency, sizeof(v[i].currency), "%s", PQgetvalue(res, i, 6));
-		v[i].stage = col(res, i, 7);
+		v[i].stage = store_col(res, i, 7);
 		v[i].why = reason_of(PQgetvalue(res, i, 8));
 		if (!PQgetisnull(res, i, 10)) {
 			char clean[512];
@@ -387,7 +355,7 @@ store_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct dig
 			scrub(PQgetvalue(res, i, 10), clean, sizeof(clean));
 			v[i].detail = strdup(clean);
 		}
-		v[i].since = (time_t)col_i64(res, i, 9);
+		v[i].since = (time_t)store_col_i64(res, i, 9);
 		v[i].attempts = atoi(PQgetvalue(res, i, 11));
 	}
 	PQclear(res);
@@ -444,40 +412,18 @@ store_digest_take(struct store *s, const struct digest_lawyer *l, cal_day day, i
 }
 
 /* Move (LAWYER, DAY) out of 'sending' with SQL ($1 lawyer, $2 day, $3, $4)
- * and write ACTION's audit row in the same transaction. */
+ * and audit ACTION with DET (consumed) in the same transaction. */
 static int
 digest_record(struct store *s, int64_t lawyer, cal_day day, const char *sql, const char *p3,
     const char *p4, const char *action, json_t *det)
 {
 	char lb[24], d[11];
 	const char *p[4] = { store_i64(lb, lawyer), d, p3, p4 };
-	PGresult *res;
-	int rc = -1;
 
 	cal_format(day, d);
 	json_object_set_new(det, "lawyer_id", json_integer((json_int_t)lawyer));
 	json_object_set_new(det, "day", json_string(d));
-	if (store_cmd(s, "BEGIN", 0, NULL) < 0)
-		goto out;
-	if ((res = store_q(s, sql, 4, p, PGRES_TUPLES_OK)) == NULL)
-		goto fail;
-	if (PQntuples(res) == 1) {
-		json_object_set_new(det, "attempt", json_integer(atoi(PQgetvalue(res, 0, 0))));
-		if (store_audit(s, "daemon", action, 0, 0, det) < 0) {
-			PQclear(res);
-			goto fail;
-		}
-	}
-	PQclear(res);
-	rc = store_cmd(s, "COMMIT", 0, NULL);
-	if (rc == 0)
-		goto out;
-fail:
-	store_rollback(s);
-	rc = -1;
-out:
-	json_decref(det);
-	return rc;
+	return settle(s, sql, 4, p, action, 0, 0, det, NULL);
 }
 
 /* The relay took the digest. */

@@ -79,9 +79,10 @@ retry(struct job *j, const char *why, bool gave_up)
 
 /* The relay's verdict on one mail. */
 static void
-done(struct mailer_msg *m, void *arg)
+done(struct outbox_msg *om, void *arg)
 {
-	struct job *j = m->udata;
+	struct mailer_msg *m = &om->m;
+	struct job *j = om->udata;
 	bool gave_up;
 	int rc;
 
@@ -117,18 +118,19 @@ done(struct mailer_msg *m, void *arg)
 	}
 }
 
-/* Hand the K composed mails to the relay in one session, then free them. */
+/* Hand the K composed mails to the relay in one session (the e-mail
+ * channel's), then free them. */
 static void
-flush(struct notify_pass *n, struct mailer_msg *msgs, size_t k)
+flush(struct notify_pass *n, struct outbox_msg *msgs, size_t k)
 {
+	struct outbox_env env = { n->cfg, n->ms, n->password };
+
 	if (k == 0)
 		return;
-	mailer_send(n->cfg, n->password, msgs, k, done, NULL);
+	channel_email.hand(&env, msgs, k, done, NULL);
 	for (size_t i = 0; i < k; i++) {
-		free((char *)msgs[i].data);
 		free(msgs[i].udata);
-		msgs[i].data = NULL;
-		msgs[i].udata = NULL;
+		outbox_msg_free(&msgs[i]);
 	}
 }
 
@@ -136,28 +138,29 @@ flush(struct notify_pass *n, struct mailer_msg *msgs, size_t k)
  * that cannot be made is recorded failed.  True when MSG was filled. */
 static bool
 compose(struct job *j, enum templates_lawyer which, json_t *ctx, const char *name,
-    const char *addr, struct mailer_msg *msg)
+    const char *addr, struct outbox_msg *msg)
 {
 	struct notify_pass *n = j->n;
 	char err[256] = "";
 
 	memset(msg, 0, sizeof(*msg));
-	msg->data = mime_lawyer_compose(n->ms, n->cfg, which, ctx, name, addr,
-	    j->message_id, j->now, &msg->len, err, sizeof(err));
+	msg->m.data = mime_lawyer_compose(n->ms, n->cfg, which, ctx, name, addr,
+	    j->message_id, j->now, &msg->m.len, err, sizeof(err));
 	json_decref(ctx);
-	if (msg->data == NULL) {
+	if (msg->m.data == NULL) {
 		if (fail(j, err[0] ? err : "out of memory") < 0)
 			j->st->errors++;
 		return false;
 	}
-	msg->rcpt = addr;
+	msg->m.rcpt = addr;
+	msg->now = j->now;
 	msg->udata = j;
 	return true;
 }
 
 /* The queued alerts, a session at a time. */
 static int
-run_alerts(struct notify_pass *n, time_t now, const char *domain, struct mailer_msg *msgs,
+run_alerts(struct notify_pass *n, time_t now, const char *domain, struct outbox_msg *msgs,
     size_t cap, struct notify_stats *st)
 {
 	for (int round = 0; round < MAX_ROUNDS; round++) {
@@ -199,7 +202,7 @@ run_alerts(struct notify_pass *n, time_t now, const char *domain, struct mailer_
 
 /* The day's digest of every lawyer that has none yet. */
 static int
-run_digests(struct notify_pass *n, time_t now, const char *domain, struct mailer_msg *msgs,
+run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox_msg *msgs,
     size_t cap, struct notify_stats *st)
 {
 	cal_day day = cal_local_day(now);
@@ -260,7 +263,7 @@ notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats
 	size_t cap = n->cfg->smtp.messages_per_session > 0 ?
 	    (size_t)n->cfg->smtp.messages_per_session : 1;
 	time_t now = clock_now(clock);
-	struct mailer_msg *msgs;
+	struct outbox_msg *msgs;
 	char domain[256];
 	int rc;
 

@@ -2,6 +2,7 @@
  * outbox — the rules every outgoing message follows (see outbox.h).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "outbox.h"
 
@@ -41,4 +42,25 @@ outbox_backoff(const struct config *cfg, int attempts, unsigned int *seed)
 	if (d > max)
 		d = max;
 	return d - d / 5 + rand_r(seed) % (2 * (d / 5) + 1);
+}
+
+const struct outbox_channel *
+outbox_channel(enum config_channel id)
+{
+	static const struct outbox_channel *const drivers[] = { &channel_email, &channel_letter };
+
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (drivers[i]->id == id)
+			return drivers[i];
+	return NULL;
+}
+
+void
+outbox_msg_free(struct outbox_msg *m)
+{
+	free((char *)m->m.data);
+	free(m->copy.subject);
+	free(m->copy.text);
+	free(m->path);
+	memset(m, 0, sizeof(*m));
 }

@@ -17,6 +17,14 @@
  * and the recording are each table's own SQL (pipeline/claim.c and
  * pipeline/outcome.c for reminders, pipeline/alerts.c for the lawyers'
  * mail); the rules above are here, once.
+ *
+ * A message leaves through a channel, a small driver that composes it
+ * and hands it over: channel_email.c (the relay, one SMTP session for a
+ * batch), channel_letter.c (a PDF in the spool, for registered mail).  A
+ * stage names its channel in the configuration; the lawyers' mail, which
+ * composes its own text, leaves through channel_email's hand.  A new
+ * channel (SMS, electronic registered letter) is one such file, its row
+ * in outbox_channel() and its name in the configuration.
  */
 #ifndef DUNNING_OUTBOX_H
 #define DUNNING_OUTBOX_H
@@ -25,7 +33,11 @@
 #include <time.h>
 
 #include "config.h"
+#include "group.h"
 #include "mailer.h"
+#include "mime.h"
+#include "reason.h"
+#include "templates.h"
 
 /* How long a claimed row may stay 'sending' before it is presumed lost
  * (an SQL interval). */
@@ -50,5 +62,44 @@ enum outbox_verdict outbox_judge(const struct config *cfg, enum mailer_outcome o
  * doubled per attempt up to smtp.retry_max, with ±20 % jitter from SEED,
  * so that daemons retrying the same relay do not come back in step. */
 time_t outbox_backoff(const struct config *cfg, int attempts, unsigned int *seed);
+
+/* One message on its way: what a channel composed, and its outcome. */
+struct outbox_msg {
+	struct mailer_msg m;		/* data, len, rcpt; outcome and status once handed */
+	const struct send_group *group;	/* the client's message it carries, or NULL */
+	time_t now;			/* the instant it is composed for */
+	char *path;			/* where a letter was written (malloc'ed) */
+	struct mime_copy copy;		/* what the client reads, kept once it left */
+	void *udata;			/* the pass's */
+};
+
+/* What a channel needs besides the message. */
+struct outbox_env {
+	const struct config *cfg;
+	const struct templates *ts;
+	const char *password;
+};
+
+typedef void (*outbox_done_fn)(struct outbox_msg *m, void *arg);
+
+/* A channel's driver. */
+struct outbox_channel {
+	enum config_channel id;
+	/* Compose M's payload from M->group at M->now: REASON_NONE, or why
+	 * not (the detail in ERR). */
+	enum reason (*compose)(const struct outbox_env *e, struct outbox_msg *m, char *err,
+	    size_t errlen);
+	/* Hand MSGS[0..N) over, calling DONE for each as soon as its outcome
+	 * (m.outcome, m.status) is known. */
+	void (*hand)(const struct outbox_env *e, struct outbox_msg *msgs, size_t n,
+	    outbox_done_fn done, void *arg);
+};
+
+extern const struct outbox_channel channel_email, channel_letter;
+
+/* The driver of the configured channel ID. */
+const struct outbox_channel *outbox_channel(enum config_channel id);
+/* Free what M's channel allocated (payload, copy, path). */
+void outbox_msg_free(struct outbox_msg *m);
 
 #endif

@@ -335,7 +335,7 @@ plan_one(struct store *s, const struct config *cfg, time_t now, int64_t id,
 	if (store_load_facts(s, cfg, "i.id = $1", 1, p, keep_one, &f) < 0 || f.invoice_id != id)
 		goto fail;
 	policy_decide(&f, cfg, now, &d);
-	if (store_write_decision(s, cfg, &f, &d, st) < 0 || store_cmd(s, "COMMIT", 0, NULL) < 0)
+	if (store_write_decision(s, cfg, &f, &d, st) < 0 || store_commit(s) < 0)
 		goto fail;
 	return 0;
 fail:

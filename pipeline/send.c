@@ -1,21 +1,17 @@
 /*
- * send — one pass over the due reminders.
+ * send — one pass over the due reminders: claim a batch, compose each
+ * message for its stage's channel, hand each channel its messages, record
+ * every outcome as the outbox's rules judge it (outbox.h).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "calendar.h"
 #include "check.h"
-#include "letter.h"
 #include "log.h"
-#include "mailer.h"
 #include "outbox.h"
-#include "mime.h"
 #include "policy.h"
 #include "send.h"
 #include "store.h"
@@ -32,41 +28,37 @@
 #define RETRY_WARN 5		/* attempts after which each retry is a warning */
 #define RECORD_TRIES 40		/* to record a known outcome, about 40 s */
 
-/* One message of the session being built. */
+/* One claimed message of the batch. */
 struct pending {
 	struct send_pass *s;
 	struct send_group g;
 	struct send_stats *st;
 	const struct clock *clock;
-	time_t now;
-	struct mime_copy copy;	/* what the client reads, kept once it left */
+	const struct outbox_channel *channel;
 };
 
 /* Keep the copy of a message that left (or may have: in doubt), for the
  * client's access request (dunningctl export-client).  A copy the database
  * did not take is a warning: the send itself is recorded regardless. */
 static void
-keep_copy(struct send_pass *s, const struct send_group *g, const char *subject,
-    const char *text)
+keep_copy(struct send_pass *s, const struct send_group *g, const struct mime_copy *copy)
 {
-	if (text != NULL && store_keep_copy(s->store, g, subject, text) < 0)
+	if (copy->text != NULL && store_keep_copy(s->store, g, copy->subject, copy->text) < 0)
 		log_warnx("%s: keeping its copy: %s", g->message_id, store_error(s->store));
 }
 
-/* Record a temporary failure: retry later, or, after smtp.max_attempts
- * attempts (0: never), give up: 'failed', for the lawyer and the operator
- * to see (dunningctl in-doubt --failed, then resend). */
+/* Record a temporary failure WHY: retry later, or, after
+ * smtp.max_attempts attempts (0: never), give up: 'failed', for the lawyer
+ * and the operator to see (dunningctl in-doubt --failed, then resend). */
 static int
 temporary(struct send_pass *s, time_t now, struct send_group *g, const char *why,
     struct send_stats *st)
 {
 	int attempts = g->items[0].attempts;
-	char detail[600];
 	bool gave_up;
 
 	if (outbox_judge(s->cfg, MAILER_TEMPORARY, attempts, false, &gave_up) == OUTBOX_FAILED) {
-		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
-		log_warnx("%s: %s", g->message_id, detail);
+		log_warnx("%s: gave up after %d attempts: %s", g->message_id, attempts, why);
 		if (store_record_failed(s->store, s->cfg, g, REASON_GAVE_UP, why) < 0)
 			return -1;
 		st->failed++;
@@ -81,132 +73,57 @@ temporary(struct send_pass *s, time_t now, struct send_group *g, const char *why
 	return 0;
 }
 
-/* Write the letter of G, body TEXT, into the spool as a PDF, atomically:
- * a temporary file beside it, fsync, rename, fsync of the directory, so
- * that a letter recorded as written is on disk whole.  Its path into
- * PATH; -1 with the reason in ERR. */
+/* Record the outcome of M (P's message).  -1 when the database did not
+ * take it. */
 static int
-write_letter(const struct config *cfg, const struct send_group *g, const char *text,
-    time_t now, char *path, size_t n, char *err, size_t errlen)
-{
-	char tmp[1100], day[11], why[256] = "";
-	int fd, dfd, saved;
-
-	cal_format(cal_local_day(now), day);
-	if (mkdir(cfg->spool_dir, 0750) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create the spool %s: %s", cfg->spool_dir,
-		    strerror(errno));
-		return -1;
-	}
-	snprintf(path, n, "%s/%s-%s-%lld.pdf", cfg->spool_dir, day, cfg->stages[g->stage].name,
-	    (long long)g->items[0].reminder_id);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", cfg->spool_dir, strrchr(path, '/') + 1);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "cannot write the letter in %s: %s", cfg->spool_dir,
-		    strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, 0640) != 0 || letter_write(cfg, g, now, text, fd, why, sizeof(why)) < 0 ||
-	    fsync(fd) != 0) {
-		saved = errno;
-		if (why[0] == '\0')	/* not the renderer's: fchmod or fsync */
-			snprintf(why, sizeof(why), "%s", strerror(saved));
-		snprintf(err, errlen, "cannot write the letter %s: %s", path, why);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot write the letter %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	/* The rename itself must survive a crash. */
-	if ((dfd = open(cfg->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
-
-/*
- * Channel "letter": the formal notice goes to the spool as a PDF, for
- * registered mail.  A template that does not render fails the reminder at
- * once (it would fail again); a letter that cannot be rendered or written
- * (spool full or unwritable, out of memory) is retried like a 4xx, and
- * failed after smtp.max_attempts.
- */
-static void
-send_letter(struct send_pass *s, time_t now, struct send_group *g, struct send_stats *st)
-{
-	char err[256], path[1024], detail[1400];
-	char *text = templates_letter(s->ms, s->cfg, g, now, err, sizeof(err));
-
-	if (text == NULL) {
-		if (store_record_failed(s->store, s->cfg, g, REASON_NOT_COMPOSED, err) == 0)
-			st->failed++;
-		return;
-	}
-	if (write_letter(s->cfg, g, text, now, path, sizeof(path), detail, sizeof(detail)) < 0) {
-		log_warnx("%s: %s", g->message_id, detail);
-		if (temporary(s, now, g, detail, st) < 0)
-			st->errors++;
-	} else {
-		keep_copy(s, g, NULL, text);
-		if (store_record_sent(s->store, s->cfg, g, NULL, path) == 0)
-			st->letters++;
-		else
-			st->errors++;
-	}
-	free(text);
-}
-
-/* Record the relay's verdict on P's message.  -1 when the database did
- * not take it. */
-static int
-record(struct pending *p, struct mailer_msg *msg)
+record(struct pending *p, struct outbox_msg *m)
 {
 	struct send_pass *s = p->s;
 	struct send_group *g = &p->g;
-
 	bool gave_up;
 
-	switch (outbox_judge(s->cfg, msg->outcome, g->items[0].attempts, false, &gave_up)) {
+	switch (outbox_judge(s->cfg, m->m.outcome, g->items[0].attempts, false, &gave_up)) {
 	case OUTBOX_SENT:
-		keep_copy(s, g, p->copy.subject, p->copy.text);
-		if (store_record_sent(s->store, s->cfg, g, msg->status, NULL) < 0)
+		keep_copy(s, g, &m->copy);
+		if (store_record_sent(s->store, s->cfg, g, m->path != NULL ? NULL : m->m.status,
+		    m->path) < 0)
 			return -1;
-		p->st->sent++;
+		if (m->path != NULL)
+			p->st->letters++;
+		else
+			p->st->sent++;
 		break;
 	case OUTBOX_FAILED:
 		if (gave_up)
-			return temporary(s, p->now, g, msg->status, p->st);
-		if (store_record_failed(s->store, s->cfg, g, REASON_RELAY_REFUSED, msg->status) < 0)
+			return temporary(s, m->now, g, m->m.status, p->st);
+		if (store_record_failed(s->store, s->cfg, g, REASON_RELAY_REFUSED, m->m.status) < 0)
 			return -1;
 		p->st->failed++;
 		break;
 	case OUTBOX_IN_DOUBT:
-		keep_copy(s, g, p->copy.subject, p->copy.text);
-		if (store_record_in_doubt(s->store, s->cfg, g, msg->status) < 0)
+		keep_copy(s, g, &m->copy);
+		if (store_record_in_doubt(s->store, s->cfg, g, m->m.status) < 0)
 			return -1;
 		p->st->in_doubt++;
 		break;
 	case OUTBOX_RETRY:
-		return temporary(s, p->now, g, msg->status, p->st);
+		if (p->channel != &channel_email)	/* the relay's are logged by the mailer */
+			log_warnx("%s: %s", g->message_id, m->m.status);
+		return temporary(s, m->now, g, m->m.status, p->st);
 	}
 	return 0;
 }
 
-/* The relay's verdict on one message: record it, release the invoice.
- * The database may have gone away meanwhile (a restart): the verdict is
- * known, so reconnect and record it rather than leave the row to become
+/* The outcome of one message: record it, release the invoice.  The
+ * database may have gone away meanwhile (a restart): the outcome is known,
+ * so reconnect and record it rather than leave the row to become
  * in_doubt. */
 static void
-sent_one(struct mailer_msg *msg, void *arg)
+handed(struct outbox_msg *m, void *arg)
 {
-	struct pending *p = msg->udata;
+	struct pending *p = m->udata;
 	struct send_pass *s = p->s;
-	int rc = record(p, msg);
+	int rc = record(p, m);
 
 	(void)arg;
 	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++) {
@@ -217,7 +134,7 @@ sent_one(struct mailer_msg *msg, void *arg)
 		nanosleep(&ts, NULL);
 		if (store_ready(s->store) == 0 &&
 		    (!p->clock->set || store_set_now(s->store, clock_now(p->clock)) == 0))
-			rc = record(p, msg);
+			rc = record(p, m);
 	}
 	if (rc < 0) {
 		/* Its lease will turn it in_doubt: never sent twice. */
@@ -228,33 +145,22 @@ sent_one(struct mailer_msg *msg, void *arg)
 	store_release(s->store, &p->g);
 }
 
-/* Hand the N composed messages of MSGS to the relay in one session. */
-static void
-flush(struct send_pass *s, struct mailer_msg *msgs, size_t n)
-{
-	if (n == 0)
-		return;
-	mailer_send(s->cfg, s->password, msgs, n, sent_one, NULL);
-	for (size_t i = 0; i < n; i++) {
-		struct pending *p = msgs[i].udata;
-
-		free((char *)msgs[i].data);
-		free(p->copy.subject);
-		free(p->copy.text);
-		free(p);
-	}
-}
-
-/* Claimed group P: a letter or a refusal is settled at once; a mail is
- * composed into MSG for the session.  True when MSG was filled. */
+/* Claimed message P, for M: checked and composed for its channel.  A
+ * message that cannot be made is recorded failed at once.  True when M is
+ * ready to hand over. */
 static bool
-prepare(struct pending *p, struct mailer_msg *msg)
+prepare(struct pending *p, struct outbox_msg *m, time_t now)
 {
 	struct send_pass *s = p->s;
 	struct send_group *g = &p->g;
+	struct outbox_env env = { s->cfg, s->ms, s->password };
 	enum reason why;
 	char err[256];
 
+	memset(m, 0, sizeof(*m));
+	m->group = g;
+	m->now = now;
+	m->udata = p;
 	if ((why = check_group(g, s->cfg)) != REASON_NONE) {
 		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
 		    (long long)g->client_id, reason_text(why, true));
@@ -262,37 +168,62 @@ prepare(struct pending *p, struct mailer_msg *msg)
 			p->st->failed++;
 		return false;
 	}
-	if (s->cfg->stages[g->stage].channel == CONFIG_CHANNEL_LETTER) {
-		send_letter(s, p->now, g, p->st);
-		return false;
-	}
-	memset(msg, 0, sizeof(*msg));
-	err[0] = '\0';
-	if ((msg->data = mime_compose_kept(s->ms, s->cfg, g, p->now, &msg->len, err,
-	    sizeof(err), &p->copy)) == NULL) {
-		log_warnx("composing %s: %s", g->message_id, err[0] ? err : "out of memory");
-		if (store_record_failed(s->store, s->cfg, g, REASON_NOT_COMPOSED,
-		    err[0] ? err : "out of memory") == 0)
+	if ((why = p->channel->compose(&env, m, err, sizeof(err))) != REASON_NONE) {
+		log_warnx("composing %s: %s", g->message_id, err);
+		if (store_record_failed(s->store, s->cfg, g, why, err) == 0)
 			p->st->failed++;
+		outbox_msg_free(m);
 		return false;
 	}
-	msg->rcpt = g->email;
-	msg->udata = p;
 	return true;
 }
 
-/* Send what is due, a session at a time: read the clock, claim up to
+/* Hand the N prepared messages MSGS over, each channel its own in one go
+ * (the relay's in one session), then free them. */
+static void
+hand(struct send_pass *s, struct outbox_msg *msgs, size_t n)
+{
+	struct outbox_env env = { s->cfg, s->ms, s->password };
+	size_t i = 0;
+
+	/* MSGS are grouped by channel (send_run puts them so): one call each. */
+	while (i < n) {
+		const struct outbox_channel *c = ((struct pending *)msgs[i].udata)->channel;
+		size_t j = i;
+
+		while (j < n && ((struct pending *)msgs[j].udata)->channel == c)
+			j++;
+		c->hand(&env, msgs + i, j - i, handed, NULL);
+		i = j;
+	}
+	for (i = 0; i < n; i++) {
+		free(msgs[i].udata);
+		outbox_msg_free(&msgs[i]);
+	}
+}
+
+/* Order of the channels in a batch: letters, then the relay's session. */
+static int
+by_channel(const void *a, const void *b)
+{
+	const struct pending *x = ((const struct outbox_msg *)a)->udata;
+	const struct pending *y = ((const struct outbox_msg *)b)->udata;
+
+	return (int)y->channel->id - (int)x->channel->id;
+}
+
+/* Send what is due, a batch at a time: read the clock, claim up to
  * smtp.messages_per_session messages in one transaction, compose them and
- * hand them to the relay in one session.  The pass stops when the send
- * window closes, when nothing is due, or when the owner asks (s->stop) —
- * between sessions, never in the middle of one. */
+ * hand them to their channels (the relay's in one session).  The pass
+ * stops when the send window closes, when nothing is due, or when the
+ * owner asks (s->stop) — between batches, never in the middle of one. */
 int
 send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 {
 	struct cal_window w = policy_window(s->cfg);
 	size_t cap = s->cfg->smtp.messages_per_session > 0 ?
 	    (size_t)s->cfg->smtp.messages_per_session : 1, got;
-	struct mailer_msg *msgs = calloc(cap, sizeof(*msgs));
+	struct outbox_msg *msgs = calloc(cap, sizeof(*msgs));
 	struct send_group *groups = calloc(cap, sizeof(*groups));
 	char domain[256];
 	int rc = 0;
@@ -327,19 +258,20 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 				st->errors++;
 				continue;
 			}
-			p->s = s;
-			p->st = st;
-			p->clock = clock;
-			p->now = now;
-			p->g = groups[i];
-			if (!prepare(p, &msgs[n])) {
+			*p = (struct pending){ .s = s, .g = groups[i], .st = st, .clock = clock,
+			    .channel = outbox_channel(s->cfg->stages[groups[i].stage].channel) };
+			if (p->channel == NULL)
+				log_warnx("%s: its stage's channel has no driver; it will be in_doubt",
+				    groups[i].message_id);
+			if (p->channel == NULL || !prepare(p, &msgs[n], now)) {
 				store_release(s->store, &p->g);
 				free(p);
 				continue;
 			}
 			n++;
 		}
-		flush(s, msgs, n);
+		qsort(msgs, n, sizeof(*msgs), by_channel);
+		hand(s, msgs, n);
 	}
 	free(msgs);
 	free(groups);
