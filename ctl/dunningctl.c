@@ -22,6 +22,8 @@
 #include "policy.h"
 #include "store.h"
 #include "store_ctl.h"
+#include "plan.h"
+#include "ops_sql.h"
 
 #define DEFAULT_CONFIG DUNNING_SYSCONFDIR "/dunningd.conf"
 
@@ -153,7 +155,7 @@ cmd_plan(struct ctl *c, int argc, char **argv)
 		po.out = json_array();
 	else
 		printf("%-16s %-6s %-18s %-10s %s\n", "INVOICE", "STAGE", "ACTION", "DUE", "REASON");
-	if (store_each_candidate(c->store, c->cfg, c->now, print_decision, &po) < 0) {
+	if (plan_each_candidate(c->store, c->cfg, c->now, print_decision, &po) < 0) {
 		json_decref(po.out);
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
@@ -202,7 +204,7 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 
 /* in-doubt: one line per reminder. */
 static void
-print_unsettled(const struct store_unsettled *u, void *arg)
+print_unsettled(const struct ops_unsettled *u, void *arg)
 {
 	(void)arg;
 	printf("%-8lld %-16s %-7lld %-6s %-3d %-20s %s\n    %s\n", (long long)u->id,
@@ -223,7 +225,7 @@ cmd_unsettled(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	printf("%-8s %-16s %-7s %-6s %-3s %-20s %s\n", "ID", "INVOICE", "CLIENT", "STAGE", "TRY",
 	    "SINCE", "MESSAGE-ID");
-	if ((n = store_each_unsettled(c->store, state, print_unsettled, NULL)) < 0) {
+	if ((n = ops_each_unsettled(c->store, state, print_unsettled, NULL)) < 0) {
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
@@ -242,7 +244,7 @@ cmd_settle(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	if (!ctl_parse_id(argv[1], "a reminder id", &id))
 		return EX_USAGE;
-	if (store_settle(c->store, resend ? "resend" : "mark_sent", id, argv[2]) < 0) {
+	if (ops_settle(c->store, resend ? "resend" : "mark_sent", id, argv[2]) < 0) {
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
@@ -278,7 +280,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	printf("schema               version %d (this dunningctl knows %d)\n", version,
 	    store_known_version());
 	printf("reminders and activity\n");
-	if (store_status(c->store, print_status, &attention) < 0) {
+	if (ops_status(c->store, print_status, &attention) < 0) {
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}

@@ -7,10 +7,11 @@
 
 #include "reason.h"
 #include "store_int.h"
+#include "ops_sql.h"
 
 /* Every reminder in STATE ('in_doubt' or 'failed'), oldest first. */
 int
-store_each_unsettled(struct store *s, const char *state, store_unsettled_fn fn, void *arg)
+ops_each_unsettled(struct store *s, const char *state, ops_unsettled_fn fn, void *arg)
 {
 	const char *p[1] = { state };
 	PGresult *res;
@@ -28,7 +29,7 @@ store_each_unsettled(struct store *s, const char *state, store_unsettled_fn fn, 
 		enum reason why = reason_of(PQgetvalue(res, i, 6));
 		char *text = reason_say(why, true, atoi(PQgetvalue(res, i, 7)),
 		    PQgetisnull(res, i, 8) ? NULL : PQgetvalue(res, i, 8));
-		struct store_unsettled u = {
+		struct ops_unsettled u = {
 			.id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
 			.invoice_number = PQgetvalue(res, i, 1),
 			.client_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
@@ -48,7 +49,7 @@ store_each_unsettled(struct store *s, const char *state, store_unsettled_fn fn, 
 
 /* dunning.resend or dunning.mark_sent (FUNCTION) on reminder ID. */
 int
-store_settle(struct store *s, const char *function, int64_t id, const char *why)
+ops_settle(struct store *s, const char *function, int64_t id, const char *why)
 {
 	char ib[24];
 	const char *p[2] = { store_i64(ib, id), why };
@@ -68,7 +69,7 @@ store_settle(struct store *s, const char *function, int64_t id, const char *why)
  * daemons' last start and stop, the last reminder sent.  Calls FN with
  * (label, value) pairs; returns 0 or -1. */
 int
-store_status(struct store *s, void (*fn)(const char *label, const char *value, void *arg),
+ops_status(struct store *s, void (*fn)(const char *label, const char *value, void *arg),
     void *arg)
 {
 	PGresult *res;

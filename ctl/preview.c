@@ -1,6 +1,6 @@
 /*
  * preview — dunningctl preview REMINDER: the message exactly as the
- * sender would send it, built by the same code (store_load_group,
+ * sender would send it, built by the same code (load_group,
  * mime_compose, templates_letter) on the group the claim would form, and
  * with the Message-ID it would carry.  Nothing is written or locked.
  *

@@ -6,7 +6,7 @@
  * siblings (same client, stage and currency, leaving at the same send,
  * sharing a retry's Message-ID), the policy's re-check at that time, the
  * Message-ID derived from the reminders that stay, and the group loaded
- * by the sender's own store_load_group().  For an invoice at a stage not
+ * by the sender's own load_group().  For an invoice at a stage not
  * planned yet, the same message with that invoice alone, as the policy
  * would plan it.
  */
@@ -16,6 +16,9 @@
 #include "policy.h"
 #include "store_ctl.h"
 #include "store_int.h"
+#include "plan.h"
+#include "load.h"
+#include "claim.h"
 
 /* A candidate of the group: one reminder of the same client, stage and
  * currency. */
@@ -73,7 +76,7 @@ judge(const struct policy_facts *f, const char *number, void *arg)
 void
 store_preview_free(struct send_group *g, struct store_preview *pv)
 {
-	store_group_free(g);
+	group_free(g);
 	free(pv->note);
 	free(pv->held_siblings);
 	free(pv->sent_before);
@@ -237,7 +240,7 @@ preview_recheck(struct store *s, const struct config *cfg, const struct head *h,
 		snprintf(s->err, sizeof(s->err), "out of memory");
 		return -1;
 	}
-	rc = store_load_facts(s, cfg, "i.id = ANY($1::bigint[])", 1, p, judge, &v);
+	rc = plan_load_facts(s, cfg, "i.id = ANY($1::bigint[])", 1, p, judge, &v);
 	free(inv);
 	if (rc < 0) {
 		free(v.head_note);
@@ -286,10 +289,10 @@ preview_read(struct store *s, const struct config *cfg, int64_t id, time_t now,
 	for (size_t i = 0; i < n; i++)
 		if (m[i].keep)
 			ids[k++] = m[i].reminder_id;
-	store_message_id(ids, k, h.stage_name, domain, mid, sizeof(mid));
+	group_message_id(ids, k, h.stage_name, domain, mid, sizeof(mid));
 
 	s->err[0] = '\0';
-	if (store_load_group(s, rems, h.client, g) < 0 || g->nitems == 0) {
+	if (load_group(s, rems, h.client, g) < 0 || g->nitems == 0) {
 		/* Its client out of sight: as unknown as the reminder. */
 		if (s->err[0] == '\0')
 			snprintf(s->err, sizeof(s->err), "no reminder with id %lld", (long long)id);
@@ -381,7 +384,7 @@ preview_ahead(struct store *s, const struct config *cfg, int64_t id, int64_t cli
 	const char *p[1] = { store_i64(ib, id) };
 	int64_t none = 0;
 
-	if (store_load_facts(s, cfg, "i.id = $1", 1, p, judge_ahead, &a) < 0)
+	if (plan_load_facts(s, cfg, "i.id = $1", 1, p, judge_ahead, &a) < 0)
 		return -1;
 	pv->state = "not planned";
 	pv->note = a.note;
@@ -405,13 +408,13 @@ preview_ahead(struct store *s, const struct config *cfg, int64_t id, int64_t cli
 	}
 	snprintf(arr, sizeof(arr), "{%lld}", (long long)id);
 	s->err[0] = '\0';
-	if (store_load_group_invoices(s, arr, client, g) < 0 || g->nitems != 1) {
+	if (load_group_invoices(s, arr, client, g) < 0 || g->nitems != 1) {
 		if (s->err[0] == '\0')
 			snprintf(s->err, sizeof(s->err), "out of memory");
 		return -1;
 	}
 	g->stage = stage;
-	store_message_id(&none, 1, cfg->stages[stage].name, domain, mid, sizeof(mid));
+	group_message_id(&none, 1, cfg->stages[stage].name, domain, mid, sizeof(mid));
 	free(g->message_id);
 	if ((g->message_id = strdup(mid)) == NULL)
 		goto oom;

@@ -21,7 +21,9 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "group.h"
 #include "store.h"
+#include <libpq-fe.h>
 
 /* CONNINFO (key=value or URI) with its user replaced by USER and its
  * password dropped (it was the configured user's), as a key=value string,
@@ -130,4 +132,11 @@ typedef void (*store_purged_fn)(const struct store_purged *p, void *arg);
  * or -1. */
 int store_purge(struct store *s, int years, bool dry_run, store_purged_fn fn, void *arg);
 
+/* dunningctl's statements (ctl/lawyer_sql.c): like store_q and store_cmd, but
+ * the error remembered is the server's primary message alone, shown as is
+ * to the person who typed the command. */
+void store_ctl_fail(struct store *s, const PGresult *res);
+PGresult *store_ctl_q(struct store *s, const char *sql, int n, const char *const *params,
+    ExecStatusType want);
+int store_ctl_cmd(struct store *s, const char *sql);
 #endif

@@ -27,6 +27,7 @@
 #include "templates.h"
 #include "send.h"
 #include "store.h"
+#include "plan.h"
 
 enum worker_id { W_PLANNER, W_SENDER, W_COUNT };
 

@@ -8,6 +8,7 @@
 #define DUNNING_GROUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -89,5 +90,12 @@ struct lawyer_alert {
 	int attempts;		/* including this one */
 	time_t created_at;
 };
+
+/* Free what a claim (or a preview) allocated in G. */
+void group_free(struct send_group *g);
+/* The Message-ID of the message carrying the N reminders IDS (sorted),
+ * of STAGE, at DOMAIN, into BUF. */
+void group_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
+    char *buf, size_t len);
 
 #endif

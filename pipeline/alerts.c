@@ -48,7 +48,7 @@ scrub(const char *in, char *out, size_t n)
 
 /* Queue an alert inside the caller's transaction. */
 int
-store_alert_add(struct store *s, const char *kind, const char *key, int64_t invoice,
+alerts_add(struct store *s, const char *kind, const char *key, int64_t invoice,
     const int64_t *rems, size_t n, json_t *details)
 {
 	char ib[24], *arr = rems != NULL && n > 0 ? store_ids_array(&(struct store_ids){ (int64_t *)rems, n, n }) : NULL, *js = NULL;
@@ -86,7 +86,7 @@ store_alert_add(struct store *s, const char *kind, const char *key, int64_t invo
 
 /* Claim the alerts due now, lawyer and client read in the same statement. */
 int
-store_alerts_claim(struct store *s, int max, struct lawyer_alert **out)
+alerts_claim(struct store *s, int max, struct lawyer_alert **out)
 {
 	char mb[24];
 	const char *p[1] = { store_i64(mb, max) };
@@ -139,7 +139,7 @@ store_alerts_claim(struct store *s, int max, struct lawyer_alert **out)
 
 /* Free N claimed alerts. */
 void
-store_alerts_free(struct lawyer_alert *a, int n)
+alerts_free(struct lawyer_alert *a, int n)
 {
 	for (int i = 0; i < n; i++) {
 		free(a[i].lawyer_name);
@@ -207,7 +207,7 @@ alert_record(struct store *s, const struct lawyer_alert *a, const char *sql, con
 
 /* The relay took alert A. */
 int
-store_alert_sent(struct store *s, const struct lawyer_alert *a, const char *message_id)
+alerts_sent(struct store *s, const struct lawyer_alert *a, const char *message_id)
 {
 	return alert_record(s, a, "UPDATE dunning.lawyer_alert SET state = 'sent', "
 	    "sent_at = dunning.now(), message_id = $2, lease_until = NULL, last_error = $3 "
@@ -217,7 +217,7 @@ store_alert_sent(struct store *s, const struct lawyer_alert *a, const char *mess
 
 /* A temporary failure: try alert A again at RETRY_AT. */
 int
-store_alert_retry(struct store *s, const struct lawyer_alert *a, time_t retry_at,
+alerts_retry(struct store *s, const struct lawyer_alert *a, time_t retry_at,
     const char *why)
 {
 	char at[32], clean[512];
@@ -232,7 +232,7 @@ store_alert_retry(struct store *s, const struct lawyer_alert *a, time_t retry_at
 
 /* Alert A cannot be delivered (no address, 5xx, given up). */
 int
-store_alert_failed(struct store *s, const struct lawyer_alert *a, const char *why)
+alerts_failed(struct store *s, const struct lawyer_alert *a, const char *why)
 {
 	char clean[512];
 
@@ -268,7 +268,7 @@ digest_expire(struct store *s, const char *day)
 
 /* Lawyers whose digest of DAY is to be looked at now. */
 int
-store_digest_lawyers(struct store *s, cal_day day, struct digest_lawyer **out)
+alerts_digest_lawyers(struct store *s, cal_day day, struct digest_lawyer **out)
 {
 	char d[11];
 	const char *p[1] = { d };
@@ -306,7 +306,7 @@ store_digest_lawyers(struct store *s, cal_day day, struct digest_lawyer **out)
 
 /* Free N lawyers. */
 void
-store_digest_lawyers_free(struct digest_lawyer *l, int n)
+alerts_digest_lawyers_free(struct digest_lawyer *l, int n)
 {
 	for (int i = 0; i < n; i++) {
 		free(l[i].name);
@@ -317,7 +317,7 @@ store_digest_lawyers_free(struct digest_lawyer *l, int n)
 
 /* The items of LAWYER's digest. */
 int
-store_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct digest_item **out)
+alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct digest_item **out)
 {
 	char lb[24], db[24];
 	const char *p[2] = { store_i64(lb, lawyer), store_i64(db, dispute_days) };
@@ -365,7 +365,7 @@ store_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct dig
 
 /* Free N items. */
 void
-store_digest_items_free(struct digest_item *it, int n)
+alerts_digest_items_free(struct digest_item *it, int n)
 {
 	for (int i = 0; i < n; i++) {
 		free(it[i].number);
@@ -379,7 +379,7 @@ store_digest_items_free(struct digest_item *it, int n)
 
 /* Take the digest of (L, DAY). */
 int
-store_digest_take(struct store *s, const struct digest_lawyer *l, cal_day day, int nitems)
+alerts_digest_take(struct store *s, const struct digest_lawyer *l, cal_day day, int nitems)
 {
 	char lb[24], d[11], nb[24];
 	const char *p[3] = { store_i64(lb, l->id), d, store_i64(nb, nitems) };
@@ -428,7 +428,7 @@ digest_record(struct store *s, int64_t lawyer, cal_day day, const char *sql, con
 
 /* The relay took the digest. */
 int
-store_digest_sent(struct store *s, int64_t lawyer, cal_day day, int nitems,
+alerts_digest_sent(struct store *s, int64_t lawyer, cal_day day, int nitems,
     const char *message_id)
 {
 	char nb[24];
@@ -442,7 +442,7 @@ store_digest_sent(struct store *s, int64_t lawyer, cal_day day, int nitems,
 
 /* A temporary failure: again at RETRY_AT (the same day only). */
 int
-store_digest_retry(struct store *s, int64_t lawyer, cal_day day, time_t retry_at,
+alerts_digest_retry(struct store *s, int64_t lawyer, cal_day day, time_t retry_at,
     const char *why)
 {
 	char at[32], clean[512];
@@ -457,7 +457,7 @@ store_digest_retry(struct store *s, int64_t lawyer, cal_day day, time_t retry_at
 
 /* The digest cannot be delivered. */
 int
-store_digest_failed(struct store *s, int64_t lawyer, cal_day day, const char *why)
+alerts_digest_failed(struct store *s, int64_t lawyer, cal_day day, const char *why)
 {
 	char clean[512];
 

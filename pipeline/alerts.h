@@ -21,6 +21,7 @@
 #include "calendar.h"
 #include "config.h"
 #include "store.h"
+#include "group.h"
 
 /* A lawyer whose digest of the day has to be looked at. */
 struct digest_lawyer {
@@ -32,45 +33,45 @@ struct digest_lawyer {
 /* Queue an alert of KIND for the lawyer of the client of INVOICE (or of
  * the reminders REMS, N of them), inside the caller's transaction; KEY
  * names the event, so that it is told once.  DETAILS may be NULL. */
-int store_alert_add(struct store *s, const char *kind, const char *key, int64_t invoice,
+int alerts_add(struct store *s, const char *kind, const char *key, int64_t invoice,
     const int64_t *rems, size_t n, json_t *details);
 
 /* Claim up to MAX alerts due at the session's clock: marked 'sending'
  * (committed) with a lease.  Returns how many are in *OUT (malloc'ed, to
- * free with store_alerts_free), or -1. */
-int store_alerts_claim(struct store *s, int max, struct lawyer_alert **out);
-void store_alerts_free(struct lawyer_alert *a, int n);
+ * free with alerts_free), or -1. */
+int alerts_claim(struct store *s, int max, struct lawyer_alert **out);
+void alerts_free(struct lawyer_alert *a, int n);
 
 /* Outcomes of alert A, each with its audit row. */
-int store_alert_sent(struct store *s, const struct lawyer_alert *a, const char *message_id);
-int store_alert_retry(struct store *s, const struct lawyer_alert *a, time_t retry_at,
+int alerts_sent(struct store *s, const struct lawyer_alert *a, const char *message_id);
+int alerts_retry(struct store *s, const struct lawyer_alert *a, time_t retry_at,
     const char *why);
-int store_alert_failed(struct store *s, const struct lawyer_alert *a, const char *why);
+int alerts_failed(struct store *s, const struct lawyer_alert *a, const char *why);
 
 /* Lawyers with no digest row for DAY (a new digest to look at), then
  * those whose digest of DAY waits for a retry due now.  Returns the count
  * in *OUT, or -1. */
-int store_digest_lawyers(struct store *s, cal_day day, struct digest_lawyer **out);
-void store_digest_lawyers_free(struct digest_lawyer *l, int n);
+int alerts_digest_lawyers(struct store *s, cal_day day, struct digest_lawyer **out);
+void alerts_digest_lawyers_free(struct digest_lawyer *l, int n);
 
 /* The items of LAWYER's digest now (dunning.digest_items), in *OUT.
  * Returns the count, or -1. */
-int store_digest_items(struct store *s, int64_t lawyer, int dispute_days,
+int alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days,
     struct digest_item **out);
-void store_digest_items_free(struct digest_item *it, int n);
+void alerts_digest_items_free(struct digest_item *it, int n);
 
 /* Take LAWYER's digest of DAY for sending ('sending', committed), or
  * record it 'empty' when NITEMS is 0.  A retried digest (L->attempts > 0)
  * is moved from 'pending' instead.  1 when this session took it, 0 when
  * another did, -1 on error. */
-int store_digest_take(struct store *s, const struct digest_lawyer *l, cal_day day,
+int alerts_digest_take(struct store *s, const struct digest_lawyer *l, cal_day day,
     int nitems);
 
 /* Outcomes of LAWYER's digest of DAY, each with its audit row. */
-int store_digest_sent(struct store *s, int64_t lawyer, cal_day day, int nitems,
+int alerts_digest_sent(struct store *s, int64_t lawyer, cal_day day, int nitems,
     const char *message_id);
-int store_digest_retry(struct store *s, int64_t lawyer, cal_day day, time_t retry_at,
+int alerts_digest_retry(struct store *s, int64_t lawyer, cal_day day, time_t retry_at,
     const char *why);
-int store_digest_failed(struct store *s, int64_t lawyer, cal_day day, const char *why);
+int alerts_digest_failed(struct store *s, int64_t lawyer, cal_day day, const char *why);
 
 #endif

@@ -17,7 +17,7 @@
  *      only if the policy still says "send this stage now", otherwise its
  *      decision is written (cancelled, held, rescheduled);
  *   6. the survivors 'sending', each with its audit row;
- *   7. what the messages say (store_load_groups);
+ *   7. what the messages say (load_groups);
  * then COMMIT.  The send locks are held until each outcome is recorded
  * (outcome.c), so a payment or a dispute arriving meanwhile waits for
  * that message's outcome.
@@ -28,6 +28,10 @@
 #include "log.h"
 #include "outbox.h"
 #include "store_int.h"
+#include "claim.h"
+#include "load.h"
+#include "outcome.h"
+#include "plan.h"
 
 /* The due heads read at once. */
 #define HEADS "64"
@@ -235,11 +239,11 @@ lock_groups(struct claim *c)
 	for (int r = 0; r < PQntuples(res); r++)
 		if (store_ids_add(&invs, strtoll(PQgetvalue(res, r, 0), NULL, 10)) < 0)
 			goto out;
-	if (store_send_locks(c->s, invs.v, invs.n, true, &got) < 0)
+	if (outcome_send_locks(c->s, invs.v, invs.n, true, &got) < 0)
 		goto out;
 	for (size_t i = 0; i < got.n; i++)
 		if (store_ids_add(&c->locked, got.v[i]) < 0) {
-			store_send_locks(c->s, got.v + i, got.n - i, false, NULL);
+			outcome_send_locks(c->s, got.v + i, got.n - i, false, NULL);
 			goto out;
 		}
 	for (size_t i = 0; i < invs.n; i++)
@@ -276,7 +280,7 @@ recheck_one(const struct policy_facts *f, const char *number, void *arg)
 	}
 	log_info("invoice %s: not sent at claim: %s", number, reason_text(d.reason, true));
 	memset(&st, 0, sizeof(st));
-	if (store_write_decision(c->s, c->cfg, f, &d, &st) < 0)
+	if (plan_write_decision(c->s, c->cfg, f, &d, &st) < 0)
 		c->rc = -1;
 }
 
@@ -293,7 +297,7 @@ recheck(struct claim *c)
 	if ((a = store_ids_array(&c->locked)) == NULL)
 		return -1;
 	p[0] = a;
-	if (store_load_facts(c->s, c->cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, c) < 0 ||
+	if (plan_load_facts(c->s, c->cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, c) < 0 ||
 	    c->rc < 0)
 		goto out;
 	/* The send locks of the invoices that do not leave. */
@@ -304,7 +308,7 @@ recheck(struct claim *c)
 		    store_ids_add(&drop, c->locked.v[i]) < 0)
 			goto out;
 	}
-	if (store_send_locks(c->s, drop.v, drop.n, false, NULL) < 0)
+	if (outcome_send_locks(c->s, drop.v, drop.n, false, NULL) < 0)
 		goto out;
 	c->locked.n = 0;
 	for (size_t i = 0; i < c->nk; i++)
@@ -352,7 +356,7 @@ mark(struct claim *c, struct send_group *g, size_t *n)
 				free(leave.v);
 				goto out;
 			}
-		store_message_id(leave.v, leave.n, k->stage_name, c->domain, mid, sizeof(mid));
+		group_message_id(leave.v, leave.n, k->stage_name, c->domain, mid, sizeof(mid));
 		for (size_t j = 0; j < leave.n; j++) {
 			if (store_ids_add(&rems, leave.v[j]) < 0 ||
 			    (mids[rems.n - 1] = strdup(mid)) == NULL) {
@@ -388,9 +392,9 @@ mark(struct claim *c, struct send_group *g, size_t *n)
 	    3, p, PGRES_TUPLES_OK);
 	if (res == NULL || (size_t)PQntuples(res) != rems.n)
 		goto out;
-	if (store_load_groups(c->s, rems.v, group_of, rems.n, g, ng) < 0) {
+	if (load_groups(c->s, rems.v, group_of, rems.n, g, ng) < 0) {
 		for (size_t i = 0; i < ng; i++)
-			store_group_free(&g[i]);
+			group_free(&g[i]);
 		goto out;
 	}
 	*n = ng;
@@ -436,7 +440,7 @@ claim_once(struct claim *c, struct send_group *g, size_t *n)
 	keys_free(c);
 	return 0;
 fail:
-	store_send_locks(c->s, c->locked.v, c->locked.n, false, NULL);
+	outcome_send_locks(c->s, c->locked.v, c->locked.n, false, NULL);
 	store_rollback(c->s);
 	keys_free(c);
 	return -1;
@@ -445,7 +449,7 @@ fail:
 /* Claim up to MAX messages in one transaction into G[0..*N).  1 with *N
  * ≥ 1, 0 when nothing more can leave now, -1 on error. */
 int
-store_claim(struct store *s, const struct config *cfg, time_t now, const char *domain,
+claim_batch(struct store *s, const struct config *cfg, time_t now, const char *domain,
     struct send_group *g, size_t max, size_t *n)
 {
 	struct store_ids skip = { 0 };

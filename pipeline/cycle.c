@@ -54,12 +54,12 @@ plan_at(struct cycle *c, time_t now, struct plan_stats *ps)
 	memset(ps, 0, sizeof(*ps));
 	if (session(c, now) < 0 || store_publish_settings(c->store, c->cfg) < 0)
 		return -1;
-	if ((expired = store_expire_leases(c->store, now)) < 0)
+	if ((expired = plan_expire_leases(c->store, now)) < 0)
 		return -1;
 	if (expired > 0)
 		log_warnx("%d reminder(s) left in 'sending' by a stopped sender are now in_doubt: "
 		    "see dunningctl in-doubt", expired);
-	if (store_plan(c->store, c->cfg, now, ps) < 0)
+	if (plan_pass(c->store, c->cfg, now, ps) < 0)
 		return -1;
 	warn_rates(c, now);
 	return 0;
@@ -79,7 +79,7 @@ cycle_plan_some(struct cycle *c, const int64_t *ids, size_t n, struct plan_stats
 	memset(ps, 0, sizeof(*ps));
 	if (session(c, now) < 0)
 		return -1;
-	return store_plan_invoices(c->store, c->cfg, now, ids, n, ps) < 0 ? -1 : 0;
+	return plan_invoices(c->store, c->cfg, now, ids, n, ps) < 0 ? -1 : 0;
 }
 
 int

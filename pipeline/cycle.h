@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "send.h"
 #include "store.h"
+#include "plan.h"
 
 struct cycle {
 	const struct config *cfg;

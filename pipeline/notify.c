@@ -40,10 +40,10 @@ fail(struct job *j, const char *why)
 	if (j->alert != NULL) {
 		log_warnx("lawyer alert %lld (%s) to lawyer %lld not delivered: %s",
 		    (long long)j->alert->id, j->alert->kind, (long long)j->alert->lawyer_id, why);
-		rc = store_alert_failed(n->store, j->alert, why);
+		rc = alerts_failed(n->store, j->alert, why);
 	} else {
 		log_warnx("digest to lawyer %lld not delivered: %s", (long long)j->lawyer, why);
-		rc = store_digest_failed(n->store, j->lawyer, j->day, why);
+		rc = alerts_digest_failed(n->store, j->lawyer, j->day, why);
 	}
 	return rc;
 }
@@ -66,14 +66,14 @@ retry(struct job *j, const char *why, bool gave_up)
 		if (!cal_in_window(&w, at) || cal_local_day(at) != j->day)
 			return fail(j, why);
 		j->st->retried++;
-		return store_digest_retry(n->store, j->lawyer, j->day, at, why);
+		return alerts_digest_retry(n->store, j->lawyer, j->day, at, why);
 	}
 	if (gave_up) {
 		snprintf(detail, sizeof(detail), "gave up after %d attempts: %s", attempts, why);
 		return fail(j, detail);
 	}
 	j->st->retried++;
-	return store_alert_retry(n->store, j->alert,
+	return alerts_retry(n->store, j->alert,
 	    j->now + outbox_backoff(n->cfg, attempts, &n->seed), why);
 }
 
@@ -91,10 +91,10 @@ done(struct outbox_msg *om, void *arg)
 	    true, &gave_up)) {
 	case OUTBOX_SENT:
 		if (j->alert != NULL) {
-			rc = store_alert_sent(j->n->store, j->alert, j->message_id);
+			rc = alerts_sent(j->n->store, j->alert, j->message_id);
 			j->st->alerts++;
 		} else {
-			rc = store_digest_sent(j->n->store, j->lawyer, j->day, j->nitems,
+			rc = alerts_digest_sent(j->n->store, j->lawyer, j->day, j->nitems,
 			    j->message_id);
 			j->st->digests++;
 		}
@@ -170,7 +170,7 @@ run_alerts(struct notify_pass *n, time_t now, const char *domain, struct outbox_
 
 		if (n->stop != NULL && n->stop(n->stop_arg))
 			return 0;
-		if ((got = store_alerts_claim(n->store, (int)cap, &v)) <= 0)
+		if ((got = alerts_claim(n->store, (int)cap, &v)) <= 0)
 			return got;
 		for (int i = 0; i < got; i++) {
 			struct job *j = calloc(1, sizeof(*j));
@@ -195,7 +195,7 @@ run_alerts(struct notify_pass *n, time_t now, const char *domain, struct outbox_
 			}
 		}
 		flush(n, msgs, k);
-		store_alerts_free(v, got);
+		alerts_free(v, got);
 	}
 	return 0;
 }
@@ -210,7 +210,7 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 	size_t k = 0;
 	int nl, y, m, d, rc = 0;
 
-	if ((nl = store_digest_lawyers(n->store, day, &l)) <= 0)
+	if ((nl = alerts_digest_lawyers(n->store, day, &l)) <= 0)
 		return nl;
 	cal_to_ymd(day, &y, &m, &d);
 	for (int i = 0; i < nl; i++) {
@@ -220,17 +220,17 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 
 		if (n->stop != NULL && n->stop(n->stop_arg))
 			break;
-		if ((ni = store_digest_items(n->store, l[i].id,
+		if ((ni = alerts_digest_items(n->store, l[i].id,
 		    n->cfg->escalation_dispute_reminder_days, &items)) < 0 ||
-		    (took = store_digest_take(n->store, &l[i], day, ni)) < 0) {
-			store_digest_items_free(items, ni > 0 ? ni : 0);
+		    (took = alerts_digest_take(n->store, &l[i], day, ni)) < 0) {
+			alerts_digest_items_free(items, ni > 0 ? ni : 0);
 			rc = -1;
 			break;
 		}
 		if (took == 0 || (j = calloc(1, sizeof(*j))) == NULL) {
 			/* Empty, another daemon's, or (out of memory) left to the
 			 * lease. */
-			store_digest_items_free(items, ni);
+			alerts_digest_items_free(items, ni);
 			continue;
 		}
 		*j = (struct job){ .n = n, .st = st, .now = now, .lawyer = l[i].id, .day = day,
@@ -244,14 +244,14 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 			k++;
 		else
 			free(j);
-		store_digest_items_free(items, ni);
+		alerts_digest_items_free(items, ni);
 		if (k == cap) {
 			flush(n, msgs, k);
 			k = 0;
 		}
 	}
 	flush(n, msgs, k);
-	store_digest_lawyers_free(l, nl);
+	alerts_digest_lawyers_free(l, nl);
 	return rc;
 }
 

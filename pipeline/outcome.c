@@ -15,6 +15,7 @@
 #include "reason.h"
 #include "store_int.h"
 #include "alerts.h"
+#include "outcome.h"
 
 /* What is recorded of a message's fate, besides its state. */
 struct outcome {
@@ -30,7 +31,7 @@ struct outcome {
  * released in one statement; a lock's key is the invoice's id (as
  * dunning.lock_invoice takes it, sql/007). */
 int
-store_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
+outcome_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
     struct store_ids *taken)
 {
 	struct store_ids l = { (int64_t *)ids, n, n };
@@ -111,7 +112,7 @@ alert(struct store *s, const struct config *cfg, const struct send_group *g, PGr
 		if (o->detail != NULL)
 			json_object_set_new(det, "why", json_string(o->detail));
 	}
-	rc = store_alert_add(s, kind, key, 0, moved.v, moved.n, det);
+	rc = alerts_add(s, kind, key, 0, moved.v, moved.n, det);
 	json_decref(det);
 	free(moved.v);
 	return rc;
@@ -182,7 +183,7 @@ out:
  * LETTER_PATH.  The lawyer is told where a letter is, and when a stage
  * with notify_lawyer left. */
 int
-store_record_sent(struct store *s, const struct config *cfg, struct send_group *g,
+outcome_sent(struct store *s, const struct config *cfg, struct send_group *g,
     const char *answer, const char *letter_path)
 {
 	struct outcome o = { .action = "sent", .detail = answer, .letter_path = letter_path,
@@ -199,7 +200,7 @@ store_record_sent(struct store *s, const struct config *cfg, struct send_group *
 /* A temporary failure (DETAIL): back to planned (or approved), due again
  * at RETRY_AT. */
 int
-store_record_retry(struct store *s, const struct config *cfg, struct send_group *g,
+outcome_retry(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *detail)
 {
 	char at[32];
@@ -218,7 +219,7 @@ store_record_retry(struct store *s, const struct config *cfg, struct send_group 
 /* A permanent failure, WHY (with DETAIL, the relay's answer or the error,
  * or NULL): a person must act. */
 int
-store_record_failed(struct store *s, const struct config *cfg, struct send_group *g,
+outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
     enum reason why, const char *detail)
 {
 	struct outcome o = { .action = "failed", .reason = why, .detail = detail,
@@ -232,7 +233,7 @@ store_record_failed(struct store *s, const struct config *cfg, struct send_group
 
 /* Drop the send locks and free G. */
 void
-store_release(struct store *s, struct send_group *g)
+outcome_release(struct store *s, struct send_group *g)
 {
 	/* After a reconnection the locks died with the old session. */
 	if (g->session == s->session && g->nitems > 0) {
@@ -240,18 +241,18 @@ store_release(struct store *s, struct send_group *g)
 
 		for (size_t i = 0; ids != NULL && i < g->nitems; i++)
 			ids[i] = g->items[i].invoice_id;
-		if (ids == NULL || store_send_locks(s, ids, g->nitems, false, NULL) < 0)
+		if (ids == NULL || outcome_send_locks(s, ids, g->nitems, false, NULL) < 0)
 			log_warnx("%s: releasing its send locks: %s", g->message_id ?
 			    g->message_id : "?", ids == NULL ? "out of memory" : store_error(s));
 		free(ids);
 	}
-	store_group_free(g);
+	group_free(g);
 }
 
 /* The outcome is unknown (the connection dropped after the data went
  * out): never resent blindly, the operator decides (SPEC §3.5). */
 int
-store_record_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
+outcome_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
     const char *detail)
 {
 	struct outcome o = { .action = "in_doubt", .reason = REASON_NO_ANSWER_AFTER_DATA,
@@ -267,7 +268,7 @@ store_record_in_doubt(struct store *s, const struct config *cfg, struct send_gro
 
 /* Keep the text of G's message once (a retry carries the same id). */
 int
-store_keep_copy(struct store *s, const struct send_group *g, const char *subject,
+outcome_keep_copy(struct store *s, const struct send_group *g, const char *subject,
     const char *body)
 {
 	char cb[24], *arr, *w;

@@ -14,6 +14,8 @@
 #include "money.h"
 #include "store_int.h"
 #include "alerts.h"
+#include "plan.h"
+#include "reason.h"
 
 /* What was paid and when last: invoice.paid_total and last_paid_at, kept by
  * the payment trigger in the payment's own transaction (sql/013). */
@@ -98,8 +100,8 @@ parse_facts(const struct config *cfg, PGresult *res, int i, struct policy_facts 
 
 /* Run the facts query with WHERE and call FN for each row. */
 int
-store_load_facts(struct store *s, const struct config *cfg, const char *where, int n,
-    const char *const *params, store_facts_fn fn, void *arg)
+plan_load_facts(struct store *s, const struct config *cfg, const char *where, int n,
+    const char *const *params, plan_facts_fn fn, void *arg)
 {
 	char *sql;
 	PGresult *res;
@@ -135,14 +137,14 @@ store_load_facts(struct store *s, const struct config *cfg, const char *where, i
  * whole invoice table in id order to join them; an array's ids are looked
  * up one by one. */
 int
-store_each_candidate(struct store *s, const struct config *cfg, time_t now,
-    store_facts_fn fn, void *arg)
+plan_each_candidate(struct store *s, const struct config *cfg, time_t now,
+    plan_facts_fn fn, void *arg)
 {
 	char day[11];
 	const char *p[1] = { day };
 
 	cal_format(cal_local_day(now) - cfg->stages[0].offset_days, day);
-	return store_load_facts(s, cfg,
+	return plan_load_facts(s, cfg,
 	    "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice WHERE status = 'open' "
 	    "    AND escalated_at IS NULL AND amount > paid_total AND due_on <= $1::date "
 	    "  UNION SELECT invoice_id FROM dunning.reminder "
@@ -172,7 +174,7 @@ row_state(const struct policy_facts *f, int64_t id)
 
 /* Write decision D (the caller holds the invoice's lock). */
 int
-store_write_decision(struct store *s, const struct config *cfg, const struct policy_facts *f,
+plan_write_decision(struct store *s, const struct config *cfg, const struct policy_facts *f,
     const struct policy_decision *d, struct plan_stats *st)
 {
 	char ib[24], rb[24], at[32];
@@ -263,7 +265,7 @@ store_write_decision(struct store *s, const struct config *cfg, const struct pol
 			snprintf(key, sizeof(key), "escalated:%lld", (long long)f->invoice_id);
 			det = json_pack("{s:s}", "stage", cfg->stages[cfg->nstages - 1].name);
 			if (rc == 0)
-				rc = store_alert_add(s, "escalated", key, f->invoice_id, NULL, 0, det);
+				rc = alerts_add(s, "escalated", key, f->invoice_id, NULL, 0, det);
 			json_decref(det);
 			st->escalated++;
 		}
@@ -332,10 +334,10 @@ plan_one(struct store *s, const struct config *cfg, time_t now, int64_t id,
 	if (res == NULL)
 		goto fail;
 	PQclear(res);
-	if (store_load_facts(s, cfg, "i.id = $1", 1, p, keep_one, &f) < 0 || f.invoice_id != id)
+	if (plan_load_facts(s, cfg, "i.id = $1", 1, p, keep_one, &f) < 0 || f.invoice_id != id)
 		goto fail;
 	policy_decide(&f, cfg, now, &d);
-	if (store_write_decision(s, cfg, &f, &d, st) < 0 || store_commit(s) < 0)
+	if (plan_write_decision(s, cfg, &f, &d, st) < 0 || store_commit(s) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -345,12 +347,12 @@ fail:
 
 /* A planning pass at NOW. */
 int
-store_plan(struct store *s, const struct config *cfg, time_t now, struct plan_stats *st)
+plan_pass(struct store *s, const struct config *cfg, time_t now, struct plan_stats *st)
 {
 	struct todo t = { .cfg = cfg, .now = now };
 
 	memset(st, 0, sizeof(*st));
-	if (store_each_candidate(s, cfg, now, collect, &t) < 0) {
+	if (plan_each_candidate(s, cfg, now, collect, &t) < 0) {
 		free(t.ids);
 		return -1;
 	}
@@ -369,7 +371,7 @@ store_plan(struct store *s, const struct config *cfg, time_t now, struct plan_st
  * changed on them (a payment, a dispute, an approval).  Each is decided
  * again under its lock, like in a full pass. */
 int
-store_plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
+plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
     size_t n, struct plan_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -391,7 +393,7 @@ store_plan_invoices(struct store *s, const struct config *cfg, time_t now, const
  * held belongs to a live sender (a slow relay, a long replayed cycle): it
  * is left to that sender, which records the outcome itself. */
 int
-store_expire_leases(struct store *s, time_t now)
+plan_expire_leases(struct store *s, time_t now)
 {
 	PGresult *res;
 	int n;

@@ -15,6 +15,8 @@
 #include "policy.h"
 #include "send.h"
 #include "store.h"
+#include "claim.h"
+#include "outcome.h"
 
 /*
  * Connection reuse: one SMTP session carries up to smtp.messages_per_session
@@ -43,7 +45,7 @@ struct pending {
 static void
 keep_copy(struct send_pass *s, const struct send_group *g, const struct mime_copy *copy)
 {
-	if (copy->text != NULL && store_keep_copy(s->store, g, copy->subject, copy->text) < 0)
+	if (copy->text != NULL && outcome_keep_copy(s->store, g, copy->subject, copy->text) < 0)
 		log_warnx("%s: keeping its copy: %s", g->message_id, store_error(s->store));
 }
 
@@ -59,14 +61,14 @@ temporary(struct send_pass *s, time_t now, struct send_group *g, const char *why
 
 	if (outbox_judge(s->cfg, MAILER_TEMPORARY, attempts, false, &gave_up) == OUTBOX_FAILED) {
 		log_warnx("%s: gave up after %d attempts: %s", g->message_id, attempts, why);
-		if (store_record_failed(s->store, s->cfg, g, REASON_GAVE_UP, why) < 0)
+		if (outcome_failed(s->store, s->cfg, g, REASON_GAVE_UP, why) < 0)
 			return -1;
 		st->failed++;
 		return 0;
 	}
 	if (attempts >= RETRY_WARN)
 		log_warnx("%s: attempt %d failed again: %s", g->message_id, attempts, why);
-	if (store_record_retry(s->store, s->cfg, g,
+	if (outcome_retry(s->store, s->cfg, g,
 	    now + outbox_backoff(s->cfg, attempts, &s->seed), why) < 0)
 		return -1;
 	st->retried++;
@@ -85,7 +87,7 @@ record(struct pending *p, struct outbox_msg *m)
 	switch (outbox_judge(s->cfg, m->m.outcome, g->items[0].attempts, false, &gave_up)) {
 	case OUTBOX_SENT:
 		keep_copy(s, g, &m->copy);
-		if (store_record_sent(s->store, s->cfg, g, m->path != NULL ? NULL : m->m.status,
+		if (outcome_sent(s->store, s->cfg, g, m->path != NULL ? NULL : m->m.status,
 		    m->path) < 0)
 			return -1;
 		if (m->path != NULL)
@@ -96,13 +98,13 @@ record(struct pending *p, struct outbox_msg *m)
 	case OUTBOX_FAILED:
 		if (gave_up)
 			return temporary(s, m->now, g, m->m.status, p->st);
-		if (store_record_failed(s->store, s->cfg, g, REASON_RELAY_REFUSED, m->m.status) < 0)
+		if (outcome_failed(s->store, s->cfg, g, REASON_RELAY_REFUSED, m->m.status) < 0)
 			return -1;
 		p->st->failed++;
 		break;
 	case OUTBOX_IN_DOUBT:
 		keep_copy(s, g, &m->copy);
-		if (store_record_in_doubt(s->store, s->cfg, g, m->m.status) < 0)
+		if (outcome_in_doubt(s->store, s->cfg, g, m->m.status) < 0)
 			return -1;
 		p->st->in_doubt++;
 		break;
@@ -142,7 +144,7 @@ handed(struct outbox_msg *m, void *arg)
 		    store_error(s->store));
 		p->st->errors++;
 	}
-	store_release(s->store, &p->g);
+	outcome_release(s->store, &p->g);
 }
 
 /* Claimed message P, for M: checked and composed for its channel.  A
@@ -164,13 +166,13 @@ prepare(struct pending *p, struct outbox_msg *m, time_t now)
 	if ((why = check_group(g, s->cfg)) != REASON_NONE) {
 		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
 		    (long long)g->client_id, reason_text(why, true));
-		if (store_record_failed(s->store, s->cfg, g, why, NULL) == 0)
+		if (outcome_failed(s->store, s->cfg, g, why, NULL) == 0)
 			p->st->failed++;
 		return false;
 	}
 	if ((why = p->channel->compose(&env, m, err, sizeof(err))) != REASON_NONE) {
 		log_warnx("composing %s: %s", g->message_id, err);
-		if (store_record_failed(s->store, s->cfg, g, why, err) == 0)
+		if (outcome_failed(s->store, s->cfg, g, why, err) == 0)
 			p->st->failed++;
 		outbox_msg_free(m);
 		return false;
@@ -245,7 +247,7 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 			rc = -1;
 			break;
 		}
-		if ((rc = store_claim(s->store, s->cfg, now, domain, groups, cap, &got)) <= 0)
+		if ((rc = claim_batch(s->store, s->cfg, now, domain, groups, cap, &got)) <= 0)
 			break;
 		rc = 0;
 		for (size_t i = 0; i < got; i++) {
@@ -254,7 +256,7 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 			if (p == NULL) {
 				/* Its lease will make it in_doubt: never sent twice. */
 				log_warnx("%s: out of memory; not sent", groups[i].message_id);
-				store_release(s->store, &groups[i]);
+				outcome_release(s->store, &groups[i]);
 				st->errors++;
 				continue;
 			}
@@ -264,7 +266,7 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 				log_warnx("%s: its stage's channel has no driver; it will be in_doubt",
 				    groups[i].message_id);
 			if (p->channel == NULL || !prepare(p, &msgs[n], now)) {
-				store_release(s->store, &p->g);
+				outcome_release(s->store, &p->g);
 				free(p);
 				continue;
 			}

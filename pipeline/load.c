@@ -1,6 +1,6 @@
 /*
- * group — the contents of one message: the client, its lawyer, the
- * invoices with their balances and payments.  The sender loads it for the
+ * load — the contents of one message, read from the database: the client,
+ * its lawyer, the invoices with their balances and payments.  The sender loads it for the
  * reminders it claimed; dunningctl preview loads it the same way, for a
  * reminder or for an invoice at a stage not planned yet.
  */
@@ -8,44 +8,8 @@
 #include <string.h>
 
 #include "money.h"
+#include "load.h"
 #include "store_int.h"
-
-/* Free what a claim (or a preview) allocated. */
-void
-store_group_free(struct send_group *g)
-{
-	for (size_t i = 0; i < g->nitems; i++) {
-		free(g->items[i].number);
-		free(g->items[i].matter_ref);
-		free(g->items[i].payment_url);
-		free(g->items[i].pdf_path);
-	}
-	for (size_t i = 0; i < g->nitems; i++)
-		free(g->items[i].payments);
-	free(g->items);
-	free(g->message_id);
-	free(g->kind);
-	free(g->first_name);
-	free(g->last_name);
-	free(g->company_name);
-	free(g->email);
-	free(g->language);
-	free(g->address_line1);
-	free(g->address_line2);
-	free(g->postal_code);
-	free(g->city);
-	free(g->country);
-	free(g->lawyer_name);
-	free(g->lawyer_email);
-	memset(g, 0, sizeof(*g));
-}
-
-/* A column as a malloc'ed string, NULL for SQL NULL. */
-static char *
-col(PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? NULL : strdup(PQgetvalue(res, row, c));
-}
 
 /* The payments of invoice IT among the rows of RES. */
 static int
@@ -112,19 +76,19 @@ static void
 fill_client(PGresult *res, int r, struct send_group *g)
 {
 	g->client_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-	g->kind = col(res, r, 1);
-	g->first_name = col(res, r, 2);
-	g->last_name = col(res, r, 3);
-	g->company_name = col(res, r, 4);
-	g->email = col(res, r, 5);
-	g->language = col(res, r, 6);
-	g->address_line1 = col(res, r, 7);
-	g->address_line2 = col(res, r, 8);
-	g->postal_code = col(res, r, 9);
-	g->city = col(res, r, 10);
-	g->country = col(res, r, 11);
-	g->lawyer_name = col(res, r, 12);
-	g->lawyer_email = col(res, r, 13);
+	g->kind = store_col(res, r, 1);
+	g->first_name = store_col(res, r, 2);
+	g->last_name = store_col(res, r, 3);
+	g->company_name = store_col(res, r, 4);
+	g->email = store_col(res, r, 5);
+	g->language = store_col(res, r, 6);
+	g->address_line1 = store_col(res, r, 7);
+	g->address_line2 = store_col(res, r, 8);
+	g->postal_code = store_col(res, r, 9);
+	g->city = store_col(res, r, 10);
+	g->country = store_col(res, r, 11);
+	g->lawyer_name = store_col(res, r, 12);
+	g->lawyer_email = store_col(res, r, 13);
 }
 
 /* The invoices of ARRAY: reminders' ids, or BY_INVOICE invoices' ids (no
@@ -145,9 +109,9 @@ fill_item(PGresult *res, int r, struct send_group *g, struct send_item *it)
 {
 	it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 	it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-	it->number = col(res, r, 2);
-	it->matter_ref = col(res, r, 3);
-	it->payment_url = col(res, r, 4);
+	it->number = store_col(res, r, 2);
+	it->matter_ref = store_col(res, r, 3);
+	it->payment_url = store_col(res, r, 4);
 	it->issued_on = cal_parse(PQgetvalue(res, r, 5));
 	it->due_on = cal_parse(PQgetvalue(res, r, 6));
 	money_parse(PQgetvalue(res, r, 7), &it->amount_cents);
@@ -155,14 +119,14 @@ fill_item(PGresult *res, int r, struct send_group *g, struct send_item *it)
 	it->attempts = atoi(PQgetvalue(res, r, 9));
 	it->approved = PQgetvalue(res, r, 10)[0] == 't';
 	if (it == g->items)
-		g->message_id = col(res, r, 11);
+		g->message_id = store_col(res, r, 11);
 	if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
-		it->pdf_path = col(res, r, 12);
+		it->pdf_path = store_col(res, r, 12);
 }
 
 /* Load the client, lawyer and invoices of ARRAY (see ITEM_COLUMNS). */
 static int
-load_group(struct store *s, const char *array, bool by_invoice, int64_t client,
+load_one(struct store *s, const char *array, bool by_invoice, int64_t client,
     struct send_group *g)
 {
 	char cb[24];
@@ -198,7 +162,7 @@ load_group(struct store *s, const char *array, bool by_invoice, int64_t client,
 /* Load N claimed groups at once, in three statements: REMS[j] belongs to
  * G[GROUP_OF[j]], whose client_id is set. */
 int
-store_load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
+load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
     size_t nrems, struct send_group *g, size_t n)
 {
 	struct store_ids clients = { 0 }, all = { (int64_t *)rems, nrems, nrems };
@@ -273,38 +237,15 @@ out:
 
 /* Load the client, lawyer and invoices of the claimed reminders. */
 int
-store_load_group(struct store *s, const char *rem_array, int64_t client, struct send_group *g)
+load_group(struct store *s, const char *rem_array, int64_t client, struct send_group *g)
 {
-	return load_group(s, rem_array, false, client, g);
+	return load_one(s, rem_array, false, client, g);
 }
 
 /* The same for invoices INV_ARRAY ("{1,2}") that have no reminder yet. */
 int
-store_load_group_invoices(struct store *s, const char *inv_array, int64_t client,
+load_group_invoices(struct store *s, const char *inv_array, int64_t client,
     struct send_group *g)
 {
-	return load_group(s, inv_array, true, client, g);
-}
-
-/* The Message-ID of a message carrying exactly the reminders IDS (sorted):
- * derived from that set, so every attempt of the same message has the same
- * id and a different set (a group that split) gets a different one.
- * dunningctl preview derives it the same way, here. */
-void
-store_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
-    char *buf, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
-
-	if (n == 1) {
-		snprintf(buf, len, "<dunning.%lld.%s@%s>", (long long)ids[0], stage, domain);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		for (int b = 0; b < 8; b++) {
-			h ^= (uint64_t)(ids[i] >> (8 * b)) & 0xff;
-			h *= 1099511628211ULL;
-		}
-	snprintf(buf, len, "<dunning.%lld-%zu.%s.%08llx@%s>", (long long)ids[0], n, stage,
-	    (unsigned long long)(h & 0xffffffffULL), domain);
+	return load_one(s, inv_array, true, client, g);
 }

@@ -1,0 +1,42 @@
+/*
+ * outcome — a message's fate recorded with its audit rows, and the send
+ * locks the claim takes and each outcome releases.
+ */
+#ifndef DUNNING_OUTCOME_H
+#define DUNNING_OUTCOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "group.h"
+#include "reason.h"
+#include "store.h"
+#include "store_int.h"
+
+/* Outcomes.  DETAIL (ANSWER) is the relay's answer or the error, never
+ * the reason: that is WHY's code. */
+int outcome_sent(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *answer, const char *letter_path);
+int outcome_retry(struct store *s, const struct config *cfg, struct send_group *g,
+    time_t retry_at, const char *detail);
+int outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
+    enum reason why, const char *detail);
+int outcome_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,
+    const char *detail);
+/* Keep the text of G's message as it left (SUBJECT may be NULL for a
+ * letter): once per Message-ID, a retry adds nothing. */
+int outcome_keep_copy(struct store *s, const struct send_group *g, const char *subject,
+    const char *body);
+
+/* Release the group's locks and memory. */
+void outcome_release(struct store *s, struct send_group *g);
+
+/* Take (try) or release the send locks of the N invoices IDS, one
+ * statement: how many were taken or released; TAKEN (may be NULL) gets
+ * the ids whose lock was taken. */
+int outcome_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
+    struct store_ids *taken);
+#endif
