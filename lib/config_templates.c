@@ -10,6 +10,8 @@
 #include "config_int.h"
 #include "config_templates.h"
 
+const char *const config_template_langs[CONFIG_TEMPLATE_NLANGS] = { "fr", "en" };
+
 /* The path of a template's file, or of a language's folder. */
 int
 config_template_path(char *buf, size_t n, const char *dir, const char *lang,
@@ -58,7 +60,7 @@ need_file(struct config_ctx *ctx, const char *dir, const char *lang,
 void
 config_check_templates(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 {
-	static const char *const langs[] = { "fr", "en" };
+	const char *const *langs = config_template_langs;
 	cfg_t *t = cfg_getsec(root, "templates");
 	int dirline = config_key_line(ctx, t, "dir");
 	char path[PATH_MAX];
@@ -72,7 +74,7 @@ config_check_templates(struct config_ctx *ctx, cfg_t *root, const struct config 
 		    "folder that holds fr/ and en/", config_show(&s, c->templates_dir));
 		return;
 	}
-	for (size_t l = 0; l < sizeof(langs) / sizeof(langs[0]); l++) {
+	for (size_t l = 0; l < CONFIG_TEMPLATE_NLANGS; l++) {
 		config_template_path(path, sizeof(path), c->templates_dir, langs[l], NULL, NULL);
 		if (!is_dir(path))
 			continue;

@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "config_templates.h"
 #include "calendar.h"
 #include "letter.h"
 #include "letter_int.h"
@@ -179,7 +180,7 @@ letter_write(const struct config *cfg, const struct send_group *g, time_t now,
 
 	/* The client's language when the firm ships templates in it, as
 	 * templates_letter() chooses the body's. */
-	snprintf(dir, sizeof(dir), "%s/en", cfg->templates_dir);
+	config_template_path(dir, sizeof(dir), cfg->templates_dir, "en", NULL, NULL);
 	if (g->language != NULL && strcmp(g->language, "en") == 0 && stat(dir, &st) == 0)
 		lang = "en";
 	person = g_strjoin(*nz(g->first_name) && *nz(g->last_name) ? " " : "",

@@ -18,10 +18,10 @@
 #include "template.h"
 #include "templates.h"
 
-#define NLANGS 2
+#define NLANGS CONFIG_TEMPLATE_NLANGS
 #define MAX_PARTIALS 16
 
-static const char *const langs[NLANGS] = { "fr", "en" };
+static const char *const *const langs = config_template_langs;
 static const char *const suffixes[TEMPLATES_NPARTS] = { "subject", "txt", "html" };
 
 struct partial {
@@ -217,7 +217,7 @@ templates_load(const struct config *cfg, char *err, size_t errlen)
 	for (int l = 0; l < NLANGS; l++) {
 		char dir[1024];
 
-		snprintf(dir, sizeof(dir), "%s/%s", cfg->templates_dir, langs[l]);
+		config_template_path(dir, sizeof(dir), cfg->templates_dir, langs[l], NULL, NULL);
 		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 			if (l == 0) {
 				snprintf(err, errlen, "%s: no French templates", dir);
