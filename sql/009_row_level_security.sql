@@ -104,7 +104,7 @@ CREATE POLICY reminder_read ON dunning.reminder FOR SELECT
 CREATE POLICY audit_log_read ON dunning.audit_log FOR SELECT
 	TO dunning_accountant, dunning_daemon, dunning_admin USING (true);
 
--- What the daemon writes (lib/store*.c): reminders (planned, held,
+-- What the daemon writes (pipeline/): reminders (planned, held,
 -- claimed, recorded; also SELECT ... FOR UPDATE, which needs an UPDATE
 -- policy), the invoice's escalated_at (the only invoice column it may
 -- update; the planner and the sender also lock invoices FOR UPDATE), and

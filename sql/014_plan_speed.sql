@@ -5,7 +5,7 @@
 -- those with a reminder that has not left.  It found the first kind by
 -- walking every invoice with the sum of its payments (1 000 000 invoices,
 -- 2 000 000 payments: bench/portfolio.sql), so its cost grew with the whole
--- history even on a day when nothing was due.  Now lib/store_plan.c reads
+-- history even on a day when nothing was due.  Now pipeline/plan.c reads
 -- what was paid from invoice.paid_total (013) and takes its candidates
 -- from two partial indexes:
 --   - invoice_to_chase_idx below: the invoices being chased, by due date (a
@@ -15,7 +15,7 @@
 -- invoice leaves the first when it is paid in full, closed or handed over.
 --
 -- The sender's claim reads the due reminders in (scheduled_for, id) order,
--- 64 at a time (lib/store_claim.c).  reminder_pending_idx (005) leads with
+-- 64 at a time (pipeline/claim.c).  reminder_pending_idx (005) leads with
 -- invoice_id, and reminder_due_idx (001) is ordered by scheduled_for alone:
 -- the reminders sharing one instant (a day's batch planned for the
 -- window's opening) were all read and sorted by id for each read (10 ms
