@@ -1,12 +1,13 @@
 /*
  * ctl — what dunningctl's command files share: the program's state, the
- * exit statuses, and the small helpers every command uses.
+ * exit statuses, and the small helpers every command uses (ctl.c).
  */
 #ifndef DUNNING_CTL_H
 #define DUNNING_CTL_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "config.h"
@@ -20,8 +21,21 @@ struct ctl {
 	struct store *store;
 	time_t now;
 	bool clock_set;		/* --now was given */
-	const char *command;	/* argv[0] of the command, for its usage */
+	const struct ctl_command *command;	/* the one typed, for its usage */
 };
+
+/* One command: how it is typed, what it does, who runs it (one row of
+ * dunningctl.c's table). */
+struct ctl_command {
+	const char *name;
+	const char *args;
+	const char *summary;
+	int (*run)(struct ctl *c, int argc, char **argv);
+	bool lawyer;		/* listed with the lawyers' commands */
+};
+
+/* Print the usage of command K to OUT. */
+void ctl_command_usage(FILE *out, const struct ctl_command *k);
 
 /* Print the usage of the current command to stderr and return EX_USAGE. */
 int ctl_usage(const struct ctl *c);

@@ -2,9 +2,9 @@
  * dunningctl — the operator's and lawyers' command-line tool.
  *
  * Every command is one entry of the table below: its usage, what it does,
- * and the function that runs it (the lawyers' commands live in
- * ctl_lawyer.c, preview in ctl_preview.c, the GDPR tools in ctl_gdpr.c).
- * doc/dunningctl.1 is the manual.
+ * and the function that runs it (the lawyers' commands live in lawyer.c,
+ * preview in preview.c, the GDPR tools in gdpr.c; the helpers they share
+ * in ctl.c).  doc/dunningctl.1 is the manual.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -33,50 +33,6 @@ struct plan_out {
 	bool json;
 	json_t *out;
 };
-
-/* One command: how it is typed, what it does, who runs it. */
-struct command {
-	const char *name;
-	const char *args;
-	const char *summary;
-	int (*run)(struct ctl *c, int argc, char **argv);
-	bool lawyer;		/* listed with the lawyers' commands */
-};
-
-int
-ctl_refused(const struct ctl *c)
-{
-	fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
-	return EX_FAIL;
-}
-
-bool
-ctl_parse_id(const char *s, const char *what, int64_t *id)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v <= 0) {
-		fprintf(stderr, "dunningctl: %s: not %s\n", s, what);
-		return false;
-	}
-	*id = v;
-	return true;
-}
-
-void
-ctl_pad(const char *s, int width, const char *sep)
-{
-	int n = 0;
-
-	for (const char *p = s; *p; p++)
-		if (((unsigned char)*p & 0xc0) != 0x80)
-			n++;
-	fputs(s, stdout);
-	for (; n < width; n++)
-		putchar(' ');
-	fputs(sep, stdout);
-}
 
 /* Load the configuration, set the zone and connect, as USER when given
  * (a lawyer's own login: row-level security then shows that lawyer's
@@ -320,7 +276,7 @@ cmd_migrate(struct ctl *c, int argc, char **argv)
 	return EX_OK;
 }
 
-static const struct command commands[] = {
+static const struct ctl_command commands[] = {
 	{ "pending", "[--json]", "the reminders held for approval", cmd_pending, true },
 	{ "approve", "REMINDER", "let a held reminder leave at the next window", cmd_approve,
 	  true },
@@ -354,10 +310,10 @@ static const struct command commands[] = {
 };
 
 /* The command called NAME, or NULL. */
-static const struct command *
+static const struct ctl_command *
 find_command(const char *name)
 {
-	for (const struct command *k = commands; name != NULL && k->name != NULL; k++)
+	for (const struct ctl_command *k = commands; name != NULL && k->name != NULL; k++)
 		if (strcmp(k->name, name) == 0)
 			return k;
 	return NULL;
@@ -367,7 +323,7 @@ find_command(const char *name)
 static void
 list_commands(FILE *out, bool lawyer)
 {
-	for (const struct command *k = commands; k->name != NULL; k++) {
+	for (const struct ctl_command *k = commands; k->name != NULL; k++) {
 		char line[128];
 
 		if (k->lawyer != lawyer)
@@ -402,24 +358,6 @@ usage(int status)
 	exit(status);
 }
 
-/* The usage of one command, to OUT. */
-static void
-command_usage(FILE *out, const struct command *k)
-{
-	fprintf(out, "usage: dunningctl [-c FILE] [-U ROLE] [--now T] %s%s%s\n  %s\n", k->name,
-	    *k->args ? " " : "", k->args, k->summary);
-}
-
-int
-ctl_usage(const struct ctl *c)
-{
-	const struct command *k = find_command(c->command);
-
-	if (k != NULL)
-		command_usage(stderr, k);
-	return EX_USAGE;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -432,7 +370,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *user = NULL;
-	const struct command *k;
+	const struct ctl_command *k;
 	struct ctl c;
 	struct clock clk;
 	int ch, rc;
@@ -472,11 +410,11 @@ main(int argc, char **argv)
 		    argv[0]);
 		return EX_USAGE;
 	}
-	c.command = k->name;
+	c.command = k;
 	/* COMMAND --help needs neither the configuration nor the database. */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			command_usage(stdout, k);
+			ctl_command_usage(stdout, k);
 			return EX_OK;
 		}
 	log_init("dunningctl", false);

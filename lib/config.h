@@ -1,7 +1,7 @@
 /*
  * config — the operator's configuration file (libconfuse), validated and
  * turned into an immutable struct config.  SPEC §3.2 is the contract for the
- * keys; every option is declared once, with its default, in config.c.
+ * keys; every option is declared once, with its default, in config_table.c.
  */
 #ifndef DUNNING_CONFIG_H
 #define DUNNING_CONFIG_H

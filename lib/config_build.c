@@ -1,6 +1,6 @@
 /*
  * config_build — the parsed tree copied into a struct config: each key to
- * where its row (config.c) says it lands, each titled section into its
+ * where its row (config_table.c) says it lands, each titled section into its
  * array; then the checks that span keys.
  */
 #include <stdint.h>

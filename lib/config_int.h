@@ -1,6 +1,6 @@
 /*
  * config_int — what the configuration's files share and nobody else sees:
- * the tables of keys (config.c), the load in progress and its messages
+ * the tables of keys (config_table.c), the load in progress and its messages
  * (config_diag.c), the libconfuse callbacks (config_parse.c), the syntax
  * of values (config_value.c) and the checks run after the parse
  * (config_check.c, config_templates.c).
@@ -43,7 +43,7 @@ struct config_format {
 	bool (*ok)(const char *v);
 };
 
-/* One key of the file: one row of a table in config.c says all about it. */
+/* One key of the file: one row of a table in config_table.c says all about it. */
 struct config_key {
 	const char *section;	/* "smtp", or the titled section's kind, "stage" */
 	const char *name;
@@ -69,7 +69,8 @@ struct config_section {
 	const char *defaults;	/* titled: the blocks read when the file has none */
 };
 
-/* The tables (config.c), for the checks and the tests. */
+/* config_table.c: the tables, for the loader, the checks and the tests,
+ * and the lookups in them. */
 extern const struct config_key config_keys[];
 extern const size_t config_nkeys;
 extern const struct config_section config_sections[];

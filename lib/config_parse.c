@@ -5,7 +5,7 @@
  *  - Numbers and booleans: parse callbacks that report a malformed value
  *    and store the default.
  *  - One validate callback on every key remembers the line it was set on
- *    and checks the value against the key's row (config.c): its choices,
+ *    and checks the value against the key's row (config_table.c): its choices,
  *    its syntax, its range.
  *  - One on every section spots an untitled section given twice, and hides
  *    the titles of titled ones until the parse ends (see hide_title()).

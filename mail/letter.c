@@ -1,6 +1,7 @@
 /*
  * letter — the formal notice laid out on A4 with Pango, written as PDF by
- * Cairo; its texts come cleaned from letter_content.c.
+ * Cairo, once every text is made safe to lay out (letter_clean(), French
+ * typography in the body); what it says comes from letter_content.c.
  *
  * No markup is ever parsed: every text goes to pango_layout_set_text()
  * after letter_clean(), and bold is a font, so a name such as "<b>&" is
@@ -19,7 +20,133 @@
 #include <pango/pangocairo.h>
 
 #include "letter.h"
-#include "letter_int.h"
+
+/* The texts of a letter once cleaned, as they are laid out. */
+struct letter_texts {
+	char *firm_name, *firm_address, *firm_phone, *date_line, *mention, *body, *title;
+	char *recipient;	/* the lines joined by '\n' */
+};
+
+/* Characters that would change the layout behind the reader's back:
+ * bidirectional embeddings, overrides and isolates, the BOM. */
+static bool
+invisible(gunichar c)
+{
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
+}
+
+/* Make TEXT printable: see letter.h. */
+char *
+letter_clean(const char *text, bool keep_lines)
+{
+	gchar *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
+	GString *out = g_string_sized_new(strlen(valid) + 1);
+	char *res;
+
+	for (const gchar *p = valid; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (c == '\r' && keep_lines) {
+			if (p[1] != '\n')
+				g_string_append_c(out, '\n');
+		} else if (c == '\n' || c == 0x2028 || c == 0x2029) {
+			g_string_append_c(out, keep_lines ? '\n' : ' ');
+		} else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) {
+			g_string_append_c(out, ' ');
+		} else if (!invisible(c)) {
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+		}
+	}
+	if (!keep_lines) {
+		/* One line: the spaces that replaced a line break collapse. */
+		size_t w = 0;
+
+		for (size_t r = 0; r < out->len; r++)
+			if (out->str[r] != ' ' || (w > 0 && out->str[w - 1] != ' '))
+				out->str[w++] = out->str[r];
+		while (w > 0 && out->str[w - 1] == ' ')
+			w--;
+		g_string_truncate(out, w);
+	}
+	res = strdup(out->str);
+	g_string_free(out, TRUE);
+	g_free(valid);
+	return res;
+}
+
+/* French typography in place of the template's plain spaces: no line
+ * break before ":" ";" "!" "?" "»", after "«", nor between "n°" and its
+ * number.  Malloc'ed. */
+static char *
+french_spaces(const char *text)
+{
+	static const char *const glue[][2] = {
+		{ " :", "\u00a0:" }, { " ;", "\u00a0;" }, { " !", "\u00a0!" },
+		{ " ?", "\u00a0?" }, { " »", "\u00a0»" }, { "« ", "«\u00a0" },
+		{ "n° ", "n°\u00a0" },
+	};
+	GString *s = g_string_new(text);
+	char *res;
+
+	for (size_t i = 0; i < sizeof(glue) / sizeof(glue[0]); i++)
+		g_string_replace(s, glue[i][0], glue[i][1], 0);
+	res = strdup(s->str);
+	g_string_free(s, TRUE);
+	return res;
+}
+
+/* Free the cleaned texts. */
+static void
+letter_texts_free(struct letter_texts *t)
+{
+	free(t->firm_name);
+	free(t->firm_address);
+	free(t->firm_phone);
+	free(t->date_line);
+	free(t->mention);
+	free(t->body);
+	free(t->title);
+	free(t->recipient);
+}
+
+/* Clean every text of L into T (the body with French typography).  0, or
+ * -1 when out of memory, T then holding nothing to free. */
+static int
+letter_texts_clean(const struct letter *l, struct letter_texts *t)
+{
+	GString *r = g_string_new(NULL);
+	char *body;
+
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < l->nrecipient && i < LETTER_MAX_RECIPIENT; i++) {
+		char *line = letter_clean(l->recipient[i], false);
+
+		if (line != NULL && *line) {
+			if (r->len > 0)
+				g_string_append_c(r, '\n');
+			g_string_append(r, line);
+		}
+		free(line);
+	}
+	t->recipient = strdup(r->str);
+	g_string_free(r, TRUE);
+	t->firm_name = letter_clean(l->firm_name, false);
+	t->firm_address = letter_clean(l->firm_address, true);
+	t->firm_phone = letter_clean(l->firm_phone, false);
+	t->date_line = letter_clean(l->date_line, false);
+	t->mention = letter_clean(l->mention, false);
+	if ((body = letter_clean(l->body, true)) != NULL)
+		t->body = french_spaces(body);
+	free(body);
+	t->title = letter_clean(l->title, false);
+	if (t->recipient == NULL || t->firm_name == NULL || t->firm_address == NULL ||
+	    t->firm_phone == NULL || t->date_line == NULL || t->mention == NULL ||
+	    t->body == NULL || t->title == NULL) {
+		letter_texts_free(t);
+		return -1;
+	}
+	return 0;
+}
 
 /* Geometry, in PostScript points (1 mm = 72 / 25.4 pt). */
 #define MM(x) ((x) * 72.0 / 25.4)
