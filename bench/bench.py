@@ -95,11 +95,11 @@ def summarise(plan, send, lat, idle):
         notes = NOTES.setdefault('Planning', [])
         notes.append('One planning pass = `dunningd --plan-only --now T` (the same pass as the '
                      'start of `--once`, with nothing sent); its time is the pass itself '
-                     '(store_plan, measured in the process: the candidate query, parsing, the '
+                     '(plan_pass, measured in the process: the candidate query, parsing, the '
                      'policy, any writes), the process\'s whole life in brackets (start, '
                      'configuration and templates, connection). The reference is the '
                      'daemon\'s own candidate query (FACTS_SQL and the predicate of '
-                     'store_each_candidate, read from pipeline/plan.c) run as '
+                     'plan_each_candidate, read from pipeline/plan.c) run as '
                      '`COPY (…) TO \'/dev/null\'` on one connection, without JIT like the '
                      'daemon\'s session. Each pair ran alternately '
                      '(pass, query, query, pass, …) after one first pass at that date, whose '

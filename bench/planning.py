@@ -21,12 +21,12 @@ def c_literals(text):
 
 def candidate_sql(day):
     """The daemon's planning query (pipeline/plan.c: FACTS_SQL and the
-    predicate of store_each_candidate), its $1 bound to DAY."""
+    predicate of plan_each_candidate), its $1 bound to DAY."""
     with open(os.path.join(ROOT, 'pipeline', 'plan.c')) as f:
         src = f.read()
     m = re.search(r'#define FACTS_SQL((?:.*\\\n)*.*\n)', src)
     facts = c_literals(m.group(1))
-    m = re.search(r'store_each_candidate\(.*?store_load_facts\(s, cfg,(.*?), 1, p, fn, arg\)',
+    m = re.search(r'plan_each_candidate\(.*?plan_load_facts\(s, cfg,(.*?), 1, p, fn, arg\)',
                   src, re.S)
     where = c_literals(m.group(1))
     sql = '%s WHERE %s ORDER BY i.id' % (facts, where)
