@@ -126,7 +126,7 @@ planner_main(void *arg)
 		int64_t *ids = w->invoices;
 		size_t n = w->ninvoices;
 		struct plan_stats ps, one;
-		struct timespec t0, t1;
+		double ms = 0;
 		time_t now = clock_now(w->clock);
 
 		w->plan_all = false;
@@ -134,12 +134,10 @@ planner_main(void *arg)
 		w->ninvoices = w->capinvoices = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (n > 0 && cycle_plan_some(&c, ids, n, &one) < 0)
 			ok = false;
-		if (ok && all && cycle_plan(&c, &ps) < 0)
+		if (ok && all && cycle_plan(&c, &ps, &ms) < 0)
 			ok = false;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (!ok)
 			log_warnx("planning: %s", store_error(me->store));
 
@@ -156,8 +154,7 @@ planner_main(void *arg)
 			if (all) {
 				w->plan = ps;
 				w->last_cycle = now;
-				cycle_log("cycle", now, &ps, NULL, (double)(t1.tv_sec - t0.tv_sec) *
-				    1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+				cycle_log("cycle", now, &ps, NULL, ms);
 			} else {
 				log_debug("%zu invoice(s) planned on notification: %d planned, "
 				    "%d held, %d rescheduled, %d cancelled", n, one.planned, one.held,

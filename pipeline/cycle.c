@@ -45,10 +45,12 @@ warn_rates(struct cycle *c, time_t now)
 	config_diag_free(&diag);
 }
 
-/* A full pass: leases, then every candidate. */
+/* A full pass: leases, then every candidate; *MS (may be NULL) gets the
+ * time of the pass over the candidates itself. */
 static int
-plan_at(struct cycle *c, time_t now, struct plan_stats *ps)
+plan_at(struct cycle *c, time_t now, struct plan_stats *ps, double *ms)
 {
+	struct timespec t0;
 	int expired;
 
 	memset(ps, 0, sizeof(*ps));
@@ -59,16 +61,19 @@ plan_at(struct cycle *c, time_t now, struct plan_stats *ps)
 	if (expired > 0)
 		log_warnx("%d reminder(s) left in 'sending' by a stopped sender are now in_doubt: "
 		    "see dunningctl in-doubt", expired);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (plan_pass(c->store, c->cfg, now, ps) < 0)
 		return -1;
+	if (ms != NULL)
+		*ms = ms_since(&t0);
 	warn_rates(c, now);
 	return 0;
 }
 
 int
-cycle_plan(struct cycle *c, struct plan_stats *ps)
+cycle_plan(struct cycle *c, struct plan_stats *ps, double *ms)
 {
-	return plan_at(c, clock_now(c->clock), ps);
+	return plan_at(c, clock_now(c->clock), ps, ms);
 }
 
 int
@@ -145,12 +150,10 @@ cycle_once(struct cycle *c, bool plan_only)
 	struct timespec t0;
 	double plan_ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (plan_at(c, now, &st.plan) < 0) {
+	if (plan_at(c, now, &st.plan, &plan_ms) < 0) {
 		log_warnx("planning: %s", store_error(c->store));
 		return -1;
 	}
-	plan_ms = ms_since(&t0);
 	if (plan_only) {
 		cycle_log("planning pass", now, &st.plan, NULL, plan_ms);
 		return 0;

@@ -49,9 +49,10 @@ struct cycle_stats {
 	struct notify_stats notify;
 };
 
-/* The full planning pass at the clock's now.  -1 when the database could
- * not be used (the reason in store_error). */
-int cycle_plan(struct cycle *c, struct plan_stats *ps);
+/* The full planning pass at the clock's now; *MS (may be NULL) gets the
+ * time of the pass over the candidates.  -1 when the database could not be
+ * used (the reason in store_error). */
+int cycle_plan(struct cycle *c, struct plan_stats *ps, double *ms);
 /* Plan the N invoices IDS at once (a notification named them). */
 int cycle_plan_some(struct cycle *c, const int64_t *ids, size_t n, struct plan_stats *ps);
 /* Send what is due, then the lawyers' mail.  0 when both passes ran; 1

@@ -12,7 +12,7 @@
 #include "store.h"
 
 /* Load the client, lawyer and invoices of the reminders REM_ARRAY ("{1,2}")
- * of CLIENT into G (pipeline/group.c; the claim and the preview). */
+ * of CLIENT into G (the claim and the preview). */
 int load_group(struct store *s, const char *rem_array, int64_t client,
     struct send_group *g);
 /* Load N groups at once: G[k] has client_id set; the NREMS reminders
@@ -22,9 +22,5 @@ int load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
 /* The same for invoices INV_ARRAY that no reminder names yet (preview). */
 int load_group_invoices(struct store *s, const char *inv_array, int64_t client,
     struct send_group *g);
-/* Free the strings and items of G (a claim's or a preview's group). */
-void group_free(struct send_group *g);
-/* The Message-ID of the message carrying the reminders IDS (sorted). */
-void group_message_id(const int64_t *ids, size_t n, const char *stage, const char *domain,
-    char *buf, size_t len);
+
 #endif
