@@ -21,7 +21,7 @@
 #include "log.h"
 #include "policy.h"
 #include "store.h"
-#include "store_ctl.h"
+#include "ctl_db.h"
 #include "plan.h"
 #include "ops_sql.h"
 
@@ -52,7 +52,7 @@ open_ctl(struct ctl *c, const char *path, const char *user)
 	if (cal_set_timezone(c->cfg->schedule.timezone) < 0)
 		fatalx("unknown time zone %s", c->cfg->schedule.timezone);
 	if (user != NULL &&
-	    (conninfo = store_conninfo_with_user(c->cfg->conninfo, user, err, sizeof(err))) == NULL)
+	    (conninfo = ctl_db_conninfo_with_user(c->cfg->conninfo, user, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	c->store = store_connect(conninfo != NULL ? conninfo : c->cfg->conninfo, err, sizeof(err));
 	free(conninfo);

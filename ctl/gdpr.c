@@ -10,7 +10,8 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "store_ctl.h"
+#include "ctl_db.h"
+#include "gdpr_sql.h"
 
 /* export-client ID: the document on stdout, the confirmation on stderr so
  * that stdout can go straight to a file. */
@@ -29,7 +30,7 @@ cmd_export_client(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	if (!ctl_parse_id(argv[1], "a client id", &id))
 		return EX_USAGE;
-	if ((doc = store_export_client(c->store, id)) == NULL)
+	if ((doc = gdpr_sql_export_client(c->store, id)) == NULL)
 		return ctl_refused(c);
 	if ((text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL) {
 		json_decref(doc);
@@ -56,7 +57,7 @@ cmd_export_client(struct ctl *c, int argc, char **argv)
 
 /* purge: one line per client, under a header printed with the first. */
 static void
-print_purged(const struct store_purged *p, void *arg)
+print_purged(const struct gdpr_sql_purged *p, void *arg)
 {
 	bool *header = arg;
 
@@ -79,7 +80,7 @@ cmd_purge(struct ctl *c, int argc, char **argv)
 		dry = true;
 	else if (argc != 1)
 		return ctl_usage(c);
-	if ((n = store_purge(c->store, years, dry, print_purged, &header)) < 0)
+	if ((n = gdpr_sql_purge(c->store, years, dry, print_purged, &header)) < 0)
 		return ctl_refused(c);
 	if (dry)
 		printf("%d client%s would be anonymised (closed more than %d year%s ago); "

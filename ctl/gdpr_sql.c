@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_ctl.h"
+#include "ctl_db.h"
+#include "gdpr_sql.h"
 #include "store_int.h"
 
 /* "2026-03-05 09:00:00.123+00" (ISO datestyle, UTC session) as
@@ -87,7 +88,7 @@ static int
 export_rows(struct store *s, json_t *out, const char *key, const char *sql, const char *id)
 {
 	const char *p[1] = { id };
-	PGresult *res = store_ctl_q(s, sql, 1, p, PGRES_TUPLES_OK);
+	PGresult *res = ctl_db_q(s, sql, 1, p, PGRES_TUPLES_OK);
 	json_t *a;
 
 	if (res == NULL)
@@ -109,7 +110,7 @@ export_read(struct store *s, int64_t id)
 	json_t *out = json_object(), *about = json_object();
 	PGresult *res;
 
-	res = store_ctl_q(s, "SELECT to_char(dunning.now() AT TIME ZONE 'UTC', "
+	res = ctl_db_q(s, "SELECT to_char(dunning.now() AT TIME ZONE 'UTC', "
 	    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), session_user::text, "
 	    "  (SELECT max(version) FROM dunning.schema_migration)", 0, NULL, PGRES_TUPLES_OK);
 	if (res == NULL)
@@ -121,7 +122,7 @@ export_read(struct store *s, int64_t id)
 	json_object_set_new(out, "export", about);
 	PQclear(res);
 
-	res = store_ctl_q(s, "SELECT c.* FROM dunning.client c WHERE c.id = $1", 1, p,
+	res = ctl_db_q(s, "SELECT c.* FROM dunning.client c WHERE c.id = $1", 1, p,
 	    PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto fail;
@@ -132,7 +133,7 @@ export_read(struct store *s, int64_t id)
 	}
 	json_object_set_new(out, "client", row_json(res, 0));
 	PQclear(res);
-	res = store_ctl_q(s, "SELECT l.id, l.full_name, l.email FROM dunning.lawyer l "
+	res = ctl_db_q(s, "SELECT l.id, l.full_name, l.email FROM dunning.lawyer l "
 	    "JOIN dunning.client c ON c.lawyer_id = l.id WHERE c.id = $1", 1, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto fail;
@@ -164,21 +165,21 @@ fail:
 /* Audit the export (its own transaction: a REPEATABLE READ writer of the
  * audit log could fail at COMMIT), then read everything in one snapshot. */
 json_t *
-store_export_client(struct store *s, int64_t id)
+gdpr_sql_export_client(struct store *s, int64_t id)
 {
 	char ib[24];
 	const char *p[1] = { store_i64(ib, id) };
 	json_t *out;
 
-	if (store_call(s, "record_export", 1, p) < 0)
+	if (ctl_db_call(s, "record_export", 1, p) < 0)
 		return NULL;
-	if (store_ctl_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+	if (ctl_db_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return NULL;
 	if ((out = export_read(s, id)) == NULL) {
 		store_rollback(s);
 		return NULL;
 	}
-	if (store_ctl_cmd(s, "COMMIT") < 0) {
+	if (ctl_db_cmd(s, "COMMIT") < 0) {
 		json_decref(out);
 		return NULL;
 	}
@@ -189,20 +190,20 @@ store_export_client(struct store *s, int64_t id)
 
 /* dunning.purge: one statement, so one transaction. */
 int
-store_purge(struct store *s, int years, bool dry_run, store_purged_fn fn, void *arg)
+gdpr_sql_purge(struct store *s, int years, bool dry_run, gdpr_sql_purged_fn fn, void *arg)
 {
 	char yb[24];
 	const char *p[2] = { store_i64(yb, years), dry_run ? "true" : "false" };
 	PGresult *res;
 	int n;
 
-	res = store_ctl_q(s, "SELECT client_id, closed_on::text, invoices, message_copies "
+	res = ctl_db_q(s, "SELECT client_id, closed_on::text, invoices, message_copies "
 	    "FROM dunning.purge($1::integer, $2::boolean)", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);
 	for (int i = 0; i < n; i++) {
-		struct store_purged pu = {
+		struct gdpr_sql_purged pu = {
 			.client_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
 			.closed_on = PQgetvalue(res, i, 1),
 			.invoices = atoi(PQgetvalue(res, i, 2)),

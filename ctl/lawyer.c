@@ -15,7 +15,8 @@
 
 #include "calendar.h"
 #include "ctl.h"
-#include "store_ctl.h"
+#include "ctl_db.h"
+#include "lawyer_sql.h"
 
 /* dispute INVOICE REASON */
 int
@@ -27,7 +28,7 @@ cmd_dispute(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	p[0] = argv[1];
 	p[1] = argv[2];
-	if (store_call(c->store, "flag_dispute", 2, p) < 0)
+	if (ctl_db_call(c->store, "flag_dispute", 2, p) < 0)
 		return ctl_refused(c);
 	printf("invoice %s: dispute recorded; its pending reminders are cancelled and none "
 	    "leaves until the dispute is cleared\n", argv[1]);
@@ -44,7 +45,7 @@ cmd_clear_dispute(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	p[0] = argv[1];
 	p[1] = argv[2];
-	if (store_call(c->store, "clear_dispute", 2, p) < 0)
+	if (ctl_db_call(c->store, "clear_dispute", 2, p) < 0)
 		return ctl_refused(c);
 	printf("invoice %s: dispute cleared; the reminders resume, the next one not before "
 	    "%d days from now\n", argv[1], c->cfg->schedule.min_gap_days);
@@ -64,7 +65,7 @@ cmd_approve(struct ctl *c, int argc, char **argv)
 	if (!ctl_parse_id(argv[1], "a reminder id", &id))
 		return EX_USAGE;
 	snprintf(ib, sizeof(ib), "%lld", (long long)id);
-	if (store_call(c->store, "approve", 1, p) < 0)
+	if (ctl_db_call(c->store, "approve", 1, p) < 0)
 		return ctl_refused(c);
 	printf("reminder %lld approved: it leaves at the next send window\n", (long long)id);
 	return EX_OK;
@@ -84,7 +85,7 @@ cmd_reject(struct ctl *c, int argc, char **argv)
 		return EX_USAGE;
 	snprintf(ib, sizeof(ib), "%lld", (long long)id);
 	p[1] = argv[2];
-	if (store_call(c->store, "reject", 2, p) < 0)
+	if (ctl_db_call(c->store, "reject", 2, p) < 0)
 		return ctl_refused(c);
 	printf("reminder %lld rejected: it will not be sent\n", (long long)id);
 	return EX_OK;
@@ -130,7 +131,7 @@ cmd_pause(struct ctl *c, int argc, char **argv)
 	} else {
 		p[0] = invoice;
 	}
-	if (store_call(c->store, client != NULL ? "pause_client" : "pause_invoice", 3, p) < 0)
+	if (ctl_db_call(c->store, client != NULL ? "pause_client" : "pause_invoice", 3, p) < 0)
 		return ctl_refused(c);
 	if (lift)
 		printf("%s %s: pause lifted\n", client != NULL ? "client" : "invoice", p[0]);
@@ -142,7 +143,7 @@ cmd_pause(struct ctl *c, int argc, char **argv)
 
 /* pending: one line per held reminder, or one JSON object. */
 static void
-print_held(const struct store_held *h, void *arg)
+print_held(const struct lawyer_sql_held *h, void *arg)
 {
 	json_t *out = arg;
 	char id[24], bal[48];
@@ -180,7 +181,7 @@ cmd_pending(struct ctl *c, int argc, char **argv)
 	if (out == NULL)
 		printf("%-7s %-16s %-28s %15s  %-6s %-17s %s\n", "ID", "INVOICE", "CLIENT",
 		    "BALANCE", "STAGE", "HELD SINCE", "WHY");
-	if ((n = store_each_held(c->store, c->cfg->schedule.timezone, print_held, out)) < 0) {
+	if ((n = lawyer_sql_each_held(c->store, c->cfg->schedule.timezone, print_held, out)) < 0) {
 		json_decref(out);
 		return ctl_refused(c);
 	}
@@ -204,7 +205,7 @@ struct hist_out {
 
 /* history: the invoice itself. */
 static void
-print_invoice(const struct store_invoice *inv, void *arg)
+print_invoice(const struct lawyer_sql_invoice *inv, void *arg)
 {
 	(void)arg;
 	printf("invoice %s: client %lld %s; %s %s, balance %s %s; issued %s, due %s; %s\n",
@@ -218,7 +219,7 @@ print_invoice(const struct store_invoice *inv, void *arg)
 
 /* history: one reminder or audit row. */
 static void
-print_hist(const struct store_hist *h, void *arg)
+print_hist(const struct lawyer_sql_hist *h, void *arg)
 {
 	struct hist_out *ho = arg;
 	char id[24];
@@ -260,7 +261,7 @@ cmd_history(struct ctl *c, int argc, char **argv)
 
 	if (argc != 2)
 		return ctl_usage(c);
-	if (store_history(c->store, argv[1], ho.tz, print_invoice, print_hist, &ho) < 0)
+	if (lawyer_sql_history(c->store, argv[1], ho.tz, print_invoice, print_hist, &ho) < 0)
 		return ctl_refused(c);
 	if (!ho.reminders && !ho.audit)
 		printf("reminders: none\naudit: none\n");
@@ -290,7 +291,7 @@ cmd_letter_sent(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c);
 	if (!ctl_parse_id(rem, "a reminder id", &id))
 		return EX_USAGE;
-	if (store_letter_sent(c->store, id, tracking) < 0)
+	if (lawyer_sql_letter_sent(c->store, id, tracking) < 0)
 		return ctl_refused(c);
 	printf("reminder %lld: letter recorded as posted, tracking number %s\n", (long long)id,
 	    tracking);

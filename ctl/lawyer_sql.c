@@ -10,127 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_ctl.h"
+#include "ctl_db.h"
+#include "lawyer_sql.h"
 #include "store_int.h"
-
-/* Remember the primary message of RES's error (or the connection's). */
-void
-store_ctl_fail(struct store *s, const PGresult *res)
-{
-	const char *msg = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-
-	if (msg == NULL)
-		msg = PQerrorMessage(s->conn);
-	snprintf(s->err, sizeof(s->err), "%s", msg != NULL && *msg ? msg : "failed");
-	s->err[strcspn(s->err, "\n")] = '\0';
-}
-
-/* Run SQL with N text parameters; NULL (primary message remembered)
- * unless the result has status WANT. */
-PGresult *
-store_ctl_q(struct store *s, const char *sql, int n, const char *const *params, ExecStatusType want)
-{
-	PGresult *res = PQexecParams(s->conn, sql, n, NULL, params, NULL, NULL, 0);
-
-	if (PQresultStatus(res) != want) {
-		store_ctl_fail(s, res);
-		PQclear(res);
-		return NULL;
-	}
-	return res;
-}
-
-/* Run a statement without rows. */
-int
-store_ctl_cmd(struct store *s, const char *sql)
-{
-	PGresult *res = store_ctl_q(s, sql, 0, NULL, PGRES_COMMAND_OK);
-
-	PQclear(res);
-	return res != NULL ? 0 : -1;
-}
-
-/* Append to the malloc'ed *BUF of length *LEN "KEY='VALUE' ", quoted as
- * libpq's conninfo parser reads it back. */
-static int
-append_opt(char **buf, size_t *len, const char *key, const char *value)
-{
-	size_t need = *len + strlen(key) + 2 * strlen(value) + 5;
-	char *b = realloc(*buf, need), *w;
-
-	if (b == NULL)
-		return -1;
-	*buf = b;
-	w = b + *len;
-	w += sprintf(w, "%s%s='", *len ? " " : "", key);
-	for (const char *r = value; *r; r++) {
-		if (*r == '\'' || *r == '\\')
-			*w++ = '\\';
-		*w++ = *r;
-	}
-	*w++ = '\'';
-	*w = '\0';
-	*len = (size_t)(w - b);
-	return 0;
-}
-
-/* The configured conninfo for another login: the same server and
- * database, as USER.  The configured password is the configured user's:
- * it is dropped, and USER authenticates its own way (peer, .pgpass,
- * PGPASSWORD, Kerberos). */
-char *
-store_conninfo_with_user(const char *conninfo, const char *user, char *err, size_t errlen)
-{
-	PQconninfoOption *opts;
-	char *msg = NULL, *out = NULL;
-	size_t len = 0;
-
-	if ((opts = PQconninfoParse(conninfo, &msg)) == NULL) {
-		snprintf(err, errlen, "database.conninfo: %s", msg != NULL ? msg : "out of memory");
-		err[strcspn(err, "\n")] = '\0';
-		PQfreemem(msg);
-		return NULL;
-	}
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || strcmp(o->keyword, "user") == 0 ||
-		    strcmp(o->keyword, "password") == 0)
-			continue;
-		if (append_opt(&out, &len, o->keyword, o->val) < 0)
-			goto oom;
-	}
-	if (append_opt(&out, &len, "user", user) < 0)
-		goto oom;
-	PQconninfoFree(opts);
-	return out;
-oom:
-	snprintf(err, errlen, "out of memory");
-	PQconninfoFree(opts);
-	free(out);
-	return NULL;
-}
-
-/* One of the lawyers' functions, with its audit row and its NOTIFY. */
-int
-store_call(struct store *s, const char *function, int n, const char *const *params)
-{
-	char sql[128];
-	size_t len;
-	PGresult *res;
-
-	len = (size_t)snprintf(sql, sizeof(sql), "SELECT dunning.%s(", function);
-	for (int i = 0; i < n && len < sizeof(sql); i++)
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s$%d", i ? ", " : "",
-		    i + 1);
-	if (len >= sizeof(sql) - 2) {
-		snprintf(s->err, sizeof(s->err), "%s: too many parameters", function);
-		return -1;
-	}
-	strcat(sql, ")");
-	if ((res = store_ctl_q(s, sql, n, params, PGRES_TUPLES_OK)) == NULL)
-		return -1;
-	PQclear(res);
-	return 0;
-}
 
 /* The name a client is shown by: the company, or first and last name. */
 #define CLIENT_NAME(c) \
@@ -139,13 +21,13 @@ store_call(struct store *s, const char *function, int n, const char *const *para
 
 /* Held reminders the session may see (row-level security filters them). */
 int
-store_each_held(struct store *s, const char *tz, store_held_fn fn, void *arg)
+lawyer_sql_each_held(struct store *s, const char *tz, lawyer_sql_held_fn fn, void *arg)
 {
 	const char *p[1] = { tz };
 	PGresult *res;
 	int n;
 
-	res = store_ctl_q(s, "SELECT r.id, i.number, c.id, " CLIENT_NAME("c") ", "
+	res = ctl_db_q(s, "SELECT r.id, i.number, c.id, " CLIENT_NAME("c") ", "
 	    "  " STORE_BALANCE "::text, i.currency, r.stage, to_char(h.since AT TIME ZONE $1, 'YYYY-MM-DD HH24:MI'), "
 	    "  to_char(h.since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
 	    "  coalesce(r.reason, '') "
@@ -159,7 +41,7 @@ store_each_held(struct store *s, const char *tz, store_held_fn fn, void *arg)
 		return -1;
 	n = PQntuples(res);
 	for (int i = 0; i < n; i++) {
-		struct store_held h = {
+		struct lawyer_sql_held h = {
 			.id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
 			.invoice_number = PQgetvalue(res, i, 1),
 			.client_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
@@ -181,14 +63,14 @@ store_each_held(struct store *s, const char *tz, store_held_fn fn, void *arg)
 /* The history's three reads, in one snapshot. */
 static int
 history_read(struct store *s, const char *number, const char *tz,
-    void (*head)(const struct store_invoice *inv, void *arg),
-    void (*fn)(const struct store_hist *h, void *arg), void *arg)
+    void (*head)(const struct lawyer_sql_invoice *inv, void *arg),
+    void (*fn)(const struct lawyer_sql_hist *h, void *arg), void *arg)
 {
 	const char *p[2] = { number, tz };
 	char ib[24];
 	PGresult *res;
 
-	res = store_ctl_q(s, "SELECT i.id, i.number, c.id, " CLIENT_NAME("c") ", i.amount::text, "
+	res = ctl_db_q(s, "SELECT i.id, i.number, c.id, " CLIENT_NAME("c") ", i.amount::text, "
 	    "  " STORE_BALANCE "::text, i.currency, i.issued_on::text, i.due_on::text, i.status, "
 	    "  coalesce(to_char(i.disputed_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI'), ''), "
 	    "  coalesce(i.dispute_reason, ''), coalesce(i.paused_until::text, '') "
@@ -203,7 +85,7 @@ history_read(struct store *s, const char *number, const char *tz,
 		PQclear(res);
 		return -1;
 	}
-	struct store_invoice inv = {
+	struct lawyer_sql_invoice inv = {
 		.id = strtoll(PQgetvalue(res, 0, 0), NULL, 10),
 		.number = PQgetvalue(res, 0, 1),
 		.client_id = strtoll(PQgetvalue(res, 0, 2), NULL, 10),
@@ -222,7 +104,7 @@ history_read(struct store *s, const char *number, const char *tz,
 	p[0] = store_i64(ib, inv.id);
 	PQclear(res);
 
-	res = store_ctl_q(s, "SELECT r.id, "
+	res = ctl_db_q(s, "SELECT r.id, "
 	    "  to_char(r.created_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), r.stage, r.state, to_char(r.scheduled_for AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI'), "
 	    "  coalesce(to_char(r.sent_at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI'), ''), "
 	    "  coalesce(r.message_id, ''), coalesce(r.reason, '') "
@@ -231,7 +113,7 @@ history_read(struct store *s, const char *number, const char *tz,
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		struct store_hist h = {
+		struct lawyer_sql_hist h = {
 			.reminder_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
 			.at = PQgetvalue(res, i, 1),
 			.stage = PQgetvalue(res, i, 2),
@@ -246,14 +128,14 @@ history_read(struct store *s, const char *number, const char *tz,
 	}
 	PQclear(res);
 
-	res = store_ctl_q(s, "SELECT a.id, to_char(a.at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), "
+	res = ctl_db_q(s, "SELECT a.id, to_char(a.at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), "
 	    "  a.actor, a.action, coalesce(a.reminder_id, 0), a.details::text "
 	    "FROM dunning.audit_log a WHERE a.invoice_id = $1 ORDER BY a.at, a.id", 2, p,
 	    PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++) {
-		struct store_hist h = {
+		struct lawyer_sql_hist h = {
 			.audit = true,
 			.audit_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
 			.at = PQgetvalue(res, i, 1),
@@ -271,27 +153,27 @@ history_read(struct store *s, const char *number, const char *tz,
 
 /* An invoice's header, reminders and audit rows, read in one snapshot. */
 int
-store_history(struct store *s, const char *number, const char *tz,
-    void (*head)(const struct store_invoice *inv, void *arg),
-    void (*fn)(const struct store_hist *h, void *arg), void *arg)
+lawyer_sql_history(struct store *s, const char *number, const char *tz,
+    void (*head)(const struct lawyer_sql_invoice *inv, void *arg),
+    void (*fn)(const struct lawyer_sql_hist *h, void *arg), void *arg)
 {
-	if (store_ctl_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+	if (ctl_db_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
 	if (history_read(s, number, tz, head, fn, arg) < 0) {
 		store_rollback(s);
 		return -1;
 	}
-	return store_ctl_cmd(s, "COMMIT");
+	return ctl_db_cmd(s, "COMMIT");
 }
 
 /* ------------------------------------------------------ letter-sent -- */
 
 /* dunning.letter_sent: the tracking number of a posted formal notice. */
 int
-store_letter_sent(struct store *s, int64_t id, const char *tracking)
+lawyer_sql_letter_sent(struct store *s, int64_t id, const char *tracking)
 {
 	char ib[24];
 	const char *p[2] = { store_i64(ib, id), tracking };
 
-	return store_call(s, "letter_sent", 2, p);
+	return ctl_db_call(s, "letter_sent", 2, p);
 }

@@ -21,7 +21,8 @@
 #include "check.h"
 #include "ctl.h"
 #include "mime.h"
-#include "store_ctl.h"
+#include "ctl_db.h"
+#include "preview_sql.h"
 #include "templates.h"
 
 /* Local time T as "2026-03-05 10:00". */
@@ -148,7 +149,7 @@ print_recipient(const struct send_group *g)
 
 /* What the reader should know before the message itself. */
 static void
-print_preface(const struct ctl *c, const struct send_group *g, const struct store_preview *pv)
+print_preface(const struct ctl *c, const struct send_group *g, const struct preview_sql *pv)
 {
 	const struct config_stage *st = &c->cfg->stages[g->stage];
 	char at[32];
@@ -192,7 +193,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 {
 	struct templates *ms;
 	struct send_group g;
-	struct store_preview pv;
+	struct preview_sql pv;
 	const char *arg = NULL, *invoice = NULL, *stage = NULL;
 	enum reason why;
 	char err[512], domain[256];
@@ -222,9 +223,9 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 	}
 	mime_from_domain(c->cfg, domain, sizeof(domain));
 	if (arg != NULL)
-		got = store_preview_group(c->store, c->cfg, id, c->now, domain, &g, &pv);
+		got = preview_sql_group(c->store, c->cfg, id, c->now, domain, &g, &pv);
 	else
-		got = store_preview_invoice(c->store, c->cfg, invoice, stage, c->now, domain, &g,
+		got = preview_sql_invoice(c->store, c->cfg, invoice, stage, c->now, domain, &g,
 		    &pv);
 	if (got < 0) {
 		templates_free(ms);
@@ -279,7 +280,7 @@ cmd_preview(struct ctl *c, int argc, char **argv)
 	}
 	rc = EX_OK;
 out:
-	store_preview_free(&g, &pv);
+	preview_sql_free(&g, &pv);
 	templates_free(ms);
 	return rc;
 }

@@ -14,7 +14,8 @@
 #include <string.h>
 
 #include "policy.h"
-#include "store_ctl.h"
+#include "ctl_db.h"
+#include "preview_sql.h"
 #include "store_int.h"
 #include "plan.h"
 #include "load.h"
@@ -74,7 +75,7 @@ judge(const struct policy_facts *f, const char *number, void *arg)
 }
 
 void
-store_preview_free(struct send_group *g, struct store_preview *pv)
+preview_sql_free(struct send_group *g, struct preview_sql *pv)
 {
 	group_free(g);
 	free(pv->note);
@@ -131,7 +132,7 @@ list_add(char **list, const char *number)
 /* Read reminder H->id; refuse one that will not leave any more. */
 static int
 preview_head(struct store *s, const struct config *cfg, struct head *h,
-    struct store_preview *pv)
+    struct preview_sql *pv)
 {
 	static const char *const can_leave[] = CAN_LEAVE;
 	char ib[24];
@@ -139,7 +140,7 @@ preview_head(struct store *s, const struct config *cfg, struct head *h,
 	PGresult *res;
 	const char *st;
 
-	res = store_ctl_q(s, "SELECT r.state, r.stage, i.client_id, i.currency, r.message_id, "
+	res = ctl_db_q(s, "SELECT r.state, r.stage, i.client_id, i.currency, r.message_id, "
 	    "  floor(extract(epoch FROM r.scheduled_for))::bigint, r.invoice_id "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE r.id = $1", 1, p, PGRES_TUPLES_OK);
@@ -181,7 +182,7 @@ preview_head(struct store *s, const struct config *cfg, struct head *h,
  * listed in PV, not kept: it joins only if approved too. */
 static int
 preview_members(struct store *s, const struct head *h, const struct cal_window *w,
-    time_t now, struct store_preview *pv, struct member **m, size_t *n)
+    time_t now, struct preview_sql *pv, struct member **m, size_t *n)
 {
 	char cb[24];
 	const char *p[4] = { store_i64(cb, h->client), h->stage_name, h->currency,
@@ -189,7 +190,7 @@ preview_members(struct store *s, const struct head *h, const struct cal_window *
 	PGresult *res;
 	int rows;
 
-	res = store_ctl_q(s, "SELECT r.id, r.invoice_id, i.number, r.state, "
+	res = ctl_db_q(s, "SELECT r.id, r.invoice_id, i.number, r.state, "
 	    "  floor(extract(epoch FROM r.scheduled_for))::bigint "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE i.client_id = $1 AND r.stage = $2 AND i.currency = $3 "
@@ -229,7 +230,7 @@ oom:
  * saying why it would not go. */
 static int
 preview_recheck(struct store *s, const struct config *cfg, const struct head *h,
-    struct member *m, size_t n, struct store_preview *pv)
+    struct member *m, size_t n, struct preview_sql *pv)
 {
 	struct verdict v = { cfg, pv->leaves_at, h->stage, m, n, h->invoice_id, NULL };
 	char *inv = member_array(m, n, true);
@@ -259,7 +260,7 @@ preview_recheck(struct store *s, const struct config *cfg, const struct head *h,
 /* The group of reminder ID, read in the caller's snapshot. */
 static int
 preview_read(struct store *s, const struct config *cfg, int64_t id, time_t now,
-    const char *domain, struct send_group *g, struct store_preview *pv)
+    const char *domain, struct send_group *g, struct preview_sql *pv)
 {
 	struct cal_window w = policy_window(cfg);
 	struct head h = { .id = id };
@@ -316,19 +317,19 @@ out:
 
 /* The group reminder ID would leave in, without writing or locking. */
 int
-store_preview_group(struct store *s, const struct config *cfg, int64_t id, time_t now,
-    const char *domain, struct send_group *g, struct store_preview *pv)
+preview_sql_group(struct store *s, const struct config *cfg, int64_t id, time_t now,
+    const char *domain, struct send_group *g, struct preview_sql *pv)
 {
 	memset(g, 0, sizeof(*g));
 	memset(pv, 0, sizeof(*pv));
-	if (store_ctl_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+	if (ctl_db_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
 	if (preview_read(s, cfg, id, now, domain, g, pv) < 0) {
 		store_rollback(s);
-		store_preview_free(g, pv);
+		preview_sql_free(g, pv);
 		return -1;
 	}
-	return store_ctl_cmd(s, "COMMIT");
+	return ctl_db_cmd(s, "COMMIT");
 }
 
 /* What the policy says of the invoice at a stage not planned yet. */
@@ -377,7 +378,7 @@ judge_ahead(const struct policy_facts *f, const char *number, void *arg)
 /* Invoice ID (of CLIENT) at stage STAGE with no reminder that may leave. */
 static int
 preview_ahead(struct store *s, const struct config *cfg, int64_t id, int64_t client,
-    int stage, time_t now, const char *domain, struct send_group *g, struct store_preview *pv)
+    int stage, time_t now, const char *domain, struct send_group *g, struct preview_sql *pv)
 {
 	struct ahead a = { cfg, now, stage, false, 0, 0, NULL };
 	char ib[24], arr[32], mid[160];
@@ -427,7 +428,7 @@ oom:
 /* Invoice NUMBER at STAGE, read in the caller's snapshot. */
 static int
 preview_invoice_read(struct store *s, const struct config *cfg, const char *number,
-    int stage, time_t now, const char *domain, struct send_group *g, struct store_preview *pv)
+    int stage, time_t now, const char *domain, struct send_group *g, struct preview_sql *pv)
 {
 	static const char *const can_leave[] = CAN_LEAVE;
 	char states[80] = "{";
@@ -439,7 +440,7 @@ preview_invoice_read(struct store *s, const struct config *cfg, const char *numb
 		snprintf(states + strlen(states), sizeof(states) - strlen(states), "%s%s",
 		    can_leave[i], i + 1 < sizeof(can_leave) / sizeof(can_leave[0]) ? "," : "}");
 
-	res = store_ctl_q(s, "SELECT i.id, i.client_id, i.currency, (SELECT max(r.id) "
+	res = ctl_db_q(s, "SELECT i.id, i.client_id, i.currency, (SELECT max(r.id) "
 	    "  FROM dunning.reminder r WHERE r.invoice_id = i.id AND r.stage = $2 "
 	    "  AND r.state = ANY($3::text[])) "
 	    "FROM dunning.invoice i WHERE i.number = $1", 3, p, PGRES_TUPLES_OK);
@@ -462,9 +463,9 @@ preview_invoice_read(struct store *s, const struct config *cfg, const char *numb
 }
 
 int
-store_preview_invoice(struct store *s, const struct config *cfg, const char *number,
+preview_sql_invoice(struct store *s, const struct config *cfg, const char *number,
     const char *stage, time_t now, const char *domain, struct send_group *g,
-    struct store_preview *pv)
+    struct preview_sql *pv)
 {
 	int st = config_stage_index(cfg, stage);
 
@@ -479,12 +480,12 @@ store_preview_invoice(struct store *s, const struct config *cfg, const char *num
 			    i ? "," : "", cfg->stages[i].name);
 		return -1;
 	}
-	if (store_ctl_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
+	if (ctl_db_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") < 0)
 		return -1;
 	if (preview_invoice_read(s, cfg, number, st, now, domain, g, pv) < 0) {
 		store_rollback(s);
-		store_preview_free(g, pv);
+		preview_sql_free(g, pv);
 		return -1;
 	}
-	return store_ctl_cmd(s, "COMMIT");
+	return ctl_db_cmd(s, "COMMIT");
 }

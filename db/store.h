@@ -20,6 +20,12 @@
 
 struct store;
 
+/* A growable list of ids (store_array.c), printed as a PostgreSQL array. */
+struct store_ids {
+	int64_t *v;
+	size_t n, cap;
+};
+
 /* Connect with CONNINFO; NULL with the reason in ERR. */
 struct store *store_connect(const char *conninfo, char *err, size_t errlen);
 void store_close(struct store *s);

@@ -47,11 +47,6 @@ int store_commit(struct store *s);
 const char *store_i64(char *buf, int64_t v);
 const char *store_id_or_null(char *buf, int64_t v);
 
-/* A growable list of ids (store_array.c), printed as a PostgreSQL array. */
-struct store_ids {
-	int64_t *v;
-	size_t n, cap;
-};
 int store_ids_add(struct store_ids *l, int64_t id);
 bool store_ids_has(const struct store_ids *l, int64_t id);
 char *store_ids_array(const struct store_ids *l);

@@ -83,6 +83,8 @@ static const struct {
 	    "an invoice number or reference contains a control character" },
 	[REASON_NOT_COMPOSED] = { "not_composed", "le message n'a pas pu être composé",
 	    "the message could not be composed" },
+	[REASON_NO_CHANNEL] = { "no_channel", "aucun moyen d'envoi pour le canal de l'étape",
+	    "no driver for the stage's channel" },
 	[REASON_RELAY_REFUSED] = { "relay_refused", "refus du serveur de messagerie",
 	    "refused by the mail server" },
 	[REASON_GAVE_UP] = { "gave_up", "abandon après plusieurs tentatives",
@@ -95,12 +97,14 @@ static const struct {
 	    "the sender stopped while sending" },
 };
 
+/* The code stored for R. */
 const char *
 reason_code(enum reason r)
 {
 	return r > REASON_NONE && r < REASON_COUNT ? reasons[r].code : "";
 }
 
+/* The reason whose code is CODE. */
 enum reason
 reason_of(const char *code)
 {
@@ -110,6 +114,7 @@ reason_of(const char *code)
 	return REASON_NONE;
 }
 
+/* R in words, English or French. */
 const char *
 reason_text(enum reason r, bool en)
 {
@@ -118,6 +123,7 @@ reason_text(enum reason r, bool en)
 	return en ? reasons[r].en : reasons[r].fr;
 }
 
+/* R in words, with the attempts and the detail: see reason.h. */
 char *
 reason_say(enum reason r, bool en, int attempts, const char *detail)
 {

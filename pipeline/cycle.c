@@ -70,12 +70,14 @@ plan_at(struct cycle *c, time_t now, struct plan_stats *ps, double *ms)
 	return 0;
 }
 
+/* The daemon's full pass (see cycle.h). */
 int
 cycle_plan(struct cycle *c, struct plan_stats *ps, double *ms)
 {
 	return plan_at(c, clock_now(c->clock), ps, ms);
 }
 
+/* The invoices a notification named. */
 int
 cycle_plan_some(struct cycle *c, const int64_t *ids, size_t n, struct plan_stats *ps)
 {
@@ -87,6 +89,7 @@ cycle_plan_some(struct cycle *c, const int64_t *ids, size_t n, struct plan_stats
 	return plan_invoices(c->store, c->cfg, now, ids, n, ps) < 0 ? -1 : 0;
 }
 
+/* The clients' mail, then the lawyers'. */
 int
 cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 {
@@ -122,6 +125,7 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 	return rc;
 }
 
+/* One log line for a pass. */
 void
 cycle_log(const char *what, time_t now, const struct plan_stats *ps,
     const struct send_stats *ss, double plan_ms)
@@ -142,6 +146,7 @@ cycle_log(const char *what, time_t now, const struct plan_stats *ps,
 		    ss->retried, ss->failed, ss->in_doubt, ps->errors + ss->errors);
 }
 
+/* `--once` and `--plan-only`. */
 int
 cycle_once(struct cycle *c, bool plan_only)
 {

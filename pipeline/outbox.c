@@ -6,6 +6,7 @@
 
 #include "outbox.h"
 
+/* What to record after an attempt (see outbox.h). */
 enum outbox_verdict
 outbox_judge(const struct config *cfg, enum mailer_outcome outcome, int attempts,
     bool at_least_once, bool *gave_up)
@@ -32,6 +33,7 @@ outbox_judge(const struct config *cfg, enum mailer_outcome outcome, int attempts
 	return OUTBOX_FAILED;
 }
 
+/* The delay before the next attempt (see outbox.h). */
 time_t
 outbox_backoff(const struct config *cfg, int attempts, unsigned int *seed)
 {
@@ -44,6 +46,7 @@ outbox_backoff(const struct config *cfg, int attempts, unsigned int *seed)
 	return d - d / 5 + rand_r(seed) % (2 * (d / 5) + 1);
 }
 
+/* The driver of a configured channel. */
 const struct outbox_channel *
 outbox_channel(enum config_channel id)
 {
@@ -55,6 +58,7 @@ outbox_channel(enum config_channel id)
 	return NULL;
 }
 
+/* Free a message's payload, copy and path. */
 void
 outbox_msg_free(struct outbox_msg *m)
 {

@@ -11,7 +11,8 @@
  *                            ──outcome unknown──▶ in_doubt (client mail:
  *                              never resent blindly) or due again (the
  *                              lawyers' mail: at least once)
- *   sending whose lease ran out and whose sender is gone ──▶ in_doubt
+ *   sending whose lease ran out and whose sender is gone ──▶ in_doubt for
+ *   a reminder; the lawyers' mail is claimed again (at least once)
  *
  * The claim (FOR UPDATE SKIP LOCKED, 'sending' committed with its lease)
  * and the recording are each table's own SQL (pipeline/claim.c and

@@ -211,7 +211,7 @@ outcome_retry(struct store *s, const struct config *cfg, struct send_group *g,
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET "
 	    "state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, "
 	    "scheduled_for = $3::text::timestamptz, lease_until = NULL, last_error = left($2, 500), "
-	    "reason = $7, retrying = true, updated_at = dunning.now() "
+	    "reason = nullif($7, ''), retrying = true, updated_at = dunning.now() "
 	    "WHERE id = ANY($1::bigint[]) AND state = 'sending' "
 	    "RETURNING id, invoice_id, attempts"), &o);
 }
@@ -226,7 +226,7 @@ outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
 	    .alert = "failed" };
 
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET state = 'failed', "
-	    "lease_until = NULL, last_error = left($2, 500), reason = $7, retrying = false, "
+	    "lease_until = NULL, last_error = left($2, 500), reason = nullif($7, ''), retrying = false, "
 	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
 	    "RETURNING id, invoice_id, attempts"), &o);
 }
@@ -259,7 +259,7 @@ outcome_in_doubt(struct store *s, const struct config *cfg, struct send_group *g
 	    .detail = detail };
 
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET state = 'in_doubt', "
-	    "lease_until = NULL, last_error = left($2, 500), reason = $7, "
+	    "lease_until = NULL, last_error = left($2, 500), reason = nullif($7, ''), "
 	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
 	    "RETURNING id, invoice_id, attempts"), &o);
 }

@@ -14,7 +14,6 @@
 #include "group.h"
 #include "reason.h"
 #include "store.h"
-#include "store_int.h"
 
 /* Outcomes.  DETAIL (ANSWER) is the relay's answer or the error, never
  * the reason: that is WHY's code. */

@@ -187,7 +187,7 @@ plan_write_decision(struct store *s, const struct config *cfg, const struct poli
 	if (d->op == ROW_CREATE) {
 		const char *p[5] = { ib, cfg->stages[d->stage].name, state, at, reason_code(d->reason) };
 		PGresult *res = store_q(s, "INSERT INTO dunning.reminder (invoice_id, stage, state, "
-		    "scheduled_for, reason) VALUES ($1, $2, $3, $4, $5) "
+		    "scheduled_for, reason) VALUES ($1, $2, $3, $4, nullif($5, '')) "
 		    "ON CONFLICT (invoice_id, stage) DO NOTHING RETURNING id", 5, p, PGRES_TUPLES_OK);
 
 		if (res == NULL)
@@ -208,10 +208,12 @@ plan_write_decision(struct store *s, const struct config *cfg, const struct poli
 		const char *p[5] = { store_i64(rb, d->reminder_id), state, at,
 			reason_code(d->reason), old >= 0 ? reminder_state_name(old) : "" };
 		const char *action;
-		/* A row the planner moves is no longer waiting for a retry's
-		 * backoff: its new slot is the planner's. */
+		/* A retry the planner only moves (its backoff ends outside the
+		 * window) is still a retry; any other move makes the slot the
+		 * planner's. */
 		PGresult *res = store_q(s, "UPDATE dunning.reminder SET state = $2, "
-		    "scheduled_for = $3, reason = $4, retrying = false, updated_at = dunning.now() "
+		    "scheduled_for = $3, reason = nullif($4, ''), "
+		    "retrying = retrying AND $4 = 'retry_backoff', updated_at = dunning.now() "
 		    "WHERE id = $1 AND state = $5 RETURNING id", 5, p, PGRES_TUPLES_OK);
 		int moved;
 
@@ -337,9 +339,9 @@ plan_one(struct store *s, const struct config *cfg, time_t now, int64_t id,
 	if (plan_load_facts(s, cfg, "i.id = $1", 1, p, keep_one, &f) < 0 || f.invoice_id != id)
 		goto fail;
 	policy_decide(&f, cfg, now, &d);
-	if (plan_write_decision(s, cfg, &f, &d, st) < 0 || store_commit(s) < 0)
+	if (plan_write_decision(s, cfg, &f, &d, st) < 0)
 		goto fail;
-	return 0;
+	return store_commit(s);
 fail:
 	store_rollback(s);
 	return -1;
@@ -407,8 +409,8 @@ plan_expire_leases(struct store *s, time_t now)
 	    "    AND l.objid = (r.invoice_id % 2147483647)::oid) "
 	    "  RETURNING id, invoice_id, stage, message_id) "
 	    "SELECT dunning.audit('daemon', 'in_doubt', invoice_id, id, jsonb_build_object("
-	    "  'stage', stage, 'message_id', message_id, 'reason', "
-	    "  'the sender stopped before recording the relay''s answer')) FROM x", 0, NULL,
+	    "  'stage', stage, 'message_id', message_id, 'reason', 'lease_expired')) FROM x", 0,
+	    NULL,
 	    PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;

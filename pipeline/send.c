@@ -32,6 +32,7 @@
 
 /* One claimed message of the batch. */
 struct pending {
+	size_t order;			/* its place in the claim */
 	struct send_pass *s;
 	struct send_group g;
 	struct send_stats *st;
@@ -204,14 +205,17 @@ hand(struct send_pass *s, struct outbox_msg *msgs, size_t n)
 	}
 }
 
-/* Order of the channels in a batch: letters, then the relay's session. */
+/* Order of the channels in a batch: letters, then the relay's session;
+ * inside a channel, the claim's order. */
 static int
 by_channel(const void *a, const void *b)
 {
 	const struct pending *x = ((const struct outbox_msg *)a)->udata;
 	const struct pending *y = ((const struct outbox_msg *)b)->udata;
 
-	return (int)y->channel->id - (int)x->channel->id;
+	if (x->channel->id != y->channel->id)
+		return (int)y->channel->id - (int)x->channel->id;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 /* Send what is due, a batch at a time: read the clock, claim up to
@@ -260,11 +264,17 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 				st->errors++;
 				continue;
 			}
-			*p = (struct pending){ .s = s, .g = groups[i], .st = st, .clock = clock,
+			*p = (struct pending){ .order = i, .s = s, .g = groups[i], .st = st,
+			    .clock = clock,
 			    .channel = outbox_channel(s->cfg->stages[groups[i].stage].channel) };
-			if (p->channel == NULL)
-				log_warnx("%s: its stage's channel has no driver; it will be in_doubt",
-				    groups[i].message_id);
+			if (p->channel == NULL) {
+				/* Nothing was handed over: failed, for a person to act. */
+				log_warnx("%s: its stage's channel has no driver", groups[i].message_id);
+				if (outcome_failed(s->store, s->cfg, &p->g, REASON_NO_CHANNEL, NULL) == 0)
+					st->failed++;
+				else
+					st->errors++;
+			}
 			if (p->channel == NULL || !prepare(p, &msgs[n], now)) {
 				outcome_release(s->store, &p->g);
 				free(p);

@@ -73,6 +73,7 @@ UPDATE dunning.reminder SET
 		ELSE last_error END
 WHERE state = 'failed' AND reason = 'failed';
 
--- From now on a reason is a code, never a sentence.
+-- From now on a reason is a code, never a sentence (nor an empty one).
+UPDATE dunning.reminder SET reason = NULL WHERE reason = '';
 ALTER TABLE dunning.reminder ADD CONSTRAINT reminder_reason_is_a_code
 	CHECK (reason ~ '^[a-z][a-z0-9_]{0,39}$');

@@ -14,6 +14,27 @@ def due_j3(env, number):
     env.invoice(number, c, '2026-03-02')
 
 
+def test_a_retry_past_the_window_waits_for_its_backoff(make_env):
+    """A 451 late in the day with a two-hour backoff: the retry falls after
+    the window closes, so the planner moves it to the next opening — and it
+    stays a retry there: later passes of the same evening do not pull it
+    back to now (the backoff was lost when the planner moved the row)."""
+    env = make_env(smtp_conf='  retry_base = 7200\n  retry_max = 7200\n')
+    due_j3(env, 'R-9')
+    env.smtp.faults(reply={'mail': '451 4.3.0 Try again later'})
+    env.cycle(at(MONDAY, '17:30'))
+    assert env.reminders('R-9')['j3']['state'] == 'planned'
+    env.smtp.faults()
+    for hhmm in ('17:40', '17:50'):
+        env.cycle(at(MONDAY, hhmm))
+        r = env.reminders('R-9')['j3']
+        assert env.mails() == [], (hhmm, r)
+        assert r['retrying'] and r['reason'] == 'retry_backoff', (hhmm, r)
+    env.cycle(at('2026-03-10', '09:30'))
+    assert [m.rcpt for m in env.mails()] == ['r-9@client.example']
+    assert env.reminders('R-9')['j3']['state'] == 'sent'
+
+
 @pytest.mark.parametrize('step,reply', [
     ('connect', '421 4.3.2 Service not available'),
     ('helo', '421 4.3.2 Too busy'),
