@@ -3,7 +3,8 @@
  * it did: one enum, and one table mapping each reason to the code stored
  * in dunning.reminder.reason (and in audit details) and to its text in
  * French and English.  Modules exchange the enum, never the text: the
- * lawyer's mail, dunningctl and plan --json print the table's words.
+ * lawyer's mail, dunningctl in-doubt and plan --json print the table's
+ * words; dunningctl pending and the JSON outputs give the codes.
  */
 #ifndef DUNNING_REASON_H
 #define DUNNING_REASON_H
