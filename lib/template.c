@@ -7,10 +7,12 @@
  * renderer only walks the tree.
  *
  * Where the specification is silent: a tag name must be non-empty and hold
- * no whitespace; sections nest at most MAX_NESTING deep (an error, never
- * truncation).
+ * no whitespace; sections nest at most TEMPLATE_MAX_NESTING deep (an
+ * error, never truncation).
+ *
+ * Errors are a struct template_error; template_error_text() is the one place
+ * that words them.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,6 @@
 #include "template.h"
 #include "template_int.h"
 
-#define MAX_NESTING		100
-
 struct parser {
 	const char		*s;
 	size_t			 len;
@@ -28,23 +28,98 @@ struct parser {
 	size_t			 olen, clen;
 	size_t			 linepos;	/* line counted up to here */
 	unsigned		 line;
-	struct template_node	*open[MAX_NESTING + 1];
+	struct template_node	*open[TEMPLATE_MAX_NESTING + 1];
 	size_t			 nopen;
-	char			*err;
-	size_t			 errlen;
+	struct template_error	*err;
 };
 
-/* Write a formatted message into the caller's error buffer, if any. */
+/* Fill ERR, if not NULL, with KIND at LINE about the name S (N bytes). */
 void
-template_seterr(char *err, size_t errlen, const char *fmt, ...)
+template_fail(struct template_error *err, enum template_error_kind kind,
+    unsigned line, const char *s, size_t n)
 {
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
+	if (err == NULL)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	*err = (struct template_error){ .kind = kind, .line = line };
+	if (s != NULL)
+		snprintf(err->name, sizeof(err->name), "%.*s", (int)n, s);
+}
+
+/* ERR's reason without its place, into BUF. */
+const char *
+template_error_why(const struct template_error *err, char *buf, size_t len)
+{
+	const char	*name = err->name;
+
+	if (len > 0)
+		buf[0] = '\0';
+	switch (err->kind) {
+	case TEMPLATE_ERR_NONE:
+		break;
+	case TEMPLATE_ERR_NOMEM:
+		snprintf(buf, len, "out of memory");
+		break;
+	case TEMPLATE_ERR_TOO_LARGE:
+		snprintf(buf, len, "output too large");
+		break;
+	case TEMPLATE_ERR_UNCLOSED_TAG:
+		snprintf(buf, len, "unclosed tag");
+		break;
+	case TEMPLATE_ERR_EMPTY_TAG:
+		snprintf(buf, len, "empty tag");
+		break;
+	case TEMPLATE_ERR_BAD_NAME:
+		snprintf(buf, len, "invalid name '%s'", name);
+		break;
+	case TEMPLATE_ERR_BAD_DELIMITERS:
+		snprintf(buf, len, "bad set-delimiter tag");
+		break;
+	case TEMPLATE_ERR_CLOSE_UNOPENED:
+		snprintf(buf, len, "closing tag '%s' without an open section", name);
+		break;
+	case TEMPLATE_ERR_CLOSE_MISMATCH:
+		snprintf(buf, len, "closing tag '%s' does not match section '%s' "
+		    "opened on line %u", name, err->section, err->section_line);
+		break;
+	case TEMPLATE_ERR_UNCLOSED_SECTION:
+		snprintf(buf, len, "section '%s' is not closed", name);
+		break;
+	case TEMPLATE_ERR_SECTION_DEPTH:
+		snprintf(buf, len, "sections nested more than %d deep",
+		    TEMPLATE_MAX_NESTING);
+		break;
+	case TEMPLATE_ERR_PARTIAL_DEPTH:
+		snprintf(buf, len, "partials nested more than %d deep at '%s'",
+		    TEMPLATE_MAX_PARTIAL_DEPTH, name);
+		break;
+	case TEMPLATE_ERR_UNKNOWN_FIELD:
+		snprintf(buf, len, "unknown field '%s'", name);
+		break;
+	case TEMPLATE_ERR_EMPTY_SAMPLE_LIST:
+		snprintf(buf, len, "sample list '%s' is empty, cannot check its "
+		    "section", name);
+		break;
+	}
+	return buf;
+}
+
+/* ERR as "line N: why", prefixed by "partial 'NAME': " when it is in a
+ * partial's text, into BUF. */
+const char *
+template_error_text(const struct template_error *err, char *buf, size_t len)
+{
+	char	 why[256], at[256];
+
+	template_error_why(err, why, sizeof(why));
+	if (err->line == 0)
+		snprintf(at, sizeof(at), "%s", why);
+	else
+		snprintf(at, sizeof(at), "line %u: %s", err->line, why);
+	if (err->partial[0] != '\0')
+		snprintf(buf, len, "partial '%s': %s", err->partial, at);
+	else
+		snprintf(buf, len, "%s", at);
+	return buf;
 }
 
 /* Return the array P of SIZE-byte items grown to hold more than N of them,
@@ -131,7 +206,7 @@ parser_add(struct parser *p, enum template_node_kind kind, unsigned line)
 
 	if ((nd = template_grow(parent->kids, &parent->capkids, parent->nkids,
 	    sizeof(*nd))) == NULL) {
-		template_seterr(p->err, p->errlen, "line %u: out of memory", line);
+		template_fail(p->err, TEMPLATE_ERR_NOMEM, line, NULL, 0);
 		return NULL;
 	}
 	parent->kids = nd;
@@ -153,13 +228,13 @@ parser_name(struct parser *p, size_t *a, size_t *b, unsigned line)
 	while (*b > *a && is_space(p->s[*b - 1]))
 		(*b)--;
 	if (*a == *b) {
-		template_seterr(p->err, p->errlen, "line %u: empty tag", line);
+		template_fail(p->err, TEMPLATE_ERR_EMPTY_TAG, line, NULL, 0);
 		return -1;
 	}
 	for (i = *a; i < *b; i++)
 		if (is_space(p->s[i]) || p->s[i] == '\0') {
-			template_seterr(p->err, p->errlen, "line %u: invalid name '%.*s'",
-			    line, (int)(*b - *a), p->s + *a);
+			template_fail(p->err, TEMPLATE_ERR_BAD_NAME, line,
+			    p->s + *a, *b - *a);
 			return -1;
 		}
 	return 0;
@@ -231,7 +306,7 @@ parser_delims(struct parser *p, size_t a, size_t b, unsigned line)
 	c0 = parser_span(p, o1, b, true);
 	c1 = parser_span(p, c0, b, false);
 	if (o0 == o1 || c0 == c1 || parser_span(p, c1, b, true) != b) {
-		template_seterr(p->err, p->errlen, "line %u: bad set-delimiter tag", line);
+		template_fail(p->err, TEMPLATE_ERR_BAD_DELIMITERS, line, NULL, 0);
 		return -1;
 	}
 	p->otag = p->s + o0;
@@ -259,14 +334,18 @@ parser_tag(struct parser *p, char type, size_t a, size_t b, unsigned line,
 	if (type == '/') {
 		top = p->open[p->nopen - 1];
 		if (p->nopen == 1) {
-			template_seterr(p->err, p->errlen, "line %u: closing tag '%.*s' "
-			    "without an open section", line, (int)(b - a), p->s + a);
+			template_fail(p->err, TEMPLATE_ERR_CLOSE_UNOPENED, line,
+			    p->s + a, b - a);
 			return -1;
 		}
 		if (top->len != b - a || memcmp(top->name, p->s + a, b - a)) {
-			template_seterr(p->err, p->errlen, "line %u: closing tag '%.*s' does "
-			    "not match section '%s' opened on line %u", line,
-			    (int)(b - a), p->s + a, top->name, top->line);
+			template_fail(p->err, TEMPLATE_ERR_CLOSE_MISMATCH, line,
+			    p->s + a, b - a);
+			if (p->err != NULL) {
+				snprintf(p->err->section, sizeof(p->err->section),
+				    "%s", top->name);
+				p->err->section_line = top->line;
+			}
 			return -1;
 		}
 		p->nopen--;
@@ -276,16 +355,15 @@ parser_tag(struct parser *p, char type, size_t a, size_t b, unsigned line,
 	    type == '>' ? TEMPLATE_PARTIAL : type == 'v' ? TEMPLATE_VAR :
 	    TEMPLATE_RAW;
 	if ((kind == TEMPLATE_SECTION || kind == TEMPLATE_INVERTED) &&
-	    p->nopen > MAX_NESTING) {
-		template_seterr(p->err, p->errlen, "line %u: sections nested more than "
-		    "%d deep", line, MAX_NESTING);
+	    p->nopen > TEMPLATE_MAX_NESTING) {
+		template_fail(p->err, TEMPLATE_ERR_SECTION_DEPTH, line, NULL, 0);
 		return -1;
 	}
 	if ((nd = parser_add(p, kind, line)) == NULL)
 		return -1;
 	if (node_set_name(nd, p->s + a, b - a) == -1 ||
 	    (ia < ib && (nd->indent = strndup(p->s + ia, ib - ia)) == NULL)) {
-		template_seterr(p->err, p->errlen, "line %u: out of memory", line);
+		template_fail(p->err, TEMPLATE_ERR_NOMEM, line, NULL, 0);
 		return -1;
 	}
 	if (kind == TEMPLATE_SECTION || kind == TEMPLATE_INVERTED)
@@ -358,7 +436,7 @@ parser_run(struct parser *p, struct template *tpl)
 		b = parser_find_close(p, a, type == '{' ? '}' :
 		    type == '=' ? '=' : 0);
 		if (b == p->len) {
-			template_seterr(p->err, p->errlen, "line %u: unclosed tag", line);
+			template_fail(p->err, TEMPLATE_ERR_UNCLOSED_TAG, line, NULL, 0);
 			return -1;
 		}
 		after = b + p->clen + (type == '{' || type == '=');
@@ -376,16 +454,17 @@ parser_run(struct parser *p, struct template *tpl)
 	if (parser_text(p, tpl, textstart, p->len) == -1)
 		return -1;
 	if (p->nopen > 1) {
-		template_seterr(p->err, p->errlen, "line %u: section '%s' is not closed",
-		    p->open[p->nopen - 1]->line, p->open[p->nopen - 1]->name);
+		template_fail(p->err, TEMPLATE_ERR_UNCLOSED_SECTION,
+		    p->open[p->nopen - 1]->line, p->open[p->nopen - 1]->name,
+		    p->open[p->nopen - 1]->len);
 		return -1;
 	}
 	return 0;
 }
 
-/* Parse TEXT into an immutable tree, or NULL with "line N: why" in ERR. */
+/* Parse TEXT into an immutable tree, or NULL with ERR filled. */
 struct template *
-template_parse(const char *text, size_t len, char *err, size_t errlen)
+template_parse(const char *text, size_t len, struct template_error *err)
 {
 	struct template	*tpl;
 	struct parser	 p;
@@ -393,7 +472,7 @@ template_parse(const char *text, size_t len, char *err, size_t errlen)
 	if ((tpl = calloc(1, sizeof(*tpl))) == NULL ||
 	    (tpl->src = malloc(len + 1)) == NULL) {
 		free(tpl);
-		template_seterr(err, errlen, "line 1: out of memory");
+		template_fail(err, TEMPLATE_ERR_NOMEM, 1, NULL, 0);
 		return NULL;
 	}
 	if (len > 0)
@@ -401,7 +480,7 @@ template_parse(const char *text, size_t len, char *err, size_t errlen)
 	tpl->src[len] = '\0';
 	p = (struct parser){ .s = tpl->src, .len = len, .otag = "{{",
 	    .ctag = "}}", .olen = 2, .clen = 2, .line = 1,
-	    .open = { &tpl->root }, .nopen = 1, .err = err, .errlen = errlen };
+	    .open = { &tpl->root }, .nopen = 1, .err = err };
 	if (parser_run(&p, tpl) == -1) {
 		template_free(tpl);
 		return NULL;

@@ -1,7 +1,7 @@
 /*
  * template_int — what the template's files share and nobody else sees: the
- * parsed tree (built by template.c, walked by template_render.c) and two
- * small helpers both use.
+ * parsed tree (built by template.c, walked by template_render.c), the
+ * limits, and two small helpers both use.
  */
 #ifndef DUNNING_TEMPLATE_INT_H
 #define DUNNING_TEMPLATE_INT_H
@@ -10,6 +10,9 @@
 #include <stddef.h>
 
 #include "template.h"
+
+#define TEMPLATE_MAX_NESTING		100	/* sections in sections */
+#define TEMPLATE_MAX_PARTIAL_DEPTH	32	/* partials in partials */
 
 enum template_node_kind {
 	TEMPLATE_TEXT,
@@ -37,9 +40,10 @@ struct template {
 	struct template_node	 root;
 };
 
-/* Write a formatted message into the caller's error buffer, if any. */
-__attribute__((format(printf, 3, 4)))
-void template_seterr(char *err, size_t errlen, const char *fmt, ...);
+/* Fill ERR, if not NULL, with KIND at LINE about the name S (N bytes; S
+ * NULL: none). */
+void template_fail(struct template_error *err, enum template_error_kind kind,
+    unsigned line, const char *s, size_t n);
 
 /* Return the array P of SIZE-byte items grown to hold more than N of them,
  * or NULL (P untouched) when out of memory. */

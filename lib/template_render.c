@@ -10,12 +10,11 @@
  * Where the specification is silent: false, null, "", 0, 0.0 and [] are
  * falsey (the spec's "!!data"), objects always truthy; true and false
  * interpolate as "true" and "false", objects and arrays as the empty string;
- * partials nest at most MAX_PARTIAL_DEPTH deep (an error, never
+ * partials nest at most TEMPLATE_MAX_PARTIAL_DEPTH deep (an error, never
  * truncation); a partial inside an indented one gets the outer indentation
  * too.  template_check refuses a section over an empty sample list (its body
  * could not be checked) and skips partials (only render time fetches them).
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +22,6 @@
 
 #include "template.h"
 #include "template_int.h"
-
-#define MAX_PARTIAL_DEPTH	32
 
 struct ctxstack {
 	const json_t	**v;
@@ -54,8 +51,7 @@ struct render {
 	const struct indent *indent;
 	bool		 bol;		/* at the start of an output line */
 	bool		 failed;
-	char		*err;
-	size_t		 errlen;
+	struct template_error *err;
 };
 
 /* Push V on a context stack. */
@@ -101,18 +97,14 @@ falsey(const json_t *v)
 	    (json_is_array(v) && json_array_size(v) == 0);
 }
 
-/* Record a render failure (the first one only). */
-__attribute__((format(printf, 2, 3)))
+/* Record a render failure of KIND at LINE about NAME (the first one
+ * only). */
 static void
-render_fail(struct render *r, const char *fmt, ...)
+render_fail(struct render *r, enum template_error_kind kind, unsigned line,
+    const char *name)
 {
-	va_list ap;
-
-	if (!r->failed && r->err != NULL && r->errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(r->err, r->errlen, fmt, ap);
-		va_end(ap);
-	}
+	if (!r->failed)
+		template_fail(r->err, kind, line, name, name ? strlen(name) : 0);
 	r->failed = true;
 }
 
@@ -126,14 +118,14 @@ render_add(struct render *r, const char *s, size_t n)
 	if (r->failed)
 		return;
 	if (n > SIZE_MAX / 2 - r->outlen) {
-		render_fail(r, "output too large");
+		render_fail(r, TEMPLATE_ERR_TOO_LARGE, 0, NULL);
 		return;
 	}
 	if ((need = r->outlen + n + 1) > r->outcap) {
 		for (ncap = r->outcap ? r->outcap : 256; ncap < need; ncap *= 2)
 			;
 		if ((np = realloc(r->out, ncap)) == NULL) {
-			render_fail(r, "out of memory");
+			render_fail(r, TEMPLATE_ERR_NOMEM, 0, NULL);
 			return;
 		}
 		r->out = np;
@@ -239,28 +231,31 @@ render_partial_get(struct render *r, const char *name)
 {
 	struct pcache	*pc;
 	const char	*text;
-	char		 perr[256];
 	size_t		 i;
 
 	for (i = 0; i < r->ncache; i++)
 		if (strcmp(r->cache[i].name, name) == 0)
 			return r->cache[i].tpl;
 	if ((pc = template_grow(r->cache, &r->capcache, r->ncache, sizeof(*pc))) == NULL) {
-		render_fail(r, "out of memory");
+		render_fail(r, TEMPLATE_ERR_NOMEM, 0, NULL);
 		return NULL;
 	}
 	r->cache = pc;
 	pc = &r->cache[r->ncache];
 	pc->tpl = NULL;
 	if ((pc->name = strdup(name)) == NULL) {
-		render_fail(r, "out of memory");
+		render_fail(r, TEMPLATE_ERR_NOMEM, 0, NULL);
 		return NULL;
 	}
 	r->ncache++;
 	text = r->pfn ? r->pfn(name, r->parg) : NULL;
 	if (text != NULL && (pc->tpl = template_parse(text, strlen(text),
-	    perr, sizeof(perr))) == NULL)
-		render_fail(r, "partial '%s': %s", name, perr);
+	    r->failed ? NULL : r->err)) == NULL) {
+		if (!r->failed && r->err != NULL)
+			snprintf(r->err->partial, sizeof(r->err->partial), "%s",
+			    name);
+		r->failed = true;
+	}
 	return pc->tpl;
 }
 
@@ -274,9 +269,8 @@ render_partial(struct render *r, const struct template_node *nd)
 	const struct template	*tpl;
 	struct indent		 in = { nd->indent, r->indent };
 
-	if (r->depth >= MAX_PARTIAL_DEPTH) {
-		render_fail(r, "line %u: partials nested more than %d deep "
-		    "at '%s'", nd->line, MAX_PARTIAL_DEPTH, nd->name);
+	if (r->depth >= TEMPLATE_MAX_PARTIAL_DEPTH) {
+		render_fail(r, TEMPLATE_ERR_PARTIAL_DEPTH, nd->line, nd->name);
 		return;
 	}
 	if ((tpl = render_partial_get(r, nd->name)) == NULL)
@@ -296,7 +290,7 @@ static void
 render_body(struct render *r, const struct template_node *nd, const json_t *v)
 {
 	if (stack_push(&r->st, v) == -1) {
-		render_fail(r, "out of memory");
+		render_fail(r, TEMPLATE_ERR_NOMEM, 0, NULL);
 		return;
 	}
 	render_nodes(r, nd->kids, nd->nkids);
@@ -342,18 +336,18 @@ render_nodes(struct render *r, const struct template_node *kids, size_t n)
 	}
 }
 
-/* Render TPL with CTX into a malloc'ed string, or NULL with ERR set. */
+/* Render TPL with CTX into a malloc'ed string, or NULL with ERR filled. */
 char *
 template_render(const struct template *tpl, const json_t *ctx, bool html_escape,
-    template_partial_fn partial, void *arg, char *err, size_t errlen)
+    template_partial_fn partial, void *arg, struct template_error *err)
 {
 	struct render	 r;
 	size_t		 i;
 
 	r = (struct render){ .html = html_escape, .pfn = partial, .parg = arg,
-	    .err = err, .errlen = errlen };
+	    .err = err };
 	if (ctx != NULL && stack_push(&r.st, ctx) == -1)
-		render_fail(&r, "out of memory");
+		render_fail(&r, TEMPLATE_ERR_NOMEM, 0, NULL);
 	render_add(&r, "", 0);
 	if (!r.failed)
 		render_nodes(&r, tpl->root.kids, tpl->root.nkids);
@@ -373,7 +367,7 @@ template_render(const struct template *tpl, const json_t *ctx, bool html_escape,
 /* Check a list of nodes against the sample context stack ST. */
 static int
 check_nodes(const struct template_node *kids, size_t n, struct ctxstack *st,
-    char *err, size_t errlen)
+    struct template_error *err)
 {
 	const struct template_node	*nd;
 	const json_t			*v;
@@ -385,26 +379,26 @@ check_nodes(const struct template_node *kids, size_t n, struct ctxstack *st,
 		if (nd->kind == TEMPLATE_TEXT || nd->kind == TEMPLATE_PARTIAL)
 			continue;
 		if ((v = lookup(st, nd)) == NULL) {
-			template_seterr(err, errlen, "line %u: unknown field '%s'",
-			    nd->line, nd->name);
+			template_fail(err, TEMPLATE_ERR_UNKNOWN_FIELD, nd->line,
+			    nd->name, nd->len);
 			return -1;
 		}
 		if (nd->kind == TEMPLATE_INVERTED)
-			rc = check_nodes(nd->kids, nd->nkids, st, err, errlen);
+			rc = check_nodes(nd->kids, nd->nkids, st, err);
 		else if (nd->kind != TEMPLATE_SECTION)
 			continue;
 		else if (json_is_array(v) && json_array_size(v) == 0) {
-			template_seterr(err, errlen, "line %u: sample list '%s' is empty, "
-			    "cannot check its section", nd->line, nd->name);
+			template_fail(err, TEMPLATE_ERR_EMPTY_SAMPLE_LIST,
+			    nd->line, nd->name, nd->len);
 			return -1;
 		} else {
 			if (stack_push(st, json_is_array(v) ?
 			    json_array_get(v, 0) : v) == -1) {
-				template_seterr(err, errlen, "line %u: out of memory",
-				    nd->line);
+				template_fail(err, TEMPLATE_ERR_NOMEM, nd->line,
+				    NULL, 0);
 				return -1;
 			}
-			rc = check_nodes(nd->kids, nd->nkids, st, err, errlen);
+			rc = check_nodes(nd->kids, nd->nkids, st, err);
 			st->n--;
 		}
 		if (rc == -1)
@@ -416,17 +410,17 @@ check_nodes(const struct template_node *kids, size_t n, struct ctxstack *st,
 /* Check the names TPL uses against SAMPLE; partials, fetched only at render
  * time, are not checked. */
 int
-template_check(const struct template *tpl, const json_t *sample, char *err,
-    size_t errlen)
+template_check(const struct template *tpl, const json_t *sample,
+    struct template_error *err)
 {
 	struct ctxstack	 st = { NULL, 0, 0 };
 	int		 rc;
 
 	if (sample != NULL && stack_push(&st, sample) == -1) {
-		template_seterr(err, errlen, "line 1: out of memory");
+		template_fail(err, TEMPLATE_ERR_NOMEM, 1, NULL, 0);
 		return -1;
 	}
-	rc = check_nodes(tpl->root.kids, tpl->root.nkids, &st, err, errlen);
+	rc = check_nodes(tpl->root.kids, tpl->root.nkids, &st, err);
 	free(st.v);
 	return rc;
 }

@@ -86,29 +86,22 @@ load_partials(struct templates *ts, int l, const char *dir, char *err, size_t er
 	return rc;
 }
 
-/* ERR = "PATH:12: no field "x" in the message context" from the
- * template's "line 12: unknown field 'x'", or "PATH:N: why" for any other
- * "line N: why": the file and line an operator opens. */
+/* ERR = "PATH:12: no field "x" in the message context" for the template's
+ * unknown field x on line 12, "PATH:N: why" for any other error on line N:
+ * the file and line an operator opens. */
 static void
-located(char *err, size_t errlen, const char *path, const char *why)
+located(char *err, size_t errlen, const char *path, const struct template_error *te)
 {
-	static const char unknown[] = "unknown field '";
-	unsigned line;
-	size_t len;
-	int at = 0;
+	char why[256];
 
-	if (sscanf(why, "line %u: %n", &line, &at) != 1 || at == 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		return;
-	}
-	why += at;
-	len = strlen(why);
-	if (strncmp(why, unknown, sizeof(unknown) - 1) == 0 && len > sizeof(unknown) &&
-	    why[len - 1] == '\'')
-		snprintf(err, errlen, "%s:%u: no field \"%.*s\" in the message context", path,
-		    line, (int)(len - sizeof(unknown)), why + sizeof(unknown) - 1);
+	if (te->line == 0 || te->partial[0] != '\0')
+		snprintf(err, errlen, "%s: %s", path, template_error_text(te, why, sizeof(why)));
+	else if (te->kind == TEMPLATE_ERR_UNKNOWN_FIELD)
+		snprintf(err, errlen, "%s:%u: no field \"%s\" in the message context", path,
+		    te->line, te->name);
 	else
-		snprintf(err, errlen, "%s:%u: %s", path, line, why);
+		snprintf(err, errlen, "%s:%u: %s", path, te->line,
+		    template_error_why(te, why, sizeof(why)));
 }
 
 /* Partials are fetched at render time, so template_check cannot see
@@ -119,14 +112,14 @@ check_partials(const struct templates *ts, int l, const char *dir, json_t *sampl
 {
 	for (int i = 0; i < ts->npartials[l]; i++) {
 		const struct partial *p = &ts->partials[l][i];
-		char why[256];
-		struct template *t = template_parse(p->text, strlen(p->text), why, sizeof(why));
+		struct template_error te;
+		struct template *t = template_parse(p->text, strlen(p->text), &te);
 
-		if (t == NULL || template_check(t, sample, why, sizeof(why)) < 0) {
+		if (t == NULL || template_check(t, sample, &te) < 0) {
 			char path[1024];
 
 			snprintf(path, sizeof(path), "%s/_%s.txt", dir, p->name);
-			located(err, errlen, path, why);
+			located(err, errlen, path, &te);
 			template_free(t);
 			return -1;
 		}
@@ -168,7 +161,8 @@ static int
 load_one(struct templates *ts, const struct config *cfg, int l, int s, enum templates_part p,
     char *err, size_t errlen)
 {
-	char path[1024], why[256];
+	char path[1024];
+	struct template_error te;
 	const char *name = cfg->stages[s].template_name;
 	char *text;
 	size_t len;
@@ -185,15 +179,15 @@ load_one(struct templates *ts, const struct config *cfg, int l, int s, enum temp
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	ts->tpl[l][s][p] = template_parse(text, len, why, sizeof(why));
+	ts->tpl[l][s][p] = template_parse(text, len, &te);
 	free(text);
 	if (ts->tpl[l][s][p] == NULL) {
-		located(err, errlen, path, why);
+		located(err, errlen, path, &te);
 		return -1;
 	}
 	sample = sample_context(cfg, s, langs[l]);
-	if (template_check(ts->tpl[l][s][p], sample, why, sizeof(why)) < 0) {
-		located(err, errlen, path, why);
+	if (template_check(ts->tpl[l][s][p], sample, &te) < 0) {
+		located(err, errlen, path, &te);
 		rc = -1;
 	}
 	json_decref(sample);
@@ -283,11 +277,15 @@ templates_render(const struct templates *ts, const struct send_group *g, enum te
 {
 	int l = lang_index(ts, g);
 	const struct template *t = ts->tpl[l][g->stage][p];
+	struct template_error te;
+	char *out;
 
 	if (t == NULL)
 		return NULL;
-	return template_render(t, ctx, p == TEMPLATES_HTML, find_partial,
-	    (void *)ts->partials[l], err, errlen);
+	if ((out = template_render(t, ctx, p == TEMPLATES_HTML, find_partial,
+	    (void *)ts->partials[l], &te)) == NULL)
+		template_error_text(&te, err, errlen);
+	return out;
 }
 
 /* The letter: the text template rendered, as a document. */
@@ -355,7 +353,8 @@ templates_lawyer_load(struct templates *ts, const struct config *cfg, char *err,
 		json_t *sample = lawyer_sample(cfg, (enum templates_lawyer)k);
 
 		for (int p = 0; p < TEMPLATES_HTML; p++) {
-			char path[1024], why[256];
+			char path[1024];
+			struct template_error te;
 			size_t len;
 			char *text;
 
@@ -367,11 +366,11 @@ templates_lawyer_load(struct templates *ts, const struct config *cfg, char *err,
 				return -1;
 			}
 			template_free(ts->lawyer[k][p]);
-			ts->lawyer[k][p] = template_parse(text, len, why, sizeof(why));
+			ts->lawyer[k][p] = template_parse(text, len, &te);
 			free(text);
 			if (ts->lawyer[k][p] == NULL ||
-			    template_check(ts->lawyer[k][p], sample, why, sizeof(why)) < 0) {
-				located(err, errlen, path, why);
+			    template_check(ts->lawyer[k][p], sample, &te) < 0) {
+				located(err, errlen, path, &te);
 				json_decref(sample);
 				return -1;
 			}
@@ -394,6 +393,11 @@ char *
 templates_lawyer_render(const struct templates *ts, enum templates_lawyer which,
     enum templates_part p, json_t *ctx, char *err, size_t errlen)
 {
-	return template_render(ts->lawyer[which][p], ctx, false, find_partial,
-	    (void *)ts->partials[0], err, errlen);
+	struct template_error te;
+	char *out;
+
+	if ((out = template_render(ts->lawyer[which][p], ctx, false, find_partial,
+	    (void *)ts->partials[0], &te)) == NULL)
+		template_error_text(&te, err, errlen);
+	return out;
 }

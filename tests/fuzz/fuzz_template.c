@@ -54,11 +54,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t		*ctx;
 	const uint8_t	*cut = memchr(data, '\0', size);
 	size_t		 n = cut != NULL ? (size_t)(cut - data) : size;
+	struct template_error te;
 	char		 err[128], *out, *dyn;
 
-	if ((tpl = template_parse((const char *)data, n, err,
-	    sizeof(err))) == NULL)
+	if ((tpl = template_parse((const char *)data, n, &te)) == NULL) {
+		template_error_text(&te, err, sizeof(err));
 		return 0;
+	}
 	if ((ctx = json_loads(fuzz_context, 0, NULL)) == NULL)
 		abort();
 	/* NUL-terminated: what a partial callback returns.  With two
@@ -69,16 +71,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (strchr(dyn, '>') != NULL && strchr(dyn, '>') != strrchr(dyn, '>'))
 		dyn[0] = '\0';
-	out = template_render(tpl, ctx, true, fuzz_partial, dyn, err,
-	    sizeof(err));
+	if ((out = template_render(tpl, ctx, true, fuzz_partial, dyn, &te)) == NULL)
+		template_error_text(&te, err, sizeof(err));
 	free(out);
-	out = template_render(tpl, ctx, false, fuzz_partial, dyn, err,
-	    sizeof(err));
+	if ((out = template_render(tpl, ctx, false, fuzz_partial, dyn, &te)) == NULL)
+		template_error_text(&te, err, sizeof(err));
 	free(out);
 	free(dyn);
-	out = template_render(tpl, NULL, true, NULL, NULL, err, sizeof(err));
+	if ((out = template_render(tpl, NULL, true, NULL, NULL, &te)) == NULL)
+		template_error_text(&te, err, sizeof(err));
 	free(out);
-	(void)template_check(tpl, ctx, err, sizeof(err));
+	if (template_check(tpl, ctx, &te) < 0)
+		template_error_text(&te, err, sizeof(err));
 	json_decref(ctx);
 	template_free(tpl);
 	return 0;

@@ -56,11 +56,12 @@ diag_string(const char *label, const char *s)
 static void
 run_test(const char *module, json_t *test)
 {
-	const char	*name, *tmpl, *expected;
-	struct template	*tpl;
-	json_t		*partials;
-	char		 err[256] = "", *got = NULL;
-	int		 ok;
+	const char		*name, *tmpl, *expected;
+	struct template		*tpl;
+	struct template_error	 te = { 0 };
+	json_t			*partials;
+	char			 err[256], *got = NULL;
+	int			 ok;
 
 	name = json_string_value(json_object_get(test, "name"));
 	tmpl = json_string_value(json_object_get(test, "template"));
@@ -70,17 +71,18 @@ run_test(const char *module, json_t *test)
 		tap_ok(0, "%s: malformed test %s", module, name ? name : "?");
 		return;
 	}
-	tpl = template_parse(tmpl, strlen(tmpl), err, sizeof(err));
+	tpl = template_parse(tmpl, strlen(tmpl), &te);
 	if (tpl != NULL)
 		got = template_render(tpl, json_object_get(test, "data"), true,
-		    spec_partial, partials, err, sizeof(err));
+		    spec_partial, partials, &te);
 	ok = got != NULL && strcmp(got, expected) == 0;
 	if (!tap_ok(ok, "%s: %s", module, name)) {
 		diag_string("template", tmpl);
 		diag_string("expected", expected);
 		diag_string("got", got);
 		if (got == NULL)
-			tap_diag("error: %s", err);
+			tap_diag("error: %s", template_error_text(&te, err,
+			    sizeof(err)));
 	}
 	free(got);
 	template_free(tpl);

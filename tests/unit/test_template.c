@@ -43,20 +43,23 @@ partial_from(const char *name, void *arg)
 }
 
 /* Parse TMPL, render it with the JSON context CTX and the partials PARTIALS
- * (a JSON object text, or NULL); returns the output or NULL, ERR set. */
+ * (a JSON object text, or NULL); returns the output or NULL, ERR set to the
+ * error's text. */
 static char *
 render(const char *tmpl, const char *ctx, bool html, const char *partials,
     char *err, size_t errlen)
 {
-	struct template	*tpl;
-	json_t		*c, *p = NULL;
-	char		*out = NULL;
+	struct template		*tpl;
+	struct template_error	 te;
+	json_t			*c, *p = NULL;
+	char			*out = NULL;
 
 	c = json_loads(ctx, 0, NULL);
 	if (partials != NULL)
 		p = json_loads(partials, 0, NULL);
-	if ((tpl = template_parse(tmpl, strlen(tmpl), err, errlen)) != NULL)
-		out = template_render(tpl, c, html, partial_from, p, err, errlen);
+	if ((tpl = template_parse(tmpl, strlen(tmpl), &te)) == NULL ||
+	    (out = template_render(tpl, c, html, partial_from, p, &te)) == NULL)
+		template_error_text(&te, err, errlen);
 	template_free(tpl);
 	json_decref(c);
 	json_decref(p);
@@ -102,14 +105,17 @@ expect_error(const char *name, const char *tmpl, const char *partials,
 static void
 expect_check(const char *name, const char *tmpl, const char *want)
 {
-	struct template	*tpl;
-	json_t		*sample;
-	char		 err[256] = "";
-	int		 rc = -2, ok;
+	struct template		*tpl;
+	struct template_error	 te;
+	json_t			*sample;
+	char			 err[256] = "";
+	int			 rc = -2, ok;
 
 	sample = json_loads(sample_json, 0, NULL);
-	if ((tpl = template_parse(tmpl, strlen(tmpl), err, sizeof(err))) != NULL)
-		rc = template_check(tpl, sample, err, sizeof(err));
+	if ((tpl = template_parse(tmpl, strlen(tmpl), &te)) != NULL)
+		rc = template_check(tpl, sample, &te);
+	if (tpl == NULL || rc != 0)
+		template_error_text(&te, err, sizeof(err));
 	if (want == NULL)
 		ok = rc == 0;
 	else
@@ -260,17 +266,14 @@ test_reuse(void)
 	const char	*t = "{{#invoices}}\n  {{>line}}\n{{/invoices}}{{client.name}}";
 	struct template	*tpl;
 	json_t		*ctx, *parts;
-	char		 err[256] = "", *a, *b, *c;
+	char		*a, *b, *c;
 
 	ctx = json_loads(sample_json, 0, NULL);
 	parts = json_loads("{\"line\": \"{{number}}: {{amount}}\\n\"}", 0, NULL);
-	tpl = template_parse(t, strlen(t), err, sizeof(err));
-	a = tpl ? template_render(tpl, ctx, true, partial_from, parts, err,
-	    sizeof(err)) : NULL;
-	c = tpl ? template_render(tpl, ctx, false, partial_from, parts, err,
-	    sizeof(err)) : NULL;
-	b = tpl ? template_render(tpl, ctx, true, partial_from, parts, err,
-	    sizeof(err)) : NULL;
+	tpl = template_parse(t, strlen(t), NULL);
+	a = tpl ? template_render(tpl, ctx, true, partial_from, parts, NULL) : NULL;
+	c = tpl ? template_render(tpl, ctx, false, partial_from, parts, NULL) : NULL;
+	b = tpl ? template_render(tpl, ctx, true, partial_from, parts, NULL) : NULL;
 	tap_ok(a != NULL && b != NULL && strcmp(a, b) == 0 &&
 	    strcmp(a, "  F-2026-001: 1 234,56 €\nDupont &amp; Fils &lt;SARL&gt;") == 0,
 	    "rendering a parsed template twice gives the same output");
@@ -288,11 +291,12 @@ test_reuse(void)
 static void
 test_large(void)
 {
-	struct template	*tpl;
-	json_t		*ctx;
-	const char	*delims = "{{=<<<<<<<<<<<<<<<< >>>>>>>>>>>>>>>>=}}"
-			    "<<<<<<<<<<<<<<<<v>>>>>>>>>>>>>>>>";
-	char		*t, *out, err[256] = "";
+	struct template		*tpl;
+	struct template_error	 te;
+	json_t			*ctx;
+	const char		*delims = "{{=<<<<<<<<<<<<<<<< >>>>>>>>>>>>>>>>=}}"
+				    "<<<<<<<<<<<<<<<<v>>>>>>>>>>>>>>>>";
+	char			*t, *out, err[256] = "";
 	size_t		 i, n, len;
 
 	/* 100 levels: the limit, renders. */
@@ -305,9 +309,8 @@ test_large(void)
 	for (i = 0; i < n; i++)
 		len += (size_t)sprintf(t + len, "{{/a}}");
 	ctx = json_loads("{\"a\": true}", 0, NULL);
-	tpl = template_parse(t, len, err, sizeof(err));
-	out = tpl ? template_render(tpl, ctx, true, NULL, NULL, err,
-	    sizeof(err)) : NULL;
+	tpl = template_parse(t, len, NULL);
+	out = tpl ? template_render(tpl, ctx, true, NULL, NULL, NULL) : NULL;
 	tap_ok(out != NULL && strcmp(out, "x") == 0, "100 nested sections render");
 	free(out);
 	template_free(tpl);
@@ -318,8 +321,10 @@ test_large(void)
 	t = xmalloc(n * 6 + 1);
 	for (i = 0; i < n; i++)
 		memcpy(t + i * 6, "{{#a}}", 6);
-	tpl = template_parse(t, n * 6, err, sizeof(err));
-	tap_ok(tpl == NULL && strncmp(err, "line 1: sections nested more than",
+	if ((tpl = template_parse(t, n * 6, &te)) == NULL)
+		template_error_text(&te, err, sizeof(err));
+	tap_ok(tpl == NULL && te.kind == TEMPLATE_ERR_SECTION_DEPTH &&
+	    te.line == 1 && strncmp(err, "line 1: sections nested more than",
 	    33) == 0, "200000 nested sections: error '%s'", err);
 	template_free(tpl);
 	free(t);
@@ -329,9 +334,8 @@ test_large(void)
 	t = xmalloc(n * 11 + 1);
 	for (i = 0; i < n; i++)
 		memcpy(t + i * 11, i % 2 ? "{{/a}}\n    " : "{{#a}}{{.}}", 11);
-	tpl = template_parse(t, n * 11, err, sizeof(err));
-	out = tpl ? template_render(tpl, ctx, true, NULL, NULL, err,
-	    sizeof(err)) : NULL;
+	tpl = template_parse(t, n * 11, NULL);
+	out = tpl ? template_render(tpl, ctx, true, NULL, NULL, NULL) : NULL;
 	tap_ok(out != NULL && strlen(out) == n / 2 * 9,
 	    "4 MB template with 200000 sections renders (%zu bytes)",
 	    out ? strlen(out) : 0);
@@ -346,9 +350,8 @@ test_large(void)
 	memset(t, 'v', n);
 	t[n] = '\0';
 	ctx = json_pack("{s:s}", "v", t);
-	tpl = template_parse(delims, strlen(delims), err, sizeof(err));
-	out = tpl ? template_render(tpl, ctx, false, NULL, NULL, err,
-	    sizeof(err)) : NULL;
+	tpl = template_parse(delims, strlen(delims), NULL);
+	out = tpl ? template_render(tpl, ctx, false, NULL, NULL, NULL) : NULL;
 	tap_ok(out != NULL && strcmp(out, t) == 0,
 	    "a 1 MB value through long delimiters");
 	free(out);
