@@ -1,11 +1,13 @@
 /*
  * plan — reading the policy's facts and writing its decisions.
  *
- * Planning reads every candidate without locks, decides, and for the few
- * invoices whose rows must change opens one short transaction each: lock
- * the invoice (payments and disputes wait), read its facts again, decide
- * again, write the rows and their audit rows, commit.  One bad invoice is
- * logged and counted; the others go on.
+ * Planning reads every candidate without locks and decides; the invoices
+ * whose rows must change are then written in chunks, one transaction each:
+ * their locks taken together (SKIP LOCKED: an invoice a payment or a
+ * lawyer holds is planned at the next pass), their facts read again in one
+ * statement, decided again, and written with one statement per kind of
+ * decision.  A chunk that fails is written again an invoice at a time:
+ * one bad invoice is logged and counted; the others go on.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -309,42 +311,321 @@ collect(const struct policy_facts *f, const char *number, void *arg)
 	t->ids[t->n++] = f->invoice_id;
 }
 
-/* Keep the facts of the single invoice read under lock. */
-static void
-keep_one(const struct policy_facts *f, const char *number, void *arg)
+/*
+ * A chunk: the invoices of one transaction, locked together, their facts
+ * read again in one statement, decided, and their decisions written with
+ * one statement per kind: new reminders, moved ones, cancellations,
+ * escalations, each with its audit rows (and the escalations' alerts).
+ */
+#define CHUNK 500
+
+/* One column of text values, as a PostgreSQL array at the end. */
+struct col {
+	const char **v;
+	char **own;		/* the values this column allocated */
+	size_t n;
+};
+
+/* The decisions of a chunk, by the statement that writes them. */
+struct chunk {
+	const struct config *cfg;
+	time_t now;
+	size_t cap;
+	/* ROW_CREATE: invoice, stage, state, scheduled_for, reason, at */
+	struct col c_inv, c_stage, c_state, c_sched, c_reason;
+	/* ROW_UPDATE: reminder, stage, state, scheduled_for, reason, old state */
+	struct col u_rem, u_stage, u_state, u_sched, u_reason, u_old;
+	/* ROW_CANCEL_PENDING: invoice, reason */
+	struct col x_inv, x_reason;
+	/* POLICY_ESCALATE: invoice */
+	struct col e_inv;
+	int examined;
+};
+
+/* Append V (copied when OWN) to C; -1 when out of memory. */
+static int
+col_add(struct col *c, size_t cap, const char *v, bool own)
 {
-	(void)number;
-	*(struct policy_facts *)arg = *f;
+	if (c->v == NULL && ((c->v = calloc(cap, sizeof(*c->v))) == NULL ||
+	    (c->own = calloc(cap, sizeof(*c->own))) == NULL))
+		return -1;
+	if (own) {
+		if ((c->own[c->n] = strdup(v)) == NULL)
+			return -1;
+		v = c->own[c->n];
+	}
+	c->v[c->n++] = v;
+	return 0;
 }
 
-/* Plan one invoice in its own transaction. */
-static int
-plan_one(struct store *s, const struct config *cfg, time_t now, int64_t id,
-    struct plan_stats *st)
+/* Free C's values. */
+static void
+col_free(struct col *c)
 {
-	char ib[24];
-	const char *p[1] = { store_i64(ib, id) };
-	struct policy_facts f;
+	for (size_t i = 0; c->own != NULL && i < c->n; i++)
+		free(c->own[i]);
+	free(c->own);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Free every column of K. */
+static void
+chunk_free(struct chunk *k)
+{
+	struct col *cols[] = { &k->c_inv, &k->c_stage, &k->c_state, &k->c_sched, &k->c_reason,
+	    &k->u_rem, &k->u_stage, &k->u_state, &k->u_sched, &k->u_reason, &k->u_old,
+	    &k->x_inv, &k->x_reason, &k->e_inv };
+
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		col_free(cols[i]);
+}
+
+/* Decide F again (under its lock) and file the decision in the chunk. */
+static void
+file_decision(const struct policy_facts *f, const char *number, void *arg)
+{
+	struct chunk *k = arg;
 	struct policy_decision d;
+	char ib[24], rb[24], at[32];
+	const char *stage, *state;
+	bool oom = false;
+
+	(void)number;
+	k->examined++;
+	policy_decide(f, k->cfg, k->now, &d);
+	store_i64(ib, f->invoice_id);
+	cal_format_instant(d.send_at, at);
+	stage = d.stage >= 0 ? k->cfg->stages[d.stage].name : "";
+	state = reminder_state_name(d.new_state);
+	if (d.op == ROW_CREATE) {
+		oom = col_add(&k->c_inv, k->cap, ib, true) < 0 ||
+		    col_add(&k->c_stage, k->cap, stage, false) < 0 ||
+		    col_add(&k->c_state, k->cap, state, false) < 0 ||
+		    col_add(&k->c_sched, k->cap, at, true) < 0 ||
+		    col_add(&k->c_reason, k->cap, reason_code(d.reason), false) < 0;
+	} else if (d.op == ROW_UPDATE) {
+		int old = row_state(f, d.reminder_id);
+
+		oom = col_add(&k->u_rem, k->cap, store_i64(rb, d.reminder_id), true) < 0 ||
+		    col_add(&k->u_stage, k->cap, stage, false) < 0 ||
+		    col_add(&k->u_state, k->cap, state, false) < 0 ||
+		    col_add(&k->u_sched, k->cap, at, true) < 0 ||
+		    col_add(&k->u_reason, k->cap, reason_code(d.reason), false) < 0 ||
+		    col_add(&k->u_old, k->cap, old >= 0 ? reminder_state_name(old) : "", false) < 0;
+	} else if (d.op == ROW_CANCEL_PENDING) {
+		oom = col_add(&k->x_inv, k->cap, ib, true) < 0 ||
+		    col_add(&k->x_reason, k->cap, reason_code(d.reason), false) < 0;
+	}
+	if (!oom && d.action == POLICY_ESCALATE)
+		oom = col_add(&k->e_inv, k->cap, ib, true) < 0;
+	if (oom)
+		log_warnx("invoice %s: out of memory; the next pass plans it", ib);
+}
+
+/* Run SQL with the N columns COLS as text[] parameters (then EXTRA, NX
+ * more), and return its rows (NULL on error). */
+static PGresult *
+chunk_q(struct store *s, const char *sql, struct col *const *cols, int n,
+    const char *const *extra, int nx)
+{
+	const char *p[8];
+	char *a[8] = { NULL };
+	PGresult *res = NULL;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if ((p[i] = a[i] = store_text_array(cols[i]->v, cols[i]->n)) == NULL)
+			goto out;
+	for (int j = 0; j < nx; j++)
+		p[n + j] = extra[j];
+	res = store_qp(s, sql, n + nx, p, PGRES_TUPLES_OK);
+out:
+	for (i = 0; i < n; i++)
+		free(a[i]);
+	return res;
+}
+
+/* Write K's decisions: one statement per kind, each with its audit rows. */
+static int
+chunk_write(struct store *s, struct chunk *k, struct plan_stats *st)
+{
 	PGresult *res;
 
-	f.invoice_id = 0;
-	if (store_cmd(s, "BEGIN", 0, NULL) < 0)
-		return -1;
-	res = store_q(s, "SELECT 1 FROM dunning.invoice WHERE id = $1 FOR UPDATE", 1, p,
-	    PGRES_TUPLES_OK);
+	if (k->c_inv.n > 0) {
+		struct col *c[] = { &k->c_inv, &k->c_stage, &k->c_state, &k->c_sched, &k->c_reason };
+
+		/* The audit rows in the order of the invoices, as they were
+		 * decided. */
+		if ((res = chunk_q(s, "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], "
+		    "  $3::text[], $4::text[], $5::text[]) AS u(inv, stage, state, at, reason)), "
+		    "ins AS (INSERT INTO dunning.reminder (invoice_id, stage, state, scheduled_for, "
+		    "  reason) SELECT inv, stage, state, at::timestamptz, nullif(reason, '') FROM u "
+		    "  ORDER BY inv ON CONFLICT (invoice_id, stage) DO NOTHING "
+		    "  RETURNING id, invoice_id, stage, state) "
+		    "SELECT x.state, dunning.audit('daemon', CASE WHEN x.state = 'held' THEN 'held' "
+		    "  ELSE 'planned' END, x.invoice_id, x.id, jsonb_build_object('stage', x.stage, "
+		    "  'scheduled_for', x.at, 'reason', x.reason)) "
+		    "FROM (SELECT ins.*, u.at, u.reason FROM ins JOIN u ON u.inv = ins.invoice_id "
+		    "  AND u.stage = ins.stage ORDER BY ins.invoice_id) x", c, 5, NULL, 0)) == NULL)
+			return -1;
+		for (int i = 0; i < PQntuples(res); i++)
+			if (strcmp(PQgetvalue(res, i, 0), "held") == 0)
+				st->held++;
+			else
+				st->planned++;
+		PQclear(res);
+	}
+	if (k->u_rem.n > 0) {
+		struct col *c[] = { &k->u_rem, &k->u_stage, &k->u_state, &k->u_sched, &k->u_reason,
+		    &k->u_old };
+
+		/* A row settled meanwhile (its state no longer the one read) is
+		 * left alone, unaudited.  A retry the planner only moves (its
+		 * backoff ends outside the window) is still a retry. */
+		if ((res = chunk_q(s, "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], "
+		    "  $3::text[], $4::text[], $5::text[], $6::text[]) "
+		    "  AS u(rem, stage, state, at, reason, old)), "
+		    "up AS (UPDATE dunning.reminder r SET state = u.state, "
+		    "  scheduled_for = u.at::timestamptz, reason = nullif(u.reason, ''), "
+		    "  retrying = r.retrying AND u.reason = 'retry_backoff', "
+		    "  updated_at = dunning.now() FROM u WHERE r.id = u.rem AND r.state = u.old "
+		    "  RETURNING r.id, r.invoice_id) "
+		    "SELECT x.action, dunning.audit('daemon', x.action, x.invoice_id, x.id, "
+		    "  jsonb_build_object('stage', x.stage, 'scheduled_for', x.at, 'reason', x.reason, "
+		    "  'previous_state', x.old)) "
+		    "FROM (SELECT up.id, up.invoice_id, u.stage, u.at, u.reason, u.old, "
+		    "  CASE WHEN u.old = u.state THEN 'rescheduled' WHEN u.state = 'held' THEN 'held' "
+		    "  ELSE 'planned' END AS action "
+		    "  FROM up JOIN u ON u.rem = up.id ORDER BY up.invoice_id) x", c, 6, NULL, 0))
+		    == NULL)
+			return -1;
+		for (int i = 0; i < PQntuples(res); i++) {
+			const char *a = PQgetvalue(res, i, 0);
+
+			if (strcmp(a, "rescheduled") == 0)
+				st->rescheduled++;
+			else if (strcmp(a, "held") == 0)
+				st->held++;
+			else
+				st->planned++;
+		}
+		PQclear(res);
+	}
+	if (k->x_inv.n > 0) {
+		struct col *c[] = { &k->x_inv, &k->x_reason };
+
+		if ((res = chunk_q(s, "SELECT coalesce(sum(dunning.cancel_pending(inv, reason, "
+		    "  'daemon')), 0) FROM (SELECT * FROM unnest($1::bigint[], $2::text[]) "
+		    "  AS u(inv, reason) ORDER BY inv) x", c, 2, NULL, 0)) == NULL)
+			return -1;
+		st->cancelled += atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	if (k->e_inv.n > 0) {
+		struct col *c[] = { &k->e_inv };
+		char after[16];
+		const char *x[2] = { k->cfg->stages[k->cfg->nstages - 1].name, after };
+
+		/* The hand-over reaches the lawyer with the decision, or not
+		 * at all (SPEC §2: escalation, internal alert). */
+		snprintf(after, sizeof(after), "%d", k->cfg->escalation_after_days);
+		if ((res = chunk_q(s, "WITH e AS (UPDATE dunning.invoice SET escalated_at = "
+		    "  dunning.now() WHERE id = ANY ($1::bigint[]) AND escalated_at IS NULL "
+		    "  RETURNING id) "
+		    "SELECT dunning.audit('daemon', 'escalated', e.id, NULL, "
+		    "  jsonb_build_object('last_stage', $2::text, 'after_days', $3::int)), "
+		    "  dunning.lawyer_alert_add('escalated', 'escalated:' || e.id, e.id, NULL, "
+		    "  jsonb_build_object('stage', $2::text)) "
+		    "FROM (SELECT id FROM e ORDER BY id) e", c, 1, x, 2)) == NULL)
+			return -1;
+		st->escalated += PQntuples(res);
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* Plan the N invoices IDS in one transaction: lock them (SKIP: pass by
+ * those another transaction holds — the next pass or notification plans
+ * them — rather than wait), read their facts again, decide, write. */
+static int
+plan_chunk(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
+    size_t n, bool skip, struct plan_stats *st)
+{
+	struct store_ids l = { (int64_t *)ids, n, n }, locked = { 0 };
+	struct chunk k = { .cfg = cfg, .now = now, .cap = n };
+	struct plan_stats got = { 0 };
+	char *a = store_ids_array(&l), *la = NULL;
+	const char *p[1] = { a };
+	PGresult *res;
+	int rc = -1;
+
+	if (a == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
+		goto out;
+	res = store_qp(s, skip ?
+	    "SELECT id FROM dunning.invoice WHERE id = ANY ($1::bigint[]) ORDER BY id "
+	    "FOR UPDATE SKIP LOCKED" :
+	    "SELECT id FROM dunning.invoice WHERE id = ANY ($1::bigint[]) ORDER BY id FOR UPDATE",
+	    1, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto fail;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (store_ids_add(&locked, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0) {
+			PQclear(res);
+			goto fail;
+		}
 	PQclear(res);
-	if (plan_load_facts(s, cfg, "i.id = $1", 1, p, keep_one, &f) < 0 || f.invoice_id != id)
+	if (locked.n == 0) {
+		rc = store_commit(s);
+		goto out;
+	}
+	p[0] = la = store_ids_array(&locked);
+	if (la == NULL ||
+	    plan_load_facts(s, cfg, "i.id = ANY ($1::bigint[])", 1, p, file_decision, &k) < 0 ||
+	    chunk_write(s, &k, &got) < 0)
 		goto fail;
-	policy_decide(&f, cfg, now, &d);
-	if (plan_write_decision(s, cfg, &f, &d, st) < 0)
-		goto fail;
-	return store_commit(s);
+	if ((rc = store_commit(s)) == 0) {
+		st->planned += got.planned;
+		st->held += got.held;
+		st->rescheduled += got.rescheduled;
+		st->cancelled += got.cancelled;
+		st->escalated += got.escalated;
+	}
+	goto out;
 fail:
 	store_rollback(s);
-	return -1;
+out:
+	chunk_free(&k);
+	free(locked.v);
+	free(la);
+	free(a);
+	return rc;
+}
+
+/* Plan IDS in chunks; a chunk that fails is planned again an invoice at a
+ * time, so that one bad invoice is logged and counted and the others go
+ * on.  -1 when the session broke. */
+static int
+plan_chunks(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
+    size_t n, bool skip, struct plan_stats *st)
+{
+	for (size_t i = 0; i < n; i += CHUNK) {
+		size_t m = n - i < CHUNK ? n - i : CHUNK;
+
+		if (plan_chunk(s, cfg, now, ids + i, m, skip, st) == 0)
+			continue;
+		if (store_broken(s))
+			return -1;
+		for (size_t j = i; j < i + m; j++) {
+			if (m > 1 && plan_chunk(s, cfg, now, ids + j, 1, skip, st) == 0)
+				continue;
+			log_warnx("planning invoice id %lld: %s", (long long)ids[j], store_error(s));
+			st->errors++;
+			if (store_broken(s))
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /* A planning pass at NOW. */
@@ -352,6 +633,7 @@ int
 plan_pass(struct store *s, const struct config *cfg, time_t now, struct plan_stats *st)
 {
 	struct todo t = { .cfg = cfg, .now = now };
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	if (plan_each_candidate(s, cfg, now, collect, &t) < 0) {
@@ -359,19 +641,15 @@ plan_pass(struct store *s, const struct config *cfg, time_t now, struct plan_sta
 		return -1;
 	}
 	st->invoices = t.examined;
-	for (size_t i = 0; i < t.n; i++) {
-		if (plan_one(s, cfg, now, t.ids[i], st) < 0) {
-			log_warnx("planning invoice id %lld: %s", (long long)t.ids[i], store_error(s));
-			st->errors++;
-		}
-	}
+	rc = plan_chunks(s, cfg, now, t.ids, t.n, true, st);
 	free(t.ids);
-	return 0;
+	return rc < 0 && store_ready(s) < 0 ? -1 : 0;
 }
 
 /* Plan the N invoices IDS at once: the daemon heard that something
  * changed on them (a payment, a dispute, an approval).  Each is decided
- * again under its lock, like in a full pass. */
+ * again under its lock, like in a full pass, waiting for the lock: one
+ * invoice at a time, so no wait can form a cycle. */
 int
 plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
     size_t n, struct plan_stats *st)
@@ -379,7 +657,7 @@ plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64
 	memset(st, 0, sizeof(*st));
 	for (size_t i = 0; i < n; i++) {
 		st->invoices++;
-		if (plan_one(s, cfg, now, ids[i], st) < 0) {
+		if (plan_chunk(s, cfg, now, ids + i, 1, false, st) < 0) {
 			log_warnx("planning invoice id %lld: %s", (long long)ids[i], store_error(s));
 			st->errors++;
 			if (store_ready(s) < 0)

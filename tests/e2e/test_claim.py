@@ -206,35 +206,54 @@ def test_payment_after_planning_is_caught_by_the_claims_recheck(make_env):
     assert {r['number']: r['state'] for r in env.reminders()} == {
         'A-1': 'planned', 'A-2': 'planned', 'C-1': 'planned', 'D-1': 'planned'}
 
-    # Y, not planned yet, is what the pass's planning must write: holding
-    # Y's row stops the pass in its planning after it read every invoice's
-    # facts (A-1 still unpaid then), before the claim.
+    # Y, not planned yet, is what the pass's planning must write.  The
+    # planning passes by an invoice someone else holds (SKIP LOCKED), but
+    # its commit chains its audit rows under the audit chain's head: holding
+    # the head stops the pass at the end of its planning, after it read
+    # every invoice's facts (A-1 still unpaid then), before the claim.  The
+    # head is taken once the daemon's own start row is written: the
+    # daemon is first held where its cycle publishes its settings (before
+    # it reads anything): the time zone recorded differs from its
+    # configuration's, and a transaction holds the settings' row.  A-1 is
+    # paid in the transaction that holds the head.
     env.invoice('Y-1', env.client('yankee@client.example'), DUE)
+    settings = env.connect(autocommit=False)
     holder = env.connect(autocommit=False)
     proc = None
+
+    def waiting(query):
+        # The daemon's session waiting for a lock, at QUERY.
+        rows = env.sql("SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid NOT IN (%s, %s) AND wait_event_type = 'Lock'",
+                       (settings.get_backend_pid(), holder.get_backend_pid()))
+        return any(query in r[0] for r in rows)
+
+    env.sql("UPDATE dunning.setting SET value = 'UTC' WHERE key = 'timezone'")
     try:
-        holder.cursor().execute("SELECT id FROM dunning.invoice WHERE number = 'Y-1' FOR UPDATE")
-        holder_pid = holder.get_backend_pid()
+        settings.cursor().execute("SELECT 1 FROM dunning.setting FOR UPDATE")
         proc = subprocess.Popen([DUNNINGD, '-c', env.config, '--once', '--now',
                                  at(DAY, '10:00')], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-
-        def planner_waits():
-            # Only the planning waits for a row lock (the claim skips
-            # locked rows): the daemon's session waiting is its planning.
-            return env.sql("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                           "AND pid <> %s AND wait_event_type = 'Lock'", (holder_pid,))
-
-        wait_until('the planning pass waiting for Y-1', planner_waits)
+        wait_until('the cycle waiting to publish its settings',
+                   lambda: waiting('UPDATE dunning.setting'))
+        cur = holder.cursor()
+        cur.execute("SELECT 1 FROM dunning.audit_head FOR UPDATE")
+        settings.rollback()
+        wait_until('the planning pass waiting for the audit head to commit',
+                   lambda: waiting('COMMIT'))
         assert proc.poll() is None
-        env.pay('A-1', '100.00', '2026-03-05 09:45+01')
+        cur.execute("SET dunning.now = '2026-03-05 09:45+01'")
+        cur.execute("INSERT INTO dunning.payment (invoice_id, amount, received_at) "
+                    "SELECT id, 100.00, '2026-03-05 09:45+01' FROM dunning.invoice "
+                    "WHERE number = 'A-1'")
         assert env.reminders('A-1')['j3']['state'] == 'planned'    # nothing cancelled yet
-        holder.rollback()
+        holder.commit()
         _, err = proc.communicate(timeout=30)
     finally:
-        if holder.status != psycopg2.extensions.STATUS_READY:
-            holder.rollback()
-        holder.close()
+        for c in (settings, holder):
+            if c.status != psycopg2.extensions.STATUS_READY:
+                c.rollback()
+            c.close()
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.communicate(timeout=30)
