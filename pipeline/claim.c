@@ -55,6 +55,7 @@ struct claim {
 	size_t nk, max;
 	struct store_ids *skip;		/* looked at in this call */
 	struct store_ids locked;	/* send locks held */
+	struct plan_batch *writes;	/* the re-check's decisions to write */
 	int rc;
 };
 
@@ -268,7 +269,6 @@ recheck_one(const struct policy_facts *f, const char *number, void *arg)
 	struct claim *c = arg;
 	struct key *k = key_of_invoice(c, f->invoice_id);
 	struct policy_decision d;
-	struct plan_stats st;
 
 	if (k == NULL)
 		return;
@@ -279,8 +279,7 @@ recheck_one(const struct policy_facts *f, const char *number, void *arg)
 		return;
 	}
 	log_info("invoice %s: not sent at claim: %s", number, reason_text(d.reason, true));
-	memset(&st, 0, sizeof(st));
-	if (plan_write_decision(c->s, c->cfg, f, &d, &st) < 0)
+	if (plan_batch_add(c->writes, f, &d) < 0)
 		c->rc = -1;
 }
 
@@ -288,6 +287,7 @@ static int
 recheck(struct claim *c)
 {
 	struct store_ids drop = { 0 };
+	struct plan_stats st = { 0 };
 	char *a;
 	const char *p[1];
 	int rc = -1;
@@ -297,8 +297,11 @@ recheck(struct claim *c)
 	if ((a = store_ids_array(&c->locked)) == NULL)
 		return -1;
 	p[0] = a;
-	if (plan_load_facts(c->s, c->cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, c) < 0 ||
-	    c->rc < 0)
+	/* The decisions of the invoices that may not leave are written
+	 * together, as a planning chunk writes them. */
+	if ((c->writes = plan_batch_new(c->cfg, c->now, c->locked.n)) == NULL ||
+	    plan_load_facts(c->s, c->cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, c) < 0 ||
+	    c->rc < 0 || plan_batch_write(c->s, c->writes, &st) < 0)
 		goto out;
 	/* The send locks of the invoices that do not leave. */
 	for (size_t i = 0; i < c->locked.n; i++) {
@@ -317,6 +320,8 @@ recheck(struct claim *c)
 				goto out;
 	rc = 0;
 out:
+	plan_batch_free(c->writes);
+	c->writes = NULL;
 	free(a);
 	free(drop.v);
 	return rc;
@@ -454,7 +459,8 @@ claim_batch(struct store *s, const struct config *cfg, time_t now, const char *d
 {
 	struct store_ids skip = { 0 };
 	struct key *k = calloc(max > 0 ? max : 1, sizeof(*k));
-	struct claim c = { s, cfg, now, domain, k, 0, max > 0 ? max : 1, &skip, { 0 }, 0 };
+	struct claim c = { .s = s, .cfg = cfg, .now = now, .domain = domain, .k = k,
+	    .max = max > 0 ? max : 1, .skip = &skip };
 	int rc = -1;
 
 	*n = 0;

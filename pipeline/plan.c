@@ -15,9 +15,7 @@
 #include "log.h"
 #include "money.h"
 #include "store_int.h"
-#include "alerts.h"
 #include "plan.h"
-#include "reason.h"
 
 /* What was paid and when last: invoice.paid_total and last_paid_at, kept by
  * the payment trigger in the payment's own transaction (sql/013). */
@@ -153,131 +151,6 @@ plan_each_candidate(struct store *s, const struct config *cfg, time_t now,
 	    "    WHERE state IN ('planned', 'held', 'approved')))", 1, p, fn, arg);
 }
 
-/* The audit details every planning row carries. */
-static json_t *
-plan_details(const struct config *cfg, const struct policy_decision *d)
-{
-	char at[32];
-
-	cal_format_instant(d->send_at, at);
-	return json_pack("{s:s, s:s, s:s}", "stage", d->stage >= 0 ? cfg->stages[d->stage].name : "",
-	    "scheduled_for", at, "reason", reason_code(d->reason));
-}
-
-/* The state the decision's row is in now, or -1 if it has none. */
-static int
-row_state(const struct policy_facts *f, int64_t id)
-{
-	for (int i = 0; i < f->nreminders; i++)
-		if (f->reminders[i].id == id)
-			return (int)f->reminders[i].state;
-	return -1;
-}
-
-/* Write decision D (the caller holds the invoice's lock). */
-int
-plan_write_decision(struct store *s, const struct config *cfg, const struct policy_facts *f,
-    const struct policy_decision *d, struct plan_stats *st)
-{
-	char ib[24], rb[24], at[32];
-	const char *state = reminder_state_name(d->new_state);
-	json_t *det;
-	int rc = 0;
-
-	store_i64(ib, f->invoice_id);
-	cal_format_instant(d->send_at, at);
-	if (d->op == ROW_CREATE) {
-		const char *p[5] = { ib, cfg->stages[d->stage].name, state, at, reason_code(d->reason) };
-		PGresult *res = store_q(s, "INSERT INTO dunning.reminder (invoice_id, stage, state, "
-		    "scheduled_for, reason) VALUES ($1, $2, $3, $4, nullif($5, '')) "
-		    "ON CONFLICT (invoice_id, stage) DO NOTHING RETURNING id", 5, p, PGRES_TUPLES_OK);
-
-		if (res == NULL)
-			return -1;
-		if (PQntuples(res) == 1) {
-			det = plan_details(cfg, d);
-			rc = store_audit(s, "daemon", d->new_state == RS_HELD ? "held" : "planned",
-			    f->invoice_id, strtoll(PQgetvalue(res, 0, 0), NULL, 10), det);
-			json_decref(det);
-			if (d->new_state == RS_HELD)
-				st->held++;
-			else
-				st->planned++;
-		}
-		PQclear(res);
-	} else if (d->op == ROW_UPDATE) {
-		int old = row_state(f, d->reminder_id);
-		const char *p[5] = { store_i64(rb, d->reminder_id), state, at,
-			reason_code(d->reason), old >= 0 ? reminder_state_name(old) : "" };
-		const char *action;
-		/* A retry the planner only moves (its backoff ends outside the
-		 * window) is still a retry; any other move makes the slot the
-		 * planner's. */
-		PGresult *res = store_q(s, "UPDATE dunning.reminder SET state = $2, "
-		    "scheduled_for = $3, reason = nullif($4, ''), "
-		    "retrying = retrying AND $4 = 'retry_backoff', updated_at = dunning.now() "
-		    "WHERE id = $1 AND state = $5 RETURNING id", 5, p, PGRES_TUPLES_OK);
-		int moved;
-
-		if (res == NULL)
-			return -1;
-		moved = PQntuples(res);
-		PQclear(res);
-		if (moved == 0)
-			return 0;	/* settled meanwhile: nothing changed, nothing to audit */
-		if (old == (int)d->new_state) {
-			action = "rescheduled";
-			st->rescheduled++;
-		} else if (d->new_state == RS_HELD) {
-			action = "held";
-			st->held++;
-		} else {
-			action = "planned";
-			st->planned++;
-		}
-		det = plan_details(cfg, d);
-		json_object_set_new(det, "previous_state", json_string(old >= 0 ?
-		    reminder_state_name(old) : ""));
-		rc = store_audit(s, "daemon", action, f->invoice_id, d->reminder_id, det);
-		json_decref(det);
-	} else if (d->op == ROW_CANCEL_PENDING) {
-		const char *p[2] = { ib, reason_code(d->reason) };
-		PGresult *res = store_q(s, "SELECT dunning.cancel_pending($1, $2, 'daemon')", 2, p,
-		    PGRES_TUPLES_OK);
-
-		if (res == NULL)
-			return -1;
-		st->cancelled += atoi(PQgetvalue(res, 0, 0));
-		PQclear(res);
-	}
-	if (rc == 0 && d->action == POLICY_ESCALATE) {
-		const char *p[1] = { ib };
-		PGresult *res = store_q(s, "UPDATE dunning.invoice SET escalated_at = dunning.now() "
-		    "WHERE id = $1 AND escalated_at IS NULL RETURNING id", 1, p, PGRES_TUPLES_OK);
-
-		if (res == NULL)
-			return -1;
-		if (PQntuples(res) == 1) {
-			char key[48];
-
-			det = json_pack("{s:s, s:i}", "last_stage", cfg->stages[cfg->nstages - 1].name,
-			    "after_days", cfg->escalation_after_days);
-			rc = store_audit(s, "daemon", "escalated", f->invoice_id, 0, det);
-			json_decref(det);
-			/* The hand-over reaches the lawyer with the decision, or
-			 * not at all (SPEC §2: escalation, internal alert). */
-			snprintf(key, sizeof(key), "escalated:%lld", (long long)f->invoice_id);
-			det = json_pack("{s:s}", "stage", cfg->stages[cfg->nstages - 1].name);
-			if (rc == 0)
-				rc = alerts_add(s, "escalated", key, f->invoice_id, NULL, 0, det);
-			json_decref(det);
-			st->escalated++;
-		}
-		PQclear(res);
-	}
-	return rc;
-}
-
 /* Candidates whose rows must change, gathered by the first pass. */
 struct todo {
 	int64_t *ids;
@@ -311,238 +184,26 @@ collect(const struct policy_facts *f, const char *number, void *arg)
 	t->ids[t->n++] = f->invoice_id;
 }
 
-/*
- * A chunk: the invoices of one transaction, locked together, their facts
- * read again in one statement, decided, and their decisions written with
- * one statement per kind: new reminders, moved ones, cancellations,
- * escalations, each with its audit rows (and the escalations' alerts).
- */
+/* The invoices of one transaction of a pass. */
 #define CHUNK 500
 
-/* One column of text values, as a PostgreSQL array at the end. */
-struct col {
-	const char **v;
-	char **own;		/* the values this column allocated */
-	size_t n;
-};
-
-/* The decisions of a chunk, by the statement that writes them. */
-struct chunk {
+/* A chunk being decided again under its locks. */
+struct redecide {
 	const struct config *cfg;
 	time_t now;
-	size_t cap;
-	/* ROW_CREATE: invoice, stage, state, scheduled_for, reason, at */
-	struct col c_inv, c_stage, c_state, c_sched, c_reason;
-	/* ROW_UPDATE: reminder, stage, state, scheduled_for, reason, old state */
-	struct col u_rem, u_stage, u_state, u_sched, u_reason, u_old;
-	/* ROW_CANCEL_PENDING: invoice, reason */
-	struct col x_inv, x_reason;
-	/* POLICY_ESCALATE: invoice */
-	struct col e_inv;
-	int examined;
+	struct plan_batch *batch;
 };
 
-/* Append V (copied when OWN) to C; -1 when out of memory. */
-static int
-col_add(struct col *c, size_t cap, const char *v, bool own)
-{
-	if (c->v == NULL && ((c->v = calloc(cap, sizeof(*c->v))) == NULL ||
-	    (c->own = calloc(cap, sizeof(*c->own))) == NULL))
-		return -1;
-	if (own) {
-		if ((c->own[c->n] = strdup(v)) == NULL)
-			return -1;
-		v = c->own[c->n];
-	}
-	c->v[c->n++] = v;
-	return 0;
-}
-
-/* Free C's values. */
-static void
-col_free(struct col *c)
-{
-	for (size_t i = 0; c->own != NULL && i < c->n; i++)
-		free(c->own[i]);
-	free(c->own);
-	free(c->v);
-	memset(c, 0, sizeof(*c));
-}
-
-/* Free every column of K. */
-static void
-chunk_free(struct chunk *k)
-{
-	struct col *cols[] = { &k->c_inv, &k->c_stage, &k->c_state, &k->c_sched, &k->c_reason,
-	    &k->u_rem, &k->u_stage, &k->u_state, &k->u_sched, &k->u_reason, &k->u_old,
-	    &k->x_inv, &k->x_reason, &k->e_inv };
-
-	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-		col_free(cols[i]);
-}
-
-/* Decide F again (under its lock) and file the decision in the chunk. */
+/* Decide F again (under its lock) and file the decision in the batch. */
 static void
 file_decision(const struct policy_facts *f, const char *number, void *arg)
 {
-	struct chunk *k = arg;
+	struct redecide *r = arg;
 	struct policy_decision d;
-	char ib[24], rb[24], at[32];
-	const char *stage, *state;
-	bool oom = false;
 
 	(void)number;
-	k->examined++;
-	policy_decide(f, k->cfg, k->now, &d);
-	store_i64(ib, f->invoice_id);
-	cal_format_instant(d.send_at, at);
-	stage = d.stage >= 0 ? k->cfg->stages[d.stage].name : "";
-	state = reminder_state_name(d.new_state);
-	if (d.op == ROW_CREATE) {
-		oom = col_add(&k->c_inv, k->cap, ib, true) < 0 ||
-		    col_add(&k->c_stage, k->cap, stage, false) < 0 ||
-		    col_add(&k->c_state, k->cap, state, false) < 0 ||
-		    col_add(&k->c_sched, k->cap, at, true) < 0 ||
-		    col_add(&k->c_reason, k->cap, reason_code(d.reason), false) < 0;
-	} else if (d.op == ROW_UPDATE) {
-		int old = row_state(f, d.reminder_id);
-
-		oom = col_add(&k->u_rem, k->cap, store_i64(rb, d.reminder_id), true) < 0 ||
-		    col_add(&k->u_stage, k->cap, stage, false) < 0 ||
-		    col_add(&k->u_state, k->cap, state, false) < 0 ||
-		    col_add(&k->u_sched, k->cap, at, true) < 0 ||
-		    col_add(&k->u_reason, k->cap, reason_code(d.reason), false) < 0 ||
-		    col_add(&k->u_old, k->cap, old >= 0 ? reminder_state_name(old) : "", false) < 0;
-	} else if (d.op == ROW_CANCEL_PENDING) {
-		oom = col_add(&k->x_inv, k->cap, ib, true) < 0 ||
-		    col_add(&k->x_reason, k->cap, reason_code(d.reason), false) < 0;
-	}
-	if (!oom && d.action == POLICY_ESCALATE)
-		oom = col_add(&k->e_inv, k->cap, ib, true) < 0;
-	if (oom)
-		log_warnx("invoice %s: out of memory; the next pass plans it", ib);
-}
-
-/* Run SQL with the N columns COLS as text[] parameters (then EXTRA, NX
- * more), and return its rows (NULL on error). */
-static PGresult *
-chunk_q(struct store *s, const char *sql, struct col *const *cols, int n,
-    const char *const *extra, int nx)
-{
-	const char *p[8];
-	char *a[8] = { NULL };
-	PGresult *res = NULL;
-	int i;
-
-	for (i = 0; i < n; i++)
-		if ((p[i] = a[i] = store_text_array(cols[i]->v, cols[i]->n)) == NULL)
-			goto out;
-	for (int j = 0; j < nx; j++)
-		p[n + j] = extra[j];
-	res = store_qp(s, sql, n + nx, p, PGRES_TUPLES_OK);
-out:
-	for (i = 0; i < n; i++)
-		free(a[i]);
-	return res;
-}
-
-/* Write K's decisions: one statement per kind, each with its audit rows. */
-static int
-chunk_write(struct store *s, struct chunk *k, struct plan_stats *st)
-{
-	PGresult *res;
-
-	if (k->c_inv.n > 0) {
-		struct col *c[] = { &k->c_inv, &k->c_stage, &k->c_state, &k->c_sched, &k->c_reason };
-
-		/* The audit rows in the order of the invoices, as they were
-		 * decided. */
-		if ((res = chunk_q(s, "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], "
-		    "  $3::text[], $4::text[], $5::text[]) AS u(inv, stage, state, at, reason)), "
-		    "ins AS (INSERT INTO dunning.reminder (invoice_id, stage, state, scheduled_for, "
-		    "  reason) SELECT inv, stage, state, at::timestamptz, nullif(reason, '') FROM u "
-		    "  ORDER BY inv ON CONFLICT (invoice_id, stage) DO NOTHING "
-		    "  RETURNING id, invoice_id, stage, state) "
-		    "SELECT x.state, dunning.audit('daemon', CASE WHEN x.state = 'held' THEN 'held' "
-		    "  ELSE 'planned' END, x.invoice_id, x.id, jsonb_build_object('stage', x.stage, "
-		    "  'scheduled_for', x.at, 'reason', x.reason)) "
-		    "FROM (SELECT ins.*, u.at, u.reason FROM ins JOIN u ON u.inv = ins.invoice_id "
-		    "  AND u.stage = ins.stage ORDER BY ins.invoice_id) x", c, 5, NULL, 0)) == NULL)
-			return -1;
-		for (int i = 0; i < PQntuples(res); i++)
-			if (strcmp(PQgetvalue(res, i, 0), "held") == 0)
-				st->held++;
-			else
-				st->planned++;
-		PQclear(res);
-	}
-	if (k->u_rem.n > 0) {
-		struct col *c[] = { &k->u_rem, &k->u_stage, &k->u_state, &k->u_sched, &k->u_reason,
-		    &k->u_old };
-
-		/* A row settled meanwhile (its state no longer the one read) is
-		 * left alone, unaudited.  A retry the planner only moves (its
-		 * backoff ends outside the window) is still a retry. */
-		if ((res = chunk_q(s, "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[], "
-		    "  $3::text[], $4::text[], $5::text[], $6::text[]) "
-		    "  AS u(rem, stage, state, at, reason, old)), "
-		    "up AS (UPDATE dunning.reminder r SET state = u.state, "
-		    "  scheduled_for = u.at::timestamptz, reason = nullif(u.reason, ''), "
-		    "  retrying = r.retrying AND u.reason = 'retry_backoff', "
-		    "  updated_at = dunning.now() FROM u WHERE r.id = u.rem AND r.state = u.old "
-		    "  RETURNING r.id, r.invoice_id) "
-		    "SELECT x.action, dunning.audit('daemon', x.action, x.invoice_id, x.id, "
-		    "  jsonb_build_object('stage', x.stage, 'scheduled_for', x.at, 'reason', x.reason, "
-		    "  'previous_state', x.old)) "
-		    "FROM (SELECT up.id, up.invoice_id, u.stage, u.at, u.reason, u.old, "
-		    "  CASE WHEN u.old = u.state THEN 'rescheduled' WHEN u.state = 'held' THEN 'held' "
-		    "  ELSE 'planned' END AS action "
-		    "  FROM up JOIN u ON u.rem = up.id ORDER BY up.invoice_id) x", c, 6, NULL, 0))
-		    == NULL)
-			return -1;
-		for (int i = 0; i < PQntuples(res); i++) {
-			const char *a = PQgetvalue(res, i, 0);
-
-			if (strcmp(a, "rescheduled") == 0)
-				st->rescheduled++;
-			else if (strcmp(a, "held") == 0)
-				st->held++;
-			else
-				st->planned++;
-		}
-		PQclear(res);
-	}
-	if (k->x_inv.n > 0) {
-		struct col *c[] = { &k->x_inv, &k->x_reason };
-
-		if ((res = chunk_q(s, "SELECT coalesce(sum(dunning.cancel_pending(inv, reason, "
-		    "  'daemon')), 0) FROM (SELECT * FROM unnest($1::bigint[], $2::text[]) "
-		    "  AS u(inv, reason) ORDER BY inv) x", c, 2, NULL, 0)) == NULL)
-			return -1;
-		st->cancelled += atoi(PQgetvalue(res, 0, 0));
-		PQclear(res);
-	}
-	if (k->e_inv.n > 0) {
-		struct col *c[] = { &k->e_inv };
-		char after[16];
-		const char *x[2] = { k->cfg->stages[k->cfg->nstages - 1].name, after };
-
-		/* The hand-over reaches the lawyer with the decision, or not
-		 * at all (SPEC §2: escalation, internal alert). */
-		snprintf(after, sizeof(after), "%d", k->cfg->escalation_after_days);
-		if ((res = chunk_q(s, "WITH e AS (UPDATE dunning.invoice SET escalated_at = "
-		    "  dunning.now() WHERE id = ANY ($1::bigint[]) AND escalated_at IS NULL "
-		    "  RETURNING id) "
-		    "SELECT dunning.audit('daemon', 'escalated', e.id, NULL, "
-		    "  jsonb_build_object('last_stage', $2::text, 'after_days', $3::int)), "
-		    "  dunning.lawyer_alert_add('escalated', 'escalated:' || e.id, e.id, NULL, "
-		    "  jsonb_build_object('stage', $2::text)) "
-		    "FROM (SELECT id FROM e ORDER BY id) e", c, 1, x, 2)) == NULL)
-			return -1;
-		st->escalated += PQntuples(res);
-		PQclear(res);
-	}
-	return 0;
+	policy_decide(f, r->cfg, r->now, &d);
+	(void)plan_batch_add(r->batch, f, &d);
 }
 
 /* Plan the N invoices IDS in one transaction: lock them (SKIP: pass by
@@ -553,14 +214,15 @@ plan_chunk(struct store *s, const struct config *cfg, time_t now, const int64_t 
     size_t n, bool skip, struct plan_stats *st)
 {
 	struct store_ids l = { (int64_t *)ids, n, n }, locked = { 0 };
-	struct chunk k = { .cfg = cfg, .now = now, .cap = n };
+	struct plan_batch *k = plan_batch_new(cfg, now, n);
+	struct redecide r = { cfg, now, k };
 	struct plan_stats got = { 0 };
 	char *a = store_ids_array(&l), *la = NULL;
 	const char *p[1] = { a };
 	PGresult *res;
 	int rc = -1;
 
-	if (a == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
+	if (a == NULL || k == NULL || store_cmd(s, "BEGIN", 0, NULL) < 0)
 		goto out;
 	res = store_qp(s, skip ?
 	    "SELECT id FROM dunning.invoice WHERE id = ANY ($1::bigint[]) ORDER BY id "
@@ -581,8 +243,8 @@ plan_chunk(struct store *s, const struct config *cfg, time_t now, const int64_t 
 	}
 	p[0] = la = store_ids_array(&locked);
 	if (la == NULL ||
-	    plan_load_facts(s, cfg, "i.id = ANY ($1::bigint[])", 1, p, file_decision, &k) < 0 ||
-	    chunk_write(s, &k, &got) < 0)
+	    plan_load_facts(s, cfg, "i.id = ANY ($1::bigint[])", 1, p, file_decision, &r) < 0 ||
+	    plan_batch_write(s, k, &got) < 0)
 		goto fail;
 	if ((rc = store_commit(s)) == 0) {
 		st->planned += got.planned;
@@ -595,7 +257,7 @@ plan_chunk(struct store *s, const struct config *cfg, time_t now, const int64_t 
 fail:
 	store_rollback(s);
 out:
-	chunk_free(&k);
+	plan_batch_free(k);
 	free(locked.v);
 	free(la);
 	free(a);

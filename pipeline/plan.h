@@ -41,7 +41,16 @@ int plan_expire_leases(struct store *s, time_t now);
 /* The facts query, for candidates or for given invoices (pipeline/plan.c). */
 int plan_load_facts(struct store *s, const struct config *cfg, const char *where,
     int n, const char *const *params, plan_facts_fn fn, void *arg);
-/* Write decision D for facts F (inside the caller's transaction). */
-int plan_write_decision(struct store *s, const struct config *cfg,
-    const struct policy_facts *f, const struct policy_decision *d, struct plan_stats *st);
+/* Decisions written together, with one statement per kind (new
+ * reminders, moved ones, cancellations, escalations) and their audit
+ * rows, inside the caller's transaction, which holds the invoices' locks:
+ * the planning pass's chunks and the claim's re-check. */
+struct plan_batch;
+struct plan_batch *plan_batch_new(const struct config *cfg, time_t now, size_t cap);
+/* File decision D about F (no more than the batch's CAP).  -1 when out
+ * of memory. */
+int plan_batch_add(struct plan_batch *b, const struct policy_facts *f,
+    const struct policy_decision *d);
+int plan_batch_write(struct store *s, struct plan_batch *b, struct plan_stats *st);
+void plan_batch_free(struct plan_batch *b);
 #endif
