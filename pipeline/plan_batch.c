@@ -185,6 +185,15 @@ plan_batch_write(struct store *s, struct plan_batch *k, struct plan_stats *st)
 {
 	PGresult *res;
 
+	/* The transaction commits right after: its audit rows are chained as
+	 * they are written, under the head's lock (sql/base/audit.sql). */
+	if (k->c_inv.n + k->u_rem.n + k->x_inv.n + k->e_inv.n > 0) {
+		if ((res = store_q(s, "SELECT dunning.audit_chain_now()", 0, NULL,
+		    PGRES_TUPLES_OK)) == NULL)
+			return -1;
+		PQclear(res);
+	}
+
 	if (k->c_inv.n > 0) {
 		struct col *c[] = { &k->c_inv, &k->c_stage, &k->c_state, &k->c_sched, &k->c_reason };
 
@@ -195,12 +204,14 @@ plan_batch_write(struct store *s, struct plan_batch *k, struct plan_stats *st)
 		    "ins AS (INSERT INTO dunning.reminder (invoice_id, stage, state, scheduled_for, "
 		    "  reason) SELECT inv, stage, state, at::timestamptz, nullif(reason, '') FROM u "
 		    "  ORDER BY inv ON CONFLICT (invoice_id, stage) DO NOTHING "
-		    "  RETURNING id, invoice_id, stage, state) "
-		    "SELECT x.state, dunning.audit('daemon', CASE WHEN x.state = 'held' THEN 'held' "
+		    "  RETURNING id, invoice_id, stage, state), "
+		    "a AS (INSERT INTO dunning.audit_log (actor, action, invoice_id, reminder_id, "
+		    "  details) SELECT 'daemon', CASE WHEN x.state = 'held' THEN 'held' "
 		    "  ELSE 'planned' END, x.invoice_id, x.id, jsonb_build_object('stage', x.stage, "
-		    "  'scheduled_for', x.at, 'reason', x.reason)) "
-		    "FROM (SELECT ins.*, u.at, u.reason FROM ins JOIN u ON u.inv = ins.invoice_id "
-		    "  AND u.stage = ins.stage ORDER BY ins.invoice_id) x", c, 5, NULL, 0)) == NULL)
+		    "  'scheduled_for', x.at, 'reason', x.reason) "
+		    "  FROM (SELECT ins.*, u.at, u.reason FROM ins JOIN u ON u.inv = ins.invoice_id "
+		    "    AND u.stage = ins.stage) x ORDER BY x.invoice_id) "
+		    "SELECT state FROM ins", c, 5, NULL, 0)) == NULL)
 			return -1;
 		for (int i = 0; i < PQntuples(res); i++)
 			if (strcmp(PQgetvalue(res, i, 0), "held") == 0)
@@ -223,15 +234,15 @@ plan_batch_write(struct store *s, struct plan_batch *k, struct plan_stats *st)
 		    "  scheduled_for = u.at::timestamptz, reason = nullif(u.reason, ''), "
 		    "  retrying = r.retrying AND u.reason = 'retry_backoff', "
 		    "  updated_at = dunning.now() FROM u WHERE r.id = u.rem AND r.state = u.old "
-		    "  RETURNING r.id, r.invoice_id) "
-		    "SELECT x.action, dunning.audit('daemon', x.action, x.invoice_id, x.id, "
-		    "  jsonb_build_object('stage', x.stage, 'scheduled_for', x.at, 'reason', x.reason, "
-		    "  'previous_state', x.old)) "
-		    "FROM (SELECT up.id, up.invoice_id, u.stage, u.at, u.reason, u.old, "
+		    "  RETURNING r.id, r.invoice_id), "
+		    "x AS (SELECT up.id, up.invoice_id, u.stage, u.at, u.reason, u.old, "
 		    "  CASE WHEN u.old = u.state THEN 'rescheduled' WHEN u.state = 'held' THEN 'held' "
-		    "  ELSE 'planned' END AS action "
-		    "  FROM up JOIN u ON u.rem = up.id ORDER BY up.invoice_id) x", c, 6, NULL, 0))
-		    == NULL)
+		    "  ELSE 'planned' END AS action FROM up JOIN u ON u.rem = up.id), "
+		    "a AS (INSERT INTO dunning.audit_log (actor, action, invoice_id, reminder_id, "
+		    "  details) SELECT 'daemon', x.action, x.invoice_id, x.id, jsonb_build_object("
+		    "  'stage', x.stage, 'scheduled_for', x.at, 'reason', x.reason, "
+		    "  'previous_state', x.old) FROM x ORDER BY x.invoice_id) "
+		    "SELECT action FROM x", c, 6, NULL, 0)) == NULL)
 			return -1;
 		for (int i = 0; i < PQntuples(res); i++) {
 			const char *a = PQgetvalue(res, i, 0);

@@ -1,6 +1,6 @@
 -- The audit log's functions (SPEC §2 rule 10; the table in 002, the chain
--- at COMMIT in 006, which says why): write a row, number and stamp it,
--- chain it at COMMIT, refuse any other change.  dunning.audit_canonical is
+-- at COMMIT in 006, which says why, sealed once per transaction in 016):
+-- write a row, number and stamp it, chain it, refuse any other change.  dunning.audit_canonical is
 -- not here: its text holds the chain's boundary, written by 006 when it ran
 -- (state, not code); dunning.audit_hash names the table's row type, so it
 -- is in functions/audit.sql.
@@ -10,7 +10,8 @@
 -- final form: change it here, never in a numbered migration.
 -- base/: created before the pending numbered migrations, because the
 -- tables need them (column defaults, CREATE TRIGGER); no signature names a
--- table, no GRANT (on a new database the roles of 001 do not exist yet).
+-- table, no GRANT (on a new database the roles of 001 do not exist yet;
+-- 016 gives the rights to audit_seal and audit_chain_now).
 
 -- Write one audit row; the functions below and the daemon use it.
 CREATE OR REPLACE FUNCTION dunning.audit(p_actor text, p_action text, p_invoice bigint,
@@ -29,10 +30,35 @@ BEGIN
 END
 $$;
 
--- Number and time-stamp a new row; it is chained at COMMIT.  The caller's
+-- How a row is chained (016).  Two ways, one chain:
+--
+--  - at COMMIT (006), the default: an INSERT leaves chain_seq, prev_hash
+--    and hash NULL, and a deferred trigger seals the transaction's rows at
+--    COMMIT: dunning.audit_seal() locks the head once, hashes the rows in
+--    id order, writes them with one UPDATE, and the head moves once.  A
+--    lawyer's open transaction holds no lock on the head;
+--  - at INSERT, for a writer about to commit (the daemon writing a chunk of
+--    decisions, then COMMIT): dunning.audit_chain_now() locks the head and
+--    seals what the transaction wrote so far; from then on, until the
+--    transaction ends, each row is chained as it is inserted (its position
+--    and the running hash kept in the transaction-local setting
+--    dunning.audit_chain), and the head moves once per statement.  No row
+--    is written twice.
+--
+-- Either way a statement that writes chained rows is checked as a whole by
+-- dunning.audit_chain_check() before it completes: the rows continue the
+-- head (positions head + 1, head + 2, … with no gap, each prev_hash the
+-- hash before it) and each hash is recomputed; then the head moves to the
+-- last.  The setting is only a hint: a row chained from a wrong one is
+-- refused, whoever set it.
+
+-- Number and time-stamp a new row; chain it now when the transaction
+-- asked for it (dunning.audit_chain_now), else at COMMIT.  The caller's
 -- id, at, chain_seq, prev_hash and hash are ignored.
 CREATE OR REPLACE FUNCTION dunning.audit_stamp() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+DECLARE
+	run text := current_setting('dunning.audit_chain', true);
 BEGIN
 	NEW.id := nextval('dunning.audit_log_id_seq');
 	NEW.at := dunning.now();
@@ -41,61 +67,161 @@ BEGIN
 	NEW.chain_seq := NULL;
 	NEW.prev_hash := NULL;
 	NEW.hash := NULL;
+	IF coalesce(run, '') <> '' THEN
+		-- run = 'LAST_SEQ:LAST_HASH' (hex; empty for an empty chain)
+		NEW.chain_seq := split_part(run, ':', 1)::bigint + 1;
+		NEW.prev_hash := nullif(decode(split_part(run, ':', 2), 'hex'), ''::bytea);
+		NEW.hash := sha256(coalesce(NEW.prev_hash, ''::bytea)
+			|| convert_to(dunning.audit_canonical(NEW), 'UTF8'));
+		PERFORM set_config('dunning.audit_chain',
+			NEW.chain_seq || ':' || encode(NEW.hash, 'hex'), true);
+	END IF;
 	RETURN NEW;
 END
 $$;
 
--- At COMMIT: chain the row at the head.  The UPDATE passes through
--- dunning.audit_guard(), which checks it and advances the head.  NEW is the
--- row as inserted: only its chain columns can have changed since (by the
--- same exact chaining done by hand, which the WHERE then skips).
-CREATE OR REPLACE FUNCTION dunning.audit_chain_at_commit() RETURNS trigger
+-- Chain every row not chained yet that this transaction sees — its own
+-- (another transaction's uncommitted rows are invisible, and a committed
+-- row is chained at its COMMIT) — in id order, after the head, with one
+-- UPDATE; dunning.audit_chain_check() moves the head.  Returns the number
+-- of rows chained.  The canonical text names chain_seq: each row is read
+-- with its position set (jsonb_populate_record) before it is hashed.
+CREATE OR REPLACE FUNCTION dunning.audit_seal() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
 DECLARE
 	h dunning.audit_head;
-	a dunning.audit_log := NEW;
+	ids bigint[];
+	texts bytea[];
+	prevs bytea[];
+	hashes bytea[];
+	p bytea;
+	n int;
 BEGIN
 	SELECT * INTO STRICT h FROM dunning.audit_head FOR UPDATE;
-	a.chain_seq := h.last_seq + 1;
-	a.prev_hash := h.last_hash;
-	a.hash := dunning.audit_hash(h.last_hash, a);
-	UPDATE dunning.audit_log
-	SET chain_seq = a.chain_seq, prev_hash = a.prev_hash, hash = a.hash
-	WHERE id = a.id AND hash IS NULL;
+	SELECT array_agg(x.id ORDER BY x.id),
+	       array_agg(convert_to(dunning.audit_canonical(jsonb_populate_record(x.a,
+	           jsonb_build_object('chain_seq', h.last_seq + x.n))), 'UTF8') ORDER BY x.id)
+	INTO ids, texts
+	FROM (SELECT a, a.id, row_number() OVER (ORDER BY a.id) AS n
+	      FROM dunning.audit_log a WHERE a.hash IS NULL) x;
+	n := coalesce(array_length(ids, 1), 0);
+	IF n = 0 THEN
+		RETURN 0;
+	END IF;
+	p := h.last_hash;
+	FOR i IN 1 .. n LOOP
+		prevs[i] := p;
+		p := sha256(coalesce(p, ''::bytea) || texts[i]);
+		hashes[i] := p;
+	END LOOP;
+	UPDATE dunning.audit_log a
+	SET chain_seq = h.last_seq + u.n, prev_hash = u.prev, hash = u.hash
+	FROM unnest(ids, prevs, hashes) WITH ORDINALITY AS u(id, prev, hash, n)
+	WHERE a.id = u.id AND a.hash IS NULL;
+	-- The check moved the head; this moves it only on a database whose
+	-- check trigger is not there yet (016 pending during a migration).
+	UPDATE dunning.audit_head SET last_seq = h.last_seq + n, last_hash = p
+	WHERE audit_head.last_seq < h.last_seq + n;
+	RETURN n;
+END
+$$;
+
+-- At COMMIT (a deferred trigger queued for each row inserted unchained):
+-- the first to fire seals the transaction's rows; the others find theirs
+-- chained and return.
+CREATE OR REPLACE FUNCTION dunning.audit_chain_at_commit() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM dunning.audit_log WHERE id = NEW.id AND hash IS NULL) THEN
+		PERFORM dunning.audit_seal();
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+-- From now until the transaction ends, chain each row as it is inserted:
+-- lock the head (kept until COMMIT or ROLLBACK: call this just before the
+-- last statements of a transaction about to commit), seal what the
+-- transaction wrote so far, and start the run at the head.
+CREATE OR REPLACE FUNCTION dunning.audit_chain_now() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+DECLARE
+	h dunning.audit_head;
+BEGIN
+	PERFORM dunning.audit_seal();
+	SELECT * INTO STRICT h FROM dunning.audit_head FOR UPDATE;
+	PERFORM set_config('dunning.audit_chain',
+		h.last_seq || ':' || coalesce(encode(h.last_hash, 'hex'), ''), true);
+END
+$$;
+
+-- After a statement that wrote chained rows (an INSERT chained at once, the
+-- sealing UPDATE, or the same chaining done by hand): under the head's
+-- lock, the statement's chained rows must be exactly the next positions of
+-- the chain, each linked to the one before and hashed over its canonical
+-- text; then the head moves to the last of them.  Anything else is
+-- refused, and the statement with it.
+CREATE OR REPLACE FUNCTION dunning.audit_chain_check() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+DECLARE
+	h dunning.audit_head;
+	bad bigint;
+	n bigint;
+	top_seq bigint;
+	top_hash bytea;
+BEGIN
+	SELECT count(*), max(chain_seq) INTO n, top_seq FROM chained WHERE hash IS NOT NULL;
+	IF n = 0 THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO STRICT h FROM dunning.audit_head FOR UPDATE;
+	SELECT x.id INTO bad
+	FROM (SELECT c.*, c::dunning.audit_log AS a,
+	             lag(c.hash) OVER (ORDER BY c.chain_seq) AS before,
+	             row_number() OVER (ORDER BY c.chain_seq) AS k
+	      FROM chained c WHERE c.hash IS NOT NULL) x
+	WHERE x.chain_seq IS DISTINCT FROM h.last_seq + x.k
+	   OR x.prev_hash IS DISTINCT FROM CASE WHEN x.k = 1 THEN h.last_hash ELSE x.before END
+	   OR x.hash IS DISTINCT FROM sha256(coalesce(x.prev_hash, ''::bytea)
+	          || convert_to(dunning.audit_canonical(x.a), 'UTF8'))
+	ORDER BY x.chain_seq
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'dunning.audit_log is append-only: % refused (row % is not the next link of the chain)',
+			TG_OP, bad USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	SELECT hash INTO STRICT top_hash FROM chained WHERE chain_seq = top_seq;
+	UPDATE dunning.audit_head SET last_seq = top_seq, last_hash = top_hash;
 	RETURN NULL;
 END
 $$;
 
 -- Refuse any change to a written row, whoever asks, except the chaining of
--- a row not yet chained, and that only when it is exactly the chaining.
+-- a row not yet chained: chain_seq and hash must be given (prev_hash is
+-- NULL only for the chain's first row), and every other column must keep
+-- its exact value (compared as values and as text, so that even
+-- jsonb's 1.0 = 1.00 cannot slip through; the whole row is compared, so a
+-- column a later migration adds is covered too).  Whether the three are
+-- exactly the chaining is dunning.audit_chain_check()'s to say, once for
+-- the statement.
 --
 -- Why the exception cannot be abused:
 --  - it applies only to a row whose chain_seq, prev_hash and hash are all
---    NULL.  A committed row is always chained (the chaining runs inside the
---    inserting transaction's COMMIT; when it fails, the transaction and the
---    row are gone), and nobody sees another transaction's uncommitted row:
---    so only the inserting transaction can use it, on its own rows, before
---    they are committed.  Once chained, no UPDATE of the row is allowed;
---  - every column but those three must keep its exact value (compared as
---    values and as text, so that even jsonb's 1.0 = 1.00 cannot slip
---    through; the whole row is compared, so a column a later migration
---    adds is covered too);
---  - under the head's lock, chain_seq must be the head's last_seq + 1,
---    prev_hash the head's last_hash, and hash the SHA-256 recomputed here
---    over prev_hash and the row's canonical text (which includes
---    chain_seq).  So the only UPDATE allowed produces exactly the row the
---    chainer would: there is no freedom in any column;
---  - the guard itself advances the head with the row, in the same
---    statement, so the head and the chain cannot drift apart even when the
---    fill-in is done by hand (the chainer then finds the row chained and
---    leaves it).
--- The trigger is ENABLE ALWAYS, so session_replication_role = replica does
--- not skip it; a superuser who disables it is beyond any trigger, and that
--- is what `dunningctl audit verify` is for.
+--    NULL.  A committed row is chained (at its INSERT or its COMMIT; when
+--    the sealing fails, the transaction and the row are gone), and nobody
+--    sees another transaction's uncommitted row: so only the inserting
+--    transaction can use it, on its own rows, before they are committed.
+--    Once chained, no UPDATE of the row is allowed;
+--  - the chain check leaves no freedom in the three columns, and moves the
+--    head with the rows, so the head and the chain cannot drift apart even
+--    when the fill-in is done by hand (the sealer then finds the row
+--    chained and leaves it).
+-- The triggers are ENABLE ALWAYS, so session_replication_role = replica
+-- does not skip them; a superuser who disables them is beyond any
+-- trigger, and that is what `dunningctl audit verify` is for.
 CREATE OR REPLACE FUNCTION dunning.audit_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
 DECLARE
-	h dunning.audit_head;
 	o dunning.audit_log;
 BEGIN
 	IF TG_OP = 'UPDATE' AND OLD.chain_seq IS NULL AND OLD.prev_hash IS NULL
@@ -104,12 +230,8 @@ BEGIN
 		o.chain_seq := NEW.chain_seq;
 		o.prev_hash := NEW.prev_hash;
 		o.hash := NEW.hash;
-		SELECT * INTO STRICT h FROM dunning.audit_head FOR UPDATE;
-		IF o IS NOT DISTINCT FROM NEW AND o::text = NEW::text
-		   AND NEW.chain_seq = h.last_seq + 1
-		   AND NEW.prev_hash IS NOT DISTINCT FROM h.last_hash
-		   AND NEW.hash = dunning.audit_hash(h.last_hash, NEW) THEN
-			UPDATE dunning.audit_head SET last_seq = NEW.chain_seq, last_hash = NEW.hash;
+		IF NEW.chain_seq IS NOT NULL AND NEW.hash IS NOT NULL
+		   AND o IS NOT DISTINCT FROM NEW AND o::text = NEW::text THEN
 			RETURN NEW;
 		END IF;
 	END IF;

@@ -26,10 +26,20 @@ OLD_LAST = 14
 # retry and the letter's path in columns, a reason is a code, and the
 # digest reads a failure's code and detail apart.
 SINCE_OLD = {
-    'columns': {('reminder', 'retrying'), ('reminder', 'letter_path')},
+    'columns': {('reminder', 'retrying'), ('reminder', 'letter_path'),
+                ('audit_log_unchained_idx', 'id')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
-                  'dunning.resend(bigint,text)'},
+                  'dunning.resend(bigint,text)',
+                  # 016: the audit chain sealed once per transaction
+                  'dunning.audit_stamp()', 'dunning.audit_guard()',
+                  'dunning.audit_chain_at_commit()', 'dunning.audit_seal()',
+                  'dunning.audit_chain_now()', 'dunning.audit_chain_check()'},
+    'relations': {'audit_log_unchained_idx'},
+    'indexes': {'audit_log_unchained_idx'},
+    'triggers': {('dunning.audit_log', 'audit_log_chain_at_commit'),
+                 ('dunning.audit_log', 'audit_log_chain_check_insert'),
+                 ('dunning.audit_log', 'audit_log_chain_check_update')},
 }
 
 
@@ -207,7 +217,8 @@ def test_numbered_migrations_hold_no_function_or_view():
 def without_since_old(cat):
     """CAT without what SINCE_OLD names (on purpose different)."""
     key = {'columns': lambda r: (r[0], r[1]), 'constraints': lambda r: (r[0], r[1]),
-           'functions': lambda r: r[0]}
+           'functions': lambda r: r[0], 'relations': lambda r: r[0],
+           'indexes': lambda r: r[0], 'triggers': lambda r: (r[0], r[1])}
     return {k: [r for r in rows if k not in SINCE_OLD or key[k](r) not in SINCE_OLD[k]]
             for k, rows in cat.items()}
 

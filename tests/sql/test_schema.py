@@ -14,6 +14,8 @@ import pytest
 
 from harness import PG_BIN, SOURCE_ROOT, allow_simulated_clock, at, instant
 
+from test_audit_chain import tamper
+
 NOW = '2026-03-10T12:00:00+01:00'
 
 
@@ -276,15 +278,6 @@ def test_audit_verify_as_a_lawyer_says_it_cannot_see_the_whole_log(env):
     assert r.returncode == 1 and 'BROKEN' not in r.stdout, (r.stdout, r.stderr)
     assert 'needs a role that reads the whole log' in r.stderr, r.stderr
     assert 'verify_lawyer' in r.stderr
-
-
-def tamper(env, sql):
-    """What a superuser can do: switch the guard off, change, switch on."""
-    env.sql('ALTER TABLE dunning.audit_log DISABLE TRIGGER audit_log_no_change')
-    try:
-        env.sql(sql)
-    finally:
-        env.sql('ALTER TABLE dunning.audit_log ENABLE ALWAYS TRIGGER audit_log_no_change')
 
 
 def test_audit_verify_broken_after_superuser_edits_a_row(env):
