@@ -231,6 +231,45 @@ def test_rows_of_one_transaction_are_chained_in_id_order(env):
     env.verify_audit()
 
 
+def writes(conn, env):
+    """(rows updated in audit_log, in audit_head) by CONN's transaction so
+    far."""
+    (row,) = env.sql("SELECT coalesce(sum(n_tup_upd) FILTER (WHERE relname = 'audit_log'), 0)"
+                     "::int, coalesce(sum(n_tup_upd) FILTER (WHERE relname = 'audit_head'), 0)"
+                     "::int FROM pg_stat_xact_user_tables WHERE schemaname = 'dunning'",
+                     conn=conn)
+    return tuple(row)
+
+
+@pytest.mark.parametrize('rows', [1, 500])
+def test_a_transaction_moves_the_head_once(env, rows):
+    """Sealed at COMMIT (016): however many rows a transaction wrote, the
+    head is locked and moved once, and each row is written once more (its
+    chain columns); chained at INSERT (dunning.audit_chain_now(), the
+    daemon's chunks): no row is written twice, the head moves once per
+    statement.  (Until 016 each row moved the head: 500 rows, 500 versions
+    of one row inside one transaction.)"""
+    write_some(env)
+    conn = session(env)
+    try:
+        env.sql("SELECT dunning.audit('daemon', 'note', NULL, NULL, jsonb_build_object('n', n)) "
+                "FROM generate_series(1, %s) n", (rows,), now=NOW, conn=conn)
+        conn.cursor().execute('SET CONSTRAINTS ALL IMMEDIATE')     # seal now, not at COMMIT
+        assert writes(conn, env) == (rows, 1)
+        env.sql('SELECT dunning.audit_chain_now()', conn=conn)
+        env.sql("INSERT INTO dunning.audit_log (actor, action, details) "
+                "SELECT 'daemon', 'note', jsonb_build_object('m', n) FROM generate_series(1, %s) n",
+                (rows,), now=NOW, conn=conn)
+        assert writes(conn, env) == (rows, 2)
+        assert env.one('SELECT count(*) FROM dunning.audit_log WHERE hash IS NULL',
+                       conn=conn) == 0
+        conn.commit()
+    finally:
+        conn.close()
+    assert_dense_chain(env)
+    env.verify_audit()
+
+
 def test_a_rolled_back_savepoint_leaves_no_hole(env):
     """A row written in a savepoint that is rolled back is never chained:
     the chain has no hole for it."""
