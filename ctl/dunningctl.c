@@ -111,7 +111,7 @@ cmd_plan(struct ctl *c, int argc, char **argv)
 		po.out = json_array();
 	else
 		printf("%-16s %-6s %-18s %-10s %s\n", "INVOICE", "STAGE", "ACTION", "DUE", "REASON");
-	if (plan_each_candidate(c->store, c->cfg, c->now, print_decision, &po) < 0) {
+	if (plan_each_candidate(c->store, c->cfg, c->now, PLAN_CHASED, print_decision, &po) < 0) {
 		json_decref(po.out);
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;

@@ -162,7 +162,7 @@ reload(struct loop *l)
 	arm_poll(l);
 	event_del(l->ev_window);
 	arm_window(l);
-	work_request_plan(&d->work);
+	work_request_plan(&d->work, true);
 }
 
 /* SIGHUP: park the workers, then reload (now, or when they report). */
@@ -237,7 +237,7 @@ on_poll(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	work_request_plan(&l->d->work);
+	work_request_plan(&l->d->work, false);
 }
 
 /* The send window opens: plan and send at once, not at the next poll. */
@@ -249,7 +249,7 @@ on_window(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_debug("send window open");
-	work_request_plan(&l->d->work);
+	work_request_plan(&l->d->work, false);
 	arm_window(l);
 }
 
@@ -279,7 +279,7 @@ on_notify(const char *payload, void *arg)
 		work_request_invoice(&l->d->work, json_integer_value(inv));
 	} else {
 		log_debug("notification %s: full pass", payload);
-		work_request_plan(&l->d->work);
+		work_request_plan(&l->d->work, false);
 	}
 	json_decref(j);
 }
@@ -294,7 +294,7 @@ on_listen_state(bool up, const char *why, int retry_in, void *arg)
 	if (up) {
 		log_info("listening for payments, disputes and approvals");
 		l->listening = true;
-		work_request_plan(&l->d->work);
+		work_request_plan(&l->d->work, true);	/* some may have been missed */
 	} else {
 		log_warnx("database (notifications): %s; next attempt in %d s", why, retry_in);
 		l->listening = false;

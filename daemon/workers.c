@@ -122,7 +122,7 @@ planner_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (wait_job(me)) {
 		struct cycle c = job_cycle(me);
-		bool all = w->plan_all, ok = true;
+		bool all = w->plan_all, read_all = w->read_all, ok = true;
 		int64_t *ids = w->invoices;
 		size_t n = w->ninvoices;
 		struct plan_stats ps, one;
@@ -130,6 +130,8 @@ planner_main(void *arg)
 		time_t now = clock_now(w->clock);
 
 		w->plan_all = false;
+		w->read_all = false;
+		c.read_all = read_all;
 		w->invoices = NULL;
 		w->ninvoices = w->capinvoices = 0;
 		pthread_mutex_unlock(&w->mu);
@@ -148,6 +150,7 @@ planner_main(void *arg)
 			/* Notifications may have been lost with the job: a full
 			 * pass covers them. */
 			w->plan_all = true;
+			w->read_all = true;
 			snprintf(w->last_error, sizeof(w->last_error), "planner: %s",
 			    store_error(me->store));
 		} else {
@@ -262,12 +265,14 @@ work_start(struct work *w)
 	return 0;
 }
 
-/* A full planning pass (then a send pass). */
+/* A full planning pass (then a send pass); READ_ALL: one that reads every
+ * open invoice, not only those whose time has come. */
 void
-work_request_plan(struct work *w)
+work_request_plan(struct work *w, bool read_all)
 {
 	pthread_mutex_lock(&w->mu);
 	w->plan_all = true;
+	w->read_all |= read_all;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -287,6 +292,7 @@ work_request_invoice(struct work *w, int64_t invoice)
 		if (v == NULL) {
 			/* Too many at once: one full pass covers them all. */
 			w->plan_all = true;
+			w->read_all = true;
 			goto out;
 		}
 		w->invoices = v;

@@ -57,6 +57,8 @@ struct work {
 	bool stopping;		/* SIGTERM: finish what is in flight, take nothing new */
 	bool hold;		/* reload: park at the next safe point */
 	bool plan_all;		/* a full planning pass is wanted */
+	bool read_all;		/* and it reads every open invoice: notifications
+				 * may have been lost (plan_pass) */
 	int64_t *invoices;	/* invoices to plan at once */
 	size_t ninvoices, capinvoices;
 	bool send;		/* a send pass is wanted */
@@ -77,7 +79,7 @@ int work_init(struct work *w, const struct clock *clock, const char *conninfo, c
 /* Start the threads. */
 int work_start(struct work *w);
 /* Requests from the loop. */
-void work_request_plan(struct work *w);
+void work_request_plan(struct work *w, bool read_all);
 void work_request_invoice(struct work *w, int64_t invoice);
 /* Ask the threads to stop after what is in flight. */
 void work_stop(struct work *w);

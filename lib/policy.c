@@ -7,6 +7,7 @@
  * state, then the next stage's due date (rules 1 and 6), the human switch
  * (rule 5), the payment grace (rule 3) and the send window (rule 7).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "policy.h"
@@ -85,7 +86,8 @@ say(struct policy_decision *d, enum policy_action a, enum reason r)
 	d->reason = r;
 }
 
-/* Rules 3 and 4, and closed invoices: cancel what has not left, if any. */
+/* Rules 3 and 4, closed invoices and those handed over to the lawyer:
+ * cancel what has not left, if any. */
 static bool
 decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *d)
 {
@@ -99,6 +101,8 @@ decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *
 		r = REASON_PAID;
 	else if (f->disputed)
 		r = REASON_DISPUTED;
+	else if (f->escalated)
+		r = REASON_ESCALATED;	/* handed over: the lawyer decides now */
 	else
 		return false;
 	if (pending) {
@@ -304,4 +308,70 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 		d->op = ROW_UPDATE;
 		d->reminder_id = row->id;
 	}
+}
+
+/* The decision D at NOW, once written, holds until the instant returned
+ * (0: until a fact changes).  What a person or the sender does to a
+ * reminder is not a fact the database marks: a row waiting for them is
+ * looked at again the next day, and a message due to leave when the send
+ * window closes on its day (unsent, it moves to the next opening). */
+time_t
+policy_next_look(const struct config *cfg, time_t now, const struct policy_decision *d)
+{
+	cal_day today = cal_local_day(now), day;
+	time_t t, end;
+
+	switch (d->reason) {
+	case REASON_INVOICE_CANCELLED:
+	case REASON_WRITTEN_OFF:
+	case REASON_PAID:
+	case REASON_DISPUTED:
+	case REASON_ESCALATED:
+		return 0;
+	default:
+		break;
+	}
+	if (d->action == POLICY_CANCEL || d->action == POLICY_NOTHING ||
+	    d->action == POLICY_ESCALATE)
+		return 0;
+	/* A stage or the hand-over not due yet: the day it is. */
+	if (d->action == POLICY_WAIT && d->due_day != CAL_NONE && d->due_day > today)
+		return cal_local_time(d->due_day, 0);
+	/* Held for a lawyer, or behind a row only a person or the sender can
+	 * settle: the next day. */
+	if (d->action == POLICY_HOLD || d->due_day == CAL_NONE || d->send_at == 0)
+		return cal_local_time(today + 1, 0);
+	/* Due: when the window closes on the day it is to leave. */
+	t = d->send_at > now ? d->send_at : now;
+	day = cal_local_day(t);
+	end = cal_local_time(day, cfg->schedule.window_end_min);
+	return end > t ? end : cal_local_time(day + 1, 0);
+}
+
+/* The settings policy_decide() and policy_next_look() read. */
+int
+policy_rules(const struct config *cfg, char *buf, size_t n)
+{
+	size_t len = 0;
+	int k;
+
+#define PUT(...) do {							\
+		k = snprintf(buf + (len < n ? len : n), len < n ? n - len : 0, __VA_ARGS__); \
+		if (k < 0)						\
+			return -1;					\
+		len += (size_t)k;					\
+	} while (0)
+	PUT("tz=%s window=%d-%d business=%d gap=%d grace=%d approval_from=%d escalate=%d",
+	    cfg->schedule.timezone, cfg->schedule.window_start_min, cfg->schedule.window_end_min,
+	    cfg->schedule.business_days_only, cfg->schedule.min_gap_days,
+	    cfg->schedule.payment_grace_hours, cfg->approval_from_stage,
+	    cfg->escalation_after_days);
+	for (size_t i = 0; i < cfg->nstages; i++)
+		PUT(" stage=%s/%d/%d", cfg->stages[i].name, cfg->stages[i].offset_days,
+		    cfg->stages[i].requires_approval);
+	for (size_t i = 0; i < cfg->nthresholds; i++)
+		PUT(" threshold=%s/%lld", cfg->thresholds[i].currency,
+		    (long long)cfg->thresholds[i].amount_cents);
+#undef PUT
+	return (int)len;
 }

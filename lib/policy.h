@@ -61,9 +61,16 @@ struct policy_facts {
 	bool strategic;
 	time_t last_payment_at;		/* 0 = no payment */
 	bool escalated;			/* the sequence already ended */
+	/* Not a fact the rules read: when the planner meant to look at the
+	 * invoice again (invoice.next_action_at; 0 none, POLICY_LOOK_NOW
+	 * after a change of its facts). */
+	time_t next_look;
 	struct policy_reminder reminders[CONFIG_MAX_STAGES];
 	int nreminders;
 };
+
+/* next_look of an invoice whose facts changed (-infinity in SQL). */
+#define POLICY_LOOK_NOW ((time_t)1)
 
 enum policy_action {
 	POLICY_NOTHING,		/* closed, paid, or sequence over: nothing to do */
@@ -96,6 +103,18 @@ struct policy_decision {
 
 void policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now,
     struct policy_decision *d);
+
+/* When the invoice decided as D at NOW (its decision written) should be
+ * looked at again if none of its facts changes: the start of the day its
+ * next stage or hand-over falls due, the day after a reminder should have
+ * left or while one waits for a person, or 0 when only a change of its
+ * facts can matter (paid, closed, disputed, handed over). */
+time_t policy_next_look(const struct config *cfg, time_t now, const struct policy_decision *d);
+
+/* Into BUF (N bytes), the settings the rules read, as one line: two
+ * configurations with the same line decide alike.  Returns the length it
+ * needed (snprintf's), so a line longer than N is seen. */
+int policy_rules(const struct config *cfg, char *buf, size_t n);
 
 /* The send window of the configuration. */
 struct cal_window policy_window(const struct config *cfg);

@@ -62,7 +62,7 @@ plan_at(struct cycle *c, time_t now, struct plan_stats *ps, double *ms)
 		log_warnx("%d reminder(s) left in 'sending' by a stopped sender are now in_doubt: "
 		    "see dunningctl in-doubt", expired);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (plan_pass(c->store, c->cfg, now, ps) < 0)
+	if (plan_pass(c->store, c->cfg, now, c->read_all, ps) < 0)
 		return -1;
 	if (ms != NULL)
 		*ms = ms_since(&t0);

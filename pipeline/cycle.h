@@ -38,6 +38,8 @@ struct cycle {
 	struct store *store;		/* this thread's session */
 	unsigned int seed;		/* retry jitter, carried from pass to pass */
 	cal_day rates_warned;		/* local day a missing legal rate was last said */
+	bool read_all;			/* the planning pass reads every open invoice,
+					 * not only those due (plan_pass) */
 	bool (*stop)(void *arg);	/* NULL, or true to end a send pass early */
 	void *stop_arg;
 };

@@ -26,7 +26,9 @@
 	"  coalesce(floor(extract(epoch FROM i.dispute_cleared_at)), 0)::bigint, " \
 	"  i.paused_until, c.paused_until, c.strategic, " \
 	"  coalesce(floor(extract(epoch FROM i.last_paid_at)), 0)::bigint, " \
-	"  i.escalated_at IS NOT NULL, r.list " \
+	"  i.escalated_at IS NOT NULL, r.list, " \
+	"  CASE WHEN i.next_action_at = '-infinity' THEN 1 " \
+	"    ELSE floor(extract(epoch FROM i.next_action_at))::bigint END " \
 	"FROM dunning.invoice i " \
 	"JOIN dunning.client c ON c.id = i.client_id " \
 	"LEFT JOIN LATERAL (SELECT string_agg(concat_ws(' ', id, stage, state, " \
@@ -82,6 +84,7 @@ parse_facts(const struct config *cfg, PGresult *res, int i, struct policy_facts 
 	f->strategic = PQgetvalue(res, i, 11)[0] == 't';
 	f->last_payment_at = (time_t)strtoll(PQgetvalue(res, i, 12), NULL, 10);
 	f->escalated = PQgetvalue(res, i, 13)[0] == 't';
+	f->next_look = (time_t)strtoll(PQgetvalue(res, i, 15), NULL, 10);	/* NULL: "" */
 	if (PQgetisnull(res, i, 14))
 		return 0;
 	if ((list = strdup(PQgetvalue(res, i, 14))) == NULL)
@@ -127,28 +130,47 @@ plan_load_facts(struct store *s, const struct config *cfg, const char *where, in
 	return rows;
 }
 
-/* Every invoice the policy may speak about at NOW: open, unpaid, not yet
- * handed over and old enough for the first stage; or with a reminder that
- * has not left (it may have to be cancelled).  Each half is a range of a
- * partial index (invoice_to_chase_idx, reminder_pending_idx: sql/014), so
- * a pass reads the invoices being chased, not the whole history.  The ids
- * go through an array because PostgreSQL cannot estimate amount >
- * paid_total: it guesses a third of all invoices and, with IN, reads the
- * whole invoice table in id order to join them; an array's ids are looked
- * up one by one. */
-int
-plan_each_candidate(struct store *s, const struct config *cfg, time_t now,
-    plan_facts_fn fn, void *arg)
-{
-	char day[11];
-	const char *p[1] = { day };
-
-	cal_format(cal_local_day(now) - cfg->stages[0].offset_days, day);
-	return plan_load_facts(s, cfg,
-	    "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice WHERE status = 'open' "
+/* The invoices a pass reads (enum plan_candidates).  Most passes: those
+ * whose bookmark has come (invoice.next_action_at <= NOW, a range of
+ * invoice_next_action_idx: sql/017), so a day with nothing due reads
+ * nothing.  After the rules changed (plan_rules), besides those: every
+ * invoice the policy may have something to say about, some day — open,
+ * unpaid, not handed over, or with a reminder that has not left — since
+ * each bookmark was written under the old rules.  `dunningctl plan`: those
+ * the policy may have something to say about today, the first stage due.
+ * Each set is a range of a partial index (invoice_to_chase_idx,
+ * reminder_pending_idx: sql/014).  The ids go through an array because
+ * PostgreSQL cannot estimate amount > paid_total: it guesses a third of all
+ * invoices and, with IN, reads the whole invoice table in id order to join
+ * them; an array's ids are looked up one by one. */
+static const char *const candidates[] = {
+	[PLAN_DUE] = "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice "
+	    "  WHERE next_action_at <= $1::timestamptz))",
+	[PLAN_CHASED] = "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice WHERE status = 'open' "
 	    "    AND escalated_at IS NULL AND amount > paid_total AND due_on <= $1::date "
 	    "  UNION SELECT invoice_id FROM dunning.reminder "
-	    "    WHERE state IN ('planned', 'held', 'approved')))", 1, p, fn, arg);
+	    "    WHERE state IN ('planned', 'held', 'approved')))",
+	[PLAN_ALL] = "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice "
+	    "    WHERE next_action_at <= $1::timestamptz "
+	    "  UNION SELECT id FROM dunning.invoice WHERE status = 'open' "
+	    "    AND escalated_at IS NULL AND amount > paid_total "
+	    "  UNION SELECT invoice_id FROM dunning.reminder "
+	    "    WHERE state IN ('planned', 'held', 'approved')))",
+};
+
+int
+plan_each_candidate(struct store *s, const struct config *cfg, time_t now,
+    enum plan_candidates which, plan_facts_fn fn, void *arg)
+{
+	char at[32], day[11];
+	const char *p[1] = { at };
+
+	cal_format_instant(now, at);
+	if (which == PLAN_CHASED) {
+		cal_format(cal_local_day(now) - cfg->stages[0].offset_days, day);
+		p[0] = day;
+	}
+	return plan_load_facts(s, cfg, candidates[which], 1, p, fn, arg);
 }
 
 /* Candidates whose rows must change, gathered by the first pass. */
@@ -170,7 +192,8 @@ collect(const struct policy_facts *f, const char *number, void *arg)
 	(void)number;
 	t->examined++;
 	policy_decide(f, t->cfg, t->now, &d);
-	if (d.op == ROW_KEEP && d.action != POLICY_ESCALATE)
+	if (d.op == ROW_KEEP && d.action != POLICY_ESCALATE &&
+	    policy_next_look(t->cfg, t->now, &d) == f->next_look)
 		return;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
@@ -203,7 +226,8 @@ file_decision(const struct policy_facts *f, const char *number, void *arg)
 
 	(void)number;
 	policy_decide(f, r->cfg, r->now, &d);
-	(void)plan_batch_add(r->batch, f, &d);
+	if (plan_batch_add(r->batch, f, &d) == 0)
+		(void)plan_batch_look(r->batch, f, policy_next_look(r->cfg, r->now, &d));
 }
 
 /* Plan the N invoices IDS in one transaction: lock them (SKIP: pass by
@@ -290,21 +314,55 @@ plan_chunks(struct store *s, const struct config *cfg, time_t now, const int64_t
 	return 0;
 }
 
+/* 1 when the rules RULES (policy_rules()) differ from those the bookmarks
+ * were written under, 0 when not, -1 on error. */
+static int
+rules_changed(struct store *s, const char *rules)
+{
+	const char *p[1] = { rules };
+	PGresult *res;
+	int changed;
+
+	res = store_q(s, "SELECT count(*) FROM dunning.setting WHERE key = 'plan_rules' "
+	    "AND value = $1", 1, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	changed = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+	PQclear(res);
+	return changed;
+}
+
 /* A planning pass at NOW. */
 int
-plan_pass(struct store *s, const struct config *cfg, time_t now, struct plan_stats *st)
+plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
+    struct plan_stats *st)
 {
 	struct todo t = { .cfg = cfg, .now = now };
-	int rc;
+	char rules[4096];
+	const char *p[1] = { rules };
+	int rc, n;
 
 	memset(st, 0, sizeof(*st));
-	if (plan_each_candidate(s, cfg, now, collect, &t) < 0) {
+	if ((n = policy_rules(cfg, rules, sizeof(rules))) < 0 || (size_t)n >= sizeof(rules))
+		st->all = true;		/* cannot be remembered: read all, every pass */
+	else if ((rc = rules_changed(s, rules)) < 0)
+		return -1;
+	else
+		st->all = rc == 1;
+	st->all |= read_all;
+	if (plan_each_candidate(s, cfg, now, st->all ? PLAN_ALL : PLAN_DUE, collect, &t) < 0) {
 		free(t.ids);
 		return -1;
 	}
 	st->invoices = t.examined;
 	rc = plan_chunks(s, cfg, now, t.ids, t.n, true, st);
 	free(t.ids);
+	/* Every bookmark is now under these rules, unless an invoice failed
+	 * (it is read again at the next pass, with all the others). */
+	if (rc == 0 && st->all && st->errors == 0 && (size_t)n < sizeof(rules) &&
+	    store_cmd(s, "UPDATE dunning.setting SET value = $1 WHERE key = 'plan_rules'", 1,
+	    p) < 0)
+		rc = -1;
 	return rc < 0 && store_ready(s) < 0 ? -1 : 0;
 }
 

@@ -5,6 +5,7 @@
 #ifndef DUNNING_PLAN_H
 #define DUNNING_PLAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <time.h>
@@ -15,20 +16,30 @@
 
 /* Counters of one planning pass. */
 struct plan_stats {
+	bool all;		/* every open invoice read: the rules changed */
 	int invoices;		/* candidates examined */
 	int planned, held, rescheduled, cancelled, escalated, errors;
 };
 
 /* Called for each candidate invoice with its facts. */
 typedef void (*plan_facts_fn)(const struct policy_facts *f, const char *number, void *arg);
-/* Read the facts of every invoice the policy may have something to say
- * about at NOW, without locking.  Returns the count, or -1. */
+/* Which invoices a pass reads (pipeline/plan.c says how). */
+enum plan_candidates {
+	PLAN_DUE,	/* due to be looked at by now (invoice.next_action_at) */
+	PLAN_ALL,	/* and every invoice the policy may speak about some day */
+	PLAN_CHASED,	/* those it may speak about today (dunningctl plan) */
+};
+/* Read, without locking, the facts of the invoices WHICH at NOW.  Returns
+ * the count, or -1. */
 int plan_each_candidate(struct store *s, const struct config *cfg, time_t now,
-    plan_facts_fn fn, void *arg);
+    enum plan_candidates which, plan_facts_fn fn, void *arg);
 
-/* Plan: every candidate, each in its own transaction under the invoice's
- * lock, decided again and written with its audit rows. */
-int plan_pass(struct store *s, const struct config *cfg, time_t now, struct plan_stats *st);
+/* Plan the invoices whose time has come (with READ_ALL, or when the rules
+ * changed, every open invoice), in chunks: each chunk in one transaction
+ * under the invoices' locks, decided again and written with its audit
+ * rows. */
+int plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
+    struct plan_stats *st);
 
 /* Plan only the N invoices IDS (each under its lock), e.g. after a
  * notification.  An unknown id is skipped.  -1 when the session broke. */
@@ -51,6 +62,9 @@ struct plan_batch *plan_batch_new(const struct config *cfg, time_t now, size_t c
  * of memory. */
 int plan_batch_add(struct plan_batch *b, const struct policy_facts *f,
     const struct policy_decision *d);
+/* File that F is to be looked at again at LOOK (0: when its facts
+ * change); written last, with invoice.next_action_at. */
+int plan_batch_look(struct plan_batch *b, const struct policy_facts *f, time_t look);
 int plan_batch_write(struct store *s, struct plan_batch *b, struct plan_stats *st);
 void plan_batch_free(struct plan_batch *b);
 #endif

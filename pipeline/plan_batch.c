@@ -44,6 +44,8 @@ struct plan_batch {
 	struct col x_inv, x_reason;
 	/* POLICY_ESCALATE: invoice */
 	struct col e_inv;
+	/* invoice.next_action_at moved: invoice, instant ("" none, "-infinity") */
+	struct col l_inv, l_at;
 };
 
 /* Append V (copied when OWN) to C, which holds CAP; -1 when out of memory
@@ -82,7 +84,7 @@ chunk_free_cols(struct plan_batch *k)
 {
 	struct col *cols[] = { &k->c_inv, &k->c_stage, &k->c_state, &k->c_sched, &k->c_reason,
 	    &k->u_rem, &k->u_stage, &k->u_state, &k->u_sched, &k->u_reason, &k->u_old,
-	    &k->x_inv, &k->x_reason, &k->e_inv };
+	    &k->x_inv, &k->x_reason, &k->e_inv, &k->l_inv, &k->l_at };
 
 	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
 		col_free(cols[i]);
@@ -176,6 +178,24 @@ out:
 	for (i = 0; i < n; i++)
 		free(a[i]);
 	return res;
+}
+
+/* File in K that F is to be looked at again at LOOK (policy_next_look();
+ * nothing to write when its bookmark says so already).  -1 when out of
+ * memory. */
+int
+plan_batch_look(struct plan_batch *k, const struct policy_facts *f, time_t look)
+{
+	char ib[24], at[32];
+
+	if (look == f->next_look)
+		return 0;
+	if (look == 0)
+		at[0] = '\0';
+	else
+		cal_format_instant(look, at);
+	return col_add(&k->l_inv, k->cap, store_i64(ib, f->invoice_id), true) < 0 ||
+	    col_add(&k->l_at, k->cap, at, true) < 0 ? -1 : 0;
 }
 
 /* Write K's decisions (inside the caller's transaction, which holds the
@@ -284,6 +304,20 @@ plan_batch_write(struct store *s, struct plan_batch *k, struct plan_stats *st)
 		    "FROM (SELECT id FROM e ORDER BY id) e", c, 1, x, 2)) == NULL)
 			return -1;
 		st->escalated += PQntuples(res);
+		PQclear(res);
+	}
+	/* Last: the bookmarks, over what the statements above changed (an
+	 * escalation or a cancellation marks its invoice to be looked at
+	 * again: sql/017). */
+	if (k->l_inv.n > 0) {
+		struct col *c[] = { &k->l_inv, &k->l_at };
+
+		if ((res = chunk_q(s, "WITH x AS (UPDATE dunning.invoice i "
+		    "  SET next_action_at = nullif(u.at, '')::timestamptz "
+		    "  FROM unnest($1::bigint[], $2::text[]) AS u(id, at) WHERE i.id = u.id "
+		    "  AND i.next_action_at IS DISTINCT FROM nullif(u.at, '')::timestamptz "
+		    "  RETURNING 1) SELECT count(*) FROM x", c, 2, NULL, 0)) == NULL)
+			return -1;
 		PQclear(res);
 	}
 	return 0;

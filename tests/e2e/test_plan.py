@@ -168,14 +168,18 @@ def test_rule4_approved_then_disputed_is_not_sent(env):
     assert env.mails() == []
 
 
-def test_pass_reads_only_the_invoices_being_chased(env, monkeypatch):
-    """A planning pass examines the invoices open, not paid in full (the
-    payments' sum, however many), not handed over and due for the first
-    stage, and those with a reminder that has not left; not the history
-    paid in full.  Its candidate query reads them from the partial index
-    invoice_to_chase_idx (sql/014), never scanning dunning.invoice, and the
-    daemon's session runs it without JIT even where the server would
-    compile every query (jit_above_cost = 0)."""
+def test_pass_reads_only_the_invoices_whose_time_has_come(env, monkeypatch):
+    """The first pass (the rules never seen: plan_rules) examines the
+    invoices open, not paid in full (the payments' sum, however many) and
+    not handed over, those whose facts changed, and those with a reminder
+    that has not left; not the history paid in full or written off, even
+    loaded as a restore would.  Each decision leaves its bookmark
+    (invoice.next_action_at, sql/017): the next pass at the same instant
+    examines nothing, and the day C-LATER's j3 falls due, it alone.  The
+    candidate queries read partial indexes (invoice_to_chase_idx of sql/014,
+    invoice_next_action_idx of sql/017), never scanning dunning.invoice,
+    and the daemon's session runs them without JIT even where the server
+    would compile every query (jit_above_cost = 0)."""
     c = env.client('book@client.example')
     # The history, loaded as a restore would (bench/portfolio.sql): without
     # the triggers, the totals of sql/013 written with the rows.  20 000
@@ -224,26 +228,47 @@ def test_pass_reads_only_the_invoices_being_chased(env, monkeypatch):
 
     monkeypatch.setenv('PGOPTIONS', '-c session_preload_libraries=auto_explain '
                        '-c auto_explain.log_min_duration=0 -c jit_above_cost=0')
-    with open(env.cluster.log, 'rb') as f:
-        f.seek(0, 2)
-        start = f.tell()
-    r = env.daemon('--plan-only', now=NOW, check=0)
-    assert re.search(r'planning pass \S+: 3 invoices examined; 2 planned, 0 held, '
-                     r'0 rescheduled, 1 cancelled', r.stderr), r.stderr
+
+    def plan_only(now):
+        """The pass's log line, and the plans of its candidate query."""
+        with open(env.cluster.log, 'rb') as f:
+            f.seek(0, 2)
+            start = f.tell()
+        r = env.daemon('--plan-only', now=now, check=0)
+        with open(env.cluster.log, 'rb') as f:
+            f.seek(start)
+            log = f.read().decode('utf-8', 'replace')
+        # auto_explain's entries: a line of the server's prefix, then the
+        # plan indented with tabs.
+        entries = re.split(r'\n(?=\S)', log)
+        plans = [e for e in entries if 'Query Text:' in e and 'next_action_at <= $1' in e]
+        assert len(plans) == 1, log
+        plan = plans[0]
+        assert 'Seq Scan on invoice' not in plan, plan
+        assert 'JIT' not in plan, plan
+        return r.stderr, plan
+
+    # The 2 000 N- invoices not due yet, and C-UNPAID, C-PARTIAL, C-LATER,
+    # C-PAID, C-OVERPAID, C-SETTLED (paid: examined once, for their facts
+    # changed) and C-HANDED-OVER (its hand-over recorded).
+    err, plan = plan_only(NOW)
+    assert re.search(r'planning pass \S+: 2007 invoices examined; 2 planned, 0 held, '
+                     r'0 rescheduled, 1 cancelled', err), err
+    assert 'invoice_to_chase_idx' in plan and 'invoice_next_action_idx' in plan, plan
     assert {n: {s: x['state'] for s, x in env.reminders(n).items()}
             for n in ('C-UNPAID', 'C-PARTIAL', 'C-SETTLED', 'C-PAID', 'C-OVERPAID')} == {
         'C-UNPAID': {'j3': 'planned'}, 'C-PARTIAL': {'j3': 'planned'},
         'C-SETTLED': {'j3': 'cancelled'}, 'C-PAID': {}, 'C-OVERPAID': {}}
+    assert env.one("SELECT count(*) FROM dunning.invoice WHERE next_action_at "
+                   "<= '2026-03-10 10:00+01'") == 0
 
-    with open(env.cluster.log, 'rb') as f:
-        f.seek(start)
-        log = f.read().decode('utf-8', 'replace')
-    # auto_explain's entries: a line of the server's prefix, then the plan
-    # indented with tabs.
-    entries = re.split(r'\n(?=\S)', log)
-    plans = [e for e in entries if 'Query Text:' in e and 'due_on <= $1::date' in e]
-    assert len(plans) == 1, log
-    plan = plans[0]
-    assert 'invoice_to_chase_idx' in plan, plan
-    assert 'Seq Scan on invoice' not in plan, plan
-    assert 'JIT' not in plan, plan
+    err, plan = plan_only(NOW)
+    assert re.search(r'planning pass \S+: 0 invoices examined; 0 planned', err), err
+    assert 'invoice_next_action_idx' in plan and 'invoice_to_chase_idx' not in plan, plan
+
+    # 12 March: C-LATER's j3 falls due; C-UNPAID's and C-PARTIAL's j3, due
+    # to leave on the 10th and still there (nothing sends here), are looked
+    # at again once their day's window has closed.
+    err, _ = plan_only(at('2026-03-12', '10:00'))
+    assert re.search(r'planning pass \S+: 3 invoices examined; 1 planned', err), err
+    assert env.reminders('C-LATER')['j3']['state'] == 'planned'

@@ -27,19 +27,26 @@ OLD_LAST = 14
 # digest reads a failure's code and detail apart.
 SINCE_OLD = {
     'columns': {('reminder', 'retrying'), ('reminder', 'letter_path'),
-                ('audit_log_unchained_idx', 'id')},
+                ('audit_log_unchained_idx', 'id'),
+                ('invoice', 'next_action_at'), ('invoice_next_action_idx', 'next_action_at')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
                   'dunning.audit_stamp()', 'dunning.audit_guard()',
                   'dunning.audit_chain_at_commit()', 'dunning.audit_seal()',
-                  'dunning.audit_chain_now()', 'dunning.audit_chain_check()'},
-    'relations': {'audit_log_unchained_idx'},
-    'indexes': {'audit_log_unchained_idx'},
+                  'dunning.audit_chain_now()', 'dunning.audit_chain_check()',
+                  # 017: the planner's bookmark
+                  'dunning.invoice_look_again()', 'dunning.client_look_again()'},
+    'relations': {'audit_log_unchained_idx', 'invoice_next_action_idx'},
+    'indexes': {'audit_log_unchained_idx', 'invoice_next_action_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_at_commit'),
                  ('dunning.audit_log', 'audit_log_chain_check_insert'),
-                 ('dunning.audit_log', 'audit_log_chain_check_update')},
+                 ('dunning.audit_log', 'audit_log_chain_check_update'),
+                 ('dunning.invoice', 'invoice_look_again'),
+                 ('dunning.invoice', 'invoice_look_first'),
+                 ('dunning.client', 'client_look_again')},
+    'data': {'setting'},        # 017: plan_rules
 }
 
 
@@ -218,7 +225,8 @@ def without_since_old(cat):
     """CAT without what SINCE_OLD names (on purpose different)."""
     key = {'columns': lambda r: (r[0], r[1]), 'constraints': lambda r: (r[0], r[1]),
            'functions': lambda r: r[0], 'relations': lambda r: r[0],
-           'indexes': lambda r: r[0], 'triggers': lambda r: (r[0], r[1])}
+           'indexes': lambda r: r[0], 'triggers': lambda r: (r[0], r[1]),
+           'data': lambda r: r[0]}
     return {k: [r for r in rows if k not in SINCE_OLD or key[k](r) not in SINCE_OLD[k]]
             for k, rows in cat.items()}
 

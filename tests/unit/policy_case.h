@@ -81,6 +81,8 @@ struct pcase {
 	int state;			/* WANT(RS_…) or 0: the new state */
 	const char *due_day;		/* NULL: not checked */
 	const char *send_at;		/* NULL: not checked */
+	const char *look;		/* policy_next_look(): "none" (0), an
+					 * instant, or NULL: not checked */
 };
 
 /* The instant of a table string: ISO 8601 with an offset, or Paris wall
@@ -304,6 +306,10 @@ run_case(const struct pcase *c)
 	    d.reason == REASON_BEING_SENT) && d.reminder_id != row_id(&cfg, c, stage))
 		snprintf(why, sizeof(why), "reminder_id: expected %lld",
 		    (long long)row_id(&cfg, c, stage));
+	else if (c->look && policy_next_look(&cfg, now, &d) !=
+	    (strcmp(c->look, "none") == 0 ? 0 : when(c->look)))
+		snprintf(why, sizeof(why), "next look: expected %s, got %s", c->look,
+		    show_time(policy_next_look(&cfg, now, &d), got, sizeof(got)));
 	else if ((inv = invariant(&cfg, &d, now)) != NULL)
 		snprintf(why, sizeof(why), "invariant: %s", inv);
 	if (!tap_ok(why[0] == '\0', "%s", c->name)) {
