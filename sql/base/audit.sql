@@ -48,9 +48,10 @@ $$;
 -- Either way a statement that writes chained rows is checked as a whole by
 -- dunning.audit_chain_check() before it completes: the rows continue the
 -- head (positions head + 1, head + 2, … with no gap, each prev_hash the
--- hash before it) and each hash is recomputed; then the head moves to the
--- last.  The setting is only a hint: a row chained from a wrong one is
--- refused, whoever set it.
+-- hash before it) and, when an UPDATE wrote them, each hash is recomputed
+-- (an INSERT's hashes are the stamp's own, over the row as written); then
+-- the head moves to the last.  The setting is only a hint: a row chained
+-- from a wrong one is refused, whoever set it.
 
 -- Number and time-stamp a new row; chain it now when the transaction
 -- asked for it (dunning.audit_chain_now), else at COMMIT.  The caller's
@@ -182,8 +183,10 @@ BEGIN
 	      FROM chained c WHERE c.hash IS NOT NULL) x
 	WHERE x.chain_seq IS DISTINCT FROM h.last_seq + x.k
 	   OR x.prev_hash IS DISTINCT FROM CASE WHEN x.k = 1 THEN h.last_hash ELSE x.before END
-	   OR x.hash IS DISTINCT FROM sha256(coalesce(x.prev_hash, ''::bytea)
-	          || convert_to(dunning.audit_canonical(x.a), 'UTF8'))
+	   -- An inserted row's hash is dunning.audit_stamp()'s, computed over
+	   -- the row as written; an UPDATE's is the caller's: recomputed.
+	   OR (TG_OP = 'UPDATE' AND x.hash IS DISTINCT FROM sha256(coalesce(x.prev_hash, ''::bytea)
+	          || convert_to(dunning.audit_canonical(x.a), 'UTF8')))
 	ORDER BY x.chain_seq
 	LIMIT 1;
 	IF FOUND THEN

@@ -270,6 +270,34 @@ def test_a_transaction_moves_the_head_once(env, rows):
     env.verify_audit()
 
 
+def test_a_forged_run_is_refused(env):
+    """The run of dunning.audit_chain_now() is a transaction setting anyone
+    can write: a row chained from a wrong position or a wrong predecessor
+    is refused by the statement's check; the right one is what
+    audit_chain_now() would have set, and verifies."""
+    write_some(env)
+    seq, head = env.one("SELECT last_seq, encode(last_hash, 'hex') FROM dunning.audit_head")
+    conn = env.connect(autocommit=False)
+    try:
+        for run, why in (('%d:%s' % (seq + 1, head), 'is not the next link of the chain'),
+                         ('%d:%s' % (seq, '00' * 32), 'is not the next link of the chain'),
+                         ('%d:' % seq, 'is not the next link of the chain'),
+                         ('%d:%s' % (seq - 1, head), 'audit_log_chain_seq_key')):    # a fork
+            conn.cursor().execute("SELECT set_config('dunning.audit_chain', %s, true)", (run,))
+            refused(conn, "INSERT INTO dunning.audit_log (actor, action) VALUES ('x', 'forged')",
+                    why=why)
+        conn.cursor().execute("SELECT set_config('dunning.audit_chain', %s, true)",
+                              ('%d:%s' % (seq, head),))
+        conn.cursor().execute("INSERT INTO dunning.audit_log (actor, action) "
+                              "VALUES ('x', 'right')")
+        conn.commit()
+    finally:
+        conn.close()
+    assert env.one("SELECT chain_seq FROM dunning.audit_log WHERE action = 'right'") == seq + 1
+    assert_dense_chain(env)
+    env.verify_audit()
+
+
 def test_a_rolled_back_savepoint_leaves_no_hole(env):
     """A row written in a savepoint that is rolled back is never chained:
     the chain has no hole for it."""
