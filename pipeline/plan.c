@@ -1,13 +1,14 @@
 /*
  * plan — reading the policy's facts and writing its decisions.
  *
- * Planning reads every candidate without locks and decides; the invoices
- * whose rows must change are then written in chunks, one transaction each:
- * their locks taken together (SKIP LOCKED: an invoice a payment or a
- * lawyer holds is planned at the next pass), their facts read again in one
- * statement, decided again, and written with one statement per kind of
- * decision.  A chunk that fails is written again an invoice at a time:
- * one bad invoice is logged and counted; the others go on.
+ * A pass takes the ids of the invoices whose time has come (their
+ * bookmark, invoice.next_action_at, is due: sql/017) and writes them in
+ * chunks, one transaction each: their locks taken together (SKIP LOCKED:
+ * an invoice a payment or a lawyer holds is planned at the next pass),
+ * their facts read in one statement, each decided by the policy, and the
+ * decisions written with one statement per kind, the bookmarks last.  A
+ * chunk that fails is written again an invoice at a time: one bad invoice
+ * is logged and counted; the others go on.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -173,40 +174,6 @@ plan_each_candidate(struct store *s, const struct config *cfg, time_t now,
 	return plan_load_facts(s, cfg, candidates[which], 1, p, fn, arg);
 }
 
-/* Candidates whose rows must change, gathered by the first pass. */
-struct todo {
-	int64_t *ids;
-	size_t n, cap;
-	const struct config *cfg;
-	time_t now;
-	int examined;
-};
-
-/* First pass: decide without locks and remember who needs a write. */
-static void
-collect(const struct policy_facts *f, const char *number, void *arg)
-{
-	struct todo *t = arg;
-	struct policy_decision d;
-
-	(void)number;
-	t->examined++;
-	policy_decide(f, t->cfg, t->now, &d);
-	if (d.op == ROW_KEEP && d.action != POLICY_ESCALATE &&
-	    policy_next_look(t->cfg, t->now, &d) == f->next_look)
-		return;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		int64_t *ids = realloc(t->ids, cap * sizeof(*ids));
-
-		if (ids == NULL)
-			return;	/* the next cycle plans it */
-		t->ids = ids;
-		t->cap = cap;
-	}
-	t->ids[t->n++] = f->invoice_id;
-}
-
 /* The invoices of one transaction of a pass. */
 #define CHUNK 500
 
@@ -314,6 +281,34 @@ plan_chunks(struct store *s, const struct config *cfg, time_t now, const int64_t
 	return 0;
 }
 
+/* The ids of the invoices WHICH at NOW, in id order, into T.  Each is
+ * read once, under its lock, by the chunks: with bookmarks, nearly every
+ * candidate has something to write (its decision, or at least its next
+ * bookmark).  L is the caller's to free. */
+static int
+candidate_ids(struct store *s, time_t now, enum plan_candidates which, struct store_ids *l)
+{
+	char at[32], *sql;
+	const char *p[1] = { at };
+	PGresult *res;
+
+	cal_format_instant(now, at);
+	if (asprintf(&sql, "SELECT i.id FROM dunning.invoice i WHERE %s ORDER BY i.id",
+	    candidates[which]) < 0)
+		return -1;
+	res = store_q(s, sql, 1, p, PGRES_TUPLES_OK);
+	free(sql);
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (store_ids_add(l, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0) {
+			PQclear(res);
+			return -1;
+		}
+	PQclear(res);
+	return 0;
+}
+
 /* 1 when the rules RULES (policy_rules()) differ from those the bookmarks
  * were written under, 0 when not, -1 on error. */
 static int
@@ -337,7 +332,7 @@ int
 plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
     struct plan_stats *st)
 {
-	struct todo t = { .cfg = cfg, .now = now };
+	struct store_ids t = { 0 };
 	char rules[4096];
 	const char *p[1] = { rules };
 	int rc, n;
@@ -350,13 +345,13 @@ plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
 	else
 		st->all = rc == 1;
 	st->all |= read_all;
-	if (plan_each_candidate(s, cfg, now, st->all ? PLAN_ALL : PLAN_DUE, collect, &t) < 0) {
-		free(t.ids);
+	if (candidate_ids(s, now, st->all ? PLAN_ALL : PLAN_DUE, &t) < 0) {
+		free(t.v);
 		return -1;
 	}
-	st->invoices = t.examined;
-	rc = plan_chunks(s, cfg, now, t.ids, t.n, true, st);
-	free(t.ids);
+	st->invoices = (int)t.n;
+	rc = plan_chunks(s, cfg, now, t.v, t.n, true, st);
+	free(t.v);
 	/* Every bookmark is now under these rules, unless an invoice failed
 	 * (it is read again at the next pass, with all the others). */
 	if (rc == 0 && st->all && st->errors == 0 && (size_t)n < sizeof(rules) &&

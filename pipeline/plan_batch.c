@@ -312,9 +312,14 @@ plan_batch_write(struct store *s, struct plan_batch *k, struct plan_stats *st)
 	if (k->l_inv.n > 0) {
 		struct col *c[] = { &k->l_inv, &k->l_at };
 
+		/* i.id = ANY: the chunk's rows by their key, even when the
+		 * table's statistics are those of a smaller table (a backlog
+		 * just loaded): else a hash join reads the whole table for
+		 * each chunk. */
 		if ((res = chunk_q(s, "WITH x AS (UPDATE dunning.invoice i "
 		    "  SET next_action_at = nullif(u.at, '')::timestamptz "
-		    "  FROM unnest($1::bigint[], $2::text[]) AS u(id, at) WHERE i.id = u.id "
+		    "  FROM unnest($1::bigint[], $2::text[]) AS u(id, at) "
+		    "  WHERE i.id = ANY ($1::bigint[]) AND i.id = u.id "
 		    "  AND i.next_action_at IS DISTINCT FROM nullif(u.at, '')::timestamptz "
 		    "  RETURNING 1) SELECT count(*) FROM x", c, 2, NULL, 0)) == NULL)
 			return -1;
