@@ -6,10 +6,13 @@ side with a reference in the same run and writes bench/results.md.
 
     bench/run                       (installs Postfix's tools, builds, runs this)
     /usr/bin/python3 bench/bench.py [--sizes 10000,100000,1000000] [--parts ...]
+                                    [--out FILE]
 
 It uses the tests' harness (tests/lib/harness/): a private PostgreSQL
-15 cluster run as postgres (run this as root), databases cloned from a
-migrated template; the daemon of $DUNNINGD (default build-bench/).
+15 cluster run as postgres (run this as root) as production runs it
+(Cluster(production=True): fsync, synchronous_commit and full_page_writes
+on, pg_stat_statements loaded), databases cloned from a migrated template;
+the daemon of $DUNNINGD (default build-bench/).
 
 Parts:
   plan     portfolios of each size (bench/portfolio.sql, seed 1); one
@@ -39,8 +42,8 @@ import time
 # rig first: it sets the environment the harness reads.
 from rig import (AS_OF, BATCH, DUNNINGD, HERE, IDLE_S, SEND_DAY, SMTP_SINK, SMTP_SOURCE,
                  TRIALS, Bench, med)
-from harness import at
-from host import cpu_model, git_head, load_avg, say
+from harness import PG_BIN, at
+from host import cpu_model, fdatasync_rate, filesystem, git_head, load_avg, say
 from planning import part_plan
 from running import part_idle, part_latency
 from sending import make_send_template, part_send
@@ -53,22 +56,36 @@ NOTES = {}          # section -> list of lines
 
 # -------------------------------------------------------------- results --
 
-def write_results(meta, plan, send, lat, idle):
+def write_results(meta, out):
     L = []
     w = L.append
     w('# dunningd benchmarks (issue 7)')
     w('')
-    w('Written by `bench/run` (bench/bench.py) on %s, commit %s; %s, %d cores; load average '
-      'before: %s, after: %s. Every figure is measured next to its reference in the same '
-      'run; timings are medians of alternated runs. The machine is shared (other '
+    w('Written by `bench/run` (bench/bench.py --parts %s%s) on %s, commit %s; %s, '
+      '%d cores; load average before: %s, after: %s. Every figure is measured next to its '
+      'reference in the same run; timings are medians of alternated runs where a part '
+      'repeats them. The machine is shared (other '
       'engineers\' fuzzers and SQL benchmarks ran at the same time): read the ratios, not '
-      'the absolute times.' % (meta['date'], meta['head'], meta['cpu'], os.cpu_count(),
-                               meta['load0'], meta['load1']))
+      'the absolute times.' % (meta['parts'],
+                               ' --sizes %s' % meta['sizes'] if meta['sizes'] else '',
+                               meta['date'], meta['head'],
+                               meta['cpu'], os.cpu_count(), meta['load0'], meta['load1']))
     w('')
-    w('PostgreSQL 15 as the test harness starts it (tests/lib/harness/pg.py: fsync off, '
-      'synchronous_commit off, default shared_buffers 128 MB), dunningd built with '
-      '`-Dbuildtype=release`, Postfix %s smtp-sink / smtp-source on loopback. Whole run: '
-      '%.0f s.' % (meta['postfix'], meta['elapsed']))
+    st = meta['settings']
+    w('PostgreSQL %s as production runs it (tests/lib/harness/pg.py, `Cluster(production=True)`: '
+      'PostgreSQL\'s own defaults, every commit flushed to disk — fsync = %s, '
+      'synchronous_commit = %s, full_page_writes = %s, wal_level = %s; shared_buffers = %s, '
+      'checkpoint_timeout = %s, max_wal_size = %s, untuned; shared_preload_libraries = %s), its '
+      'data on %s, where `pg_test_fsync -s 1` times one 8 kB write and its fdatasync, what a '
+      'commit waits for, at %s (many production disks are slower); dunningd built with '
+      '`-Dbuildtype=release`%s. Whole run: %.0f s.' % (
+          meta['pg'], st.get('fsync'), st.get('synchronous_commit'), st.get('full_page_writes'),
+          st.get('wal_level'), st.get('shared_buffers'), st.get('checkpoint_timeout'),
+          st.get('max_wal_size'), st.get('shared_preload_libraries'), meta['disk'],
+          '%.0f µs, %.0f a second' % (1e6 / meta['fdatasync'], meta['fdatasync'])
+          if meta.get('fdatasync') else 'an unknown time',
+          ', Postfix %s smtp-sink / smtp-source on loopback' % meta['postfix']
+          if meta.get('postfix') else '', meta['elapsed']))
     w('')
     w('| figure | dunningd | reference | ratio | goal |')
     w('|---|---|---|---|---|')
@@ -80,10 +97,10 @@ def write_results(meta, plan, send, lat, idle):
         w('')
         L.extend(lines)
         w('')
-    tmp = RESULTS + '.tmp'
+    tmp = out + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write('\n'.join(L) + '\n')
-    os.replace(tmp, RESULTS)
+    os.replace(tmp, out)
 
 
 def fig(name, mine, ref, ratio, goal):
@@ -224,24 +241,38 @@ def main():
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--rounds-big', type=int, default=3, help='rounds at 1 000 000 invoices')
     ap.add_argument('--scale', default='1,2,4')
+    ap.add_argument('--out', default=RESULTS, help='the results file (default %(default)s)')
     a = ap.parse_args()
     parts = a.parts.split(',')
-    for p in (DUNNINGD, SMTP_SINK, SMTP_SOURCE):
+    sizes = [int(x) for x in a.sizes.split(',')]
+    unknown = set(parts) - {'plan', 'send', 'latency', 'idle'}
+    if unknown:
+        sys.exit('bench: unknown part(s) %s' % ', '.join(sorted(unknown)))
+    need = [DUNNINGD]
+    if 'send' in parts or 'latency' in parts:
+        need += [SMTP_SINK, SMTP_SOURCE]
+    for p in need:
         if not os.access(p, os.X_OK):
             sys.exit('bench: %s missing (run bench/run)' % p)
     meta = {'date': dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-            'head': git_head(), 'cpu': cpu_model(), 'load0': load_avg()}
-    r = subprocess.run(['dpkg-query', '-W', '-f', '${Version}', 'postfix'],
-                       stdout=subprocess.PIPE, text=True)
-    meta['postfix'] = r.stdout.strip()
+            'head': git_head(), 'cpu': cpu_model(), 'load0': load_avg(),
+            'parts': a.parts, 'sizes': a.sizes if {'plan', 'backlog'} & set(parts) else None}
+    if 'send' in parts or 'latency' in parts:
+        r = subprocess.run(['dpkg-query', '-W', '-f', '${Version}', 'postfix'],
+                           stdout=subprocess.PIPE, text=True)
+        meta['postfix'] = r.stdout.strip()
     t0 = time.monotonic()
     work = tempfile.mkdtemp(prefix='dunning-bench-')
     os.chmod(work, 0o755)
     b = Bench(work)
     plan = send = lat = idle = None
     try:
+        meta['settings'] = b.settings()
+        meta['pg'] = b.sql('postgres', 'SHOW server_version')[0][0]
+        meta['disk'] = filesystem(b.cluster.dir)
+        meta['fdatasync'] = fdatasync_rate(b.cluster.dir, PG_BIN)
         if 'plan' in parts:
-            plan = part_plan(b, [int(x) for x in a.sizes.split(',')], a.rounds, a.rounds_big)
+            plan = part_plan(b, sizes, a.rounds, a.rounds_big)
         if 'send' in parts or 'latency' in parts:
             tpl = make_send_template(b)
         if 'send' in parts:
@@ -256,8 +287,8 @@ def main():
     meta['load1'] = load_avg()
     meta['elapsed'] = time.monotonic() - t0
     summarise(plan, send, lat, idle)
-    write_results(meta, plan, send, lat, idle)
-    say('written %s (%.0f s)' % (RESULTS, meta['elapsed']))
+    write_results(meta, a.out)
+    say('written %s (%.0f s)' % (a.out, meta['elapsed']))
 
 
 if __name__ == '__main__':

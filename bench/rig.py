@@ -87,7 +87,7 @@ class Bench:
     def settings(self):
         """{name: setting} of the durability settings the results quote."""
         return dict(self.cluster.admin(
-            "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
             "('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', "
             "'shared_preload_libraries', 'jit', 'checkpoint_timeout', 'max_wal_size')"))
 
