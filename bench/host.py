@@ -97,3 +97,12 @@ def fdatasync_rate(directory, pg_bin):
             except ValueError:
                 return None
     return None
+
+
+def cpu_jiffies():
+    """(busy, total) clock ticks of every CPU of the machine since boot,
+    from /proc/stat (idle and iowait are not busy)."""
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    total = sum(v[:8])          # guest time is already in user
+    return total - v[3] - v[4], total
