@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-"""bench/bench.py — the benchmark set of issue 7; bench/run calls it.
+"""bench/bench.py — the benchmark set of issues 7 and 15; bench/run calls it.
 
 Not a test: it asserts nothing about the figures, it measures them side by
 side with a reference in the same run and writes bench/results.md.
 
     bench/run                       (installs Postfix's tools, builds, runs this)
     /usr/bin/python3 bench/bench.py [--sizes 10000,100000,1000000] [--parts ...]
+                                    [--profile] [--out FILE]
 
 It uses the tests' harness (tests/lib/harness/): a private PostgreSQL
-15 cluster run as postgres (run this as root), databases cloned from a
-migrated template; the daemon of $DUNNINGD (default build-bench/).
+15 cluster run as postgres (run this as root) as production runs it
+(Cluster(production=True): fsync, synchronous_commit and full_page_writes
+on, pg_stat_statements loaded), databases cloned from a migrated template;
+the daemon of $DUNNINGD (default build-bench/).
 
 Parts:
   plan     portfolios of each size (bench/portfolio.sql, seed 1); one
@@ -26,6 +29,13 @@ Parts:
   latency  dispute-to-cancel latency, 50 trials, while one daemon sends a
            batch of 10 000; its RSS during the batch.
   idle     CPU of an idle daemon over 60 s; its RSS.
+  backlog  a backlog of each size (every invoice overdue, none reminded:
+           bench/backlog.py): the first pass, the escalation pass a week
+           later, a pass with nothing due; time, peak RSS, commits and
+           statements per invoice, against Tryton 6.0's figures quoted
+           from the issue.  --profile: the first pass at 100 000 (or the
+           largest size below) again under perf, into
+           bench/profile-backlog.txt.
 """
 import argparse
 import datetime as dt
@@ -39,8 +49,10 @@ import time
 # rig first: it sets the environment the harness reads.
 from rig import (AS_OF, BATCH, DUNNINGD, HERE, IDLE_S, SEND_DAY, SMTP_SINK, SMTP_SOURCE,
                  TRIALS, Bench, med)
-from harness import at
-from host import cpu_model, git_head, load_avg, say
+from harness import PG_BIN, at
+from host import cpu_model, fdatasync_rate, filesystem, git_head, load_avg, say
+from backlog import (GOAL_IDLE_MS, GOAL_N, GOAL_RSS_KB, GOAL_S, GOAL_SCALE, GOAL_X, STEPS,
+                     TRYTON, part_backlog)
 from planning import part_plan
 from running import part_idle, part_latency
 from sending import make_send_template, part_send
@@ -53,22 +65,36 @@ NOTES = {}          # section -> list of lines
 
 # -------------------------------------------------------------- results --
 
-def write_results(meta, plan, send, lat, idle):
+def write_results(meta, out):
     L = []
     w = L.append
-    w('# dunningd benchmarks (issue 7)')
+    w('# dunningd benchmarks (issues 7 and 15)')
     w('')
-    w('Written by `bench/run` (bench/bench.py) on %s, commit %s; %s, %d cores; load average '
-      'before: %s, after: %s. Every figure is measured next to its reference in the same '
-      'run; timings are medians of alternated runs. The machine is shared (other '
+    w('Written by `bench/run` (bench/bench.py --parts %s%s) on %s, commit %s; %s, '
+      '%d cores; load average before: %s, after: %s. Every figure is measured next to its '
+      'reference in the same run (except Tryton\'s, quoted from issue 15); timings are '
+      'medians of alternated runs where a part repeats them. The machine is shared (other '
       'engineers\' fuzzers and SQL benchmarks ran at the same time): read the ratios, not '
-      'the absolute times.' % (meta['date'], meta['head'], meta['cpu'], os.cpu_count(),
-                               meta['load0'], meta['load1']))
+      'the absolute times.' % (meta['parts'],
+                               ' --sizes %s' % meta['sizes'] if meta['sizes'] else '',
+                               meta['date'], meta['head'],
+                               meta['cpu'], os.cpu_count(), meta['load0'], meta['load1']))
     w('')
-    w('PostgreSQL 15 as the test harness starts it (tests/lib/harness/pg.py: fsync off, '
-      'synchronous_commit off, default shared_buffers 128 MB), dunningd built with '
-      '`-Dbuildtype=release`, Postfix %s smtp-sink / smtp-source on loopback. Whole run: '
-      '%.0f s.' % (meta['postfix'], meta['elapsed']))
+    st = meta['settings']
+    w('PostgreSQL %s as production runs it (tests/lib/harness/pg.py, `Cluster(production=True)`: '
+      'PostgreSQL\'s own defaults, every commit flushed to disk — fsync = %s, '
+      'synchronous_commit = %s, full_page_writes = %s, wal_level = %s; shared_buffers = %s, '
+      'checkpoint_timeout = %s, max_wal_size = %s, untuned; shared_preload_libraries = %s), its '
+      'data on %s, where `pg_test_fsync -s 1` times one 8 kB write and its fdatasync, what a '
+      'commit waits for, at %s (many production disks are slower); dunningd built with '
+      '`-Dbuildtype=release`%s. Whole run: %.0f s.' % (
+          meta['pg'], st.get('fsync'), st.get('synchronous_commit'), st.get('full_page_writes'),
+          st.get('wal_level'), st.get('shared_buffers'), st.get('checkpoint_timeout'),
+          st.get('max_wal_size'), st.get('shared_preload_libraries'), meta['disk'],
+          '%.0f µs, %.0f a second' % (1e6 / meta['fdatasync'], meta['fdatasync'])
+          if meta.get('fdatasync') else 'an unknown time',
+          ', Postfix %s smtp-sink / smtp-source on loopback' % meta['postfix']
+          if meta.get('postfix') else '', meta['elapsed']))
     w('')
     w('| figure | dunningd | reference | ratio | goal |')
     w('|---|---|---|---|---|')
@@ -80,10 +106,10 @@ def write_results(meta, plan, send, lat, idle):
         w('')
         L.extend(lines)
         w('')
-    tmp = RESULTS + '.tmp'
+    tmp = out + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write('\n'.join(L) + '\n')
-    os.replace(tmp, RESULTS)
+    os.replace(tmp, out)
 
 
 def fig(name, mine, ref, ratio, goal):
@@ -217,31 +243,186 @@ def summarise(plan, send, lat, idle):
             'utime+stime (10 ms ticks) over %d s, from 3 s after its start.' % IDLE_S)
 
 
+def backlog_goal(step, n, x, by_n):
+    """The goal of the issue for STEP at N (pass X), with its verdict; '—'
+    where the issue sets none."""
+    secs = x['ms'] / 1000
+    if step in GOAL_X and n == GOAL_N:
+        return '≤ %g s (≥ %d× Tryton): %s' % (GOAL_S, GOAL_X[step],
+                                              'met' if secs <= GOAL_S else 'not met')
+    if step in GOAL_X and n == 1000000 and 10000 in by_n:
+        small = by_n[10000]['steps'][step]
+        k = (x['ms'] / n) / (small['ms'] / 10000)
+        return 'per invoice ≤ %g× that at 10 000: %.2f×, %s' % (
+            GOAL_SCALE, k, 'met' if k <= GOAL_SCALE else 'not met')
+    if step == 'nothing due' and n == 1000000:
+        return '≤ %d ms: %s' % (GOAL_IDLE_MS, 'met' if x['ms'] <= GOAL_IDLE_MS else 'not met')
+    return '—'
+
+
+def summarise_backlog(bl):
+    by_n = {r['n']: r for r in bl}
+    notes = NOTES.setdefault('Backlog (issue 15)', [])
+    w = notes.append
+    w('A firm that installs dunningd with a backlog: N invoices, 10 per client, invoice i '
+      '(1..N) 3 + (i × 7919) mod 118 days overdue on 2024-12-31 (3 to 120 days), due 30 days '
+      'after its issue, 50.00 + ((i × 104729) mod 495100) / 100 EUR; professional clients '
+      'with a company name and a postal address, one lawyer; no reminder, payment, dispute '
+      'or pause yet; the default configuration (approval above 5 000 EUR). Loaded with '
+      '`generate_series` into a fresh migrated database, then `VACUUM ANALYZE` '
+      '(bench/backlog.py). Three passes, each its own process `dunningd -c CONF --plan-only '
+      '--now T` (nothing sent), one after the other on the same database:')
+    w('')
+    w('- **first**: `--now 2024-12-31T10:00:00+01:00`, the first reminder of every invoice;')
+    w('- **escalation**: every reminder the first pass planned marked sent at that instant as '
+      'the sender would (state, sent_at, attempts, a Message-ID per client and stage), '
+      '`VACUUM ANALYZE`, then `--now 2025-01-07T10:00:00+01:00`: the next stage;')
+    w('- **nothing due**: the same instant again, right after.')
+    w('')
+    w('Each size\'s portfolio is loaded once; each round runs the three passes on its own copy '
+      '(`CREATE DATABASE … TEMPLATE`). Times are the medians of the rounds (%s), every '
+      'round\'s in the detail table; peak RSS is the largest.' % ', '.join(
+          '%d at %d' % (r['rounds'], r['n']) for r in bl))
+    w('')
+    w('dunningd\'s time is the pass\'s own (the number before "ms" that ends its log line '
+      '`planning pass …`: the candidate query, the policy, the writes and their commits), '
+      'the process\'s whole life in brackets (start, configuration and templates, '
+      'connection, schema check). Tryton 6.0\'s is account_dunning\'s "Create Dunnings" on '
+      'the same invoices, **quoted from issue 15, not measured in this run** (none at 1 000 '
+      '000); the ratio is Tryton\'s time over the pass\'s.')
+    w('')
+    w('| step | N | dunningd (s) | per invoice (µs) | Tryton 6.0 reference | ratio | goal |')
+    w('|---|---|---|---|---|---|---|')
+    for step, _ in STEPS:
+        for r in bl:
+            n, x = r['n'], r['steps'][step]
+            ref = TRYTON.get(step, {}).get(n)
+            w('| %s | %d | %.3f (%.2f) | %.1f | %s | %s | %s |' % (
+                step, n, x['ms'] / 1000, x['wall'], x['ms'] * 1000 / n,
+                '%.2f s (issue 15)' % ref if ref else '—',
+                '%.0f×' % (ref / (x['ms'] / 1000)) if ref else '—',
+                backlog_goal(step, n, x, by_n)))
+    rss = max(x['rss'] for r in bl for x in r['steps'].values())
+    w('')
+    w('Peak RSS of the dunningd process, largest over every pass and size: %d kB (goal ≤ %d '
+      'kB: %s).' % (rss, GOAL_RSS_KB, 'met' if rss <= GOAL_RSS_KB else 'not met'))
+    w('')
+    w('Each pass in detail (the counts of the last round). Machine busy: the share of the '
+      'machine\'s %d cores not idle during the process (/proc/stat, this pass and its backend '
+      'included: above about %d %% others were competing). Peak RSS and CPU of the process '
+      'from GNU time (wait4), commits '
+      'the delta of `pg_stat_database.xact_commit` of the database, statements the sum of '
+      'pg_stat_statements\' `calls` for the database (top-level statements, BEGIN and COMMIT '
+      'included; reset before the pass), both read once the pass\'s session had left, '
+      'divided by N; the counts of the log line (other writes: rescheduled, cancelled, '
+      'escalated); the reminders by stage and state after the pass.' % (
+          os.cpu_count(), 100 // os.cpu_count()))
+    w('')
+    w('| N | load + analyse (s) | DB size | step | pass ms (each round) | machine busy '
+      '(each round) | process s | peak RSS kB | CPU s '
+      '| examined | planned | held | other writes | commits / invoice | statements / invoice '
+      '| reminders after |')
+    w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for r in bl:
+        for step, _ in STEPS:
+            x = r['steps'][step]
+            other = sum(x[k] or 0 for k in ('rescheduled', 'cancelled', 'escalated'))
+            w('| %d | %.1f | %d MB | %s | %.1f (%s) | %s | %.2f | %d | %.2f | %s | %s | %s | %d '
+              '| %.4f (%d) | %.3f (%d) | %s |' % (
+                  r['n'], r['load_s'], r['size'] // 2**20, step, x['ms'],
+                  ', '.join('%.1f' % v for v in x['all_ms']),
+                  ', '.join('%.0f %%' % (100 * v) for v in x['all_busy']), x['wall'], x['rss'],
+                  x['cpu'], x['examined'], x['planned'], x['held'], other,
+                  x['commits'] / r['n'], x['commits'], x['statements'] / r['n'],
+                  x['statements'], x['after']))
+    big = bl[-1]
+    w('')
+    w('The statements pg_stat_statements counted most often during each pass at %d invoices, '
+      'last round '
+      '(calls per invoice, calls, rows, the text cut). A statement a deferred trigger runs '
+      'at COMMIT (the audit chain, sql/base/audit.sql) counts as top-level there: it runs '
+      'outside any statement of the client.' % big['n'])
+    w('')
+    w('| step | calls / invoice | calls | rows | statement |')
+    w('|---|---|---|---|---|')
+    for step, _ in STEPS:
+        for calls, rows, q in big['steps'][step]['top']:
+            w('| %s | %.3f | %d | %d | `%s` |' % (step, calls / big['n'], calls, rows,
+                                                q.replace('|', '\\|')))
+    w('')
+    w('The passes\' log lines:')
+    w('')
+    w('```')
+    for r in bl:
+        for step, _ in STEPS:
+            w(r['steps'][step]['line'])
+    w('```')
+    if any('profile' in r for r in bl):
+        w('')
+        w('A profile of the first pass at %d invoices (perf, on a copy of the loaded '
+          'portfolio, after the measured passes): bench/profile-backlog.txt.' % [
+              r['n'] for r in bl if 'profile' in r][0])
+    for r in bl:
+        for step in ('first', 'escalation'):
+            x = r['steps'][step]
+            ref = TRYTON[step].get(r['n'])
+            fig('backlog, %s pass, %d invoices (s)' % (step, r['n']), '%.3f' % (x['ms'] / 1000),
+                '%.2f (Tryton 6.0, quoted from issue 15)' % ref if ref else '—',
+                '%.0f×' % (ref / (x['ms'] / 1000)) if ref else '—',
+                backlog_goal(step, r['n'], x, by_n))
+    for r in bl:
+        x = r['steps']['nothing due']
+        fig('backlog, nothing-due pass, %d invoices (ms)' % r['n'], '%.1f' % x['ms'], '—', '—',
+            backlog_goal('nothing due', r['n'], x, by_n))
+    fig('peak RSS of a backlog pass, up to %d invoices' % bl[-1]['n'], '%d kB' % rss, '—', '—',
+        '≤ %d kB: %s' % (GOAL_RSS_KB, 'met' if rss <= GOAL_RSS_KB else 'not met'))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sizes', default='10000,100000,1000000')
-    ap.add_argument('--parts', default='plan,send,latency,idle')
+    ap.add_argument('--parts', default='plan,send,latency,idle,backlog')
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--rounds-big', type=int, default=3, help='rounds at 1 000 000 invoices')
     ap.add_argument('--scale', default='1,2,4')
+    ap.add_argument('--backlog-rounds', type=int, default=3)
+    ap.add_argument('--backlog-rounds-big', type=int, default=1,
+                    help='backlog rounds from 1 000 000 invoices')
+    ap.add_argument('--profile', action='store_true',
+                    help='backlog: the first pass at 100 000 invoices (or the largest size '
+                    'below) again under perf, into bench/profile-backlog.txt')
+    ap.add_argument('--out', default=RESULTS, help='the results file (default %(default)s)')
     a = ap.parse_args()
     parts = a.parts.split(',')
-    for p in (DUNNINGD, SMTP_SINK, SMTP_SOURCE):
+    sizes = [int(x) for x in a.sizes.split(',')]
+    unknown = set(parts) - {'plan', 'send', 'latency', 'idle', 'backlog'}
+    if unknown:
+        sys.exit('bench: unknown part(s) %s' % ', '.join(sorted(unknown)))
+    need = [DUNNINGD]
+    if 'send' in parts or 'latency' in parts:
+        need += [SMTP_SINK, SMTP_SOURCE]
+    for p in need:
         if not os.access(p, os.X_OK):
             sys.exit('bench: %s missing (run bench/run)' % p)
     meta = {'date': dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-            'head': git_head(), 'cpu': cpu_model(), 'load0': load_avg()}
-    r = subprocess.run(['dpkg-query', '-W', '-f', '${Version}', 'postfix'],
-                       stdout=subprocess.PIPE, text=True)
-    meta['postfix'] = r.stdout.strip()
+            'head': git_head(), 'cpu': cpu_model(), 'load0': load_avg(),
+            'parts': a.parts, 'sizes': a.sizes if {'plan', 'backlog'} & set(parts) else None}
+    if 'send' in parts or 'latency' in parts:
+        r = subprocess.run(['dpkg-query', '-W', '-f', '${Version}', 'postfix'],
+                           stdout=subprocess.PIPE, text=True)
+        meta['postfix'] = r.stdout.strip()
     t0 = time.monotonic()
     work = tempfile.mkdtemp(prefix='dunning-bench-')
     os.chmod(work, 0o755)
     b = Bench(work)
-    plan = send = lat = idle = None
+    plan = send = lat = idle = bl = None
     try:
+        meta['settings'] = b.settings()
+        meta['pg'] = b.sql('postgres', 'SHOW server_version')[0][0]
+        meta['disk'] = filesystem(b.cluster.dir)
+        meta['fdatasync'] = fdatasync_rate(b.cluster.dir, PG_BIN)
         if 'plan' in parts:
-            plan = part_plan(b, [int(x) for x in a.sizes.split(',')], a.rounds, a.rounds_big)
+            plan = part_plan(b, sizes, a.rounds, a.rounds_big)
         if 'send' in parts or 'latency' in parts:
             tpl = make_send_template(b)
         if 'send' in parts:
@@ -250,14 +431,18 @@ def main():
             lat = part_latency(b, tpl)
         if 'idle' in parts:
             idle = part_idle(b)
+        if 'backlog' in parts:
+            bl = part_backlog(b, sizes, a.backlog_rounds, a.backlog_rounds_big, a.profile)
     finally:
         b.close()
         shutil.rmtree(work, ignore_errors=True)
     meta['load1'] = load_avg()
     meta['elapsed'] = time.monotonic() - t0
     summarise(plan, send, lat, idle)
-    write_results(meta, plan, send, lat, idle)
-    say('written %s (%.0f s)' % (RESULTS, meta['elapsed']))
+    if bl:
+        summarise_backlog(bl)
+    write_results(meta, a.out)
+    say('written %s (%.0f s)' % (a.out, meta['elapsed']))
 
 
 if __name__ == '__main__':

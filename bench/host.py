@@ -66,3 +66,43 @@ def sched_ns(pid):
         except (OSError, ValueError, IndexError):
             pass
     return total
+
+
+def filesystem(path):
+    """'SOURCE (FSTYPE)' of the filesystem holding PATH."""
+    r = subprocess.run(['findmnt', '-n', '-o', 'SOURCE,FSTYPE', '-T', path],
+                       stdout=subprocess.PIPE, text=True)
+    parts = r.stdout.split()
+    return '%s (%s)' % (parts[0], parts[1]) if len(parts) == 2 else 'unknown'
+
+
+def fdatasync_rate(directory, pg_bin):
+    """fdatasync of one 8 kB write per second in DIRECTORY, the way the WAL
+    is flushed at each commit (pg_test_fsync -s 1); None if unknown."""
+    test = os.path.join(directory, 'pg_test_fsync.out')
+    try:
+        r = subprocess.run([os.path.join(pg_bin, 'pg_test_fsync'), '-s', '1', '-f', test],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    finally:
+        if os.path.exists(test):
+            os.unlink(test)
+    for line in r.stdout.split('\n'):
+        f = line.split()
+        if len(f) >= 2 and f[0] == 'fdatasync':
+            try:
+                return float(f[1])
+            except ValueError:
+                return None
+    return None
+
+
+def cpu_jiffies():
+    """(busy, total) clock ticks of every CPU of the machine since boot,
+    from /proc/stat (idle and iowait are not busy)."""
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    total = sum(v[:8])          # guest time is already in user
+    return total - v[3] - v[4], total

@@ -49,8 +49,12 @@ def med(v):
 class Bench:
     def __init__(self, work):
         self.work = work
-        self.cluster = Cluster()
+        # As production runs it: fsync, synchronous_commit, full_page_writes
+        # on; pg_stat_statements counts the statements (in database postgres,
+        # where the parts read it from).
+        self.cluster = Cluster(production=True)
         self.cluster.start()
+        self.cluster.admin('CREATE EXTENSION pg_stat_statements')
         self.cluster.template = harness.migrate_template(self.cluster, work)
         self.n = 0
 
@@ -79,6 +83,40 @@ class Bench:
         with open(path, 'w', encoding='utf-8') as f:
             f.write(text)
         return path
+
+    def settings(self):
+        """{name: setting} of the durability settings the results quote."""
+        return dict(self.cluster.admin(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
+            "('fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', "
+            "'shared_preload_libraries', 'jit', 'checkpoint_timeout', 'max_wal_size')"))
+
+    def quiet(self, db, timeout=60):
+        """Wait until no client session is connected to DB: a session's
+        statistics reach pg_stat_database when its backend exits, which is
+        after its client has gone."""
+        end = time.monotonic() + timeout
+        while self.cluster.admin(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND backend_type = 'client backend'", (db,))[0][0]:
+            if time.monotonic() > end:
+                raise RuntimeError('sessions still connected to %s' % db)
+            time.sleep(0.02)
+
+    def counters(self, db):
+        """(commits, statements) of DB so far: pg_stat_database.xact_commit
+        and the sum of pg_stat_statements' calls (top-level statements,
+        since the last reset_statements), both read from database postgres
+        so that reading them counts in neither."""
+        self.quiet(db)
+        return tuple(self.cluster.admin(
+            "SELECT d.xact_commit, (SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s "
+            "  WHERE s.dbid = d.datid) FROM pg_stat_database d WHERE d.datname = %s",
+            (db,))[0])
+
+    def reset_statements(self, db):
+        self.cluster.admin("SELECT pg_stat_statements_reset(0, oid, 0) FROM pg_database "
+                           "WHERE datname = %s", (db,))
 
     def psql_file(self, db, path, *vars_):
         argv = ['psql', '-X', '-q', '-h', self.cluster.host, '-p', str(self.cluster.port),

@@ -17,10 +17,16 @@ from .programs import free_port
 class Cluster:
     """A private PostgreSQL 15 cluster, reached over a unix socket."""
 
-    def __init__(self, durable=False):
+    def __init__(self, durable=False, production=False):
         # DURABLE: commits survive a crash (pg_ctl restart -m immediate);
-        # otherwise synchronous_commit is off, for speed.
+        # otherwise synchronous_commit is off, for speed.  Either way fsync
+        # and full_page_writes are off: a test does not survive the machine.
+        # PRODUCTION (the benchmarks): PostgreSQL's own defaults for fsync,
+        # synchronous_commit and full_page_writes (all on), as a server in
+        # production runs, and pg_stat_statements loaded (CREATE EXTENSION
+        # is the caller's).
         self.durable = durable
+        self.production = production
         self.dir = tempfile.mkdtemp(prefix='dunning-pg-')
         pw = pwd.getpwnam('postgres')
         os.chown(self.dir, pw.pw_uid, pw.pw_gid)
@@ -39,12 +45,17 @@ class Cluster:
 
     def start(self):
         r = self._pg(os.path.join(PG_BIN, 'initdb'), '-D', self.data, '-A', 'trust',
-                     '--nosync', '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8')
+                     *([] if self.production else ['--nosync']), '-U', 'postgres',
+                     '-E', 'UTF8', '--locale=C.UTF-8')
         if r.returncode != 0:
             raise RuntimeError('initdb failed:\n' + r.stdout)
-        opts = ("-k %s -p %d -c listen_addresses='' -c fsync=off -c synchronous_commit=%s "
-                "-c full_page_writes=off -c max_connections=100 -c log_min_messages=warning"
-                % (self.dir, self.port, 'on' if self.durable else 'off'))
+        if self.production:
+            settings = '-c shared_preload_libraries=pg_stat_statements'
+        else:
+            settings = ('-c fsync=off -c synchronous_commit=%s -c full_page_writes=off'
+                        % ('on' if self.durable else 'off'))
+        opts = ("-k %s -p %d -c listen_addresses='' %s -c max_connections=100 "
+                "-c log_min_messages=warning" % (self.dir, self.port, settings))
         r = self._pg(os.path.join(PG_BIN, 'pg_ctl'), '-D', self.data, '-l', self.log, '-w',
                      '-t', '60', '-o', opts, 'start')
         if r.returncode != 0:
