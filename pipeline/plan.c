@@ -281,32 +281,71 @@ plan_chunks(struct store *s, const struct config *cfg, time_t now, const int64_t
 	return 0;
 }
 
-/* The ids of the invoices WHICH at NOW, in id order, into T.  Each is
- * read once, under its lock, by the chunks: with bookmarks, nearly every
- * candidate has something to write (its decision, or at least its next
- * bookmark).  L is the caller's to free. */
+/* The ids a pass plans (enum plan_candidates), as one column: those whose
+ * bookmark has come in the bookmark's order, so that PostgreSQL takes
+ * them from invoice_next_action_idx even when its statistics still count
+ * the bookmarks as they were before the last pass. */
+static const char *const candidate_ids_sql[] = {
+	[PLAN_DUE] = "SELECT id FROM dunning.invoice WHERE next_action_at <= $1::timestamptz "
+	    "ORDER BY next_action_at",
+	[PLAN_ALL] = "SELECT id FROM dunning.invoice WHERE next_action_at <= $1::timestamptz "
+	    "UNION SELECT id FROM dunning.invoice WHERE status = 'open' "
+	    "  AND escalated_at IS NULL AND amount > paid_total "
+	    "UNION SELECT invoice_id FROM dunning.reminder "
+	    "  WHERE state IN ('planned', 'held', 'approved')",
+};
+
+/* Order of ids. */
+static int
+id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ids of the invoices WHICH (PLAN_DUE or PLAN_ALL) at NOW, in id
+ * order, into L (the caller's to free): read through a cursor, a batch at
+ * a time, so that a pass over a million invoices holds their ids (8 bytes
+ * each), not a result of a million rows.  Each is read once, under its
+ * lock, by the chunks: with bookmarks, nearly every candidate has
+ * something to write (its decision, or at least its next bookmark). */
 static int
 candidate_ids(struct store *s, time_t now, enum plan_candidates which, struct store_ids *l)
 {
 	char at[32], *sql;
 	const char *p[1] = { at };
 	PGresult *res;
+	int rows;
 
 	cal_format_instant(now, at);
-	if (asprintf(&sql, "SELECT i.id FROM dunning.invoice i WHERE %s ORDER BY i.id",
-	    candidates[which]) < 0)
+	if (asprintf(&sql, "DECLARE plan_ids NO SCROLL CURSOR FOR %s", candidate_ids_sql[which]) < 0)
 		return -1;
-	res = store_q(s, sql, 1, p, PGRES_TUPLES_OK);
+	if (store_cmd(s, "BEGIN", 0, NULL) < 0 || store_cmd(s, sql, 1, p) < 0) {
+		free(sql);
+		goto fail;
+	}
 	free(sql);
-	if (res == NULL)
+	do {
+		if ((res = store_q(s, "FETCH FORWARD 10000 FROM plan_ids", 0, NULL,
+		    PGRES_TUPLES_OK)) == NULL)
+			goto fail;
+		rows = PQntuples(res);
+		for (int i = 0; i < rows; i++)
+			if (store_ids_add(l, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0) {
+				PQclear(res);
+				goto fail;
+			}
+		PQclear(res);
+	} while (rows > 0);
+	if (store_commit(s) < 0)
 		return -1;
-	for (int i = 0; i < PQntuples(res); i++)
-		if (store_ids_add(l, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0) {
-			PQclear(res);
-			return -1;
-		}
-	PQclear(res);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), id_cmp);
 	return 0;
+fail:
+	store_rollback(s);
+	return -1;
 }
 
 /* 1 when the rules RULES (policy_rules()) differ from those the bookmarks
