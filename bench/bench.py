@@ -15,12 +15,14 @@ on, pg_stat_statements loaded), databases cloned from a migrated template;
 the daemon of $DUNNINGD (default build-bench/).
 
 Parts:
-  plan     portfolios of each size (bench/portfolio.sql, seed 1); one
-           planning pass (dunningd --plan-only) against the bare candidate
-           query (COPY (...) TO '/dev/null', the daemon's own SQL text read
-           from pipeline/plan.c), alternately, at a date where about 5 % of
-           the invoices have a stage due and at one where nothing is due;
-           peak RSS of the pass.
+  plan     portfolios of each size (bench/portfolio.sql, seed 1), their
+           catch-up first pass (every bookmark written); then one planning
+           pass (dunningd --plan-only) against the bare query of its
+           candidates (COPY (...) TO '/dev/null', the daemon's own SQL text
+           read from pipeline/plan.c), alternately: at a date where about
+           5 % of the invoices have a stage due, each on its own copy of
+           the database after the catch-up pass, and at the catch-up pass's
+           instant again, where nothing is due; peak RSS of the pass.
   send     10 000 due reminders sent to Postfix's smtp-sink by 1, 2 and 4
            daemons (dunningd --once, all started together), each run
            between runs of Postfix's smtp-source sending 10 000 messages of
@@ -121,15 +123,44 @@ def summarise(plan, send, lat, idle):
         notes = NOTES.setdefault('Planning', [])
         notes.append('One planning pass = `dunningd --plan-only --now T` (the same pass as the '
                      'start of `--once`, with nothing sent); its time is the pass itself '
-                     '(plan_pass, measured in the process: the candidate query, parsing, the '
-                     'policy, any writes), the process\'s whole life in brackets (start, '
-                     'configuration and templates, connection). The reference is the '
-                     'daemon\'s own candidate query (FACTS_SQL and the predicate of '
-                     'plan_each_candidate, read from pipeline/plan.c) run as '
-                     '`COPY (…) TO \'/dev/null\'` on one connection, without JIT like the '
-                     'daemon\'s session. Each pair ran alternately '
-                     '(pass, query, query, pass, …) after one first pass at that date, whose '
-                     'catch-up writes are shown apart.')
+                     '(plan_pass, measured in the process: reading the candidates\' ids, '
+                     'then chunk by chunk their locks, their facts, the policy, the writes of '
+                     'the decisions and of the next bookmarks, the commits), the process\'s '
+                     'whole life in brackets (start, configuration and templates, '
+                     'connection). The reference is the query the pass reads its candidates '
+                     'with: FACTS_SQL and the predicate `[PLAN_DUE]` of `candidates[]` (the '
+                     'invoices whose bookmark `next_action_at` is at or before the instant '
+                     'of the pass), read from pipeline/plan.c, `$1` bound to that instant, '
+                     'run as `COPY (…) TO \'/dev/null\'` on one connection, without JIT '
+                     'like the daemon\'s session; it reads, locks and writes nothing.')
+        notes.append('')
+        notes.append('Each size\'s portfolio is loaded once, then planned by a **catch-up first '
+                     'pass** at %s 10:00: the stored rules (`dunning.setting` plan_rules) '
+                     'differ from the configuration\'s, so it reads every open invoice '
+                     '(`[PLAN_ALL]`) and writes their decisions and bookmarks. Its time and '
+                     'writes (as its log line counts them, bookmarks apart) are the column '
+                     '"first pass (writes)" of the nothing-due row; the due row has no such '
+                     'pass apart. The two rows:' % AS_OF)
+        notes.append('')
+        notes.append('- **nothing due**: passes at the catch-up pass\'s instant again, on '
+                     'that database, alternated with the bare query at the same instant '
+                     '(pass, query, query, pass, …): every bookmark is later, so the pass '
+                     'examines nothing and the query returns no rows (both counts in '
+                     '"candidates");')
+        notes.append('- **due**: the day of pick_due_day (the first business day after %s '
+                     'on which at least 5 %% of the invoices have a reminder due: "stage '
+                     'due"), 10:00. Each round makes two copies of the database as the '
+                     'catch-up pass left it (`CREATE DATABASE … TEMPLATE`), runs the pass on '
+                     'one and the bare query on the other, the first of the two alternating '
+                     'between rounds (the copy made first serving it), and drops them: each '
+                     'pass is the first at that instant and has the whole day\'s work to do. '
+                     'It examines the invoices whose bookmark has come: those with a stage '
+                     'due, and also those with a reminder planned but not sent whose window '
+                     'closed; "candidates" gives the invoices each pass examined and, in '
+                     'brackets, the rows of the bare query; "first pass (writes)" the '
+                     'writes of each pass as its log line counts them (planned, held, '
+                     'rescheduled, cancelled, escalated: not the new bookmarks, written '
+                     'besides for every invoice examined whose next instant moved).' % AS_OF)
         notes.append('')
         notes.append('| invoices | load (s) | payments | reminders | DB size | date | stage due '
                      '| candidates | first pass (writes) | pass median ms (process) '
@@ -138,14 +169,19 @@ def summarise(plan, send, lat, idle):
         for r in plan:
             for key in ('due', 'none'):
                 x = r[key]
-                notes.append('| %d | %.1f | %d | %d | %d MB | %s %s | %s | %d | %.0f ms (%d) '
+                if x['first']:
+                    first = '%.0f ms (%d)' % (x['first']['ms'], x['first']['writes'])
+                else:
+                    first = '— (%s each)' % ' or '.join(map(str, x['writes_each']))
+                notes.append('| %d | %.1f | %d | %d | %d MB | %s %s | %s | %s (%s rows) | %s '
                              '| %.1f (%.1f) | %.1f | %.2f | %d |' % (
                                  r['n'], r['load_s'], r['counts'][1], r['counts'][2],
                                  r['counts'][3] // 2**20, x['day'],
                                  'due' if key == 'due' else 'nothing due',
                                  ('%d (%.1f %%)' % (r['n_due'], 100 * r['n_due'] / r['n']))
                                  if key == 'due' else '0',
-                                 x['examined'], x['first']['ms'], x['first']['writes'],
+                                 ' or '.join(map(str, x['examined_all'])),
+                                 ' or '.join(map(str, x['rows_all'])), first,
                                  x['pass_ms'], x['wall_ms'], x['bare_ms'],
                                  x['pass_ms'] / x['bare_ms'], x['rss']))
             for key in ('due', 'none'):
