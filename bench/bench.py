@@ -129,7 +129,7 @@ def summarise(plan, send, lat, idle):
                      'whole life in brackets (start, configuration and templates, '
                      'connection). The reference is the query the pass reads its candidates '
                      'with: FACTS_SQL and the predicate `[PLAN_DUE]` of `candidates[]` (the '
-                     'invoices whose bookmark `next_action_at` is at or before the instant '
+                     'invoices whose bookmark (`dunning.invoice_next_action`) is at or before the instant '
                      'of the pass), read from pipeline/plan.c, `$1` bound to that instant, '
                      'run as `COPY (…) TO \'/dev/null\'` on one connection, without JIT '
                      'like the daemon\'s session; it reads, locks and writes nothing.')
@@ -314,7 +314,7 @@ def summarise_backlog(bl):
       'the sender would (state, sent_at, attempts, a Message-ID per client and stage), '
       '`VACUUM ANALYZE`, then `--now 2025-01-07T10:00:00+01:00`: the next stage;')
     w('- **nothing due**: the same instant again, right after; its candidate query (a range '
-      'of the bookmarks\' index, invoice.next_action_at) also meets the index entries of the '
+      'of the bookmarks\' index, invoice_next_action_at_idx) also meets the index entries of the '
       'bookmarks the escalation pass replaced, dead rows it marks as such (as VACUUM would);')
     w('- **nothing due, next**: the same once more: a day with nothing due, as the daemon '
       'meets it (the goal of 20 ms is read here).')

@@ -62,7 +62,7 @@ struct policy_facts {
 	time_t last_payment_at;		/* 0 = no payment */
 	bool escalated;			/* the sequence already ended */
 	/* Not a fact the rules read: when the planner meant to look at the
-	 * invoice again (invoice.next_action_at; 0 none, POLICY_LOOK_NOW
+	 * invoice again (dunning.invoice_next_action; 0 none, POLICY_LOOK_NOW
 	 * after a change of its facts). */
 	time_t next_look;
 	struct policy_reminder reminders[CONFIG_MAX_STAGES];

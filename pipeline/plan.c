@@ -2,7 +2,7 @@
  * plan — reading the policy's facts and writing its decisions.
  *
  * A pass takes the ids of the invoices whose time has come (their
- * bookmark, invoice.next_action_at, is due: sql/017) and writes them in
+ * bookmark, dunning.invoice_next_action, is due: sql/017) and writes them in
  * chunks, one transaction each: their locks taken together (SKIP LOCKED:
  * an invoice a payment or a lawyer holds is planned at the next pass),
  * their facts read in one statement, each decided by the policy, and the
@@ -28,10 +28,11 @@
 	"  i.paused_until, c.paused_until, c.strategic, " \
 	"  coalesce(floor(extract(epoch FROM i.last_paid_at)), 0)::bigint, " \
 	"  i.escalated_at IS NOT NULL, r.list, " \
-	"  CASE WHEN i.next_action_at = '-infinity' THEN 1 " \
-	"    ELSE floor(extract(epoch FROM i.next_action_at))::bigint END " \
+	"  CASE WHEN b.next_action_at = '-infinity' THEN 1 " \
+	"    ELSE floor(extract(epoch FROM b.next_action_at))::bigint END " \
 	"FROM dunning.invoice i " \
 	"JOIN dunning.client c ON c.id = i.client_id " \
+	"LEFT JOIN dunning.invoice_next_action b ON b.invoice_id = i.id " \
 	"LEFT JOIN LATERAL (SELECT string_agg(concat_ws(' ', id, stage, state, " \
 	"    floor(extract(epoch FROM scheduled_for))::bigint, " \
 	"    coalesce(floor(extract(epoch FROM sent_at)), 0)::bigint, " \
@@ -132,8 +133,8 @@ plan_load_facts(struct store *s, const struct config *cfg, const char *where, in
 }
 
 /* The invoices a pass reads (enum plan_candidates).  Most passes: those
- * whose bookmark has come (invoice.next_action_at <= NOW, a range of
- * invoice_next_action_idx: sql/017), so a day with nothing due reads
+ * whose bookmark has come (next_action_at <= NOW, a range of
+ * invoice_next_action_at_idx: sql/017), so a day with nothing due reads
  * nothing.  After the rules changed (plan_rules), besides those: every
  * invoice the policy may have something to say about, some day — open,
  * unpaid, not handed over, or with a reminder that has not left — since
@@ -145,13 +146,13 @@ plan_load_facts(struct store *s, const struct config *cfg, const char *where, in
  * invoices and, with IN, reads the whole invoice table in id order to join
  * them; an array's ids are looked up one by one. */
 static const char *const candidates[] = {
-	[PLAN_DUE] = "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice "
+	[PLAN_DUE] = "i.id = ANY (ARRAY(SELECT invoice_id FROM dunning.invoice_next_action "
 	    "  WHERE next_action_at <= $1::timestamptz))",
 	[PLAN_CHASED] = "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice WHERE status = 'open' "
 	    "    AND escalated_at IS NULL AND amount > paid_total AND due_on <= $1::date "
 	    "  UNION SELECT invoice_id FROM dunning.reminder "
 	    "    WHERE state IN ('planned', 'held', 'approved')))",
-	[PLAN_ALL] = "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice "
+	[PLAN_ALL] = "i.id = ANY (ARRAY(SELECT invoice_id FROM dunning.invoice_next_action "
 	    "    WHERE next_action_at <= $1::timestamptz "
 	    "  UNION SELECT id FROM dunning.invoice WHERE status = 'open' "
 	    "    AND escalated_at IS NULL AND amount > paid_total "
@@ -283,12 +284,13 @@ plan_chunks(struct store *s, const struct config *cfg, time_t now, const int64_t
 
 /* The ids a pass plans (enum plan_candidates), as one column: those whose
  * bookmark has come in the bookmark's order, so that PostgreSQL takes
- * them from invoice_next_action_idx even when its statistics still count
+ * them from invoice_next_action_at_idx even when its statistics still count
  * the bookmarks as they were before the last pass. */
 static const char *const candidate_ids_sql[] = {
-	[PLAN_DUE] = "SELECT id FROM dunning.invoice WHERE next_action_at <= $1::timestamptz "
-	    "ORDER BY next_action_at",
-	[PLAN_ALL] = "SELECT id FROM dunning.invoice WHERE next_action_at <= $1::timestamptz "
+	[PLAN_DUE] = "SELECT invoice_id FROM dunning.invoice_next_action "
+	    "WHERE next_action_at <= $1::timestamptz ORDER BY next_action_at",
+	[PLAN_ALL] = "SELECT invoice_id FROM dunning.invoice_next_action "
+	    "WHERE next_action_at <= $1::timestamptz "
 	    "UNION SELECT id FROM dunning.invoice WHERE status = 'open' "
 	    "  AND escalated_at IS NULL AND amount > paid_total "
 	    "UNION SELECT invoice_id FROM dunning.reminder "

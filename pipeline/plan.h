@@ -25,7 +25,7 @@ struct plan_stats {
 typedef void (*plan_facts_fn)(const struct policy_facts *f, const char *number, void *arg);
 /* Which invoices a pass reads (pipeline/plan.c says how). */
 enum plan_candidates {
-	PLAN_DUE,	/* due to be looked at by now (invoice.next_action_at) */
+	PLAN_DUE,	/* due to be looked at by now (dunning.invoice_next_action) */
 	PLAN_ALL,	/* and every invoice the policy may speak about some day */
 	PLAN_CHASED,	/* those it may speak about today (dunningctl plan) */
 };
@@ -63,7 +63,7 @@ struct plan_batch *plan_batch_new(const struct config *cfg, time_t now, size_t c
 int plan_batch_add(struct plan_batch *b, const struct policy_facts *f,
     const struct policy_decision *d);
 /* File that F is to be looked at again at LOOK (0: when its facts
- * change); written last, with invoice.next_action_at. */
+ * change); written last, in dunning.invoice_next_action. */
 int plan_batch_look(struct plan_batch *b, const struct policy_facts *f, time_t look);
 int plan_batch_write(struct store *s, struct plan_batch *b, struct plan_stats *st);
 void plan_batch_free(struct plan_batch *b);

@@ -44,7 +44,8 @@ struct plan_batch {
 	struct col x_inv, x_reason;
 	/* POLICY_ESCALATE: invoice */
 	struct col e_inv;
-	/* invoice.next_action_at moved: invoice, instant ("" none, "-infinity") */
+	/* the bookmark moved (dunning.invoice_next_action): invoice, instant
+	 * ("" none) */
 	struct col l_inv, l_at;
 };
 
@@ -312,16 +313,18 @@ plan_batch_write(struct store *s, struct plan_batch *k, struct plan_stats *st)
 	if (k->l_inv.n > 0) {
 		struct col *c[] = { &k->l_inv, &k->l_at };
 
-		/* i.id = ANY: the chunk's rows by their key, even when the
-		 * table's statistics are those of a smaller table (a backlog
-		 * just loaded): else a hash join reads the whole table for
-		 * each chunk. */
-		if ((res = chunk_q(s, "WITH x AS (UPDATE dunning.invoice i "
-		    "  SET next_action_at = nullif(u.at, '')::timestamptz "
-		    "  FROM unnest($1::bigint[], $2::text[]) AS u(id, at) "
-		    "  WHERE i.id = ANY ($1::bigint[]) AND i.id = u.id "
-		    "  AND i.next_action_at IS DISTINCT FROM nullif(u.at, '')::timestamptz "
-		    "  RETURNING 1) SELECT count(*) FROM x", c, 2, NULL, 0)) == NULL)
+		/* One statement: the bookmarks that move, those that go (only a
+		 * change of facts can matter now). */
+		if ((res = chunk_q(s, "WITH u AS (SELECT * FROM unnest($1::bigint[], $2::text[]) "
+		    "  AS u(id, at)), "
+		    "gone AS (DELETE FROM dunning.invoice_next_action b USING u "
+		    "  WHERE u.at = '' AND b.invoice_id = u.id RETURNING 1), "
+		    "moved AS (INSERT INTO dunning.invoice_next_action (invoice_id, next_action_at) "
+		    "  SELECT id, at::timestamptz FROM u WHERE at <> '' ORDER BY id "
+		    "  ON CONFLICT (invoice_id) DO UPDATE SET next_action_at = EXCLUDED.next_action_at "
+		    "  RETURNING 1) "
+		    "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM moved)", c, 2, NULL,
+		    0)) == NULL)
 			return -1;
 		PQclear(res);
 	}

@@ -60,26 +60,17 @@ BEGIN
 END
 $$;
 
--- The planner's bookmark (017): a new invoice goes to the next pass when
--- it is open, unpaid and not handed over; a change of the facts the
--- policy reads sends it there, unless the same UPDATE sets the bookmark
--- itself (the planner).
+-- The planner's bookmark (017): a new invoice open, unpaid and not handed
+-- over, or a change of the facts the policy reads, sends the invoice to
+-- the next pass.
 CREATE OR REPLACE FUNCTION dunning.invoice_look_again() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		NEW.next_action_at := CASE WHEN NEW.status = 'open' AND NEW.escalated_at IS NULL
-			AND NEW.amount > coalesce(NEW.paid_total, 0) THEN '-infinity'::timestamptz END;
-	ELSIF NEW.next_action_at IS NOT DISTINCT FROM OLD.next_action_at
-	   AND (OLD.amount, OLD.paid_total, OLD.last_paid_at, OLD.status, OLD.due_on,
-	        OLD.currency, OLD.disputed_at, OLD.dispute_cleared_at, OLD.paused_until,
-	        OLD.escalated_at, OLD.client_id)
-	   IS DISTINCT FROM (NEW.amount, NEW.paid_total, NEW.last_paid_at, NEW.status,
-	        NEW.due_on, NEW.currency, NEW.disputed_at, NEW.dispute_cleared_at,
-	        NEW.paused_until, NEW.escalated_at, NEW.client_id) THEN
-		NEW.next_action_at := '-infinity';
-	END IF;
-	RETURN NEW;
+	INSERT INTO dunning.invoice_next_action (invoice_id, next_action_at)
+	VALUES (NEW.id, '-infinity')
+	ON CONFLICT (invoice_id) DO UPDATE SET next_action_at = '-infinity'
+	WHERE invoice_next_action.next_action_at <> '-infinity';
+	RETURN NULL;
 END
 $$;
 
@@ -88,9 +79,10 @@ $$;
 CREATE OR REPLACE FUNCTION dunning.client_look_again() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
 BEGIN
-	UPDATE dunning.invoice SET next_action_at = '-infinity'
-	WHERE client_id = NEW.id AND status = 'open'
-	  AND next_action_at IS DISTINCT FROM '-infinity';
+	INSERT INTO dunning.invoice_next_action (invoice_id, next_action_at)
+	SELECT id, '-infinity' FROM dunning.invoice WHERE client_id = NEW.id AND status = 'open'
+	ON CONFLICT (invoice_id) DO UPDATE SET next_action_at = '-infinity'
+	WHERE invoice_next_action.next_action_at <> '-infinity';
 	RETURN NULL;
 END
 $$;

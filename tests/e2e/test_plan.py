@@ -174,10 +174,10 @@ def test_pass_reads_only_the_invoices_whose_time_has_come(env, monkeypatch):
     not handed over, those whose facts changed, and those with a reminder
     that has not left; not the history paid in full or written off, even
     loaded as a restore would.  Each decision leaves its bookmark
-    (invoice.next_action_at, sql/017): the next pass at the same instant
+    (dunning.invoice_next_action, sql/017): the next pass at the same instant
     examines nothing, and the day C-LATER's j3 falls due, it alone.  The
     candidate queries read partial indexes (invoice_to_chase_idx of sql/014,
-    invoice_next_action_idx of sql/017), never scanning dunning.invoice,
+    invoice_next_action_at_idx of sql/017), never scanning dunning.invoice,
     and the daemon's session runs them without JIT even where the server
     would compile every query (jit_above_cost = 0)."""
     c = env.client('book@client.example')
@@ -254,17 +254,17 @@ def test_pass_reads_only_the_invoices_whose_time_has_come(env, monkeypatch):
     err, plan = plan_only(NOW)
     assert re.search(r'planning pass \S+: 2007 invoices examined; 2 planned, 0 held, '
                      r'0 rescheduled, 1 cancelled', err), err
-    assert 'invoice_to_chase_idx' in plan and 'invoice_next_action_idx' in plan, plan
+    assert 'invoice_to_chase_idx' in plan and 'invoice_next_action_at_idx' in plan, plan
     assert {n: {s: x['state'] for s, x in env.reminders(n).items()}
             for n in ('C-UNPAID', 'C-PARTIAL', 'C-SETTLED', 'C-PAID', 'C-OVERPAID')} == {
         'C-UNPAID': {'j3': 'planned'}, 'C-PARTIAL': {'j3': 'planned'},
         'C-SETTLED': {'j3': 'cancelled'}, 'C-PAID': {}, 'C-OVERPAID': {}}
-    assert env.one("SELECT count(*) FROM dunning.invoice WHERE next_action_at "
+    assert env.one("SELECT count(*) FROM dunning.invoice_next_action WHERE next_action_at "
                    "<= '2026-03-10 10:00+01'") == 0
 
     err, plan = plan_only(NOW)
     assert re.search(r'planning pass \S+: 0 invoices examined; 0 planned', err), err
-    assert 'invoice_next_action_idx' in plan and 'invoice_to_chase_idx' not in plan, plan
+    assert 'invoice_next_action_at_idx' in plan and 'invoice_to_chase_idx' not in plan, plan
 
     # 12 March: C-LATER's j3 falls due; C-UNPAID's and C-PARTIAL's j3, due
     # to leave on the 10th and still there (nothing sends here), are looked

@@ -28,8 +28,12 @@ OLD_LAST = 14
 SINCE_OLD = {
     'columns': {('reminder', 'retrying'), ('reminder', 'letter_path'),
                 ('audit_log_unchained_idx', 'id'),
-                ('invoice', 'next_action_at'), ('invoice_next_action_idx', 'next_action_at')},
-    'constraints': {('dunning.reminder', 'reminder_reason_is_a_code')},
+                ('invoice_next_action', 'invoice_id'), ('invoice_next_action', 'next_action_at'),
+                ('invoice_next_action_pkey', 'invoice_id'),
+                ('invoice_next_action_at_idx', 'next_action_at')},
+    'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
+                    ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
+                    ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -38,14 +42,19 @@ SINCE_OLD = {
                   'dunning.audit_chain_now()', 'dunning.audit_chain_check()',
                   # 017: the planner's bookmark
                   'dunning.invoice_look_again()', 'dunning.client_look_again()'},
-    'relations': {'audit_log_unchained_idx', 'invoice_next_action_idx'},
-    'indexes': {'audit_log_unchained_idx', 'invoice_next_action_idx'},
+    'relations': {'audit_log_unchained_idx', 'invoice_next_action',
+                  'invoice_next_action_pkey', 'invoice_next_action_at_idx'},
+    'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
+                'invoice_next_action_at_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_at_commit'),
                  ('dunning.audit_log', 'audit_log_chain_check_insert'),
                  ('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
                  ('dunning.client', 'client_look_again')},
+    'policies': {('invoice_next_action', 'next_action_read'),
+                 ('invoice_next_action', 'next_action_daemon'),
+                 ('invoice_next_action', 'next_action_owner')},
     'data': {'setting'},        # 017: plan_rules
 }
 
@@ -226,7 +235,7 @@ def without_since_old(cat):
     key = {'columns': lambda r: (r[0], r[1]), 'constraints': lambda r: (r[0], r[1]),
            'functions': lambda r: r[0], 'relations': lambda r: r[0],
            'indexes': lambda r: r[0], 'triggers': lambda r: (r[0], r[1]),
-           'data': lambda r: r[0]}
+           'policies': lambda r: (r[0], r[1]), 'data': lambda r: r[0]}
     return {k: [r for r in rows if k not in SINCE_OLD or key[k](r) not in SINCE_OLD[k]]
             for k, rows in cat.items()}
 

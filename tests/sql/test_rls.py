@@ -172,6 +172,24 @@ def test_each_role_sees_its_rows_through_the_tables(world):
             assert ids(env, t, conn) == everything[t], (role, t)
 
 
+def test_a_lawyer_reads_the_bookmarks_of_their_own_invoices_only(world):
+    """The planner's bookmarks (sql/017) are read like the invoices: a
+    lawyer sees those of their files (dunningctl preview reads the facts
+    with them), the accountant, the daemon and the administrator all."""
+    env = world['env']
+    env.sql("INSERT INTO dunning.invoice_next_action (invoice_id, next_action_at) "
+            "SELECT id, '2026-04-01 09:00+02' FROM dunning.invoice "
+            "ON CONFLICT (invoice_id) DO NOTHING")
+    q = 'SELECT invoice_id FROM dunning.invoice_next_action ORDER BY 1'
+    every = [r[0] for r in env.sql(q)]
+    for role in (MAITRE_A, MAITRE_B):
+        conn = world['login'](role)
+        own = [r[0] for r in env.sql('SELECT id FROM dunning.invoice ORDER BY 1', conn=conn)]
+        assert own and [r[0] for r in env.sql(q, conn=conn)] == own != every, role
+    for role in (COMPTA, DAEMON, ADMIN):
+        assert [r[0] for r in env.sql(q, conn=world['login'](role))] == every, role
+
+
 def test_report_views_and_functions_apply_the_callers_policies(world):
     env = world['env']
     a, b, acc = world['login'](MAITRE_A), world['login'](MAITRE_B), world['login'](COMPTA)
