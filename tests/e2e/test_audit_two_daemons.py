@@ -28,7 +28,7 @@ import time
 
 import psycopg2
 
-from harness import allow_simulated_clock, wait_until
+from harness import Worker, allow_simulated_clock, audit_watchers, wait_until
 from test_backlog import FIRST, load_backlog
 
 CONF = ('approval { threshold "EUR" { amount = 5000 } }\n'
@@ -44,27 +44,6 @@ DEADLINE = 180
 # call got there first: invalid_parameter_value (not held, already
 # disputed...), no_data_found, deadlock_detected, lock_not_available.
 REFUSED = {'22023', 'P0002', '40P01', '55P03'}
-
-
-class Worker(threading.Thread):
-    """FN() in a thread; its exception afterwards."""
-
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.error = fn, None
-        self.start()
-
-    def run(self):
-        try:
-            self.fn()
-        except BaseException as e:    # noqa: B902 (re-raised by outcome())
-            self.error = e
-
-    def outcome(self, timeout=DEADLINE):
-        self.join(timeout)
-        assert not self.is_alive(), 'worker still running after %ds' % timeout
-        if self.error is not None:
-            raise self.error
 
 
 class Book:
@@ -270,33 +249,12 @@ def test_two_daemons_and_lawyers_write_one_verified_chain(make_env):
     book = Book()
     stop, running = threading.Event(), threading.Event()
     running.set()
-    seen = {'reads': 0, 'verify': 0}
-
-    def reader():
-        conn = env.connect()
-        try:
-            with conn.cursor() as cur:
-                while running.is_set():
-                    cur.execute('SELECT count(*) FILTER (WHERE hash IS NULL '
-                                '  OR chain_seq IS NULL), count(*), '
-                                'coalesce(max(chain_seq), 0) FROM dunning.audit_log')
-                    unchained, n, last = cur.fetchone()
-                    assert unchained == 0, 'a row without its hash or chain_seq was visible'
-                    assert n == last, ('a hole in the chain', n, last)
-                    seen['reads'] += 1
-        finally:
-            conn.close()
-
-    def verifier():
-        while running.is_set():
-            r = env.ctl('audit', 'verify')
-            assert r.returncode == 0 and 'OK' in r.stdout, (r.returncode, r.stdout, r.stderr)
-            seen['verify'] += 1
+    seen = {}
 
     began = time.monotonic()
     clock = Clock()
     daemons = [env.start_daemon(now=FIRST) for _ in range(2)]
-    side = [Worker(reader), Worker(verifier)]
+    side = audit_watchers(env, running, seen)
     actors = [Worker(lambda: billing_actor(env, clock, book, stop))]
     for k, role in enumerate(LAWYERS):
         # A's files among the odd clients, B's among the even ones.
@@ -319,7 +277,7 @@ def test_two_daemons_and_lawyers_write_one_verified_chain(make_env):
     finally:
         stop.set()
         for a in actors:
-            a.outcome()
+            a.outcome(DEADLINE)
     for w in side:
         assert w.is_alive(), w.outcome()
     acted = time.monotonic() - began
@@ -342,7 +300,7 @@ def test_two_daemons_and_lawyers_write_one_verified_chain(make_env):
     finally:
         running.clear()
     for w in side:
-        w.outcome()
+        w.outcome(DEADLINE)
     took = time.monotonic() - began
 
     # The chain: verified, gapless, every row chained.

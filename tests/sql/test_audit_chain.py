@@ -4,40 +4,18 @@ them; concurrent writers still make one dense chain; the append-only guard
 lets nothing but the exact chaining through, to the superuser neither; and
 `dunningctl audit verify` reads the chain by chain_seq in one snapshot."""
 import random
-import threading
 import time
 
 import psycopg2
 import psycopg2.errors
 import pytest
 
+from harness import Worker
 from test_migrations import build_old_layout
 
 NOW = '2026-03-10T12:00:00+01:00'
 SEND_LOCK = 1685417582          # dunning.lock_invoice()'s advisory lock class
 DEADLINE_MS = 3000              # what a writer may wait, as statement_timeout
-
-
-class Worker(threading.Thread):
-    """FN() in a thread; its result or its exception afterwards."""
-
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-        self.start()
-
-    def run(self):
-        try:
-            self.result = self.fn()
-        except BaseException as e:    # noqa: B902 (re-raised by outcome())
-            self.error = e
-
-    def outcome(self, timeout=30):
-        self.join(timeout)
-        assert not self.is_alive(), 'worker still running after %ds' % timeout
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def session(env, deadline_ms=DEADLINE_MS):

@@ -20,32 +20,12 @@ import time
 import psycopg2
 import psycopg2.errors
 
+from harness import Worker, audit_watchers
+
 WRITERS = 8
 ROUNDS = 40
 MAX_ROWS = 50
 DEADLINE = 120          # seconds for the whole run; statements give up after 30
-
-
-class Worker(threading.Thread):
-    """FN() in a thread; its result or its exception afterwards."""
-
-    def __init__(self, fn):
-        super().__init__(daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-        self.start()
-
-    def run(self):
-        try:
-            self.result = self.fn()
-        except BaseException as e:    # noqa: B902 (re-raised by outcome())
-            self.error = e
-
-    def outcome(self, timeout=DEADLINE):
-        self.join(timeout)
-        assert not self.is_alive(), 'worker still running after %ds' % timeout
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 def lawyers(env):
@@ -131,42 +111,18 @@ def test_overlapping_commits_of_lawyers_make_one_verified_chain(env):
         finally:
             conn.close()
 
-    samples = {'reads': 0, 'nonempty': 0, 'verify': 0}
-
-    def reader():
-        # Superuser: row-level security shows it every lawyer's rows.
-        conn = env.connect()
-        try:
-            with conn.cursor() as cur:
-                while running.is_set():
-                    cur.execute('SELECT count(*) FILTER (WHERE hash IS NULL '
-                                '  OR chain_seq IS NULL), count(*), '
-                                'coalesce(max(chain_seq), 0), count(DISTINCT chain_seq) '
-                                'FROM dunning.audit_log')
-                    unchained, n, last, distinct = cur.fetchone()
-                    assert unchained == 0, 'a row without its hash or chain_seq was visible'
-                    assert n == last == distinct, ('a hole in the chain', n, last, distinct)
-                    samples['reads'] += 1
-                    samples['nonempty'] += n > 0
-        finally:
-            conn.close()
-
-    def verifier():
-        while running.is_set():
-            r = env.ctl('audit', 'verify')
-            assert r.returncode == 0 and 'OK' in r.stdout, (r.returncode, r.stdout, r.stderr)
-            samples['verify'] += 1
+    samples = {}
 
     began = time.monotonic()
-    side = [Worker(reader), Worker(verifier)]
+    side = audit_watchers(env, running, samples)
     writers = [Worker(lambda w=w: writer(w)) for w in range(WRITERS)]
     try:
         for t in writers:
-            t.outcome()
+            t.outcome(DEADLINE)
     finally:
         running.clear()
     for t in side:
-        t.outcome()
+        t.outcome(DEADLINE)
     took = time.monotonic() - began
 
     # The run did what it meant: overlapping commits, rollbacks, samples.

@@ -21,6 +21,7 @@ harness.fixtures.
     smtp.py      the SMTP recorder as a subprocess, the mails it recorded
     env.py       one test's world: database, relay, configuration, programs
     asserts.py   tables of messages compared with a readable diff
+    threads.py   a function in a thread, the audit chain's watchers
     fixtures.py  the pytest fixtures
 """
 from .asserts import assert_table
@@ -32,10 +33,11 @@ from .pg import Cluster
 from .programs import Daemon, free_port, wait_until
 from .smtp import Mail, SmtpRecorder
 from .text import norm_spaces, pdf_text, pdf_words
+from .threads import Worker, audit_watchers
 
 __all__ = [
     'assert_table', 'PARIS', 'D', 'allow_simulated_clock', 'at', 'days', 'instant',
     'BASE_CONFIG', 'Env', 'migrate_template', 'DUNNINGCTL', 'DUNNINGD', 'PG_BIN', 'PROGRAM_TIMEOUT', 'PYTHON', 'RECORDER', 'SOURCE_ROOT', 'TEMPLATES',
     'Cluster', 'Daemon', 'free_port', 'wait_until', 'Mail', 'SmtpRecorder',
-    'norm_spaces', 'pdf_text', 'pdf_words', 'from_meson',
+    'norm_spaces', 'pdf_text', 'pdf_words', 'from_meson', 'Worker', 'audit_watchers',
 ]
