@@ -20,8 +20,8 @@ def c_literals(text):
 
 def candidate_sql(now):
     """The query a pass reads its candidates with (pipeline/plan.c: FACTS_SQL
-    and the predicate [PLAN_DUE] of candidates[], the invoices whose
-    bookmark is due), its $1 bound to the instant NOW of the pass
+    over the ids of [PLAN_DUE] in candidates[], the invoices whose bookmark
+    is due, as plan_each_candidate reads them), its $1 bound to the instant NOW of the pass
     ('2025-03-04T10:00:00+01:00')."""
     path = os.path.join(ROOT, 'pipeline', 'plan.c')
     with open(path) as f:
@@ -36,7 +36,7 @@ def candidate_sql(now):
             or 'next_action_at' not in where):
         raise RuntimeError('cannot read the planning query from %s (FACTS_SQL: %r; '
                            '[PLAN_DUE] of candidates[]: %r)' % (path, facts[:60], where))
-    sql = '%s WHERE %s ORDER BY i.id' % (facts, where)
+    sql = '%s WHERE i.id = ANY (ARRAY(%s)) ORDER BY i.id' % (facts, where)
     return sql.replace('$1', "'%s'" % now)
 
 

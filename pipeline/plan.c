@@ -140,39 +140,49 @@ plan_load_facts(struct store *s, const struct config *cfg, const char *where, in
  * unpaid, not handed over, or with a reminder that has not left — since
  * each bookmark was written under the old rules.  `dunningctl plan`: those
  * the policy may have something to say about today, the first stage due.
- * Each set is a range of a partial index (invoice_to_chase_idx,
- * reminder_pending_idx: sql/014).  The ids go through an array because
+ * Each set is one column of ids, the range of a partial index
+ * (invoice_next_action_at_idx, invoice_to_chase_idx, reminder_pending_idx:
+ * sql/014, 017); a pass reads it alone (candidate_ids), the facts query
+ * takes it as an array.  The ids go through an array because
  * PostgreSQL cannot estimate amount > paid_total: it guesses a third of all
  * invoices and, with IN, reads the whole invoice table in id order to join
  * them; an array's ids are looked up one by one. */
 static const char *const candidates[] = {
-	[PLAN_DUE] = "i.id = ANY (ARRAY(SELECT invoice_id FROM dunning.invoice_next_action "
-	    "  WHERE next_action_at <= $1::timestamptz))",
-	[PLAN_CHASED] = "i.id = ANY (ARRAY(SELECT id FROM dunning.invoice WHERE status = 'open' "
-	    "    AND escalated_at IS NULL AND amount > paid_total AND due_on <= $1::date "
-	    "  UNION SELECT invoice_id FROM dunning.reminder "
-	    "    WHERE state IN ('planned', 'held', 'approved')))",
-	[PLAN_ALL] = "i.id = ANY (ARRAY(SELECT invoice_id FROM dunning.invoice_next_action "
-	    "    WHERE next_action_at <= $1::timestamptz "
-	    "  UNION SELECT id FROM dunning.invoice WHERE status = 'open' "
-	    "    AND escalated_at IS NULL AND amount > paid_total "
-	    "  UNION SELECT invoice_id FROM dunning.reminder "
-	    "    WHERE state IN ('planned', 'held', 'approved')))",
+	/* In the bookmarks' order, so that PostgreSQL takes them from
+	 * invoice_next_action_at_idx even when its statistics still count the
+	 * bookmarks as they were before the last pass. */
+	[PLAN_DUE] = "SELECT invoice_id FROM dunning.invoice_next_action "
+	    "WHERE next_action_at <= $1::timestamptz ORDER BY next_action_at",
+	[PLAN_ALL] = "SELECT invoice_id FROM dunning.invoice_next_action "
+	    "WHERE next_action_at <= $1::timestamptz "
+	    "UNION SELECT id FROM dunning.invoice WHERE status = 'open' "
+	    "  AND escalated_at IS NULL AND amount > paid_total "
+	    "UNION SELECT invoice_id FROM dunning.reminder "
+	    "  WHERE state IN ('planned', 'held', 'approved')",
+	[PLAN_CHASED] = "SELECT id FROM dunning.invoice WHERE status = 'open' "
+	    "  AND escalated_at IS NULL AND amount > paid_total AND due_on <= $1::date "
+	    "UNION SELECT invoice_id FROM dunning.reminder "
+	    "  WHERE state IN ('planned', 'held', 'approved')",
 };
 
 int
 plan_each_candidate(struct store *s, const struct config *cfg, time_t now,
     enum plan_candidates which, plan_facts_fn fn, void *arg)
 {
-	char at[32], day[11];
+	char at[32], day[11], *where;
 	const char *p[1] = { at };
+	int rc;
 
 	cal_format_instant(now, at);
 	if (which == PLAN_CHASED) {
 		cal_format(cal_local_day(now) - cfg->stages[0].offset_days, day);
 		p[0] = day;
 	}
-	return plan_load_facts(s, cfg, candidates[which], 1, p, fn, arg);
+	if (asprintf(&where, "i.id = ANY (ARRAY(%s))", candidates[which]) < 0)
+		return -1;
+	rc = plan_load_facts(s, cfg, where, 1, p, fn, arg);
+	free(where);
+	return rc;
 }
 
 /* The invoices of one transaction of a pass. */
@@ -282,20 +292,6 @@ plan_chunks(struct store *s, const struct config *cfg, time_t now, const int64_t
 	return 0;
 }
 
-/* The ids a pass plans (enum plan_candidates), as one column: those whose
- * bookmark has come in the bookmark's order, so that PostgreSQL takes
- * them from invoice_next_action_at_idx even when its statistics still count
- * the bookmarks as they were before the last pass. */
-static const char *const candidate_ids_sql[] = {
-	[PLAN_DUE] = "SELECT invoice_id FROM dunning.invoice_next_action "
-	    "WHERE next_action_at <= $1::timestamptz ORDER BY next_action_at",
-	[PLAN_ALL] = "SELECT invoice_id FROM dunning.invoice_next_action "
-	    "WHERE next_action_at <= $1::timestamptz "
-	    "UNION SELECT id FROM dunning.invoice WHERE status = 'open' "
-	    "  AND escalated_at IS NULL AND amount > paid_total "
-	    "UNION SELECT invoice_id FROM dunning.reminder "
-	    "  WHERE state IN ('planned', 'held', 'approved')",
-};
 
 /* Order of ids. */
 static int
@@ -321,7 +317,7 @@ candidate_ids(struct store *s, time_t now, enum plan_candidates which, struct st
 	int rows;
 
 	cal_format_instant(now, at);
-	if (asprintf(&sql, "DECLARE plan_ids NO SCROLL CURSOR FOR %s", candidate_ids_sql[which]) < 0)
+	if (asprintf(&sql, "DECLARE plan_ids NO SCROLL CURSOR FOR %s", candidates[which]) < 0)
 		return -1;
 	if (store_cmd(s, "BEGIN", 0, NULL) < 0 || store_cmd(s, sql, 1, p) < 0) {
 		free(sql);
