@@ -52,13 +52,6 @@ bool store_ids_has(const struct store_ids *l, int64_t id);
 char *store_ids_array(const struct store_ids *l);
 /* A text[] literal of the N strings V (NULL elements are SQL NULL). */
 char *store_text_array(const char *const *v, size_t n);
-/* A CTE to reference in the FROM of a statement that writes audit rows in
- * a transaction about to commit: dunning.audit_chain_now() runs before
- * any of them (each output row needs its row), so they are chained as
- * they are written, under the audit head's lock, kept until COMMIT
- * (sql/base/audit.sql). */
-#define AUDIT_CHAIN_NOW \
-	"chain_now AS MATERIALIZED (SELECT dunning.audit_chain_now())"
 /* The balance of the invoice aliased i, in SQL. */
 #define STORE_BALANCE \
 	"(i.amount - coalesce((SELECT sum(p.amount) FROM dunning.payment p " \

@@ -386,18 +386,14 @@ mark(struct claim *c, struct send_group *g, size_t *n)
 	p[0] = ra;
 	p[1] = ma;
 	p[2] = sa;
-	/* The claim commits once the contents are read: its audit rows are
-	 * chained as they are written. */
-	res = store_qp(c->s, "WITH " AUDIT_CHAIN_NOW ", "
-	    "  w AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) "
+	res = store_qp(c->s, "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) "
 	    "    AS w(id, mid, stage)), "
 	    "  x AS (UPDATE dunning.reminder r SET state = 'sending', attempts = r.attempts + 1, "
 	    "    lease_until = dunning.now() + interval '" OUTBOX_LEASE "', message_id = w.mid, "
 	    "    updated_at = dunning.now() FROM w WHERE r.id = w.id "
 	    "    RETURNING r.id, r.invoice_id, r.attempts, w.mid, w.stage) "
 	    "SELECT dunning.audit('daemon', 'sending', x.invoice_id, x.id, jsonb_build_object("
-	    "  'stage', x.stage, 'message_id', x.mid, 'attempt', x.attempts)) FROM x, chain_now "
-	    "ORDER BY x.id",
+	    "  'stage', x.stage, 'message_id', x.mid, 'attempt', x.attempts)) FROM x ORDER BY x.id",
 	    3, p, PGRES_TUPLES_OK);
 	if (res == NULL || (size_t)PQntuples(res) != rems.n)
 		goto out;

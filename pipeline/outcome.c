@@ -121,16 +121,14 @@ alert(struct store *s, const struct config *cfg, const struct send_group *g, PGr
 /* The statement of an outcome: UPDATE (which must end with "RETURNING id,
  * invoice_id, attempts"; $1 the reminders, $2 the detail, $3 the retry's
  * instant, $7 the reason's code, $8 the letter's path) and the audit row
- * of each row it moved ($4 the action, $5 the stage, $6 the Message-ID),
- * chained as it is written (AUDIT_CHAIN_NOW: the transaction ends with
- * the statement, or with the alert's). */
+ * of each row it moved ($4 the action, $5 the stage, $6 the Message-ID). */
 #define RECORD_SQL(update) \
-	"WITH " AUDIT_CHAIN_NOW ", x AS (" update ") " \
+	"WITH x AS (" update ") " \
 	"SELECT x.id, x.invoice_id, x.attempts, dunning.audit('daemon', $4, x.invoice_id, x.id, " \
 	"  jsonb_build_object('stage', $5::text, 'message_id', $6::text, 'attempt', x.attempts) " \
 	"  || jsonb_strip_nulls(jsonb_build_object('detail', $2::text, 'retry_at', $3::text, " \
 	"    'reason', nullif($7::text, ''), 'letter', $8::text))) " \
-	"FROM x, chain_now ORDER BY x.id"
+	"FROM x ORDER BY x.id"
 
 /* Move G's reminders out of 'sending' with SQL (a RECORD_SQL), auditing
  * O's action for each row it really moved, in the same statement, and

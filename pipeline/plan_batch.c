@@ -206,15 +206,6 @@ plan_batch_write(struct store *s, struct plan_batch *k, struct plan_stats *st)
 {
 	PGresult *res;
 
-	/* The transaction commits right after: its audit rows are chained as
-	 * they are written, under the head's lock (sql/base/audit.sql). */
-	if (k->c_inv.n + k->u_rem.n + k->x_inv.n + k->e_inv.n > 0) {
-		if ((res = store_q(s, "SELECT dunning.audit_chain_now()", 0, NULL,
-		    PGRES_TUPLES_OK)) == NULL)
-			return -1;
-		PQclear(res);
-	}
-
 	if (k->c_inv.n > 0) {
 		struct col *c[] = { &k->c_inv, &k->c_stage, &k->c_state, &k->c_sched, &k->c_reason };
 

@@ -10,11 +10,7 @@
 -- Now (the functions are in base/audit.sql, which says how):
 --   - the rows of a transaction are sealed together at COMMIT: the first
 --     deferred trigger to fire chains them all in id order with one UPDATE;
---     the others find their row chained.  The trigger is queued only for
---     rows inserted unchained;
---   - a writer about to commit can have its rows chained as they are
---     inserted (dunning.audit_chain_now(): the daemon's chunks), so they
---     are never written twice;
+--     the others find their row chained;
 --   - one check per statement (dunning.audit_chain_check(), an AFTER
 --     trigger that sees the statement's rows) verifies the links and the
 --     hashes and moves the head, once;
@@ -28,23 +24,12 @@ LOCK TABLE dunning.audit_log, dunning.audit_head IN ACCESS EXCLUSIVE MODE;
 -- The rows the sealer looks for: those of transactions not yet committed.
 CREATE INDEX audit_log_unchained_idx ON dunning.audit_log (id) WHERE hash IS NULL;
 
-DROP TRIGGER audit_log_chain_at_commit ON dunning.audit_log;
-CREATE CONSTRAINT TRIGGER audit_log_chain_at_commit AFTER INSERT ON dunning.audit_log
-	DEFERRABLE INITIALLY DEFERRED
-	FOR EACH ROW WHEN (NEW.hash IS NULL)
-	EXECUTE FUNCTION dunning.audit_chain_at_commit();
-CREATE TRIGGER audit_log_chain_check_insert AFTER INSERT ON dunning.audit_log
-	REFERENCING NEW TABLE AS chained
-	FOR EACH STATEMENT EXECUTE FUNCTION dunning.audit_chain_check();
 CREATE TRIGGER audit_log_chain_check_update AFTER UPDATE ON dunning.audit_log
 	REFERENCING NEW TABLE AS chained
 	FOR EACH STATEMENT EXECUTE FUNCTION dunning.audit_chain_check();
 -- Fire even under session_replication_role = replica.
-ALTER TABLE dunning.audit_log ENABLE ALWAYS TRIGGER audit_log_chain_at_commit;
-ALTER TABLE dunning.audit_log ENABLE ALWAYS TRIGGER audit_log_chain_check_insert;
 ALTER TABLE dunning.audit_log ENABLE ALWAYS TRIGGER audit_log_chain_check_update;
 
 -- Nobody calls the sealer but the trigger (it runs at COMMIT, as the
--- table's owner); only the daemon chains at INSERT.
-REVOKE ALL ON FUNCTION dunning.audit_seal(), dunning.audit_chain_now() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dunning.audit_chain_now() TO dunning_daemon;
+-- table's owner).
+REVOKE ALL ON FUNCTION dunning.audit_seal() FROM PUBLIC;

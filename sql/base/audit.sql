@@ -11,7 +11,7 @@
 -- base/: created before the pending numbered migrations, because the
 -- tables need them (column defaults, CREATE TRIGGER); no signature names a
 -- table, no GRANT (on a new database the roles of 001 do not exist yet;
--- 016 gives the rights to audit_seal and audit_chain_now).
+-- 016 takes PUBLIC's right to call audit_seal).
 
 -- Write one audit row; the functions below and the daemon use it.
 CREATE OR REPLACE FUNCTION dunning.audit(p_actor text, p_action text, p_invoice bigint,
@@ -30,36 +30,20 @@ BEGIN
 END
 $$;
 
--- How a row is chained (016).  Two ways, one chain:
---
---  - at COMMIT (006), the default: an INSERT leaves chain_seq, prev_hash
---    and hash NULL, and a deferred trigger seals the transaction's rows at
---    COMMIT: dunning.audit_seal() locks the head once, hashes the rows in
---    id order, writes them with one UPDATE, and the head moves once.  A
---    lawyer's open transaction holds no lock on the head;
---  - at INSERT, for a writer about to commit (the daemon writing a chunk of
---    decisions, then COMMIT): dunning.audit_chain_now() locks the head and
---    seals what the transaction wrote so far; from then on, until the
---    transaction ends, each row is chained as it is inserted (its position
---    and the running hash kept in the transaction-local setting
---    dunning.audit_chain), and the head moves once per statement.  No row
---    is written twice.
---
--- Either way a statement that writes chained rows is checked as a whole by
--- dunning.audit_chain_check() before it completes: the rows continue the
--- head (positions head + 1, head + 2, … with no gap, each prev_hash the
--- hash before it) and, when an UPDATE wrote them, each hash is recomputed
--- (an INSERT's hashes are the stamp's own, over the row as written); then
--- the head moves to the last.  The setting is only a hint: a row chained
--- from a wrong one is refused, whoever set it.
+-- How a row is chained (016): an INSERT leaves chain_seq, prev_hash and
+-- hash NULL, and a deferred trigger seals the transaction's rows at COMMIT
+-- — with every row lock the transaction wanted already held, so nothing
+-- waits while holding the head: dunning.audit_seal() locks the head once,
+-- hashes the rows in id order and writes them with one UPDATE, checked as
+-- a whole by dunning.audit_chain_check() (positions head + 1, head + 2, …
+-- with no gap, each prev_hash the hash before it, each hash recomputed),
+-- which moves the head, once.  A lawyer's open transaction holds no lock
+-- on the head.
 
--- Number and time-stamp a new row; chain it now when the transaction
--- asked for it (dunning.audit_chain_now), else at COMMIT.  The caller's
+-- Number and time-stamp a new row; it is sealed at COMMIT.  The caller's
 -- id, at, chain_seq, prev_hash and hash are ignored.
 CREATE OR REPLACE FUNCTION dunning.audit_stamp() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
-DECLARE
-	run text := current_setting('dunning.audit_chain', true);
 BEGIN
 	NEW.id := nextval('dunning.audit_log_id_seq');
 	NEW.at := dunning.now();
@@ -68,15 +52,6 @@ BEGIN
 	NEW.chain_seq := NULL;
 	NEW.prev_hash := NULL;
 	NEW.hash := NULL;
-	IF coalesce(run, '') <> '' THEN
-		-- run = 'LAST_SEQ:LAST_HASH' (hex; empty for an empty chain)
-		NEW.chain_seq := split_part(run, ':', 1)::bigint + 1;
-		NEW.prev_hash := nullif(decode(split_part(run, ':', 2), 'hex'), ''::bytea);
-		NEW.hash := sha256(coalesce(NEW.prev_hash, ''::bytea)
-			|| convert_to(dunning.audit_canonical(NEW), 'UTF8'));
-		PERFORM set_config('dunning.audit_chain',
-			NEW.chain_seq || ':' || encode(NEW.hash, 'hex'), true);
-	END IF;
 	RETURN NEW;
 END
 $$;
@@ -140,24 +115,8 @@ BEGIN
 END
 $$;
 
--- From now until the transaction ends, chain each row as it is inserted:
--- lock the head (kept until COMMIT or ROLLBACK: call this just before the
--- last statements of a transaction about to commit), seal what the
--- transaction wrote so far, and start the run at the head.
-CREATE OR REPLACE FUNCTION dunning.audit_chain_now() RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
-DECLARE
-	h dunning.audit_head;
-BEGIN
-	PERFORM dunning.audit_seal();
-	SELECT * INTO STRICT h FROM dunning.audit_head FOR UPDATE;
-	PERFORM set_config('dunning.audit_chain',
-		h.last_seq || ':' || coalesce(encode(h.last_hash, 'hex'), ''), true);
-END
-$$;
-
--- After a statement that wrote chained rows (an INSERT chained at once, the
--- sealing UPDATE, or the same chaining done by hand): under the head's
+-- After a statement that chained rows (the sealing UPDATE, or the same
+-- chaining done by hand): under the head's
 -- lock, the statement's chained rows must be exactly the next positions of
 -- the chain, each linked to the one before and hashed over its canonical
 -- text; then the head moves to the last of them.  Anything else is
@@ -183,10 +142,8 @@ BEGIN
 	      FROM chained c WHERE c.hash IS NOT NULL) x
 	WHERE x.chain_seq IS DISTINCT FROM h.last_seq + x.k
 	   OR x.prev_hash IS DISTINCT FROM CASE WHEN x.k = 1 THEN h.last_hash ELSE x.before END
-	   -- An inserted row's hash is dunning.audit_stamp()'s, computed over
-	   -- the row as written; an UPDATE's is the caller's: recomputed.
-	   OR (TG_OP = 'UPDATE' AND x.hash IS DISTINCT FROM sha256(coalesce(x.prev_hash, ''::bytea)
-	          || convert_to(dunning.audit_canonical(x.a), 'UTF8')))
+	   OR x.hash IS DISTINCT FROM sha256(coalesce(x.prev_hash, ''::bytea)
+	          || convert_to(dunning.audit_canonical(x.a), 'UTF8'))
 	ORDER BY x.chain_seq
 	LIMIT 1;
 	IF FOUND THEN

@@ -75,12 +75,18 @@ END
 $$;
 
 -- A client's pause or strategic flag changed: each of its open invoices
--- goes to the next pass.
+-- goes to the next pass.  Their rows are locked first, in id order, as an
+-- UPDATE of the invoice would: a planner holding one of them is waited for
+-- (it waits for nothing this transaction holds), and one that comes later
+-- passes them by (SKIP LOCKED) rather than wait for a bookmark this
+-- transaction holds.
 CREATE OR REPLACE FUNCTION dunning.client_look_again() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
 BEGIN
 	INSERT INTO dunning.invoice_next_action (invoice_id, next_action_at)
-	SELECT id, '-infinity' FROM dunning.invoice WHERE client_id = NEW.id AND status = 'open'
+	SELECT id, '-infinity' FROM (SELECT id FROM dunning.invoice
+	                             WHERE client_id = NEW.id AND status = 'open'
+	                             ORDER BY id FOR UPDATE) i
 	ON CONFLICT (invoice_id) DO UPDATE SET next_action_at = '-infinity'
 	WHERE invoice_next_action.next_action_at <> '-infinity';
 	RETURN NULL;

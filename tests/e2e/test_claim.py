@@ -208,10 +208,8 @@ def test_payment_after_planning_is_caught_by_the_claims_recheck(make_env):
 
     # Y, not planned yet, is what the pass's planning must write.  The
     # planning passes by an invoice someone else holds (SKIP LOCKED), but
-    # it writes its decisions' audit rows under the audit chain's head
-    # (dunning.audit_chain_now(), or the COMMIT of a transaction that
-    # did not call it): holding the head stops the pass at the end of its
-    # planning, after it read
+    # its commit seals its audit rows under the audit chain's head: holding
+    # the head stops the pass at the end of its planning, after it read
     # every invoice's facts (A-1 still unpaid then), before the claim.  The
     # head is taken once the daemon's own start row is written: the
     # daemon is first held where its cycle publishes its settings (before
@@ -242,7 +240,7 @@ def test_payment_after_planning_is_caught_by_the_claims_recheck(make_env):
         cur.execute("SELECT 1 FROM dunning.audit_head FOR UPDATE")
         settings.rollback()
         wait_until('the planning pass waiting for the audit head',
-                   lambda: waiting('COMMIT') or waiting('dunning.audit_chain_now()'))
+                   lambda: waiting('COMMIT'))
         assert proc.poll() is None
         cur.execute("SET dunning.now = '2026-03-05 09:45+01'")
         cur.execute("INSERT INTO dunning.payment (invoice_id, amount, received_at) "
