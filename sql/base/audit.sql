@@ -94,10 +94,6 @@ BEGIN
 	SET chain_seq = h.last_seq + u.n, prev_hash = u.prev, hash = u.hash
 	FROM unnest(ids, prevs, hashes) WITH ORDINALITY AS u(id, prev, hash, n)
 	WHERE a.id = u.id AND a.hash IS NULL;
-	-- The check moved the head; this moves it only on a database whose
-	-- check trigger is not there yet (016 pending during a migration).
-	UPDATE dunning.audit_head SET last_seq = h.last_seq + n, last_hash = p
-	WHERE audit_head.last_seq < h.last_seq + n;
 	RETURN n;
 END
 $$;
@@ -126,32 +122,28 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
 DECLARE
 	h dunning.audit_head;
 	bad bigint;
-	n bigint;
 	top_seq bigint;
 	top_hash bytea;
 BEGIN
-	SELECT count(*), max(chain_seq) INTO n, top_seq FROM chained WHERE hash IS NOT NULL;
-	IF n = 0 THEN
-		RETURN NULL;
-	END IF;
 	SELECT * INTO STRICT h FROM dunning.audit_head FOR UPDATE;
-	SELECT x.id INTO bad
+	SELECT (array_agg(x.id ORDER BY x.chain_seq) FILTER (WHERE
+	           x.chain_seq IS DISTINCT FROM h.last_seq + x.k
+	        OR x.prev_hash IS DISTINCT FROM CASE WHEN x.k = 1 THEN h.last_hash ELSE x.before END
+	        OR x.hash IS DISTINCT FROM sha256(coalesce(x.prev_hash, ''::bytea)
+	               || convert_to(dunning.audit_canonical(x.a), 'UTF8'))))[1],
+	       max(x.chain_seq), (array_agg(x.hash ORDER BY x.chain_seq DESC))[1]
+	INTO bad, top_seq, top_hash
 	FROM (SELECT c.*, c::dunning.audit_log AS a,
 	             lag(c.hash) OVER (ORDER BY c.chain_seq) AS before,
 	             row_number() OVER (ORDER BY c.chain_seq) AS k
-	      FROM chained c WHERE c.hash IS NOT NULL) x
-	WHERE x.chain_seq IS DISTINCT FROM h.last_seq + x.k
-	   OR x.prev_hash IS DISTINCT FROM CASE WHEN x.k = 1 THEN h.last_hash ELSE x.before END
-	   OR x.hash IS DISTINCT FROM sha256(coalesce(x.prev_hash, ''::bytea)
-	          || convert_to(dunning.audit_canonical(x.a), 'UTF8'))
-	ORDER BY x.chain_seq
-	LIMIT 1;
-	IF FOUND THEN
+	      FROM chained c WHERE c.hash IS NOT NULL) x;
+	IF bad IS NOT NULL THEN
 		RAISE EXCEPTION 'dunning.audit_log is append-only: % refused (row % is not the next link of the chain)',
 			TG_OP, bad USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	SELECT hash INTO STRICT top_hash FROM chained WHERE chain_seq = top_seq;
-	UPDATE dunning.audit_head SET last_seq = top_seq, last_hash = top_hash;
+	IF top_seq IS NOT NULL THEN
+		UPDATE dunning.audit_head SET last_seq = top_seq, last_hash = top_hash;
+	END IF;
 	RETURN NULL;
 END
 $$;
