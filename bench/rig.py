@@ -35,6 +35,7 @@ SMTP_SOURCE = '/usr/sbin/smtp-source'
 AS_OF = dt.date(2026, 3, 31)        # bench/portfolio.sql's default as_of
 SEND_DAY = '2026-03-09'             # a Monday: the j3 of invoices due 03-02 is due
 BATCH = int(os.environ.get("BENCH_BATCH", "10000"))
+AUDIT_HISTORY = int(os.environ.get("BENCH_AUDIT_HISTORY", "200000"))
 TRIALS = 50
 IDLE_S = 60
 SLOW_POLL = 'schedule { poll_interval = 3600 }\n'
