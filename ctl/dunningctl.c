@@ -218,15 +218,18 @@ print_status(const char *label, const char *value, void *arg)
 	if ((strcmp(label, "in_doubt") == 0 || strcmp(label, "failed") == 0) &&
 	    strcmp(value, "0") != 0)
 		(*attention)++;
+	if (strcmp(label, "relay") == 0 && strcmp(value, "ok") != 0)
+		attention[1]++;
 	printf("  %-20s %s\n", label, value);
 }
 
 /* status: is everything as it should be?  Exit 0, or 1 when reminders
- * wait for the operator (failed, in doubt). */
+ * wait for the operator (failed, in doubt) or the relay refuses the
+ * session. */
 static int
 cmd_status(struct ctl *c, int argc, char **argv)
 {
-	int version, attention = 0;
+	int version, attention[2] = { 0, 0 };	/* reminders, the relay */
 
 	(void)argv;
 	if (argc != 1)
@@ -236,7 +239,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 	printf("schema               version %d (this dunningctl knows %d)\n", version,
 	    store_known_version());
 	printf("reminders and activity\n");
-	if (ops_status(c->store, print_status, &attention) < 0) {
+	if (ops_status(c->store, print_status, attention) < 0) {
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
@@ -249,7 +252,12 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		    "carries (dunningctl migrate)\n");
 		return EX_FAIL;
 	}
-	if (attention) {
+	if (attention[1]) {
+		printf("attention: the relay refuses the firm's session: nothing is sent until "
+		    "smtp.username, the password or token, or smtp.from are put right\n");
+		return EX_FAIL;
+	}
+	if (attention[0]) {
 		printf("attention: reminders wait for the operator (dunningctl in-doubt [--failed])\n");
 		return EX_FAIL;
 	}

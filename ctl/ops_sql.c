@@ -66,7 +66,8 @@ ops_settle(struct store *s, const char *function, int64_t id, const char *why)
 }
 
 /* What dunningctl status shows: the count of reminders per state, the
- * daemons' last start and stop, the last reminder sent.  Calls FN with
+ * daemons' last start and stop, the last reminder sent, whether the relay
+ * refuses the session.  Calls FN with
  * (label, value) pairs; returns 0 or -1. */
 int
 ops_status(struct store *s, void (*fn)(const char *label, const char *value, void *arg),
@@ -94,6 +95,20 @@ ops_status(struct store *s, void (*fn)(const char *label, const char *value, voi
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++)
 		fn(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), arg);
+	PQclear(res);
+	/* The relay's last refusal of the session, unless a message left
+	 * since. */
+	res = store_q(s, "SELECT coalesce((SELECT 'refused the session at ' || "
+	    "  to_char(r.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ': ' || "
+	    "  coalesce(r.details->>'answer', '?') "
+	    "  FROM (SELECT a.id, a.at, a.details FROM dunning.audit_log a "
+	    "        WHERE a.action = 'relay_refused' ORDER BY a.id DESC LIMIT 1) r "
+	    "  WHERE NOT EXISTS (SELECT 1 FROM dunning.audit_log a "
+	    "                    WHERE a.action = 'sent' AND a.id > r.id)), 'ok')",
+	    0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	fn("relay", PQgetvalue(res, 0, 0), arg);
 	PQclear(res);
 	return 0;
 }

@@ -106,7 +106,7 @@ job_cycle(struct worker *me)
 {
 	struct work *w = me->w;
 	struct cycle c = { .cfg = w->cfg, .ms = w->ms, .password = w->password,
-	    .clock = w->clock, .store = me->store, .seed = me->seed,
+	    .clock = w->clock, .store = me->store, .seed = me->seed, .refusals = me->refusals,
 	    .rates_warned = w->rates_warned, .stop = interrupted, .stop_arg = w };
 
 	return c;
@@ -196,6 +196,7 @@ sender_main(void *arg)
 
 		ok = cycle_send(&c, &st, &ns) == 0;
 		me->seed = c.seed;
+		me->refusals = c.refusals;
 
 		pthread_mutex_lock(&w->mu);
 		job_done(me, ok);
@@ -210,9 +211,10 @@ sender_main(void *arg)
 		w->sent.failed += st.failed;
 		w->sent.in_doubt += st.in_doubt;
 		w->sent.errors += st.errors;
-		if (st.sent + st.letters + st.retried + st.failed + st.in_doubt > 0)
-			log_info("sent %d, letters %d, retried %d, failed %d, in doubt %d",
-			    st.sent, st.letters, st.retried, st.failed, st.in_doubt);
+		if (st.sent + st.letters + st.retried + st.failed + st.in_doubt + st.refused > 0)
+			log_info("sent %d, letters %d, retried %d, failed %d, in doubt %d, "
+			    "kept by a refused session %d", st.sent, st.letters, st.retried, st.failed,
+			    st.in_doubt, st.refused);
 		wake(w);
 	}
 	me->exited = true;

@@ -4,8 +4,8 @@
  *
  *   planner  expires leases and plans, in full (poll timer, window opening,
  *            reconnection) or only the invoices a notification named;
- *   sender   claims and sends what is due (libesmtp blocks for a whole
- *            SMTP session: never on the loop).
+ *   sender   claims and sends what is due (libcurl blocks for each
+ *            message of an SMTP session: never on the loop).
  *
  * The loop asks for work with work_request_*; the threads report through an
  * eventfd the loop watches.  Everything shared is under one mutex.  A
@@ -42,6 +42,7 @@ struct worker {
 	bool db_down;		/* under mu: the last job could not reach the database */
 	int backoff;		/* seconds before the next attempt after a failure */
 	unsigned int seed;	/* the sender's retry jitter */
+	int refusals;		/* sessions the relay refused in a row */
 };
 
 struct work {

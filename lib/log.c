@@ -74,6 +74,8 @@ name(const char *fmt, ...) \
 	errno = saved; \
 }
 
+/* An error the operator must act on (the daemon goes on). */
+LOGFN(log_errx, 3, false)
 /* A warning with strerror(errno). */
 LOGFN(log_warn, 4, true)
 /* A warning. */

@@ -87,6 +87,11 @@ static const struct {
 	    "no driver for the stage's channel" },
 	[REASON_RELAY_REFUSED] = { "relay_refused", "refus du serveur de messagerie",
 	    "refused by the mail server" },
+	[REASON_SESSION_REFUSED] = { "session_refused",
+	    "le serveur de messagerie refuse la session du cabinet (identifiants ou "
+	    "expéditeur), rien n'est parti",
+	    "the mail server refuses the firm's session (credentials or sender): "
+	    "nothing was sent" },
 	[REASON_GAVE_UP] = { "gave_up", "abandon après plusieurs tentatives",
 	    "gave up after repeated attempts" },
 	[REASON_NO_ANSWER_AFTER_DATA] = { "no_answer_after_data",

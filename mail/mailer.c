@@ -1,289 +1,311 @@
 /*
- * mailer — libesmtp, which runs a whole SMTP session in one blocking
- * call: the daemon calls it from its sender thread, never from the loop.
+ * mailer — libcurl's SMTP: one message per transfer on a connection
+ * kept open across the session's messages (libcurl reuses it, and opens
+ * a new one after an error).  The daemon calls it from its sender
+ * thread, never from the loop.
+ *
+ * What libcurl gives: implicit TLS (smtps://) or STARTTLS required
+ * (CURLUSESSL_ALL, never downgraded), the chain and the configured host
+ * name verified, SNI, SASL PLAIN and LOGIN, TCP_NODELAY.  What it does
+ * not: the relay's words.  They come from the protocol trace
+ * (CURLOPT_DEBUGFUNCTION): the last command sent and the last answer,
+ * which say where a transfer stopped — before the message was handed
+ * (nothing left: retry), at the end of DATA (the relay's verdict), or
+ * after the data went out with no answer (in doubt).
  */
-#include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <strings.h>
+#include <unistd.h>
 
-/* libesmtp declares smtp_starttls_set_ctx only after OpenSSL's header. */
-#include <openssl/ssl.h>
-#include <auth-client.h>
-#include <libesmtp.h>
+#include <curl/curl.h>
 
 #include "log.h"
 #include "mailer.h"
 
-struct session_ctx {
-	const char *username;
-	const char *password;
-	char note[128];		/* why the session stopped early, if known */
-	mailer_done_fn done;	/* told of each message's verdict */
-	void *done_arg;
-	int port;		/* the relay's */
+#define CONNECT_TIMEOUT 30L	/* seconds to open the connection and TLS */
+#define ANSWER_TIMEOUT 300L	/* seconds for each answer (RFC 5321 4.5.3.2) */
+
+/* Where the transfer of the current message stands. */
+enum phase {
+	PHASE_SESSION,		/* connection, EHLO, STARTTLS, AUTH */
+	PHASE_MAIL,		/* MAIL FROM sent */
+	PHASE_RCPT,		/* RCPT TO sent */
+	PHASE_DATA,		/* DATA sent, the message not handed yet */
+	PHASE_DOT,		/* the whole message handed: the verdict is next */
+	PHASE_ANSWERED,		/* the relay answered the end of DATA */
 };
 
-/* One message of the session and what libesmtp made of it. */
-struct slot {
-	struct mailer_msg *m;
-	smtp_message_t sm;
-	smtp_recipient_t rcpt;
-	bool told;		/* done() was called */
+struct mailer {
+	CURL *curl;
+	struct curl_slist *rcpt;
+	char url[512];
+	char from[256];
+	char where[300];		/* host:port, for the messages */
+	char error[CURL_ERROR_SIZE];
+	char answer[256];		/* the relay's last answer line */
+	enum phase phase;
+	bool closing;			/* QUIT or RSET sent: the answers are over */
+	struct mailer_msg *m;		/* the message in transfer */
 };
 
-static void verdict(struct slot *sl);
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_ready;
 
-/* Give the caller SL's verdict, once. */
 static void
-tell(struct session_ctx *sc, struct slot *sl)
+curl_init(void)
 {
-	if (sl->told)
+	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Hand the message to libcurl: all of it at once. */
+static size_t
+read_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct mailer *mx = arg;
+	struct mailer_msg *m = mx->m;
+	size_t n = size * nitems;
+
+	if (n > m->len - m->sent)
+		n = m->len - m->sent;
+	memcpy(buf, m->data + m->sent, n);
+	m->sent += n;
+	/* All of it handed: from now on, a failure with no answer leaves the
+	 * message in doubt. */
+	if (m->sent == m->len)
+		mx->phase = PHASE_DOT;
+	return n;
+}
+
+/* The command a line sent to the relay starts with; AUTH's continuation
+ * lines (credentials) are never looked at past their first word. */
+static void
+command_sent(struct mailer *mx, const char *line, size_t len)
+{
+	if (len >= 4 && strncasecmp(line, "MAIL", 4) == 0)
+		mx->phase = PHASE_MAIL;
+	else if (len >= 4 && strncasecmp(line, "RCPT", 4) == 0)
+		mx->phase = PHASE_RCPT;
+	else if (len >= 4 && strncasecmp(line, "DATA", 4) == 0)
+		mx->phase = PHASE_DATA;
+	else if (len >= 4 && (strncasecmp(line, "QUIT", 4) == 0 ||
+	    strncasecmp(line, "RSET", 4) == 0))
+		mx->closing = true;
+}
+
+/* An answer line from the relay: keep the last one (the final line of a
+ * multi-line answer), and note the verdict on a handed message. */
+static void
+answer_received(struct mailer *mx, const char *line, size_t len)
+{
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (mx->closing || len < 3 || line[0] < '2' || line[0] > '5')
 		return;
-	sl->told = true;
-	if (sc->done != NULL)
-		sc->done(sl->m, sc->done_arg);
+	if (len >= sizeof(mx->answer))
+		len = sizeof(mx->answer) - 1;
+	memcpy(mx->answer, line, len);
+	mx->answer[len] = '\0';
+	if (mx->phase == PHASE_DOT)
+		mx->phase = PHASE_ANSWERED;
 }
 
-/* libesmtp reads the message in chunks: all of it at once, rewinding on
- * demand (LEN NULL). */
-static const char *
-message_cb(void **ctx, int *len, void *arg)
-{
-	struct mailer_msg *m = arg;
-
-	(void)ctx;
-	if (len == NULL) {
-		m->rewinds++;
-		m->sent = 0;
-		return NULL;
-	}
-	if (m->sent >= m->len) {
-		*len = 0;
-		return NULL;
-	}
-	*len = (int)(m->len - m->sent);
-	m->sent = m->len;
-	return m->data;
-}
-
-/* AUTH: answer the mechanism's questions with the configured user and
- * password. */
 static int
-interact_cb(auth_client_request_t req, char **result, int fields, void *arg)
+trace_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
 {
-	struct session_ctx *sc = arg;
+	struct mailer *mx = arg;
 
-	for (int i = 0; i < fields; i++) {
-		if (req[i].flags & AUTH_PASS)
-			result[i] = (char *)sc->password;
-		else if (req[i].flags & AUTH_USER)
-			result[i] = (char *)sc->username;
-		else
-			result[i] = NULL;
-		if (result[i] == NULL)
-			return 0;
-	}
-	return 1;
+	(void)curl;
+	if (type == CURLINFO_HEADER_OUT)
+		command_sent(mx, data, size);
+	else if (type == CURLINFO_HEADER_IN)
+		answer_received(mx, data, size);
+	return 0;
 }
 
-/*
- * libesmtp writes a message through a 2 KB buffer, so its last piece
- * leaves as a small segment while the previous one is not acknowledged
- * yet: Nagle's algorithm holds it until the relay's delayed ACK (40 ms on
- * Linux), as the relay says nothing before the end of DATA — 40 ms per
- * message.  libesmtp does not expose its socket: on SMTP_EV_CONNECT, set
- * TCP_NODELAY on this process's TCP sockets connected to the relay's port
- * (only the session's own in practice; on any other TCP socket the option
- * is harmless).
- */
-/* Set TCP_NODELAY on FD if it is a TCP socket connected to PORT. */
-static void
-nodelay_fd(int fd, int port)
-{
-	struct sockaddr_storage peer;
-	socklen_t len = sizeof(peer);
-	int one = 1, p;
-
-	if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
-		return;
-	if (peer.ss_family == AF_INET)
-		p = ntohs(((struct sockaddr_in *)&peer)->sin_port);
-	else if (peer.ss_family == AF_INET6)
-		p = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
-	else
-		return;
-	if (p == port)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-/* The open descriptors from /proc/self/fd (a handful), else the first
- * 1024. */
-static void
-nodelay(int port)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	if (d == NULL) {
-		for (int fd = 3; fd < 1024; fd++)
-			nodelay_fd(fd, port);
-		return;
-	}
-	while ((e = readdir(d)) != NULL) {
-		char *end;
-		long fd = strtol(e->d_name, &end, 10);
-
-		if (*end == '\0' && end != e->d_name && fd > 2 && fd != dirfd(d))
-			nodelay_fd((int)fd, port);
-	}
-	closedir(d);
-}
-
-/* Certificates are always verified: refuse every override libesmtp
- * offers for a bad or missing one. */
-static void
-event_cb(smtp_session_t session, int event, void *arg, ...)
-{
-	struct session_ctx *sc = arg;
-	smtp_message_t sm;
-	struct slot *sl;
-	va_list ap;
-	int *ok;
-
-	(void)session;
-	va_start(ap, arg);
-	switch (event) {
-	case SMTP_EV_CONNECT:
-		nodelay(sc->port);
-		break;
-	case SMTP_EV_INVALID_PEER_CERTIFICATE:
-		(void)va_arg(ap, long);
-		ok = va_arg(ap, int *);
-		*ok = 0;
-		snprintf(sc->note, sizeof(sc->note), "the relay's TLS certificate does not verify");
-		break;
-	case SMTP_EV_NO_PEER_CERTIFICATE:
-	case SMTP_EV_WRONG_PEER_CERTIFICATE:
-		ok = va_arg(ap, int *);
-		*ok = 0;
-		snprintf(sc->note, sizeof(sc->note),
-		    "the relay's TLS certificate is missing or names another host");
-		break;
-	case SMTP_EV_WEAK_CIPHER:
-		(void)va_arg(ap, int);
-		ok = va_arg(ap, int *);
-		*ok = 0;
-		break;
-	case SMTP_EV_EXTNA_STARTTLS:
-		snprintf(sc->note, sizeof(sc->note), "the relay does not offer STARTTLS");
-		break;
-	case SMTP_EV_MESSAGESENT:
-		/* The relay answered the end of DATA: the caller records it
-		 * now and releases the invoice, not at the end of the session. */
-		sm = va_arg(ap, smtp_message_t);
-		if ((sl = smtp_message_get_application_data(sm)) != NULL) {
-			verdict(sl);
-			tell(sc, sl);
-		}
-		break;
-	default:
-		break;
-	}
-	va_end(ap);
-}
-
-/* OpenSSL refuses an unverifiable relay during the handshake, before
- * libesmtp reports anything: keep OpenSSL's reason for the operator. */
-static int
-verify_cb(int ok, X509_STORE_CTX *store)
-{
-	SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct session_ctx *sc = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
-
-	if (!ok && sc != NULL && sc->note[0] == '\0')
-		snprintf(sc->note, sizeof(sc->note), "the relay's TLS certificate does not verify: %s",
-		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
-	return ok;
-}
-
-/* A TLS context that verifies the relay against CA_FILE or the system
- * store. */
-static SSL_CTX *
-tls_context(const char *ca_file, struct session_ctx *sc)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (ctx == NULL)
-		return NULL;
-	SSL_CTX_set_app_data(ctx, sc);
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
-	if ((ca_file != NULL && *ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) :
-	    SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-/* Mark every message with OUTCOME and STATUS, and tell. */
-static void
-all(struct session_ctx *sc, struct mailer_msg *msgs, size_t n, enum mailer_outcome outcome,
-    const char *status)
-{
-	for (size_t i = 0; i < n; i++) {
-		msgs[i].outcome = outcome;
-		snprintf(msgs[i].status, sizeof(msgs[i].status), "%s", status);
-		if (sc->done != NULL)
-			sc->done(&msgs[i], sc->done_arg);
-	}
-}
-
-/* The verdict on one message from the statuses libesmtp recorded. */
-static void
-verdict(struct slot *sl)
-{
-	struct mailer_msg *m = sl->m;
-	const smtp_status_t *rs = smtp_recipient_status(sl->rcpt);
-	const smtp_status_t *ms = smtp_message_transfer_status(sl->sm);
-	const smtp_status_t *st = ms;
-
-	if (rs != NULL && rs->code >= 400)
-		st = rs;
-	snprintf(m->status, sizeof(m->status), "%d %s", st ? st->code : 0,
-	    st && st->text ? st->text : "");
-	m->status[strcspn(m->status, "\r\n")] = '\0';
-	if (st != NULL && st->code >= 200 && st->code < 300)
-		m->outcome = MAILER_SENT;
-	else if (st != NULL && st->code >= 500)
-		m->outcome = MAILER_PERMANENT;
-	else if (st != NULL && st->code >= 400)
-		m->outcome = MAILER_TEMPORARY;
-	else if (m->sent == m->len && m->len > 0)
-		/* The data went out but no answer came back (libesmtp may
-		 * still call the session a success). */
-		m->outcome = MAILER_UNKNOWN;
-	else
-		m->outcome = MAILER_TEMPORARY;
-}
-
-/* Everything the envelope's reverse path needs: the bare address of
- * smtp.from. */
+/* The envelope's reverse path: the bare address of smtp.from. */
 static void
 bare_from(const char *from, char *buf, size_t n)
 {
 	const char *lt = strrchr(from, '<');
 
 	if (lt != NULL)
-		snprintf(buf, n, "%.*s", (int)strcspn(lt + 1, ">"), lt + 1);
+		snprintf(buf, n, "<%.*s>", (int)strcspn(lt + 1, ">"), lt + 1);
 	else
-		snprintf(buf, n, "%s", from);
+		snprintf(buf, n, "<%s>", from);
+}
+
+/* The URL: smtps:// for implicit TLS, smtp:// otherwise; the path is the
+ * name given in EHLO (this host's). */
+static void
+relay_url(const struct config *cfg, char *buf, size_t n)
+{
+	char host[256] = "localhost";
+	const char *scheme = cfg->smtp.tls == CONFIG_TLS_IMPLICIT ? "smtps" : "smtp";
+	bool ipv6 = strchr(cfg->smtp.host, ':') != NULL;
+
+	if (gethostname(host, sizeof(host)) != 0 || host[strcspn(host, "/?#% ")] != '\0')
+		snprintf(host, sizeof(host), "localhost");
+	snprintf(buf, n, "%s://%s%s%s:%d/%s", scheme, ipv6 ? "[" : "", cfg->smtp.host,
+	    ipv6 ? "]" : "", cfg->smtp.port, host);
+}
+
+/* A handle for the session, or NULL with ERR set. */
+static struct mailer *
+mailer_open(const struct config *cfg, const char *password, char *err, size_t errlen)
+{
+	struct mailer *mx;
+	CURL *c;
+
+	pthread_once(&curl_once, curl_init);
+	if (curl_ready != CURLE_OK) {
+		snprintf(err, errlen, "cannot initialise libcurl: %s", curl_easy_strerror(curl_ready));
+		return NULL;
+	}
+	if ((mx = calloc(1, sizeof(*mx))) == NULL || (mx->curl = curl_easy_init()) == NULL) {
+		free(mx);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c = mx->curl;
+	relay_url(cfg, mx->url, sizeof(mx->url));
+	bare_from(cfg->smtp.from, mx->from, sizeof(mx->from));
+	snprintf(mx->where, sizeof(mx->where), "%s:%d", cfg->smtp.host, cfg->smtp.port);
+	curl_easy_setopt(c, CURLOPT_URL, mx->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, ANSWER_TIMEOUT);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, mx->error);
+	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, trace_cb);
+	curl_easy_setopt(c, CURLOPT_DEBUGDATA, mx);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, mx);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, mx->from);
+	if (cfg->smtp.tls != CONFIG_TLS_NONE) {
+		/* STARTTLS required: a relay that does not offer it gets
+		 * nothing, never the message in clear. */
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+		if (cfg->smtp.ca_file != NULL && *cfg->smtp.ca_file)
+			curl_easy_setopt(c, CURLOPT_CAINFO, cfg->smtp.ca_file);
+	}
+	if (cfg->smtp.username != NULL && *cfg->smtp.username) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp.username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, password != NULL ? password : "");
+		curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, "AUTH=PLAIN;AUTH=LOGIN");
+	}
+	return mx;
+}
+
+static void
+mailer_close(struct mailer *mx)
+{
+	if (mx == NULL)
+		return;
+	curl_easy_cleanup(mx->curl);
+	curl_slist_free_all(mx->rcpt);
+	free(mx);
+}
+
+/* The relay's answer, else libcurl's reason, in M's status. */
+static void
+status(struct mailer *mx, struct mailer_msg *m, bool answered, CURLcode rc)
+{
+	if (answered && mx->answer[0])
+		snprintf(m->status, sizeof(m->status), "%s", mx->answer);
+	else
+		snprintf(m->status, sizeof(m->status), "%s: %s", mx->where,
+		    mx->error[0] ? mx->error : curl_easy_strerror(rc));
+}
+
+/*
+ * Hand M to the relay and judge the transfer.  Returns true when the
+ * session can go on to the next message, false when the relay refused
+ * the session itself (connection, TLS, authentication, the sender):
+ * the next messages would meet the same.
+ */
+static bool
+mailer_one(struct mailer *mx, struct mailer_msg *m)
+{
+	struct curl_slist *r;
+	CURLcode rc;
+	long code = 0;
+
+	m->sent = 0;
+	mx->m = m;
+	mx->phase = PHASE_SESSION;
+	mx->closing = false;
+	mx->answer[0] = '\0';
+	mx->error[0] = '\0';
+	if ((r = curl_slist_append(NULL, m->rcpt)) == NULL) {
+		m->outcome = MAILER_TEMPORARY;
+		snprintf(m->status, sizeof(m->status), "out of memory");
+		return true;
+	}
+	curl_slist_free_all(mx->rcpt);
+	mx->rcpt = r;
+	curl_easy_setopt(mx->curl, CURLOPT_MAIL_RCPT, mx->rcpt);
+	curl_easy_setopt(mx->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+	rc = curl_easy_perform(mx->curl);
+	curl_easy_getinfo(mx->curl, CURLINFO_RESPONSE_CODE, &code);
+	mx->m = NULL;
+
+	if (rc == CURLE_OK) {
+		m->outcome = MAILER_SENT;
+		status(mx, m, true, rc);
+		return true;
+	}
+	switch (mx->phase) {
+	case PHASE_ANSWERED:
+		/* The relay's verdict on the message. */
+		m->outcome = code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
+		status(mx, m, true, rc);
+		return true;
+	case PHASE_DOT:
+		/* The data went out, no verdict came back. */
+		m->outcome = MAILER_UNKNOWN;
+		status(mx, m, false, rc);
+		return false;
+	case PHASE_RCPT:
+		/* The recipient refused (5xx) or deferred (4xx). */
+		if (code >= 400) {
+			m->outcome = code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
+			status(mx, m, true, rc);
+			return true;
+		}
+		break;
+	case PHASE_DATA:
+		/* Refused before any of the message went out: retry it. */
+		if (code >= 400) {
+			m->outcome = MAILER_TEMPORARY;
+			status(mx, m, true, rc);
+			return true;
+		}
+		break;
+	default:
+		break;
+	}
+	/* Nothing handed: the session failed.  Refused credentials, or a
+	 * refused sender (a 5xx at MAIL is about the session: 530 5.7.57
+	 * "client not authenticated", 550 5.7.1 "sender not allowed"), wait
+	 * for a person; the rest (connection, TLS, a 4xx) for the backoff. */
+	if (rc == CURLE_LOGIN_DENIED || (mx->phase == PHASE_MAIL && code >= 500)) {
+		m->outcome = MAILER_REFUSED;
+		status(mx, m, true, rc);
+		return false;
+	}
+	m->outcome = MAILER_TEMPORARY;
+	status(mx, m, code >= 400, rc);
+	return false;
 }
 
 /* One session for all N messages, each reported to DONE as soon as its
@@ -292,77 +314,41 @@ void
 mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs, size_t n,
     mailer_done_fn done, void *done_arg)
 {
-	struct session_ctx sc = { cfg->smtp.username, password, "", done, done_arg,
-	    cfg->smtp.port };
-	smtp_session_t session;
-	struct slot *slots = NULL;
-	auth_context_t auth = NULL;
-	SSL_CTX *tls = NULL;
-	char hostport[300], from[256], ebuf[128];
-	bool ok;
+	enum mailer_outcome outcome = MAILER_TEMPORARY;
+	struct mailer *mx;
+	char err[256];
+	size_t i = 0;
 
 	if (n == 0)
 		return;
-	if ((session = smtp_create_session()) == NULL) {
-		all(&sc, msgs, n, MAILER_TEMPORARY, "cannot create an SMTP session");
-		return;
-	}
-	snprintf(hostport, sizeof(hostport), "%s:%d", cfg->smtp.host, cfg->smtp.port);
-	smtp_set_server(session, hostport);
-	smtp_set_eventcb(session, event_cb, &sc);
-	if (cfg->smtp.tls != CONFIG_TLS_NONE) {
-		if ((tls = tls_context(cfg->smtp.ca_file, &sc)) == NULL) {
-			all(&sc, msgs, n, MAILER_TEMPORARY, "cannot load the CA certificates");
-			goto out;
+	if ((mx = mailer_open(cfg, password, err, sizeof(err))) == NULL)
+		log_warnx("smtp %s:%d: %s", cfg->smtp.host, cfg->smtp.port, err);
+	for (; mx != NULL && i < n; i++) {
+		bool go_on = mailer_one(mx, &msgs[i]);
+
+		if (done != NULL)
+			done(&msgs[i], done_arg);
+		if (!go_on) {
+			/* A refusal is the sender's to say, once. */
+			if (msgs[i].outcome != MAILER_REFUSED)
+				log_warnx("smtp %s: %s", mx->where, msgs[i].status);
+			snprintf(err, sizeof(err), "%s", msgs[i].status);
+			outcome = msgs[i].outcome == MAILER_REFUSED ? MAILER_REFUSED :
+			    MAILER_TEMPORARY;
+			i++;
+			break;
 		}
-		smtp_starttls_set_ctx(session, tls);
-		smtp_starttls_enable(session, Starttls_REQUIRED);
 	}
-	if (cfg->smtp.username != NULL && *cfg->smtp.username) {
-		auth_client_init();
-		auth = auth_create_context();
-		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
-		auth_set_interact_cb(auth, interact_cb, &sc);
-		smtp_auth_set_context(session, auth);
-	}
-	bare_from(cfg->smtp.from, from, sizeof(from));
-	if ((slots = calloc(n, sizeof(*slots))) == NULL) {
-		all(&sc, msgs, n, MAILER_TEMPORARY, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
+	/* The rest were not handed: they wait, with the reason the session
+	 * stopped. */
+	for (; i < n; i++) {
 		msgs[i].sent = 0;
-		msgs[i].rewinds = 0;
-		slots[i].m = &msgs[i];
-		slots[i].sm = smtp_add_message(session);
-		smtp_set_reverse_path(slots[i].sm, from);
-		slots[i].rcpt = smtp_add_recipient(slots[i].sm, msgs[i].rcpt);
-		smtp_set_messagecb(slots[i].sm, message_cb, &msgs[i]);
-		smtp_message_set_application_data_release(slots[i].sm, &slots[i], NULL);
+		msgs[i].outcome = outcome;
+		snprintf(msgs[i].status, sizeof(msgs[i].status), "%s", err);
+		if (done != NULL)
+			done(&msgs[i], done_arg);
 	}
-	ok = smtp_start_session(session) != 0;
-	if (!ok)
-		log_warnx("smtp %s: %s", hostport,
-		    smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
-	if (sc.note[0])
-		log_warnx("smtp %s: %s", hostport, sc.note);
-	for (size_t i = 0; i < n; i++) {
-		if (slots[i].told)
-			continue;
-		verdict(&slots[i]);
-		/* No SMTP answer to show: say why the session stopped. */
-		if (msgs[i].outcome != MAILER_SENT && strncmp(msgs[i].status, "0 ", 2) == 0)
-			snprintf(msgs[i].status, sizeof(msgs[i].status), "%s: %s", hostport,
-			    sc.note[0] ? sc.note : smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf)));
-		tell(&sc, &slots[i]);
-	}
-out:
-	smtp_destroy_session(session);
-	if (auth != NULL)
-		auth_destroy_context(auth);
-	if (tls != NULL)
-		SSL_CTX_free(tls);
-	free(slots);
+	mailer_close(mx);
 }
 
 /* Read the password from its file, first line only. */

@@ -1,7 +1,7 @@
 /*
- * mailer — one SMTP session with libesmtp carrying several messages:
- * STARTTLS with certificate verification, AUTH when a username is set,
- * and the relay's verdict on each message.
+ * mailer — one SMTP session carrying several messages, one at a time:
+ * implicit TLS or STARTTLS with the chain and the host name verified,
+ * AUTH when a username is set, and the relay's verdict on each message.
  */
 #ifndef DUNNING_MAILER_H
 #define DUNNING_MAILER_H
@@ -16,6 +16,10 @@ enum mailer_outcome {
 	MAILER_TEMPORARY,	/* 4xx, or failed before the end of DATA: retry */
 	MAILER_PERMANENT,	/* 5xx: the recipient or the message is refused */
 	MAILER_UNKNOWN,		/* cut after the data went out: in doubt */
+	MAILER_REFUSED,		/* the relay refused the session itself — the
+				 * credentials, or the sender (5xx at MAIL):
+				 * nothing was handed, none of the session's
+				 * messages can leave until someone acts */
 };
 
 struct mailer_msg {
@@ -26,7 +30,6 @@ struct mailer_msg {
 	enum mailer_outcome outcome;
 	char status[256];	/* the relay's answer, or the error */
 	size_t sent;		/* bytes handed to the library */
-	int rewinds;
 	void *udata;		/* the caller's */
 };
 

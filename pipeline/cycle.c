@@ -94,7 +94,8 @@ int
 cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 {
 	struct send_pass snd = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
-	    .password = c->password, .seed = c->seed, .stop = c->stop, .stop_arg = c->stop_arg };
+	    .password = c->password, .seed = c->seed, .refusals = c->refusals, .stop = c->stop,
+	    .stop_arg = c->stop_arg };
 	struct notify_pass nt = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
 	    .password = c->password, .stop = c->stop, .stop_arg = c->stop_arg };
 	int rc;
@@ -105,12 +106,14 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 		return -1;
 	rc = send_run(&snd, c->clock, ss);
 	c->seed = snd.seed;
+	c->refusals = snd.refusals;
 	if (rc < 0)
 		return -1;
 	/* The clients' mail went first: a failure here is the lawyers' mail's,
-	 * logged, and tried again by the next pass. */
+	 * logged, and tried again by the next pass; a session the relay
+	 * refused would refuse it too. */
 	nt.seed = c->seed;
-	if (notify_run(&nt, c->clock, ns) < 0) {
+	if (snd.refused_until == 0 && notify_run(&nt, c->clock, ns) < 0) {
 		ns->errors++;
 		rc = 1;
 	}

@@ -37,6 +37,7 @@ struct cycle {
 	const struct clock *clock;
 	struct store *store;		/* this thread's session */
 	unsigned int seed;		/* retry jitter, carried from pass to pass */
+	int refusals;			/* sessions the relay refused in a row */
 	cal_day rates_warned;		/* local day a missing legal rate was last said */
 	bool read_all;			/* the planning pass reads every open invoice,
 					 * not only those due (plan_pass) */

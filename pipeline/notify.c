@@ -103,6 +103,7 @@ done(struct outbox_msg *om, void *arg)
 		rc = gave_up ? retry(j, m->status, true) : fail(j, m->status);
 		break;
 	case OUTBOX_RETRY:
+	case OUTBOX_REFUSED:
 	case OUTBOX_IN_DOUBT:
 		/* Internal mail: sent again, same Message-ID, rather than lost. */
 		rc = retry(j, m->status, false);

@@ -19,6 +19,8 @@ outbox_judge(const struct config *cfg, enum mailer_outcome outcome, int attempts
 		return OUTBOX_SENT;
 	case MAILER_PERMANENT:
 		return OUTBOX_FAILED;
+	case MAILER_REFUSED:
+		return OUTBOX_REFUSED;
 	case MAILER_UNKNOWN:
 		if (!at_least_once)
 			return OUTBOX_IN_DOUBT;

@@ -50,6 +50,8 @@ enum outbox_verdict {
 	OUTBOX_RETRY,		/* due again after outbox_backoff() */
 	OUTBOX_FAILED,		/* refused for good, or given up */
 	OUTBOX_IN_DOUBT,	/* it may have left: for the operator */
+	OUTBOX_REFUSED,		/* the relay refused the session: nothing left,
+				 * not an attempt; wait for the operator */
 };
 
 /* The verdict on an attempt that ended with OUTCOME, the ATTEMPTS-th of

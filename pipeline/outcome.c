@@ -197,8 +197,16 @@ outcome_sent(struct store *s, const struct config *cfg, struct send_group *g,
 	    "RETURNING id, invoice_id, attempts"), &o);
 }
 
-/* A temporary failure (DETAIL): back to planned (or approved), due again
- * at RETRY_AT. */
+/* Back to planned (or approved), due again at $3, with SET's other
+ * columns. */
+#define WAIT_SQL(set) RECORD_SQL("UPDATE dunning.reminder SET " set \
+	"state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, " \
+	"scheduled_for = $3::text::timestamptz, lease_until = NULL, last_error = left($2, 500), " \
+	"reason = nullif($7, ''), retrying = true, updated_at = dunning.now() " \
+	"WHERE id = ANY($1::bigint[]) AND state = 'sending' " \
+	"RETURNING id, invoice_id, attempts")
+
+/* A temporary failure (DETAIL): due again at RETRY_AT. */
 int
 outcome_retry(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *detail)
@@ -208,12 +216,23 @@ outcome_retry(struct store *s, const struct config *cfg, struct send_group *g,
 	    .detail = detail, .retry_at = at };
 
 	cal_format_instant(retry_at, at);
-	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET "
-	    "state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, "
-	    "scheduled_for = $3::text::timestamptz, lease_until = NULL, last_error = left($2, 500), "
-	    "reason = nullif($7, ''), retrying = true, updated_at = dunning.now() "
-	    "WHERE id = ANY($1::bigint[]) AND state = 'sending' "
-	    "RETURNING id, invoice_id, attempts"), &o);
+	return record(s, cfg, g, WAIT_SQL(""), &o);
+}
+
+/* The relay refused the session (ANSWER) before G was handed: due again
+ * at RETRY_AT, and not an attempt — what must change is the firm's
+ * credentials or sender, not the message, so smtp.max_attempts never
+ * turns a refused login into failed reminders. */
+int
+outcome_refused(struct store *s, const struct config *cfg, struct send_group *g,
+    time_t retry_at, const char *answer)
+{
+	char at[32];
+	struct outcome o = { .action = "retried", .reason = REASON_SESSION_REFUSED,
+	    .detail = answer, .retry_at = at };
+
+	cal_format_instant(retry_at, at);
+	return record(s, cfg, g, WAIT_SQL("attempts = greatest(attempts - 1, 0), "), &o);
 }
 
 /* A permanent failure, WHY (with DETAIL, the relay's answer or the error,

@@ -21,6 +21,8 @@ int outcome_sent(struct store *s, const struct config *cfg, struct send_group *g
     const char *answer, const char *letter_path);
 int outcome_retry(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *detail);
+int outcome_refused(struct store *s, const struct config *cfg, struct send_group *g,
+    time_t retry_at, const char *answer);
 int outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
     enum reason why, const char *detail);
 int outcome_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "calendar.h"
 #include "check.h"
 #include "log.h"
@@ -20,8 +22,8 @@
 
 /*
  * Connection reuse: one SMTP session carries up to smtp.messages_per_session
- * messages.  libesmtp takes every message of a session before it starts, so
- * the session's messages are claimed together (one transaction: re-checked
+ * messages, handed one at a time.  The session's messages are claimed
+ * together (one transaction: re-checked
  * under their invoices' send locks, 'sending' committed) just before it, and
  * each is recorded and its lock released as soon as the relay answers its
  * end of DATA: a dispute or a payment on a message of the session waits for
@@ -76,6 +78,53 @@ temporary(struct send_pass *s, time_t now, struct send_group *g, const char *why
 	return 0;
 }
 
+/* The relay refused the session (ANSWER) before G was handed: G waits
+ * with the session's backoff, which grows with each refused session in a
+ * row, not with G's attempts. */
+static int
+refused(struct send_pass *s, time_t now, struct send_group *g, const char *answer,
+    struct send_stats *st)
+{
+	if (s->refused_until == 0) {
+		s->refused_until = now + outbox_backoff(s->cfg, s->refusals + 1, &s->seed);
+		snprintf(s->refusal, sizeof(s->refusal), "%s", answer);
+	}
+	if (outcome_refused(s->store, s->cfg, g, s->refused_until, answer) < 0)
+		return -1;
+	st->refused++;
+	return 0;
+}
+
+/* After a batch whose session the relay refused: say it once (an error
+ * until the relay accepts again), and leave an audit row for dunningctl
+ * status.  After a batch that went out: say the relay accepts again. */
+static void
+session_verdict(struct send_pass *s, const struct send_stats *st, int sent_before)
+{
+	char until[32];
+	json_t *det;
+
+	if (s->refused_until == 0) {
+		if (s->refusals > 0 && st->sent > sent_before) {
+			log_info("smtp %s:%d accepts the session again", s->cfg->smtp.host,
+			    s->cfg->smtp.port);
+			s->refusals = 0;
+		}
+		return;
+	}
+	cal_format_instant(s->refused_until, until);
+	if (s->refusals++ == 0)
+		log_errx("smtp %s:%d refused the session: %s; nothing is sent until it accepts "
+		    "(check smtp.username, the password or the token, and smtp.from); "
+		    "next try at %s", s->cfg->smtp.host, s->cfg->smtp.port, s->refusal, until);
+	det = json_pack("{s:s, s:s, s:s, s:i}", "relay", s->cfg->smtp.host, "answer", s->refusal,
+	    "retry_at", until, "refusals", s->refusals);
+	if (det == NULL || store_audit(s->store, "daemon", "relay_refused", 0, 0, det) < 0)
+		log_warnx("recording the relay's refusal: %s",
+		    det == NULL ? "out of memory" : store_error(s->store));
+	json_decref(det);
+}
+
 /* Record the outcome of M (P's message).  -1 when the database did not
  * take it. */
 static int
@@ -113,6 +162,8 @@ record(struct pending *p, struct outbox_msg *m)
 		if (p->channel != &channel_email)	/* the relay's are logged by the mailer */
 			log_warnx("%s: %s", g->message_id, m->m.status);
 		return temporary(s, m->now, g, m->m.status, p->st);
+	case OUTBOX_REFUSED:
+		return refused(s, m->now, g, m->m.status, p->st);
 	}
 	return 0;
 }
@@ -232,7 +283,7 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 	struct outbox_msg *msgs = calloc(cap, sizeof(*msgs));
 	struct send_group *groups = calloc(cap, sizeof(*groups));
 	char domain[256];
-	int rc = 0;
+	int rc = 0, sent_before;
 
 	memset(st, 0, sizeof(*st));
 	if (msgs == NULL || groups == NULL) {
@@ -283,7 +334,12 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 			n++;
 		}
 		qsort(msgs, n, sizeof(*msgs), by_channel);
+		sent_before = st->sent;
+		s->refused_until = 0;
 		hand(s, msgs, n);
+		session_verdict(s, st, sent_before);
+		if (s->refused_until != 0)
+			break;		/* the next session would be refused too */
 	}
 	free(msgs);
 	free(groups);

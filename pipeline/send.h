@@ -19,12 +19,16 @@ struct send_pass {
 	struct store *store;
 	const char *password;
 	unsigned int seed;	/* retry jitter */
+	int refusals;		/* sessions the relay refused in a row (carried) */
+	char refusal[256];	/* the relay's last refusal, in this pass */
+	time_t refused_until;	/* when the refused messages are due again */
 	bool (*stop)(void *arg);	/* NULL, or true to end the pass early */
 	void *stop_arg;
 };
 
 struct send_stats {
 	int sent, letters, retried, failed, in_doubt, errors;
+	int refused;		/* messages a refused session kept */
 };
 
 /* Send everything due, by CLOCK, until nothing is due or the send window

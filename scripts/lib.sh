@@ -8,7 +8,7 @@ pgbin=/usr/lib/postgresql/15/bin
 # Debian packages the build, the demo and the tests need.
 packages=(
 	build-essential meson ninja-build pkg-config
-	libpq-dev libevent-dev libesmtp-dev libconfuse-dev libjansson-dev
+	libpq-dev libevent-dev libcurl4-openssl-dev libconfuse-dev libjansson-dev
 	libgmime-3.0-dev libssl-dev libsystemd-dev
 	libpango1.0-dev libcairo2-dev fonts-dejavu-core poppler-utils
 	postgresql-15 postgresql-client-15 tzdata

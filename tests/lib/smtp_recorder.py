@@ -404,7 +404,11 @@ def main():
         def authenticate(server, session, envelope, mechanism, auth_data):
             ok = (auth_data.login.decode() == user and
                   auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            # handled=False said: aiosmtpd 1.4.3's AuthResult takes a failure
+            # as handled by default and never answers (the client waits
+            # until it times out).  Postfix's words.
+            return AuthResult(success=ok, handled=False, message=None if ok else
+                              '535 5.7.8 Error: authentication failed: bad credentials')
         extra.update(authenticator=authenticate, auth_required=True,
                      auth_require_tls=bool(args.tls_cert))
     loop = asyncio.new_event_loop()

@@ -40,7 +40,8 @@ class Env:
     """One test's world: its database, its relay, its configuration."""
 
     def __init__(self, cluster, template, workdir, extra_conf='', reject=None, tempfail=None,
-                 smtp=True, db_user='postgres', empty=False, smtp_conf='', firm_conf=''):
+                 smtp=True, db_user='postgres', empty=False, smtp_conf='', firm_conf='',
+                 smtp_args=()):
         self.cluster = cluster
         self.workdir = workdir
         self.dbname = cluster.new_db_name()
@@ -54,7 +55,8 @@ class Env:
         if smtp:
             for attempt in range(5):
                 try:
-                    self.smtp = SmtpRecorder(workdir, reject=reject, tempfail=tempfail).start()
+                    self.smtp = SmtpRecorder(workdir, reject=reject, tempfail=tempfail,
+                                             extra=smtp_args).start()
                     break
                 except RuntimeError:        # the free port was taken meanwhile
                     if attempt == 4:
