@@ -197,26 +197,33 @@ outcome_sent(struct store *s, const struct config *cfg, struct send_group *g,
 	    "RETURNING id, invoice_id, attempts"), &o);
 }
 
-/* Back to planned (or approved), due again at $3, with SET's other
- * columns. */
+/* Back to planned (or approved), due again at RETRY_AT, for WHY (DETAIL);
+ * an attempt or not (COUNTED: the claim counted one). */
+static int
+wait_again(struct store *s, const struct config *cfg, struct send_group *g, time_t retry_at,
+    enum reason why, const char *detail, bool counted)
+{
+	char at[32];
+	struct outcome o = { .action = "retried", .reason = why, .detail = detail, .retry_at = at };
+
+	cal_format_instant(retry_at, at);
 #define WAIT_SQL(set) RECORD_SQL("UPDATE dunning.reminder SET " set \
 	"state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, " \
 	"scheduled_for = $3::text::timestamptz, lease_until = NULL, last_error = left($2, 500), " \
 	"reason = nullif($7, ''), retrying = true, updated_at = dunning.now() " \
 	"WHERE id = ANY($1::bigint[]) AND state = 'sending' " \
 	"RETURNING id, invoice_id, attempts")
+	return record(s, cfg, g, counted ? WAIT_SQL("") :
+	    WAIT_SQL("attempts = greatest(attempts - 1, 0), "), &o);
+#undef WAIT_SQL
+}
 
 /* A temporary failure (DETAIL): due again at RETRY_AT. */
 int
 outcome_retry(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *detail)
 {
-	char at[32];
-	struct outcome o = { .action = "retried", .reason = REASON_RETRY_BACKOFF,
-	    .detail = detail, .retry_at = at };
-
-	cal_format_instant(retry_at, at);
-	return record(s, cfg, g, WAIT_SQL(""), &o);
+	return wait_again(s, cfg, g, retry_at, REASON_RETRY_BACKOFF, detail, true);
 }
 
 /* The relay refused the session (ANSWER) before G was handed: due again
@@ -227,12 +234,7 @@ int
 outcome_refused(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *answer)
 {
-	char at[32];
-	struct outcome o = { .action = "retried", .reason = REASON_SESSION_REFUSED,
-	    .detail = answer, .retry_at = at };
-
-	cal_format_instant(retry_at, at);
-	return record(s, cfg, g, WAIT_SQL("attempts = greatest(attempts - 1, 0), "), &o);
+	return wait_again(s, cfg, g, retry_at, REASON_SESSION_REFUSED, answer, false);
 }
 
 /* A permanent failure, WHY (with DETAIL, the relay's answer or the error,
