@@ -47,7 +47,9 @@ struct send_group {
 	char *lawyer_name, *lawyer_email;
 	struct send_item *items;
 	size_t nitems;
-	unsigned int session;	/* the store's session that holds the send locks */
+	bool locked;		/* its invoices' send locks are held... */
+	unsigned int session;	/* ...by this session of the store */
+	int64_t claim;		/* the sender's claim holding its reminders (sql/018) */
 };
 
 /* The digest's sections, in the order the mail lists them. */

@@ -308,11 +308,12 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 	return false;
 }
 
-/* One session for all N messages, each reported to DONE as soon as its
- * verdict is known. */
+/* One session for the N messages, one at a time: each first to READY
+ * (which may skip it), then handed, then reported to DONE; after the
+ * session stopped, the rest are reported with its reason, not handed. */
 void
 mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs, size_t n,
-    mailer_done_fn done, void *done_arg)
+    mailer_ready_fn ready, mailer_done_fn done, void *arg)
 {
 	enum mailer_outcome outcome = MAILER_TEMPORARY;
 	struct mailer *mx;
@@ -324,10 +325,13 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 	if ((mx = mailer_open(cfg, password, err, sizeof(err))) == NULL)
 		log_warnx("smtp %s:%d: %s", cfg->smtp.host, cfg->smtp.port, err);
 	for (; mx != NULL && i < n; i++) {
-		bool go_on = mailer_one(mx, &msgs[i]);
+		bool go_on;
 
+		if (ready != NULL && !ready(&msgs[i], arg))
+			continue;
+		go_on = mailer_one(mx, &msgs[i]);
 		if (done != NULL)
-			done(&msgs[i], done_arg);
+			done(&msgs[i], arg);
 		if (!go_on) {
 			/* A refusal is the sender's to say, once. */
 			if (msgs[i].outcome != MAILER_REFUSED)
@@ -346,7 +350,7 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 		msgs[i].outcome = outcome;
 		snprintf(msgs[i].status, sizeof(msgs[i].status), "%s", err);
 		if (done != NULL)
-			done(&msgs[i], done_arg);
+			done(&msgs[i], arg);
 	}
 	mailer_close(mx);
 }

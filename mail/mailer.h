@@ -33,16 +33,20 @@ struct mailer_msg {
 	void *udata;		/* the caller's */
 };
 
-/* Called once per message as soon as its outcome is known: during the
- * session for a message the relay answered at the end of DATA, at its end
- * for the others. */
+/* Called right before a message is handed: false to skip it (the caller
+ * has dealt with it; DONE is not called for it). */
+typedef bool (*mailer_ready_fn)(struct mailer_msg *m, void *arg);
+
+/* Called once per message as soon as its outcome is known: right after
+ * its transfer, or, for the messages a stopped session did not reach, at
+ * its end (READY was not called for those). */
 typedef void (*mailer_done_fn)(struct mailer_msg *m, void *arg);
 
-/* Send the N messages in one session (connection reuse).  PASSWORD may be
- * NULL; DONE may be NULL.  Never fails as a whole: each message gets its
- * outcome. */
+/* Send the N messages in one session (connection reuse), one at a time.
+ * PASSWORD, READY and DONE may be NULL.  Never fails as a whole: each
+ * message not skipped gets its outcome. */
 void mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs,
-    size_t n, mailer_done_fn done, void *done_arg);
+    size_t n, mailer_ready_fn ready, mailer_done_fn done, void *arg);
 
 /* The SMTP password: smtp.password_file, else the systemd credential
  * "smtp_password".  NULL when none; ERR says why if one was expected. */

@@ -13,6 +13,7 @@
 /* What the relay's answer to one message reports back to. */
 struct hand {
 	struct outbox_msg *msgs;
+	outbox_ready_fn ready;
 	outbox_done_fn done;
 	void *arg;
 };
@@ -33,6 +34,15 @@ email_compose(const struct outbox_env *e, struct outbox_msg *m, char *err, size_
 	return REASON_NONE;
 }
 
+/* The mailer about to hand one message: asked on. */
+static bool
+ready_cb(struct mailer_msg *mm, void *arg)
+{
+	struct hand *h = arg;
+
+	return h->ready == NULL || h->ready(mm->udata, h->arg);
+}
+
 /* The mailer's report on one message, passed on. */
 static void
 answered(struct mailer_msg *mm, void *arg)
@@ -45,12 +55,12 @@ answered(struct mailer_msg *mm, void *arg)
 	h->done(m, h->arg);
 }
 
-/* One session for the N messages (connection reuse). */
+/* One session for the N messages (connection reuse), one at a time. */
 static void
-email_hand(const struct outbox_env *e, struct outbox_msg *msgs, size_t n, outbox_done_fn done,
-    void *arg)
+email_hand(const struct outbox_env *e, struct outbox_msg *msgs, size_t n, outbox_ready_fn ready,
+    outbox_done_fn done, void *arg)
 {
-	struct hand h = { msgs, done, arg };
+	struct hand h = { msgs, ready, done, arg };
 	struct mailer_msg *mm;
 
 	if (n == 0)
@@ -68,7 +78,7 @@ email_hand(const struct outbox_env *e, struct outbox_msg *msgs, size_t n, outbox
 		mm[i] = msgs[i].m;
 		mm[i].udata = &msgs[i];
 	}
-	mailer_send(e->cfg, e->password, mm, n, answered, &h);
+	mailer_send(e->cfg, e->password, mm, n, ready_cb, answered, &h);
 	free(mm);
 }
 

@@ -84,13 +84,15 @@ write_letter(const struct config *cfg, const struct outbox_msg *m, char *path, s
 
 /* Each letter written, each reported at once. */
 static void
-letter_hand(const struct outbox_env *e, struct outbox_msg *msgs, size_t n, outbox_done_fn done,
-    void *arg)
+letter_hand(const struct outbox_env *e, struct outbox_msg *msgs, size_t n, outbox_ready_fn ready,
+    outbox_done_fn done, void *arg)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct outbox_msg *m = &msgs[i];
 		char path[1024];
 
+		if (ready != NULL && !ready(m, arg))
+			continue;
 		if (write_letter(e->cfg, m, path, sizeof(path), m->m.status,
 		    sizeof(m->m.status)) < 0) {
 			m->m.outcome = MAILER_TEMPORARY;

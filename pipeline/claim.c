@@ -16,11 +16,14 @@
  *   5. rules 3–7 again on facts read under the locks: a reminder leaves
  *      only if the policy still says "send this stage now", otherwise its
  *      decision is written (cancelled, held, rescheduled);
- *   6. the survivors 'sending', each with its audit row;
+ *   6. the survivors claimed: still planned, with the claim's number and a
+ *      lease (another daemon's claim passes them by);
  *   7. what the messages say (load_groups);
- * then COMMIT.  The send locks are held until each outcome is recorded
- * (outcome.c), so a payment or a dispute arriving meanwhile waits for
- * that message's outcome.
+ * then COMMIT, and the send locks are released.  The per-message protocol
+ * follows (outcome.c): right before a message is handed, one statement
+ * re-checks its invoices and marks it 'sending' under their send locks,
+ * which its outcome releases; a payment or a dispute cancels or defers a
+ * claimed message directly, and waits only for the one being handed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,8 @@
 
 /* The due heads read at once. */
 #define HEADS "64"
+/* A reminder no claim holds: none took it, or its lease ran out. */
+#define UNCLAIMED "(r.lease_until IS NULL OR r.lease_until < dunning.now())"
 
 /* One message being claimed. */
 struct key {
@@ -94,7 +99,7 @@ read_heads(struct claim *c)
 	res = store_qp(c->s, "SELECT r.id, i.client_id, r.stage, i.currency, r.message_id "
 	    "FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id "
 	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
-	    "  AND r.id <> ALL ($1::bigint[]) "
+	    "  AND " UNCLAIMED " AND r.id <> ALL ($1::bigint[]) "
 	    "ORDER BY r.scheduled_for, r.id LIMIT " HEADS, 1, p, PGRES_TUPLES_OK);
 	free(skip);
 	if (res == NULL)
@@ -174,7 +179,8 @@ read_groups(struct claim *c)
 	    "JOIN dunning.invoice i ON i.client_id = k.client AND i.currency = k.currency "
 	    "JOIN dunning.reminder r ON r.invoice_id = i.id AND r.stage = k.stage "
 	    "WHERE r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
-	    "  AND r.message_id IS NOT DISTINCT FROM k.mid AND r.id <> ALL ($5::bigint[]) "
+	    "  AND " UNCLAIMED " AND r.message_id IS NOT DISTINCT FROM k.mid "
+	    "  AND r.id <> ALL ($5::bigint[]) "
 	    "ORDER BY k.n, r.invoice_id", 5, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto out;
@@ -232,6 +238,7 @@ lock_groups(struct claim *c)
 	    "  AND r.invoice_id IN (SELECT id FROM dunning.invoice WHERE id = ANY($1::bigint[]) "
 	    "    ORDER BY id FOR UPDATE SKIP LOCKED) "
 	    "  AND r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "  AND " UNCLAIMED " "
 	    "ORDER BY r.invoice_id FOR UPDATE SKIP LOCKED", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto out;
@@ -327,15 +334,17 @@ out:
 	return rc;
 }
 
-/* Steps 6 and 7: the survivors 'sending' with their Message-IDs and audit
- * rows, and their messages' contents into G[0..*N). */
+/* Steps 6 and 7: the survivors claimed (the claim's number and lease,
+ * still planned: outcome_mark_sending marks each message 'sending' right
+ * before it is handed), and their messages' contents into G[0..*N), each
+ * with its Message-ID and the claim. */
 static int
 mark(struct claim *c, struct send_group *g, size_t *n)
 {
 	struct store_ids rems = { 0 };
 	size_t total = 0, *group_of = NULL, ng = 0;
-	char **mids = NULL, *ra = NULL, *ma = NULL, *sa = NULL;
-	const char **stages = NULL, *p[3];
+	char **mids = NULL, *ra = NULL;
+	const char *p[1];
 	PGresult *res = NULL;
 	int rc = -1;
 
@@ -344,7 +353,6 @@ mark(struct claim *c, struct send_group *g, size_t *n)
 	if (total == 0)
 		return 0;
 	if ((mids = calloc(total, sizeof(*mids))) == NULL ||
-	    (stages = calloc(total, sizeof(*stages))) == NULL ||
 	    (group_of = calloc(total, sizeof(*group_of))) == NULL)
 		goto out;
 	for (size_t i = 0; i < c->nk; i++) {
@@ -368,39 +376,45 @@ mark(struct claim *c, struct send_group *g, size_t *n)
 				free(leave.v);
 				goto out;
 			}
-			stages[rems.n - 1] = k->stage_name;
 			group_of[rems.n - 1] = ng;
 		}
 		free(leave.v);
 		memset(&g[ng], 0, sizeof(g[ng]));
 		g[ng].stage = k->stage;
-		g[ng].session = c->s->session;
 		g[ng].client_id = k->client;
 		snprintf(g[ng].currency, sizeof(g[ng].currency), "%s", k->currency);
 		ng++;
 	}
-	if ((ra = store_ids_array(&rems)) == NULL ||
-	    (ma = store_text_array((const char *const *)mids, rems.n)) == NULL ||
-	    (sa = store_text_array(stages, rems.n)) == NULL)
+	if ((ra = store_ids_array(&rems)) == NULL)
 		goto out;
 	p[0] = ra;
-	p[1] = ma;
-	p[2] = sa;
-	res = store_qp(c->s, "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) "
-	    "    AS w(id, mid, stage)), "
-	    "  x AS (UPDATE dunning.reminder r SET state = 'sending', attempts = r.attempts + 1, "
-	    "    lease_until = dunning.now() + interval '" OUTBOX_LEASE "', message_id = w.mid, "
-	    "    updated_at = dunning.now() FROM w WHERE r.id = w.id "
-	    "    RETURNING r.id, r.invoice_id, r.attempts, w.mid, w.stage) "
-	    "SELECT dunning.audit('daemon', 'sending', x.invoice_id, x.id, jsonb_build_object("
-	    "  'stage', x.stage, 'message_id', x.mid, 'attempt', x.attempts)) FROM x ORDER BY x.id",
-	    3, p, PGRES_TUPLES_OK);
+	res = store_qp(c->s, "WITH k AS (SELECT nextval('dunning.reminder_claim_seq') AS claim) "
+	    "UPDATE dunning.reminder r SET claim = k.claim, "
+	    "  lease_until = dunning.now() + interval '" OUTBOX_LEASE "' "
+	    "FROM k WHERE r.id = ANY($1::bigint[]) RETURNING k.claim", 1, p, PGRES_TUPLES_OK);
 	if (res == NULL || (size_t)PQntuples(res) != rems.n)
 		goto out;
 	if (load_groups(c->s, rems.v, group_of, rems.n, g, ng) < 0) {
 		for (size_t i = 0; i < ng; i++)
 			group_free(&g[i]);
 		goto out;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		g[i].claim = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		/* A retry carries its Message-ID already; a first attempt gets
+		 * the one derived from its reminders. */
+		if (g[i].message_id == NULL) {
+			for (size_t j = 0; j < rems.n; j++)
+				if (group_of[j] == i) {
+					g[i].message_id = strdup(mids[j]);
+					break;
+				}
+			if (g[i].message_id == NULL) {
+				for (size_t j = 0; j < ng; j++)
+					group_free(&g[j]);
+				goto out;
+			}
+		}
 	}
 	*n = ng;
 	rc = 0;
@@ -409,11 +423,8 @@ out:
 	for (size_t i = 0; mids != NULL && i < total; i++)
 		free(mids[i]);
 	free(mids);
-	free(stages);
 	free(group_of);
 	free(ra);
-	free(ma);
-	free(sa);
 	free(rems.v);
 	return rc;
 }
@@ -442,6 +453,11 @@ claim_once(struct claim *c, struct send_group *g, size_t *n)
 	if (read_groups(c) < 0 || lock_groups(c) < 0 || recheck(c) < 0 || mark(c, g, n) < 0 ||
 	    store_cmd(c->s, "COMMIT", 0, NULL) < 0)
 		goto fail;
+	/* Each message takes its invoices' send locks again as it is marked
+	 * 'sending' (outcome_mark_sending): until then a payment or a dispute
+	 * waits for nothing. */
+	if (outcome_send_locks(c->s, c->locked.v, c->locked.n, false, NULL) < 0)
+		log_warnx("releasing the claim's send locks: %s", store_error(c->s));
 	keys_free(c);
 	return 0;
 fail:

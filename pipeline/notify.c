@@ -128,7 +128,7 @@ flush(struct notify_pass *n, struct outbox_msg *msgs, size_t k)
 
 	if (k == 0)
 		return;
-	channel_email.hand(&env, msgs, k, done, NULL);
+	channel_email.hand(&env, msgs, k, NULL, done, NULL);
 	for (size_t i = 0; i < k; i++) {
 		free(msgs[i].udata);
 		outbox_msg_free(&msgs[i]);

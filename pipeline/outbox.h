@@ -83,6 +83,7 @@ struct outbox_env {
 	const char *password;
 };
 
+typedef bool (*outbox_ready_fn)(struct outbox_msg *m, void *arg);
 typedef void (*outbox_done_fn)(struct outbox_msg *m, void *arg);
 
 /* A channel's driver. */
@@ -92,10 +93,12 @@ struct outbox_channel {
 	 * not (the detail in ERR). */
 	enum reason (*compose)(const struct outbox_env *e, struct outbox_msg *m, char *err,
 	    size_t errlen);
-	/* Hand MSGS[0..N) over, calling DONE for each as soon as its outcome
-	 * (m.outcome, m.status) is known. */
+	/* Hand MSGS[0..N) over one at a time: READY (may be NULL) right
+	 * before each (false: skip it), then DONE as soon as its outcome
+	 * (m.outcome, m.status) is known.  A message the channel could not
+	 * reach (a stopped session) gets DONE without READY. */
 	void (*hand)(const struct outbox_env *e, struct outbox_msg *msgs, size_t n,
-	    outbox_done_fn done, void *arg);
+	    outbox_ready_fn ready, outbox_done_fn done, void *arg);
 };
 
 extern const struct outbox_channel channel_email, channel_letter;

@@ -15,6 +15,7 @@
 #include "reason.h"
 #include "store_int.h"
 #include "alerts.h"
+#include "outbox.h"
 #include "outcome.h"
 
 /* What is recorded of a message's fate, besides its state. */
@@ -237,8 +238,29 @@ outcome_refused(struct store *s, const struct config *cfg, struct send_group *g,
 	return wait_again(s, cfg, g, retry_at, REASON_SESSION_REFUSED, answer, false);
 }
 
+/* G was claimed but never marked 'sending' — a session that stopped
+ * before reaching it (WHY, DETAIL): due again at RETRY_AT, its claim
+ * released, not an attempt. */
+int
+outcome_defer(struct store *s, const struct config *cfg, struct send_group *g,
+    time_t retry_at, enum reason why, const char *detail)
+{
+	char at[32];
+	struct outcome o = { .action = "retried", .reason = why, .detail = detail, .retry_at = at };
+
+	cal_format_instant(retry_at, at);
+	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET "
+	    "scheduled_for = $3::text::timestamptz, lease_until = NULL, claim = NULL, "
+	    "last_error = left($2, 500), reason = nullif($7, ''), retrying = true, "
+	    "updated_at = dunning.now() "
+	    "WHERE id = ANY($1::bigint[]) AND state IN ('planned', 'approved') "
+	    "  AND lease_until IS NOT NULL "
+	    "RETURNING id, invoice_id, attempts"), &o);
+}
+
 /* A permanent failure, WHY (with DETAIL, the relay's answer or the error,
- * or NULL): a person must act. */
+ * or NULL): a person must act.  From 'sending', or from the claim for a
+ * message that could not be made (never handed). */
 int
 outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
     enum reason why, const char *detail)
@@ -247,9 +269,100 @@ outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
 	    .alert = "failed" };
 
 	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder SET state = 'failed', "
-	    "lease_until = NULL, last_error = left($2, 500), reason = nullif($7, ''), retrying = false, "
-	    "updated_at = dunning.now() WHERE id = ANY($1::bigint[]) AND state = 'sending' "
+	    "lease_until = NULL, claim = NULL, last_error = left($2, 500), reason = nullif($7, ''), "
+	    "retrying = false, updated_at = dunning.now() WHERE id = ANY($1::bigint[]) "
+	    "  AND (state = 'sending' OR (state IN ('planned', 'approved') "
+	    "    AND lease_until IS NOT NULL)) "
 	    "RETURNING id, invoice_id, attempts"), &o);
+}
+
+/*
+ * Right before G is handed: in one statement, its reminders must still
+ * carry G's claim and be due, their invoices open, not disputed, not
+ * handed over, not paused, and owing what the message says; then their
+ * send locks are taken (tried: a payment or a dispute being recorded
+ * wins) and the reminders marked 'sending', each with its audit row —
+ * all of them or none.  1: marked, G holds the locks; 0: not marked,
+ * G's claim released (the planner decides again); -1: error.
+ */
+int
+outcome_mark_sending(struct store *s, const struct config *cfg, struct send_group *g)
+{
+	char *rems = group_rems(g), *bal = NULL, claim[24], n[24], *p[6];
+	struct store_ids balances = { 0 }, locks = { 0 };
+	PGresult *res = NULL;
+	int rc = -1, marked = 0;
+
+	for (size_t i = 0; i < g->nitems; i++)
+		if (store_ids_add(&balances, g->items[i].balance_cents) < 0)
+			goto out;
+	if (rems == NULL || (bal = store_ids_array(&balances)) == NULL)
+		goto out;
+	p[0] = rems;
+	p[1] = bal;
+	p[2] = (char *)store_i64(claim, g->claim);
+	p[3] = (char *)store_i64(n, (int64_t)g->nitems);
+	p[4] = g->message_id;
+	p[5] = (char *)cfg->stages[g->stage].name;
+	res = store_qp(s, "WITH w AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS w(id, cents)), "
+	    "  ok AS (SELECT r.id, r.invoice_id FROM dunning.reminder r "
+	    "    JOIN w ON w.id = r.id JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "    JOIN dunning.client c ON c.id = i.client_id "
+	    "    WHERE r.claim = $3::bigint AND r.lease_until >= dunning.now() "
+	    "      AND r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
+	    "      AND i.status = 'open' AND i.disputed_at IS NULL AND i.escalated_at IS NULL "
+	    "      AND coalesce(i.paused_until, '-infinity') <= dunning.today() "
+	    "      AND coalesce(c.paused_until, '-infinity') <= dunning.today() "
+	    "      AND ((i.amount - coalesce((SELECT sum(pm.amount) FROM dunning.payment pm "
+	    "            WHERE pm.invoice_id = i.id), 0)) * 100)::bigint = w.cents "
+	    "    ORDER BY r.invoice_id FOR UPDATE OF r SKIP LOCKED), "
+	    "  l AS (SELECT ok.id, ok.invoice_id, pg_try_advisory_lock(1685417582, "
+	    "      (ok.invoice_id % 2147483647)::integer) AS got "
+	    "    FROM ok WHERE (SELECT count(*) FROM ok) = $4::int), "
+	    "  x AS (UPDATE dunning.reminder r SET state = 'sending', attempts = r.attempts + 1, "
+	    "      lease_until = dunning.now() + interval '" OUTBOX_LEASE "', message_id = $5, "
+	    "      updated_at = dunning.now() FROM l "
+	    "    WHERE r.id = l.id AND (SELECT count(*) FILTER (WHERE got) FROM l) = $4::int "
+	    "    RETURNING r.id, r.invoice_id, r.attempts) "
+	    "SELECT l.invoice_id, l.got, (SELECT count(*) FROM x), "
+	    "  (SELECT count(dunning.audit('daemon', 'sending', x.invoice_id, x.id, "
+	    "     jsonb_build_object('stage', $6::text, 'message_id', $5::text, "
+	    "     'attempt', x.attempts))) FROM x) "
+	    "FROM l", 6, (const char *const *)p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (PQgetvalue(res, r, 1)[0] == 't' &&
+		    store_ids_add(&locks, strtoll(PQgetvalue(res, r, 0), NULL, 10)) < 0)
+			goto out;
+		marked = atoi(PQgetvalue(res, r, 2));
+	}
+	if (marked == (int)g->nitems) {
+		g->locked = true;
+		g->session = s->session;
+		for (size_t i = 0; i < g->nitems; i++)
+			g->items[i].attempts++;
+		rc = 1;
+		goto out;
+	}
+	/* Not marked: the locks it took go, and so does the claim (a row a
+	 * lawyer holds keeps it until the lease runs out). */
+	if (outcome_send_locks(s, locks.v, locks.n, false, NULL) < 0)
+		goto out;
+	PQclear(res);
+	p[0] = rems;
+	res = store_qp(s, "UPDATE dunning.reminder SET claim = NULL, lease_until = NULL "
+	    "WHERE id IN (SELECT id FROM dunning.reminder WHERE id = ANY($1::bigint[]) "
+	    "  AND claim = $2::bigint AND state IN ('planned', 'approved') FOR UPDATE SKIP LOCKED)",
+	    2, (const char *const []){ rems, claim }, PGRES_COMMAND_OK);
+	rc = res == NULL ? -1 : 0;
+out:
+	PQclear(res);
+	free(rems);
+	free(bal);
+	free(balances.v);
+	free(locks.v);
+	return rc;
 }
 
 /* Drop the send locks and free G. */
@@ -257,7 +370,7 @@ void
 outcome_release(struct store *s, struct send_group *g)
 {
 	/* After a reconnection the locks died with the old session. */
-	if (g->session == s->session && g->nitems > 0) {
+	if (g->locked && g->session == s->session && g->nitems > 0) {
 		int64_t *ids = malloc(g->nitems * sizeof(*ids));
 
 		for (size_t i = 0; ids != NULL && i < g->nitems; i++)

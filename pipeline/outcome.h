@@ -15,6 +15,12 @@
 #include "reason.h"
 #include "store.h"
 
+/* Right before G is handed: re-check its invoices and mark its reminders
+ * 'sending' under their send locks, all or none, in one statement.  1
+ * marked; 0 not (its claim released: the planner decides again); -1
+ * error. */
+int outcome_mark_sending(struct store *s, const struct config *cfg, struct send_group *g);
+
 /* Outcomes.  DETAIL (ANSWER) is the relay's answer or the error, never
  * the reason: that is WHY's code. */
 int outcome_sent(struct store *s, const struct config *cfg, struct send_group *g,
@@ -23,6 +29,8 @@ int outcome_retry(struct store *s, const struct config *cfg, struct send_group *
     time_t retry_at, const char *detail);
 int outcome_refused(struct store *s, const struct config *cfg, struct send_group *g,
     time_t retry_at, const char *answer);
+int outcome_defer(struct store *s, const struct config *cfg, struct send_group *g,
+    time_t retry_at, enum reason why, const char *detail);
 int outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
     enum reason why, const char *detail);
 int outcome_in_doubt(struct store *s, const struct config *cfg, struct send_group *g,

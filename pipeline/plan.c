@@ -423,7 +423,9 @@ plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64
  * lost its connection; whether the relay took the message is unknown, so
  * it is never resent blindly (SPEC §3.5).  A row whose send lock is still
  * held belongs to a live sender (a slow relay, a long replayed cycle): it
- * is left to that sender, which records the outcome itself. */
+ * is left to that sender, which records the outcome itself.
+ * A claimed reminder whose lease ran out was never handed (it would be
+ * 'sending'): its claim is released, audited, and it is due again. */
 int
 plan_expire_leases(struct store *s, time_t now)
 {
@@ -437,14 +439,25 @@ plan_expire_leases(struct store *s, time_t now)
 	    "  AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
 	    "    AND l.classid = 1685417582::bigint::oid AND l.objsubid = 2 AND l.granted "
 	    "    AND l.objid = (r.invoice_id % 2147483647)::oid) "
-	    "  RETURNING id, invoice_id, stage, message_id) "
-	    "SELECT dunning.audit('daemon', 'in_doubt', invoice_id, id, jsonb_build_object("
-	    "  'stage', stage, 'message_id', message_id, 'reason', 'lease_expired')) FROM x", 0,
-	    NULL,
-	    PGRES_TUPLES_OK);
+	    "  RETURNING id, invoice_id, stage, message_id), "
+	    "y AS (UPDATE dunning.reminder r SET lease_until = NULL, claim = NULL, "
+	    "  updated_at = dunning.now() "
+	    "  WHERE state IN ('planned', 'approved') AND lease_until < dunning.now() "
+	    "  RETURNING id, invoice_id, stage) "
+	    "SELECT true, dunning.audit('daemon', 'in_doubt', invoice_id, id, jsonb_build_object("
+	    "  'stage', stage, 'message_id', message_id, 'reason', 'lease_expired')) FROM x "
+	    "UNION ALL "
+	    "SELECT false, dunning.audit('daemon', 'claim_released', invoice_id, id, "
+	    "  jsonb_build_object('stage', stage, 'reason', 'lease_expired')) FROM y",
+	    0, NULL, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
-	n = PQntuples(res);
+	n = 0;
+	for (int i = 0; i < PQntuples(res); i++)
+		n += PQgetvalue(res, i, 0)[0] == 't';
+	if (PQntuples(res) > n)
+		log_info("%d claimed reminder(s) never handed by a stopped sender are due again",
+		    PQntuples(res) - n);
 	PQclear(res);
 	return n;
 }

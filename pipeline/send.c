@@ -40,6 +40,7 @@ struct pending {
 	struct send_stats *st;
 	const struct clock *clock;
 	const struct outbox_channel *channel;
+	bool marked;			/* 'sending': handed, or about to be */
 };
 
 /* Keep the copy of a message that left (or may have: in doubt), for the
@@ -80,18 +81,33 @@ temporary(struct send_pass *s, time_t now, struct send_group *g, const char *why
 
 /* The relay refused the session (ANSWER) before G was handed: G waits
  * with the session's backoff, which grows with each refused session in a
- * row, not with G's attempts. */
+ * row, not with G's attempts; MARKED: G was 'sending' (else only claimed). */
 static int
 refused(struct send_pass *s, time_t now, struct send_group *g, const char *answer,
-    struct send_stats *st)
+    bool marked, struct send_stats *st)
 {
 	if (s->refused_until == 0) {
 		s->refused_until = now + outbox_backoff(s->cfg, s->refusals + 1, &s->seed);
 		snprintf(s->refusal, sizeof(s->refusal), "%s", answer);
 	}
-	if (outcome_refused(s->store, s->cfg, g, s->refused_until, answer) < 0)
+	if ((marked ? outcome_refused(s->store, s->cfg, g, s->refused_until, answer) :
+	    outcome_defer(s->store, s->cfg, g, s->refused_until, REASON_SESSION_REFUSED,
+	    answer)) < 0)
 		return -1;
 	st->refused++;
+	return 0;
+}
+
+/* G was claimed, never marked 'sending': the session stopped before it
+ * (WHY).  Due again after the first backoff; not an attempt. */
+static int
+deferred(struct send_pass *s, time_t now, struct send_group *g, const char *why,
+    struct send_stats *st)
+{
+	if (outcome_defer(s->store, s->cfg, g, now + outbox_backoff(s->cfg, 1, &s->seed),
+	    REASON_RETRY_BACKOFF, why) < 0)
+		return -1;
+	st->retried++;
 	return 0;
 }
 
@@ -134,6 +150,10 @@ record(struct pending *p, struct outbox_msg *m)
 	struct send_group *g = &p->g;
 	bool gave_up;
 
+	if (!p->marked)
+		return m->m.outcome == MAILER_REFUSED ?
+		    refused(s, m->now, g, m->m.status, false, p->st) :
+		    deferred(s, m->now, g, m->m.status, p->st);
 	switch (outbox_judge(s->cfg, m->m.outcome, g->items[0].attempts, false, &gave_up)) {
 	case OUTBOX_SENT:
 		keep_copy(s, g, &m->copy);
@@ -163,7 +183,7 @@ record(struct pending *p, struct outbox_msg *m)
 			log_warnx("%s: %s", g->message_id, m->m.status);
 		return temporary(s, m->now, g, m->m.status, p->st);
 	case OUTBOX_REFUSED:
-		return refused(s, m->now, g, m->m.status, p->st);
+		return refused(s, m->now, g, m->m.status, true, p->st);
 	}
 	return 0;
 }
@@ -197,6 +217,38 @@ handed(struct outbox_msg *m, void *arg)
 		p->st->errors++;
 	}
 	outcome_release(s->store, &p->g);
+}
+
+/* Right before M is handed: its invoices re-checked and its reminders
+ * marked 'sending' in one statement (outcome_mark_sending).  False: M is
+ * not handed — its invoice changed since the claim (the planner decides
+ * again), or the database did not answer (the claim's lease runs out). */
+static bool
+ready(struct outbox_msg *m, void *arg)
+{
+	struct pending *p = m->udata;
+	struct send_pass *s = p->s;
+
+	(void)arg;
+	if (p->clock->set && store_set_now(s->store, clock_now(p->clock)) < 0) {
+		log_warnx("%s: not sent: %s", p->g.message_id, store_error(s->store));
+		p->st->errors++;
+		return false;
+	}
+	switch (outcome_mark_sending(s->store, s->cfg, &p->g)) {
+	case 1:
+		p->marked = true;
+		return true;
+	case 0:
+		log_info("%s: not sent: its invoice changed since the claim", p->g.message_id);
+		p->st->skipped++;
+		break;
+	default:
+		log_warnx("%s: not sent: %s", p->g.message_id, store_error(s->store));
+		p->st->errors++;
+	}
+	outcome_release(s->store, &p->g);
+	return false;
 }
 
 /* Claimed message P, for M: checked and composed for its channel.  A
@@ -247,7 +299,7 @@ hand(struct send_pass *s, struct outbox_msg *msgs, size_t n)
 
 		while (j < n && ((struct pending *)msgs[j].udata)->channel == c)
 			j++;
-		c->hand(&env, msgs + i, j - i, handed, NULL);
+		c->hand(&env, msgs + i, j - i, ready, handed, NULL);
 		i = j;
 	}
 	for (i = 0; i < n; i++) {

@@ -29,6 +29,7 @@ struct send_pass {
 struct send_stats {
 	int sent, letters, retried, failed, in_doubt, errors;
 	int refused;		/* messages a refused session kept */
+	int skipped;		/* claimed, then not sent: their invoice changed */
 };
 
 /* Send everything due, by CLOCK, until nothing is due or the send window

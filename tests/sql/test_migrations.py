@@ -30,7 +30,10 @@ SINCE_OLD = {
                 ('audit_log_unchained_idx', 'id'),
                 ('invoice_next_action', 'invoice_id'), ('invoice_next_action', 'next_action_at'),
                 ('invoice_next_action_pkey', 'invoice_id'),
-                ('invoice_next_action_at_idx', 'next_action_at')},
+                ('invoice_next_action_at_idx', 'next_action_at'),
+                # 018: the sender's claim, numbered by a sequence
+                ('reminder', 'claim'), ('reminder_claim_seq', 'is_called'),
+                ('reminder_claim_seq', 'last_value'), ('reminder_claim_seq', 'log_cnt')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey')},
@@ -43,7 +46,8 @@ SINCE_OLD = {
                   # 017: the planner's bookmark
                   'dunning.invoice_look_again()', 'dunning.client_look_again()'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
-                  'invoice_next_action_pkey', 'invoice_next_action_at_idx'},
+                  'invoice_next_action_pkey', 'invoice_next_action_at_idx',
+                  'reminder_claim_seq'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
