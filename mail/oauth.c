@@ -32,7 +32,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "build_config.h"
 #include "log.h"
 #include "oauth.h"
 
@@ -353,7 +352,7 @@ fetch(const struct config *cfg, const char *secret, const char *refresh, char **
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "dunningd/" DUNNING_VERSION);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "dunningd");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
