@@ -38,12 +38,6 @@ daemon_load(const char *path, time_t now, struct templates **ms)
 		return NULL;
 	}
 	config_diag_free(&diag);
-	if (cfg->smtp.tls == CONFIG_TLS_IMPLICIT) {
-		fprintf(stderr, "%s: smtp tls = \"tls\" (implicit TLS, port 465) is not supported "
-		    "by the SMTP library: use tls = \"starttls\" (port 587)\n", path);
-		config_free(cfg);
-		return NULL;
-	}
 	/* The zone is process-wide: a refused reload must leave the old one. */
 	if ((old_tz = getenv("TZ")) != NULL && (old_tz = strdup(old_tz)) == NULL)
 		fatal("strdup");

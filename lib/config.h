@@ -19,6 +19,13 @@ enum config_tls {
 	CONFIG_TLS_IMPLICIT,
 };
 
+/* How the daemon signs in to the relay (smtp.auth). */
+enum config_auth {
+	CONFIG_AUTH_PASSWORD,	/* AUTH PLAIN or LOGIN when username is set */
+	CONFIG_AUTH_XOAUTH2,	/* AUTH XOAUTH2 with a token from smtp.oauth */
+	CONFIG_AUTH_NONE,	/* no AUTH, even with a username */
+};
+
 enum config_channel {
 	CONFIG_CHANNEL_EMAIL,
 	CONFIG_CHANNEL_LETTER,
@@ -57,8 +64,17 @@ struct config {
 		int port;
 		enum config_tls tls;
 		char *ca_file;	/* "" = system trust store */
+		enum config_auth auth;
 		char *username;
 		char *password_file;
+		/* auth = "xoauth2": where the access token comes from (RFC 6749) */
+		struct {
+			char *token_url;	/* https://, or http:// to a loopback host */
+			char *client_id;
+			char *client_secret_file;	/* "" = credential oauth_client_secret */
+			char *refresh_token_file;	/* "" = credential oauth_refresh_token */
+			char *scope;	/* "" = none sent */
+		} oauth;
 		char *from;
 		char *reply_to;	/* "" = the responsible lawyer */
 		int retry_base;	/* seconds before the first retry of a 4xx, doubled after */

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,6 +37,139 @@ is_loopback(const char *host)
 		host = buf;
 	}
 	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* The later of two lines (0: not in the file). */
+static int
+later(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Is URL an https:// address, or an http:// one to a loopback host (a test
+ * endpoint), with a host and no user name or password in it?  When not,
+ * *WHY says what is wrong.
+ */
+static bool
+token_url_ok(const char *url, const char **why)
+{
+	bool clear = false;
+	char host[256];
+	size_t n;
+
+	if (strncasecmp(url, "https://", 8) == 0) {
+		url += 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		url += 7;
+		clear = true;
+	} else {
+		*why = "is not https://";
+		return false;
+	}
+	n = strcspn(url, "/?#");
+	if (url[strcspn(url, " \t")] != '\0') {
+		*why = "holds a blank";
+		return false;
+	}
+	if (memchr(url, '@', n) != NULL) {
+		*why = "holds a user name or password";
+		return false;
+	}
+	/* the host: [v6] or up to the port */
+	if (url[0] == '[')
+		n = strcspn(url, "]") + (url[strcspn(url, "]")] == ']');
+	else
+		n = strcspn(url, ":/?#");
+	if (n == 0 || n >= sizeof(host)) {
+		*why = "has no host";
+		return false;
+	}
+	memcpy(host, url, n);
+	host[n] = '\0';
+	if (clear && !is_loopback(host)) {
+		*why = "is not https://";
+		return false;
+	}
+	return true;
+}
+
+/* Is there a systemd credential NAME ($CREDENTIALS_DIRECTORY/NAME)? */
+static bool
+has_credential(const char *name)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[1024];
+	struct stat st;
+
+	if (dir == NULL || *dir == '\0')
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0;
+}
+
+/* Refuse the file of key KEY in SEC (VALUE) when named but missing;
+ * CREDENTIAL is what "" stands for. */
+static void
+check_secret_file(struct config_ctx *ctx, cfg_t *sec, const char *key, const char *value,
+    const char *credential)
+{
+	struct config_shown s;
+	struct stat st;
+
+	if (value == NULL || *value == '\0' || !config_usable(ctx, sec, key) ||
+	    stat(value, &st) == 0)
+		return;
+	config_error(ctx, config_key_line(ctx, sec, key), "%s \"%s\": %s: write an existing "
+	    "file, or \"\" to use the systemd credential %s", key, config_show(&s, value),
+	    strerror(errno), credential);
+}
+
+/*
+ * auth = "xoauth2" (smtp.oauth): a token endpoint over TLS, a client, a
+ * mailbox, and a secret to show the endpoint (a client secret or a refresh
+ * token, from a file or a systemd credential).  A missing key is named on
+ * the line of auth or of the oauth section, whichever is later.
+ */
+static void
+check_oauth(struct config_ctx *ctx, cfg_t *root, const struct config *c)
+{
+	cfg_t *m = cfg_getsec(root, "smtp"), *o = config_untitled(root, "oauth");
+	const char *url = c->smtp.oauth.token_url, *why;
+	struct config_shown s;
+	int line;
+
+	if (url == NULL || c->smtp.oauth.client_id == NULL || c->smtp.username == NULL ||
+	    c->smtp.oauth.client_secret_file == NULL || c->smtp.oauth.refresh_token_file == NULL)
+		return;
+	check_secret_file(ctx, o, "client_secret_file", c->smtp.oauth.client_secret_file,
+	    "oauth_client_secret");
+	check_secret_file(ctx, o, "refresh_token_file", c->smtp.oauth.refresh_token_file,
+	    "oauth_refresh_token");
+	if (*url != '\0' && config_usable(ctx, o, "token_url") && !token_url_ok(url, &why))
+		config_error(ctx, config_key_line(ctx, o, "token_url"), "token_url \"%s\" %s: "
+		    "write the provider's token endpoint, e.g. "
+		    "\"https://login.microsoftonline.com/TENANT/oauth2/v2.0/token\" (http:// is for "
+		    "a loopback host only)",
+		    config_show(&s, url), why);
+	if (c->smtp.auth != CONFIG_AUTH_XOAUTH2 || !config_usable(ctx, m, "auth"))
+		return;
+	line = later(config_key_line(ctx, m, "auth"), config_sec_line(ctx, o));
+	if (*url == '\0' && config_usable(ctx, o, "token_url"))
+		config_error(ctx, line, "auth = \"xoauth2\" needs oauth.token_url: write the "
+		    "provider's token endpoint, e.g. "
+		    "\"https://login.microsoftonline.com/TENANT/oauth2/v2.0/token\"");
+	if (*c->smtp.oauth.client_id == '\0' && config_usable(ctx, o, "client_id"))
+		config_error(ctx, line, "auth = \"xoauth2\" needs oauth.client_id: write the "
+		    "application (client) ID the provider gave the firm's registration");
+	if (*c->smtp.username == '\0' && config_usable(ctx, m, "username"))
+		config_error(ctx, later(line, config_key_line(ctx, m, "username")), "auth = "
+		    "\"xoauth2\" needs username: write the mailbox the messages are sent as");
+	if (*c->smtp.oauth.client_secret_file == '\0' && *c->smtp.oauth.refresh_token_file == '\0' &&
+	    !has_credential("oauth_client_secret") && !has_credential("oauth_refresh_token"))
+		config_error(ctx, line, "auth = \"xoauth2\" needs a client secret or a refresh "
+		    "token: set oauth.client_secret_file or oauth.refresh_token_file, or pass the "
+		    "systemd credential oauth_client_secret or oauth_refresh_token");
 }
 
 /* Refuse a retry cap below the first wait, clear text to a remote relay,
@@ -212,6 +346,7 @@ void
 config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 {
 	check_smtp(ctx, root, c);
+	check_oauth(ctx, root, c);
 	check_schedule(ctx, root, c);
 	check_stages(ctx, root);
 	check_approval(ctx, root, c);

@@ -26,11 +26,14 @@
 
 /* The choices of a text key; an enum's are in the order of its values. */
 static const char *const tls_choices[] = { "none", "starttls", "tls", NULL };
+static const char *const auth_choices[] = { "password", "xoauth2", "none", NULL };
 static const char *const channel_choices[] = { "email", "letter", NULL };
 static const char *const language_choices[] = { "fr", "en", NULL };
 
 _Static_assert(CONFIG_TLS_NONE == 0 && CONFIG_TLS_STARTTLS == 1 && CONFIG_TLS_IMPLICIT == 2,
     "tls_choices[] follows enum config_tls");
+_Static_assert(CONFIG_AUTH_PASSWORD == 0 && CONFIG_AUTH_XOAUTH2 == 1 && CONFIG_AUTH_NONE == 2,
+    "auth_choices[] follows enum config_auth");
 _Static_assert(CONFIG_CHANNEL_EMAIL == 0 && CONFIG_CHANNEL_LETTER == 1,
     "channel_choices[] follows enum config_channel");
 
@@ -56,11 +59,25 @@ const struct config_key config_keys[] = {
 	{ "smtp", "tls", CONFIG_T_ENUM, "starttls", AT(smtp.tls),
 	  .hint = "write \"starttls\", \"tls\" (implicit) or \"none\"", .choices = tls_choices },
 	{ "smtp", "ca_file", CONFIG_T_STR, "", AT(smtp.ca_file) },
+	{ "smtp", "auth", CONFIG_T_ENUM, "password", AT(smtp.auth),
+	  .hint = "write \"password\", \"xoauth2\" or \"none\"", .choices = auth_choices },
 	{ "smtp", "username", CONFIG_T_STR, "", AT(smtp.username) },
 	{ "smtp", "password_file", CONFIG_T_STR, "", AT(smtp.password_file) },
 	{ "smtp", "password", CONFIG_T_REFUSED, NULL, NOWHERE,
 	  .hint = "passwords do not belong in this file: use password_file or the systemd "
 	  "credential smtp_password" },
+	/* smtp { oauth { … } }: the token endpoint of auth = "xoauth2" */
+	{ "oauth", "token_url", CONFIG_T_STR, "", AT(smtp.oauth.token_url) },
+	{ "oauth", "client_id", CONFIG_T_STR, "", AT(smtp.oauth.client_id) },
+	{ "oauth", "client_secret_file", CONFIG_T_STR, "", AT(smtp.oauth.client_secret_file) },
+	{ "oauth", "refresh_token_file", CONFIG_T_STR, "", AT(smtp.oauth.refresh_token_file) },
+	{ "oauth", "scope", CONFIG_T_STR, "", AT(smtp.oauth.scope) },
+	{ "oauth", "client_secret", CONFIG_T_REFUSED, NULL, NOWHERE,
+	  .hint = "secrets do not belong in this file: use client_secret_file or the systemd "
+	  "credential oauth_client_secret" },
+	{ "oauth", "refresh_token", CONFIG_T_REFUSED, NULL, NOWHERE,
+	  .hint = "secrets do not belong in this file: use refresh_token_file or the systemd "
+	  "credential oauth_refresh_token" },
 	{ "smtp", "from", CONFIG_T_STR, "Cabinet <relances@cabinet.example>", AT(smtp.from),
 	  .hint = ADDRESS_HINT, .format = &config_fmt_address, .nonempty = true },
 	{ "smtp", "reply_to", CONFIG_T_STR, "", AT(smtp.reply_to),
@@ -160,6 +177,7 @@ static const struct config_key rate_keys[] = {
 const struct config_section config_sections[] = {
 	{ "database", NULL },
 	{ "smtp", NULL },
+	{ "oauth", "smtp" },
 	{ "firm", NULL },
 	{ "schedule", NULL },
 	{ "approval", NULL },

@@ -6,7 +6,8 @@
  *
  * What libcurl gives: implicit TLS (smtps://) or STARTTLS required
  * (CURLUSESSL_ALL, never downgraded), the chain and the configured host
- * name verified, SNI, SASL PLAIN and LOGIN, TCP_NODELAY.  What it does
+ * name verified, SNI, SASL PLAIN and LOGIN, XOAUTH2 (the token from
+ * oauth.c), TCP_NODELAY.  What it does
  * not: the relay's words.  They come from the protocol trace
  * (CURLOPT_DEBUGFUNCTION): the last command sent and the last answer,
  * which say where a transfer stopped — before the message was handed
@@ -25,6 +26,7 @@
 
 #include "log.h"
 #include "mailer.h"
+#include "oauth.h"
 
 #define CONNECT_TIMEOUT 30L	/* seconds to open the connection and TLS */
 #define ANSWER_TIMEOUT 300L	/* seconds for each answer (RFC 5321 4.5.3.2) */
@@ -50,6 +52,7 @@ struct mailer {
 	enum phase phase;
 	bool closing;			/* QUIT or RSET sent: the answers are over */
 	struct mailer_msg *m;		/* the message in transfer */
+	char *bearer;			/* auth = "xoauth2": the token shown */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -153,9 +156,41 @@ relay_url(const struct config *cfg, char *buf, size_t n)
 	    ipv6 ? "]" : "", cfg->smtp.port, host);
 }
 
-/* A handle for the session, or NULL with ERR set. */
+/* How the session signs in (smtp.auth): PLAIN or LOGIN with PASSWORD when
+ * a user is set, XOAUTH2 with a token from the endpoint, or not at all.
+ * -1 with ERR when no token can be had: the session is refused. */
+static int
+auth_setup(struct mailer *mx, const struct config *cfg, const char *password, char *err,
+    size_t errlen)
+{
+	CURL *c = mx->curl;
+
+	switch (cfg->smtp.auth) {
+	case CONFIG_AUTH_PASSWORD:
+		if (cfg->smtp.username == NULL || *cfg->smtp.username == '\0')
+			break;
+		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp.username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, password != NULL ? password : "");
+		curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, "AUTH=PLAIN;AUTH=LOGIN");
+		break;
+	case CONFIG_AUTH_XOAUTH2:
+		if ((mx->bearer = oauth_token(cfg, err, errlen)) == NULL)
+			return -1;
+		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp.username);
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, mx->bearer);
+		curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+		break;
+	case CONFIG_AUTH_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* A handle for the session, or NULL with ERR set: *REFUSED when the
+ * session cannot sign in (no token), else it failed to start. */
 static struct mailer *
-mailer_open(const struct config *cfg, const char *password, char *err, size_t errlen)
+mailer_open(const struct config *cfg, const char *password, bool *refused, char *err,
+    size_t errlen)
 {
 	struct mailer *mx;
 	CURL *c;
@@ -198,10 +233,11 @@ mailer_open(const struct config *cfg, const char *password, char *err, size_t er
 		if (cfg->smtp.ca_file != NULL && *cfg->smtp.ca_file)
 			curl_easy_setopt(c, CURLOPT_CAINFO, cfg->smtp.ca_file);
 	}
-	if (cfg->smtp.username != NULL && *cfg->smtp.username) {
-		curl_easy_setopt(c, CURLOPT_USERNAME, cfg->smtp.username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, password != NULL ? password : "");
-		curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, "AUTH=PLAIN;AUTH=LOGIN");
+	if (auth_setup(mx, cfg, password, err, errlen) < 0) {
+		*refused = true;
+		curl_easy_cleanup(c);
+		free(mx);
+		return NULL;
 	}
 	return mx;
 }
@@ -213,6 +249,7 @@ mailer_close(struct mailer *mx)
 		return;
 	curl_easy_cleanup(mx->curl);
 	curl_slist_free_all(mx->rcpt);
+	oauth_free(mx->bearer);
 	free(mx);
 }
 
@@ -299,6 +336,10 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 	 * "client not authenticated", 550 5.7.1 "sender not allowed"), wait
 	 * for a person; the rest (connection, TLS, a 4xx) for the backoff. */
 	if (rc == CURLE_LOGIN_DENIED || (mx->phase == PHASE_MAIL && code >= 500)) {
+		/* A refused token is not shown again: the next session asks
+		 * the endpoint for a new one. */
+		if (rc == CURLE_LOGIN_DENIED && mx->bearer != NULL)
+			oauth_forget(mx->bearer);
 		m->outcome = MAILER_REFUSED;
 		status(mx, m, true, rc);
 		return false;
@@ -319,11 +360,18 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 	struct mailer *mx;
 	char err[256];
 	size_t i = 0;
+	bool refused = false;
 
 	if (n == 0)
 		return;
-	if ((mx = mailer_open(cfg, password, err, sizeof(err))) == NULL)
-		log_warnx("smtp %s:%d: %s", cfg->smtp.host, cfg->smtp.port, err);
+	if ((mx = mailer_open(cfg, password, &refused, err, sizeof(err))) == NULL) {
+		/* No token: refused before the relay was reached, which the
+		 * sender says once. */
+		if (refused)
+			outcome = MAILER_REFUSED;
+		else
+			log_warnx("smtp %s:%d: %s", cfg->smtp.host, cfg->smtp.port, err);
+	}
 	for (; mx != NULL && i < n; i++) {
 		bool go_on;
 
@@ -364,6 +412,8 @@ mailer_password(const struct config *cfg, char *err, size_t errlen)
 	FILE *f;
 
 	err[0] = '\0';
+	if (cfg->smtp.auth != CONFIG_AUTH_PASSWORD)
+		return NULL;
 	if (cfg->smtp.password_file != NULL && *cfg->smtp.password_file)
 		snprintf(path, sizeof(path), "%s", cfg->smtp.password_file);
 	else if (creds != NULL)

@@ -1,7 +1,9 @@
 /*
  * mailer — one SMTP session carrying several messages, one at a time:
  * implicit TLS or STARTTLS with the chain and the host name verified,
- * AUTH when a username is set, and the relay's verdict on each message.
+ * AUTH as smtp.auth says (PLAIN or LOGIN when a username is set, XOAUTH2
+ * with a token from mail/oauth.c, or none), and the relay's verdict on
+ * each message.
  */
 #ifndef DUNNING_MAILER_H
 #define DUNNING_MAILER_H
@@ -43,13 +45,16 @@ typedef bool (*mailer_ready_fn)(struct mailer_msg *m, void *arg);
 typedef void (*mailer_done_fn)(struct mailer_msg *m, void *arg);
 
 /* Send the N messages in one session (connection reuse), one at a time.
- * PASSWORD, READY and DONE may be NULL.  Never fails as a whole: each
- * message not skipped gets its outcome. */
+ * PASSWORD (auth = "password" only), READY and DONE may be NULL.  Never
+ * fails as a whole: each message not skipped gets its outcome —
+ * MAILER_REFUSED for every one, with the endpoint's answer, when auth =
+ * "xoauth2" gets no token. */
 void mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs,
     size_t n, mailer_ready_fn ready, mailer_done_fn done, void *arg);
 
 /* The SMTP password: smtp.password_file, else the systemd credential
- * "smtp_password".  NULL when none; ERR says why if one was expected. */
+ * "smtp_password".  NULL when none, or when smtp.auth is not "password";
+ * ERR says why if one was expected. */
 char *mailer_password(const struct config *cfg, char *err, size_t errlen);
 
 #endif

@@ -8,7 +8,13 @@ Recipients matching --reject-rcpt get a 550, those matching --tempfail-rcpt a
 451, so tests can drive the daemon's failure paths against a real SMTP
 conversation.
 With --tls-cert/--tls-key it requires STARTTLS; with --auth USER:PASSWORD it
-requires AUTH (PLAIN or LOGIN, over TLS only when TLS is on).
+requires AUTH (PLAIN or LOGIN, over TLS only when TLS is on).  With
+--xoauth2 USER:TOKEN it requires AUTH XOAUTH2 (the only mechanism offered
+unless --auth is given too) and accepts only the exact initial response
+base64("user=" USER "\x01auth=Bearer " TOKEN "\x01\x01"), on the AUTH line
+or after the empty 334 challenge; anything else gets Microsoft 365's
+"535 5.7.3 Authentication unsuccessful".  Lines up to 16 KiB are read then
+(a real token is a JWT of one or two kilobytes).
 Prints "READY host:port" on stdout once it listens.
 
 Fault injection that a test can change while the server runs
@@ -52,8 +58,10 @@ that make no sense (unknown step, malformed reply, negative delay) are
 ignored with a warning on stderr.
 
 --events FILE appends one JSON line per connection event:
-    {"event": "connect"|"mail"|"rcpt"|"data"|"eom"|"quit"|"rset",
+    {"event": "connect"|"mail"|"rcpt"|"data"|"eom"|"quit"|"rset"|"auth",
      "at": time.time(), "conn": N}
+and, for "auth", "mechanism" and "ok" (with XOAUTH2, "response" too: the
+initial response decoded, as text).
 N numbers the connections from 1.  An event is written when the command is
 received (for eom: when the final dot is received), before any delay, reply
 or drop from the control file, so "data" without "eom" means the client is
@@ -61,6 +69,8 @@ mid-DATA.  "connect" is written when the TCP connection is accepted.
 """
 import argparse
 import asyncio
+import base64
+import binascii
 import email.parser
 import email.policy
 import itertools
@@ -72,7 +82,7 @@ import sys
 import time
 
 from aiosmtpd.controller import UnthreadedController
-from aiosmtpd.smtp import SMTP, AuthResult
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
 STEPS = ('connect', 'helo', 'mail', 'rcpt', 'data', 'eom')
 REPLY_RE = re.compile(r'^[2-5][0-9][0-9]([ -][^\r\n]*)?$')
@@ -170,10 +180,10 @@ class Events:
     def __init__(self, path):
         self.path = path
 
-    def log(self, event, conn):
+    def log(self, event, conn, **more):
         if not self.path:
             return
-        line = json.dumps({'event': event, 'at': time.time(), 'conn': conn})
+        line = json.dumps(dict({'event': event, 'at': time.time(), 'conn': conn}, **more))
         with open(self.path, 'a', encoding='utf-8') as f:
             f.write(line + '\n')
 
@@ -200,15 +210,20 @@ class FaultSMTP(SMTP):
 
     _conn_ids = itertools.count(1)
 
-    def __init__(self, handler, *, control, events, **kwargs):
+    def __init__(self, handler, *, control, events, long_lines=False, **kwargs):
+        if long_lines:
+            # Read before the base class makes its stream reader.
+            self.line_length_limit = 16384
         super().__init__(handler, **kwargs)
+        if long_lines:
+            self.command_size_limits['AUTH'] = 12288       # RFC 4954 §4
         self.control = control
         self.events = events
         self.conn = next(self._conn_ids)
         self.close_after_reply = False
 
-    def event(self, name):
-        self.events.log(name, self.conn)
+    def event(self, name, **more):
+        self.events.log(name, self.conn, **more)
 
     def _close(self):
         # As smtp_QUIT does: stop reading commands, flush and close.
@@ -364,19 +379,48 @@ class Recorder:
         return '250 2.0.0 Ok: queued'
 
 
+class XOAuth2Recorder(Recorder):
+    """The Recorder with AUTH XOAUTH2 (aiosmtpd takes a handler's auth_*
+    methods as mechanisms), accepting one user and one token."""
+
+    def __init__(self, out, reject, tempfail, user, token):
+        super().__init__(out, reject, tempfail)
+        self.expected = ('user=%s\x01auth=Bearer %s\x01\x01' % (user, token)).encode()
+
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) == 1:
+            blob = await server.challenge_auth('', encode_to_b64=False)
+            if blob is MISSING:             # answered already ("*", bad base64)
+                return AuthResult(success=False, handled=True)
+        else:
+            try:
+                blob = base64.b64decode(args[1].encode(), validate=True)
+            except (binascii.Error, ValueError):
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        ok = blob == self.expected
+        server.event('auth', mechanism='XOAUTH2', ok=ok,
+                     response=blob.decode('utf-8', 'replace'))
+        # handled=False and a message, as for --auth: aiosmtpd 1.4.3 never
+        # answers a failure it takes as handled.
+        return AuthResult(success=ok, handled=False, message=None if ok else
+                          '535 5.7.3 Authentication unsuccessful')
+
+
 class FaultController(UnthreadedController):
     """Runs on the main thread's loop.  Unlike the threaded Controller it does
     not open a trigger connection at start, which would show up as an extra
     connection in --events and consume a "connect" fault."""
 
-    def __init__(self, handler, *, control, events, **kwargs):
+    def __init__(self, handler, *, control, events, long_lines=False, **kwargs):
         super().__init__(handler, **kwargs)
         self.control = control
         self.events = events
+        self.long_lines = long_lines
 
     def factory(self):
         return FaultSMTP(self.handler, control=self.control, events=self.events,
-                         loop=self.loop, **self.SMTP_kwargs)
+                         long_lines=self.long_lines, loop=self.loop, **self.SMTP_kwargs)
 
 
 def main():
@@ -389,10 +433,16 @@ def main():
     ap.add_argument('--tls-cert')
     ap.add_argument('--tls-key')
     ap.add_argument('--auth')
+    ap.add_argument('--xoauth2', metavar='USER:TOKEN',
+                    help='require AUTH XOAUTH2 with exactly this user and token')
     ap.add_argument('--control', help='JSON fault-injection file, re-read at every step')
     ap.add_argument('--events', help='append one JSON line per connection event')
     args = ap.parse_args()
-    handler = Recorder(args.out, args.reject_rcpt, args.tempfail_rcpt)
+    if args.xoauth2:
+        user, token = args.xoauth2.split(':', 1)
+        handler = XOAuth2Recorder(args.out, args.reject_rcpt, args.tempfail_rcpt, user, token)
+    else:
+        handler = Recorder(args.out, args.reject_rcpt, args.tempfail_rcpt)
     extra = {}
     if args.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -404,6 +454,7 @@ def main():
         def authenticate(server, session, envelope, mechanism, auth_data):
             ok = (auth_data.login.decode() == user and
                   auth_data.password.decode() == password)
+            server.event('auth', mechanism=mechanism, ok=ok)
             # handled=False said: aiosmtpd 1.4.3's AuthResult takes a failure
             # as handled by default and never answers (the client waits
             # until it times out).  Postfix's words.
@@ -411,12 +462,17 @@ def main():
                               '535 5.7.8 Error: authentication failed: bad credentials')
         extra.update(authenticator=authenticate, auth_required=True,
                      auth_require_tls=bool(args.tls_cert))
+    if args.xoauth2:
+        extra.update(auth_required=True, auth_require_tls=bool(args.tls_cert))
+        if not args.auth:
+            extra.update(auth_exclude_mechanism=['PLAIN', 'LOGIN'])
     loop = asyncio.new_event_loop()
     controller = FaultController(handler, hostname=args.host, port=args.port,
                                  loop=loop, control=Control(args.control),
                                  events=Events(args.events),
                                  decode_data=False, enable_SMTPUTF8=True,
-                                 data_size_limit=10 * 1024 * 1024, **extra)
+                                 data_size_limit=10 * 1024 * 1024,
+                                 long_lines=bool(args.xoauth2), **extra)
     controller.begin()
     print('READY %s:%d' % (args.host, args.port), flush=True)
     stop = asyncio.Event()

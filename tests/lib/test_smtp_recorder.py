@@ -3,6 +3,7 @@ options, and the runtime fault injection (--control) and --events log.
 
 Run with: meson test -C build --suite lib
 """
+import base64
 import os
 import shutil
 import smtplib
@@ -317,5 +318,44 @@ def test_starttls_and_auth_with_faults(tmp_path):
         assert len(srv.records()) == 1
         # STARTTLS is not a new connection.
         assert [e['event'] for e in srv.events()].count('connect') == 1
+    finally:
+        srv.stop()
+
+
+def xoauth2_blob(user, token):
+    raw = 'user=%s\x01auth=Bearer %s\x01\x01' % (user, token)
+    return base64.b64encode(raw.encode()).decode()
+
+
+def test_xoauth2_accepts_only_the_exact_initial_response(tmp_path):
+    """--xoauth2 USER:TOKEN: AUTH XOAUTH2 alone is offered; the initial
+    response on the AUTH line or after the empty 334 challenge, a token of
+    a real JWT's size included; anything else is refused with 535 and MAIL
+    is then refused too (530); each attempt is in the events log."""
+    token = 'eyJ0eXAiOiJKV1QifQ.' + 'x' * 2000 + '.sig'
+    srv = start_recorder(tmp_path, '--xoauth2', 'relances@cabinet.example:' + token)
+    try:
+        with srv.client() as s:
+            assert s.esmtp_features['auth'].split() == ['XOAUTH2']
+            assert s.docmd('AUTH XOAUTH2 ' + xoauth2_blob('relances@cabinet.example',
+                                                          token))[0] == 235
+            send(s, message())
+        with srv.client() as s:
+            assert s.docmd('AUTH XOAUTH2')[0] == 334
+            assert s.docmd(xoauth2_blob('relances@cabinet.example', token))[0] == 235
+        for user, tok in (('relances@cabinet.example', token[:-1]),
+                          ('autre@cabinet.example', token)):
+            with srv.client() as s:
+                code, text = s.docmd('AUTH XOAUTH2 ' + xoauth2_blob(user, tok))
+                assert (code, text) == (535, b'5.7.3 Authentication unsuccessful')
+                assert s.mail('billing@example.org')[0] == 530
+        with srv.client() as s:
+            assert s.docmd('AUTH XOAUTH2 not-base64!')[0] == 501
+        assert len(srv.records()) == 1
+        auths = [e for e in srv.events() if e['event'] == 'auth']
+        assert [(a['mechanism'], a['ok']) for a in auths] == [
+            ('XOAUTH2', True), ('XOAUTH2', True), ('XOAUTH2', False), ('XOAUTH2', False)]
+        assert auths[0]['response'] == 'user=relances@cabinet.example\x01auth=Bearer %s' \
+            '\x01\x01' % token
     finally:
         srv.stop()

@@ -95,6 +95,8 @@ make_tree(void)
 	touch(d, "nosubj.txt");
 	touch(d, "nosubj.subject");
 	touch(tmp, "smtp_password");
+	touch(tmp, "oauth_client_secret");
+	touch(tmp, "oauth_refresh_token");
 }
 
 /* Remove what make_tree() and the cases wrote. */

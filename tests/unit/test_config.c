@@ -44,6 +44,11 @@ test_defaults(void)
 	    c->smtp.max_attempts == 12 && c->smtp.messages_per_session == 20,
 	    "defaults: smtp retry_base 300, retry_max 7200, max_attempts 12, "
 	    "messages_per_session 20");
+	tap_ok(c->smtp.auth == CONFIG_AUTH_PASSWORD && strcmp(c->smtp.oauth.token_url, "") == 0 &&
+	    strcmp(c->smtp.oauth.client_id, "") == 0 &&
+	    strcmp(c->smtp.oauth.client_secret_file, "") == 0 &&
+	    strcmp(c->smtp.oauth.refresh_token_file, "") == 0 &&
+	    strcmp(c->smtp.oauth.scope, "") == 0, "defaults: auth password, smtp.oauth empty");
 	tap_ok(strcmp(c->firm.name, "") == 0 && strcmp(c->firm.signature, "") == 0 &&
 	    strcmp(c->firm.language, "fr") == 0,
 	    "defaults: firm strings empty, lawyers' mail in French");
@@ -85,7 +90,7 @@ test_full(void)
 {
 	struct config_diag d = { 0 };
 	struct config *c = load_fixture("full.conf", &d);
-	char pw[400];
+	char pw[400], rt[400];
 
 	if (!tap_ok(c != NULL && d.nerrors == 0, "full: loads")) {
 		dump(&d);
@@ -100,6 +105,15 @@ test_full(void)
 	    strcmp(c->smtp.from, "\"Cabinet Martin & Associés\" <relances@martin-avocats.fr>") == 0 &&
 	    strcmp(c->smtp.reply_to, "compta@martin-avocats.fr") == 0,
 	    "full: smtp, tls none accepted on 127.0.0.2");
+	snprintf(pw, sizeof(pw), "%s/oauth_client_secret", tmp);
+	snprintf(rt, sizeof(rt), "%s/oauth_refresh_token", tmp);
+	tap_ok(c->smtp.auth == CONFIG_AUTH_XOAUTH2 && strcmp(c->smtp.oauth.token_url,
+	    "https://login.microsoftonline.com/cabinet.example/oauth2/v2.0/token") == 0 &&
+	    strcmp(c->smtp.oauth.client_id, "6731de76-14a6-49ae-97bc-6eba6914391e") == 0 &&
+	    strcmp(c->smtp.oauth.client_secret_file, pw) == 0 &&
+	    strcmp(c->smtp.oauth.refresh_token_file, rt) == 0 &&
+	    strcmp(c->smtp.oauth.scope, "https://outlook.office365.com/.default") == 0,
+	    "full: auth xoauth2 and the nested smtp.oauth section");
 	tap_ok(c->smtp.retry_base == 60 && c->smtp.retry_max == 86400 &&
 	    c->smtp.max_attempts == 0 && c->smtp.messages_per_session == 1,
 	    "full: smtp retries 60 s to 86400 s, max_attempts 0, one message a session");
@@ -314,8 +328,11 @@ test_table(void)
 				ok = false;
 			}
 		}
-		if (s->keys == NULL && s->parent != NULL) {
-			tap_diag("untitled section %s is not at the top level", s->name);
+		/* config_untitled() finds an untitled section through its
+		 * parents: untitled ones too (smtp { oauth { … } }) */
+		if (s->keys == NULL && s->parent != NULL && (config_section_find(s->parent) == NULL ||
+		    config_section_find(s->parent)->keys != NULL)) {
+			tap_diag("untitled section %s is not inside an untitled one", s->name);
 			ok = false;
 		}
 	}

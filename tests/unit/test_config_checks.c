@@ -436,6 +436,106 @@ test_from(void)
 	}
 }
 
+/* smtp.auth = "xoauth2" and the smtp.oauth section: each refusal on its
+ * line; which token endpoints are accepted; a systemd credential counts
+ * as a secret. */
+static void
+test_oauth(void)
+{
+	static const struct {
+		const char *url;
+		bool ok;
+	} urls[] = {
+		{ "https://login.microsoftonline.com/cabinet.example/oauth2/v2.0/token", true },
+		{ "https://oauth2.googleapis.com/token", true }, { "HTTPS://LOGIN.EXAMPLE/T", true },
+		{ "http://127.0.0.1:8080/token", true }, { "http://localhost/token", true },
+		{ "http://[::1]:8080/token", true }, { "http://login.example/token", false },
+		{ "http://127.0.0.1.example/token", false }, { "https://u:pw@login.example/t", false },
+		{ "ftp://login.example/t", false }, { "login.example/token", false },
+		{ "https:///token", false }, { "https://login.example/a token", false },
+	};
+	struct config_diag d = { 0 };
+	struct config *c;
+	char text[512], creds[400];
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	c = load_fixture("oauth.conf", &d);
+	expect_count(c, &d, 6, "oauth.conf");
+	expect(&d, 5, "auth = \"xoauth2\" needs oauth.client_id");
+	expect(&d, 5, "auth = \"xoauth2\" needs username: write the mailbox");
+	expect(&d, 6, "token_url \"http://login.example/token\" is not https://");
+	expect(&d, 7, "secrets do not belong in this file: use client_secret_file or the "
+	    "systemd credential oauth_client_secret");
+	expect(&d, 8, "secrets do not belong in this file: use refresh_token_file or the "
+	    "systemd credential oauth_refresh_token");
+	expect(&d, 9, "refresh_token_file \"");
+	tap_ok(!has_error(&d, 7, "s3cret") && !has_error(&d, 8, "1//x"),
+	    "oauth.conf: the secrets written in the file are not repeated");
+	config_diag_free(&d);
+
+	c = load_text("smtp {\n  auth = \"xoauth2\"\n}\ntemplates { dir = \"@TPL@\" }\n", &d);
+	expect_count(c, &d, 4, "xoauth2 and nothing else");
+	expect(&d, 2, "needs oauth.token_url");
+	expect(&d, 2, "needs oauth.client_id");
+	expect(&d, 2, "needs username");
+	expect(&d, 2, "needs a client secret or a refresh token: set oauth.client_secret_file or "
+	    "oauth.refresh_token_file, or pass the systemd credential oauth_client_secret or "
+	    "oauth_refresh_token");
+	config_diag_free(&d);
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		snprintf(text, sizeof(text), "smtp {\n  auth = \"xoauth2\" username = \"a@b.fr\"\n"
+		    "  oauth {\n    token_url = \"%s\"\n    client_id = \"c\"\n"
+		    "    client_secret_file = \"@TMP@/oauth_client_secret\"\n  }\n}\n"
+		    "templates { dir = \"@TPL@\" }\n", urls[i].url);
+		c = load_text(text, &d);
+		if (!tap_ok((c != NULL) == urls[i].ok, "token_url %s: %s", urls[i].url,
+		    urls[i].ok ? "accepted" : "refused"))
+			dump(&d);
+		if (!urls[i].ok)
+			expect(&d, 4, "token_url \"");
+		config_free(c);
+		config_diag_free(&d);
+	}
+
+	/* the refresh token as a systemd credential: no file key needed */
+	snprintf(text, sizeof(text), "smtp {\n  auth = \"xoauth2\" username = \"a@b.fr\"\n"
+	    "  oauth { token_url = \"https://oauth2.googleapis.com/token\" client_id = \"c\" }\n"
+	    "}\ntemplates { dir = \"@TPL@\" }\n");
+	snprintf(creds, sizeof(creds), "%s/credentials", tmp);
+	mkdir_or_bail(creds);
+	setenv("CREDENTIALS_DIRECTORY", creds, 1);
+	c = load_text(text, &d);
+	tap_ok(c == NULL && has_error(&d, 3, "needs a client secret or a refresh token"),
+	    "xoauth2: an empty credentials directory holds no secret");
+	config_free(c);
+	config_diag_free(&d);
+	touch(creds, "oauth_refresh_token");
+	c = load_text(text, &d);
+	if (!tap_ok(c != NULL && c->smtp.auth == CONFIG_AUTH_XOAUTH2,
+	    "xoauth2: the credential oauth_refresh_token is a secret"))
+		dump(&d);
+	config_free(c);
+	config_diag_free(&d);
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	/* the other ways of signing in need none of it */
+	c = load_text("smtp { auth = \"none\" username = \"relances\" }\n"
+	    "templates { dir = \"@TPL@\" }\n", &d);
+	tap_ok(c != NULL && c->smtp.auth == CONFIG_AUTH_NONE, "auth none accepted");
+	config_free(c);
+	config_diag_free(&d);
+	c = load_text("smtp {\n  auth = \"oauth\"\n}\ntemplates { dir = \"@TPL@\" }\n", &d);
+	expect_count(c, &d, 1, "auth oauth");
+	expect(&d, 2, "auth \"oauth\" is unknown: write \"password\", \"xoauth2\" or \"none\"");
+	config_diag_free(&d);
+	c = load_text("smtp {\n  oauth { scope = \"a\" }\n  oauth { client_id = \"b\" }\n}\n"
+	    "templates { dir = \"@TPL@\" }\n", &d);
+	expect_count(c, &d, 1, "oauth twice");
+	expect(&d, 3, "section oauth appears twice");
+	config_diag_free(&d);
+}
+
 /* Files that cannot be read as a configuration. */
 static void
 test_unreadable(void)
@@ -481,6 +581,7 @@ main(int argc, char **argv)
 	test_hostile();
 	test_loopback();
 	test_from();
+	test_oauth();
 	test_unreadable();
 	remove_tree();
 	return tap_done();

@@ -19,6 +19,7 @@ harness.fixtures.
     programs.py  free ports, polling with a deadline, dunningd as a service
     pg.py        the private PostgreSQL cluster
     smtp.py      the SMTP recorder as a subprocess, the mails it recorded
+    token.py     the OAuth 2.0 token endpoint as a subprocess, its requests
     env.py       one test's world: database, relay, configuration, programs
     asserts.py   tables of messages compared with a readable diff
     threads.py   a function in a thread, the audit chain's watchers
@@ -28,16 +29,17 @@ from .asserts import assert_table
 from .clock import PARIS, D, allow_simulated_clock, at, days, instant
 from .env import BASE_CONFIG, Env, migrate_template
 from .paths import (DUNNINGCTL, DUNNINGD, PG_BIN, PROGRAM_TIMEOUT, PYTHON, RECORDER,
-                    SOURCE_ROOT, TEMPLATES, from_meson)
+                    SOURCE_ROOT, TEMPLATES, TOKEN_SERVER, from_meson)
 from .pg import Cluster
 from .programs import Daemon, free_port, wait_until
 from .smtp import Mail, SmtpRecorder
 from .text import norm_spaces, pdf_text, pdf_words
+from .token import TokenServer
 from .threads import Worker, audit_watchers
 
 __all__ = [
     'assert_table', 'PARIS', 'D', 'allow_simulated_clock', 'at', 'days', 'instant',
-    'BASE_CONFIG', 'Env', 'migrate_template', 'DUNNINGCTL', 'DUNNINGD', 'PG_BIN', 'PROGRAM_TIMEOUT', 'PYTHON', 'RECORDER', 'SOURCE_ROOT', 'TEMPLATES',
+    'BASE_CONFIG', 'Env', 'migrate_template', 'DUNNINGCTL', 'DUNNINGD', 'PG_BIN', 'PROGRAM_TIMEOUT', 'PYTHON', 'RECORDER', 'SOURCE_ROOT', 'TEMPLATES', 'TOKEN_SERVER',
     'Cluster', 'Daemon', 'free_port', 'wait_until', 'Mail', 'SmtpRecorder',
-    'norm_spaces', 'pdf_text', 'pdf_words', 'from_meson', 'Worker', 'audit_watchers',
+    'norm_spaces', 'pdf_text', 'pdf_words', 'TokenServer', 'from_meson', 'Worker', 'audit_watchers',
 ]

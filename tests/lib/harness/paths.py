@@ -32,6 +32,8 @@ DUNNINGCTL = from_meson('DUNNINGCTL')
 # The SMTP recorder is a script next to this package (scripts/lib.sh runs it too).
 RECORDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         'smtp_recorder.py')
+# The OAuth 2.0 token endpoint of the XOAUTH2 tests, beside it.
+TOKEN_SERVER = os.path.join(os.path.dirname(RECORDER), 'token_server.py')
 TEMPLATES = os.path.join(SOURCE_ROOT, 'templates')
 
 PROGRAM_TIMEOUT = 60
