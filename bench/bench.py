@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/bench.py — the benchmark set of issues 7 and 15; bench/run calls it.
+"""bench/bench.py — the benchmark set of issues 7, 15 and 16; bench/run calls it.
 
 Not a test: it asserts nothing about the figures, it measures them side by
 side with a reference in the same run and writes bench/results.md.
@@ -31,6 +31,10 @@ Parts:
   latency  dispute-to-cancel latency, 50 trials, while one daemon sends a
            batch of 10 000; its RSS during the batch.
   idle     CPU of an idle daemon over 60 s; its RSS.
+  slow     issue 16: dispute-to-settled latency, 50 trials, while 1, 2 and
+           4 daemons send through the tests' relay (aiosmtpd) answering
+           each end of DATA after 50 ms, then 300 ms; each dispute on a
+           claimed message or on the one being handed (bench/slow.py).
   backlog  a backlog of each size (every invoice overdue, none reminded:
            bench/backlog.py): the first pass, the escalation pass a week
            later, a pass with nothing due; time, peak RSS, commits and
@@ -58,6 +62,7 @@ from backlog import (GOAL_IDLE_MS, GOAL_N, GOAL_RSS_KB, GOAL_S, GOAL_SCALE, GOAL
 from planning import part_plan
 from running import part_idle, part_latency
 from sending import make_send_template, part_send
+from slow import GAP_S, TIMEOUT_S, part_slow
 
 RESULTS = os.path.join(HERE, 'results.md')
 
@@ -70,7 +75,7 @@ NOTES = {}          # section -> list of lines
 def write_results(meta, out):
     L = []
     w = L.append
-    w('# dunningd benchmarks (issues 7 and 15)')
+    w('# dunningd benchmarks (issues 7, 15 and 16)')
     w('')
     w('Written by `bench/run` (bench/bench.py --parts %s%s) on %s, commit %s; %s, '
       '%d cores; load average before: %s, after: %s. Every figure is measured next to its '
@@ -279,6 +284,117 @@ def summarise(plan, send, lat, idle):
             'utime+stime (10 ms ticks) over %d s, from 3 s after its start.' % IDLE_S)
 
 
+def summarise_slow(slow):
+    def ms(v):
+        return '%.1f' % v if v is not None else '—'
+
+    for r in slow:
+        a = r['all']
+        fig('dispute settled behind a relay taking %.0f ms per message, %d daemon(s), %d trials '
+            '(ms)' % (r['delay'] * 1000, r['k'], a['n']),
+            'median %s, worst %s (claimed: %s; being handed: %s)%s' % (
+                ms(a['median']), ms(a['worst']), ms(r['claimed']['worst']),
+                ms(r['sending']['worst']),
+                ', %d timeouts' % a['timeouts'] if a['timeouts'] else ''),
+            '—', '—', '≤ 1 s worst of %d' % TRIALS)
+    notes = NOTES.setdefault('Disputes behind a slow relay (issue 16)', [])
+    w = notes.append
+    w('Goal of issue 16: a dispute or a payment settled in at most 1 s, worst of %d, behind a '
+      'relay taking 300 ms per message (SPEC rule 4 and §3.5: a dispute waits at most for the '
+      'one message of its invoice being handed to the relay). The relay is the tests\' '
+      '(tests/lib/smtp_recorder.py, aiosmtpd, through harness.SmtpRecorder) with its fault '
+      'injection answering each end of DATA after 50 ms, then after 300 ms. For each delay, k = '
+      '%s daemons run as services (`dunningd --now %s`, poll_interval 3600: only the '
+      'notification explains a reaction) on a fresh copy of a database with a year of audit '
+      'log (as the sending part\'s) and a batch of due j3 reminders, one invoice per client, '
+      'written as a planning pass writes them (then `--plan-only` at that instant): '
+      'about twice what k daemons send in the time of the trials (column "batch"); they are '
+      'stopped (SIGTERM) once the trials are done, the rest of the batch not waited for. '
+      'smtp.messages_per_session = 20: each daemon claims up to 20 due reminders together '
+      '(still \'planned\', under a lease) and marks each \'sending\' right before handing it.'
+      % (TRIALS, ', '.join(str(x['k']) for x in slow if x['delay'] == slow[0]['delay']),
+         at(SEND_DAY, '10:00')))
+    w('')
+    w('From the first message recorded sent, %d trials, one after the other, a pause drawn '
+      'between two (uniform from %.0f ms to %.0f ms more than the relay\'s delay, seeded: a '
+      'dispute meets a message at any point of its handing, not in step with the sends), '
+      'alternately on a **claimed** message (the lowest-id reminder still `planned` with a '
+      'lease: the next to leave among the claimed ones) and on the message **being handed** '
+      '(the lowest-id reminder `sending`). Each: the billing software\'s `UPDATE '
+      'dunning.invoice SET disputed_at = …, dispute_reason = … WHERE number = …` '
+      '(autocommit) on one connection, in a thread; the reminder\'s state polled every 2 ms on '
+      'another. **Settled** = the UPDATE has returned (its commit acknowledged) *and* the '
+      'reminder is in a final state: `cancelled` (the dispute won: the planner, woken by the '
+      'NOTIFY of the commit, cancelled it; the message never leaves) or `sent` (it was being '
+      'handed: the UPDATE waited on the invoice\'s send lock until the relay\'s answer was '
+      'recorded). The time is from just before the UPDATE is sent to the later of the two; '
+      'not settled after %d s is a timeout. A claimed message may become the one being '
+      'handed between the pick and the UPDATE (the sender marked it first): it then ends '
+      '`sent`, counted in its picked case ("claimed, ended sent"). "UPDATE returned" is how '
+      'long the billing software\'s statement took: a dispute on a claimed message should '
+      'wait for nothing (a commit), one on the message being handed for that one send.'
+      % (TRIALS, GAP_S * 1000, GAP_S * 1000 + 50, TIMEOUT_S))
+    w('')
+    w('Checks, after the daemons stopped. Each Message-ID the relay recorded (the lawyers\' '
+      'digests apart) at most once, and their set the database\'s `sent` set. No message of a '
+      'disputed invoice accepted **after the dispute took hold**: the UPDATE returns '
+      '`clock_timestamp()`, read once its row is written, i.e. after its BEFORE trigger got the '
+      'invoice\'s send lock (sql/base/send_lock.sql) — which a sender holds from marking the '
+      'message `sending` until its outcome is committed, and without which it cannot mark '
+      'it (a try-lock, then a re-check that sees the committed dispute) — and before the '
+      'commit; the relay stamps each message it accepts (`received_at`) right before its 250, '
+      'which comes before the sender records `sent` and lets the lock go. Both are the host\'s '
+      'real-time clock (gettimeofday / clock_gettime(CLOCK_REALTIME), same machine), so a '
+      'message of that invoice with `received_at` ≥ that instant would have reached the relay '
+      'after the dispute held its lock: "after the dispute" counts them. (The audit rows\' '
+      '`at` is the daemon\'s simulated clock, in whole seconds, and the invoice UPDATE writes '
+      'no audit row: neither can order the two.) And per trial, from the audit log: a '
+      '`cancelled` reminder has a `cancelled` row, no `sending` row and nothing at the relay to '
+      'its client; a `sent` one exactly one `sending` and one `sent` row and one message at the '
+      'relay ("audit/relay mismatches" counts the trials that differ). "Accepted before the '
+      'UPDATE": disputes on a message being handed whose relay answer had already come when '
+      'the UPDATE was sent (it waited only for the recording). A payment takes the same '
+      'path (the same send lock, the same NOTIFY) and is not measured apart.')
+    w('')
+    w('| relay ms / message | daemons | batch | case | trials | settled median ms | worst ms '
+      '| timeouts | UPDATE returned median / worst ms | claimed, ended sent |')
+    w('|---|---|---|---|---|---|---|---|---|---|')
+    for r in slow:
+        for case, name in (('claimed', 'claimed'),
+                           ('claimed_cancelled', 'claimed, of which ended cancelled'),
+                           ('sending', 'being handed'), ('all', 'all')):
+            x = r[case]
+            w('| %.0f | %d | %d | %s | %d | %s | %s | %d | %s / %s | %s |' % (
+                r['delay'] * 1000, r['k'], r['batch'], name, x['n'], ms(x['median']),
+                ms(x['worst']), x['timeouts'], ms(x['update_median']), ms(x['update_worst']),
+                r['claimed_sent'] if case == 'claimed' else ''))
+    w('')
+    w('| relay ms / message | daemons | sent before the trials | sent during the trials (s) '
+      '| received at the relay | distinct Message-IDs | relay set = DB sent set | after the '
+      'dispute | accepted before the UPDATE | audit/relay mismatches | left sending / in_doubt '
+      '| exit | load before |')
+    w('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for r in slow:
+        w('| %.0f | %d | %d | %d (%.1f s) | %d | %d | %s | %d%s | %d | %d%s | %d / %d | %s | %s |'
+          % (r['delay'] * 1000, r['k'], r['sent_first'], r['sent_trials'], r['t_trials'],
+             r['received'], r['distinct'], 'yes' if r['same_set'] else 'NO',
+             len(r['after_dispute']),
+             ' (%s)' % ', '.join(r['after_dispute']) if r['after_dispute'] else '',
+             r['answered_before'], len(r['bad']),
+             ' (%s)' % ', '.join(r['bad']) if r['bad'] else '',
+             r['left'].get('sending', 0), r['left'].get('in_doubt', 0),
+             ', '.join(map(str, r['rc'])), r['load']))
+    w('')
+    w('Sorted times to settled (ms), per configuration (c: claimed, ended cancelled; cs: '
+      'claimed, ended sent; h: being handed):')
+    w('')
+    for r in slow:
+        w('- %.0f ms, %d daemon(s): %s' % (r['delay'] * 1000, r['k'], ', '.join(
+            '%s%s' % (ms(t['ms']), 'h' if t['case'] == 'sending' else
+                      'cs' if t['state'] == 'sent' else 'c')
+            for t in sorted(r['trials'], key=lambda t: (t['ms'] is None, t['ms'] or 0)))))
+
+
 def backlog_goal(step, n, x, by_n):
     """The goal of the issue for STEP at N (pass X), with its verdict; '—'
     where the issue sets none."""
@@ -422,7 +538,7 @@ def summarise_backlog(bl):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--sizes', default='10000,100000,1000000')
-    ap.add_argument('--parts', default='plan,send,latency,idle,backlog')
+    ap.add_argument('--parts', default='plan,send,latency,idle,slow,backlog')
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--rounds-big', type=int, default=3, help='rounds at 1 000 000 invoices')
     ap.add_argument('--scale', default='1,2,4')
@@ -436,7 +552,7 @@ def main():
     a = ap.parse_args()
     parts = a.parts.split(',')
     sizes = [int(x) for x in a.sizes.split(',')]
-    unknown = set(parts) - {'plan', 'send', 'latency', 'idle', 'backlog'}
+    unknown = set(parts) - {'plan', 'send', 'latency', 'idle', 'slow', 'backlog'}
     if unknown:
         sys.exit('bench: unknown part(s) %s' % ', '.join(sorted(unknown)))
     need = [DUNNINGD]
@@ -456,7 +572,7 @@ def main():
     work = tempfile.mkdtemp(prefix='dunning-bench-')
     os.chmod(work, 0o755)
     b = Bench(work)
-    plan = send = lat = idle = bl = None
+    plan = send = lat = idle = slow = bl = None
     try:
         meta['settings'] = b.settings()
         meta['pg'] = b.sql('postgres', 'SHOW server_version')[0][0]
@@ -472,6 +588,8 @@ def main():
             lat = part_latency(b, tpl)
         if 'idle' in parts:
             idle = part_idle(b)
+        if 'slow' in parts:
+            slow = part_slow(b)
         if 'backlog' in parts:
             bl = part_backlog(b, sizes, a.backlog_rounds, a.backlog_rounds_big, a.profile)
     finally:
@@ -480,6 +598,8 @@ def main():
     meta['load1'] = load_avg()
     meta['elapsed'] = time.monotonic() - t0
     summarise(plan, send, lat, idle)
+    if slow:
+        summarise_slow(slow)
     if bl:
         summarise_backlog(bl)
     write_results(meta, a.out)

@@ -89,19 +89,29 @@ def smtp_source(port, msgfile, count, sessions):
     return per * sessions / s
 
 
-def make_send_template(b):
-    db = b.clone(b.cluster.template, 'send_tpl')
-    # The audit log of a year at work (a firm of this size writes a few
-    # hundred rows a working day), a day's rows per transaction: the
-    # daemon's statements run against the log production has, not against
-    # an empty table whose statistics say so.
+def audit_history(b, db):
+    """The audit log of a year at work (a firm of this size writes a few
+    hundred rows a working day), a day's rows per transaction: the
+    daemon's statements run against the log production has, not against
+    an empty table whose statistics say so."""
     for first in range(1, AUDIT_HISTORY + 1, 1000):
         b.sql(db, "INSERT INTO dunning.audit_log (actor, action, details) "
                   "SELECT 'dunningd', 'history', jsonb_build_object('n', g) "
                   "FROM generate_series(%s, %s) g", (first, min(first + 999, AUDIT_HISTORY)))
-    for stmt in (SEND_SQL % {'batch': BATCH, 'trials': TRIALS}).split(';'):
+
+
+def load_batch(b, db, batch, held):
+    """BATCH due j3 reminders (one invoice per client) and HELD strategic
+    clients' j3 held (SEND_SQL)."""
+    for stmt in (SEND_SQL % {'batch': batch, 'trials': held}).split(';'):
         if stmt.strip():
             b.sql(db, stmt)
+
+
+def make_send_template(b):
+    db = b.clone(b.cluster.template, 'send_tpl')
+    audit_history(b, db)
+    load_batch(b, db, BATCH, TRIALS)
     conf = b.config(db, free_port(), 'send_tpl')
     p = plan_pass(conf, at(SEND_DAY, '10:00'))     # checks: nothing to write
     say('== sending template: %s' % p['detail'])
