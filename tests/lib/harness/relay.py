@@ -51,9 +51,13 @@ REALM = 'relay.test'
 # The deliveries run as nobody: virtual(8) refuses root, and neither the
 # queue owner nor root should own what a test reads.
 MAIL_USER = 'nobody'
-DEFERRAL_REPLY = '451 4.3.0 Deferred once by the test relay, try again'
+DEFERRAL_TEXT = 'Deferred once by the test relay, try again'
+DEFERRAL_REPLY = '451 4.3.0 ' + DEFERRAL_TEXT
 
 TIMEOUT = 60
+# Debian's (scripts/lib.sh), by path: /usr/sbin may be missing from PATH.
+POSTFIX = '/usr/sbin/postfix'
+SASLPASSWD2 = '/usr/sbin/saslpasswd2'
 
 
 def _run(argv, **kw):
@@ -165,6 +169,9 @@ class Relay:
     password = PASSWORD
 
     def __init__(self, workdir):
+        if os.geteuid() != 0 or not all(os.access(p, os.X_OK) for p in (POSTFIX, SASLPASSWD2)):
+            raise RuntimeError('the relay runs a Postfix instance of its own: it needs root '
+                               'and Debian\'s postfix and sasl2-bin (scripts/lib.sh)')
         self.workdir = str(workdir)
         # Postfix's unprivileged processes (smtpd reading the sasldb as
         # postfix, virtual writing the Maildir as nobody) open these files
@@ -222,9 +229,9 @@ class Relay:
                 try:
                     self._wait_banners(deadline)
                     return self
-                except RuntimeError:
+                except RuntimeError as e:
                     # A free port taken meanwhile: master exits at its bind.
-                    if attempt == 4 or 'Address already in use' not in self.full_log():
+                    if attempt == 4 or 'Address already in use' not in str(e):
                         raise
                     self._stop_postfix()
         except BaseException:
@@ -252,7 +259,7 @@ class Relay:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _make_sasldb(self):
-        subprocess.run(['saslpasswd2', '-f', self.sasldb, '-p', '-c', '-u', REALM, USERNAME],
+        subprocess.run([SASLPASSWD2, '-f', self.sasldb, '-p', '-c', '-u', REALM, USERNAME],
                        input=PASSWORD, text=True, check=True, timeout=TIMEOUT,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         pf = pwd.getpwnam('postfix')
@@ -273,7 +280,7 @@ class Relay:
         # postmulti: those only matter to the set-gid postdrop/postqueue run
         # by other users, and to `postfix` run from the default instance.
         self.errors = open(os.path.join(self.dir, 'postfix.out'), 'w')
-        self.proc = subprocess.Popen(['postfix', '-c', self.conf, 'start-fg'],
+        self.proc = subprocess.Popen([POSTFIX, '-c', self.conf, 'start-fg'],
                                      stdin=subprocess.DEVNULL, stdout=self.errors,
                                      stderr=subprocess.STDOUT)
 
@@ -340,7 +347,7 @@ class Relay:
             # them, so that the next test's ports and files are free.
             try:
                 wait_until('the relay\'s processes to exit',
-                           lambda: not _group_alive(self.master_pid), deadline=10)
+                           lambda: not processes_left(self.master_pid), deadline=10)
             except AssertionError:
                 _signal(-self.master_pid, signal.SIGKILL)
         self.errors.close()
@@ -560,7 +567,7 @@ def _signal(pid, sig):
         pass
 
 
-def _group_alive(pgid):
+def processes_left(pgid):
     """Is a process of group PGID still running (zombies not counted)?"""
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
