@@ -15,7 +15,6 @@ from email.utils import make_msgid
 import pytest
 
 from harness import Relay
-from harness.fixtures import relay  # noqa: F401
 from harness.relay import DEFERRAL_TEXT, processes_left
 
 TIMEOUT = 10

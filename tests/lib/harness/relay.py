@@ -440,7 +440,8 @@ deferral_policy = check_policy_service inet:127.0.0.1:{policy_port}
         master = """\
 127.0.0.1:{submission} inet n - n - - smtpd
 127.0.0.1:{smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
-127.0.0.1:{tls12} inet n - n - - smtpd -o smtpd_tls_protocols=$tls12_only -o smtpd_tls_mandatory_protocols=$tls12_only
+127.0.0.1:{tls12} inet n - n - - smtpd
+  -o smtpd_tls_protocols=$tls12_only -o smtpd_tls_mandatory_protocols=$tls12_only
 127.0.0.1:{wrong_name} inet n - n - - smtpd -o smtpd_tls_chain_files=$wrong_name_chain
 127.0.0.1:{deferral} inet n - n - - smtpd -o smtpd_recipient_restrictions=$deferral_policy
 cleanup   unix  n - n - 0 cleanup
@@ -498,8 +499,8 @@ postlog   unix-dgram n - n - 1 postlogd
 
     def tls_protocols(self):
         """The TLS protocol of each connection smtpd accepted, in order."""
-        return re.findall(r'smtpd\[\d+\]: \S+ TLS connection established from \S+: (TLSv[\d.]+)',
-                          self.log())
+        return re.findall(r'smtpd\[\d+\]: \S+ TLS connection established from \S+: '
+                          r'(TLSv[\d.]+)', self.log())
 
     def queued(self):
         """The queue files not yet delivered (or deferred, or held)."""
