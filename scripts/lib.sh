@@ -13,6 +13,7 @@ packages=(
 	libpango1.0-dev libcairo2-dev fonts-dejavu-core poppler-utils
 	postgresql-15 postgresql-client-15 tzdata
 	python3-aiosmtpd python3-pytest python3-psycopg2
+	postfix sasl2-bin libsasl2-modules openssl
 	clang
 )
 
@@ -26,6 +27,10 @@ ensure_packages() {
 	echo "==> installing: ${missing[*]}"
 	local sudo=()
 	[ "$(id -u)" -ne 0 ] && sudo=(sudo)
+	# The tests run a private Postfix of their own (tests/lib/harness/relay.py):
+	# no system instance is configured nor started.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		"${sudo[@]}" debconf-set-selections
 	"${sudo[@]}" apt-get update -q
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends \
 		"${missing[@]}"

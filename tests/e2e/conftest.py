@@ -1,2 +1,3 @@
 """Fixtures of the end-to-end suite, from the shared harness (tests/lib/harness)."""
-from harness.fixtures import cluster, env, make_env, make_private_env, private_cluster  # noqa: F401
+from harness.fixtures import (cluster, env, make_env, make_private_env,  # noqa: F401
+                              private_cluster, relay)

@@ -20,6 +20,7 @@ harness.fixtures.
     pg.py        the private PostgreSQL cluster
     smtp.py      the SMTP recorder as a subprocess, the mails it recorded
     token.py     the OAuth 2.0 token endpoint as a subprocess, its requests
+    relay.py     a private Postfix relay: TLS, AUTH, a Maildir (the SMTP transport)
     env.py       one test's world: database, relay, configuration, programs
     asserts.py   tables of messages compared with a readable diff
     threads.py   a function in a thread, the audit chain's watchers
@@ -32,6 +33,7 @@ from .paths import (DUNNINGCTL, DUNNINGD, PG_BIN, PROGRAM_TIMEOUT, PYTHON, RECOR
                     SOURCE_ROOT, TEMPLATES, TOKEN_SERVER, from_meson)
 from .pg import Cluster
 from .programs import Daemon, free_port, wait_until
+from .relay import Relay
 from .smtp import Mail, SmtpRecorder
 from .text import norm_spaces, pdf_text, pdf_words
 from .token import TokenServer
@@ -40,6 +42,6 @@ from .threads import Worker, audit_watchers
 __all__ = [
     'assert_table', 'PARIS', 'D', 'allow_simulated_clock', 'at', 'days', 'instant',
     'BASE_CONFIG', 'Env', 'migrate_template', 'DUNNINGCTL', 'DUNNINGD', 'PG_BIN', 'PROGRAM_TIMEOUT', 'PYTHON', 'RECORDER', 'SOURCE_ROOT', 'TEMPLATES', 'TOKEN_SERVER',
-    'Cluster', 'Daemon', 'free_port', 'wait_until', 'Mail', 'SmtpRecorder',
+    'Cluster', 'Daemon', 'free_port', 'wait_until', 'Mail', 'SmtpRecorder', 'Relay',
     'norm_spaces', 'pdf_text', 'pdf_words', 'TokenServer', 'from_meson', 'Worker', 'audit_watchers',
 ]

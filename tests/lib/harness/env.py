@@ -36,12 +36,29 @@ spool {{ dir = "{spool}" }}
 """
 
 
+def point_smtp(text, host, tls):
+    """BASE_CONFIG's text (formatted) with the smtp block's host and tls set
+    to HOST and TLS.  BASE_CONFIG keeps the recorder's literal values, so
+    that its other users (bench/rig.py) need no new keys."""
+    for key, value in (('host', host), ('tls', tls)):
+        text, n = re.subn(r'(?m)^(  %s = )"[^"\n]*"$' % key,
+                          lambda m: '%s"%s"' % (m.group(1), value), text, count=1)
+        assert n == 1, 'BASE_CONFIG has no smtp %s line' % key
+    return text
+
+
 class Env:
-    """One test's world: its database, its relay, its configuration."""
+    """One test's world: its database, its relay, its configuration.
+
+    By default the relay is the SMTP recorder (SMTP true), or a port that
+    refuses connections (SMTP false).  A test with a relay of its own
+    (harness.Relay) gives SMTP_PORT, and SMTP_HOST and SMTP_TLS as the
+    daemon should reach it; no recorder is started then; its other keys
+    (ca_file, username, password_file...) go in SMTP_CONF."""
 
     def __init__(self, cluster, template, workdir, extra_conf='', reject=None, tempfail=None,
                  smtp=True, db_user='postgres', empty=False, smtp_conf='', firm_conf='',
-                 smtp_args=()):
+                 smtp_args=(), smtp_host='127.0.0.1', smtp_port=None, smtp_tls='none'):
         self.cluster = cluster
         self.workdir = workdir
         self.dbname = cluster.new_db_name()
@@ -52,7 +69,9 @@ class Env:
         self.spool = os.path.join(workdir, 'spool')
         self.smtp = None
         self._dead = None
-        if smtp:
+        self.smtp_host = smtp_host
+        self.smtp_tls = smtp_tls
+        if smtp_port is None and smtp:
             for attempt in range(5):
                 try:
                     self.smtp = SmtpRecorder(workdir, reject=reject, tempfail=tempfail,
@@ -62,7 +81,7 @@ class Env:
                     if attempt == 4:
                         raise
             smtp_port = self.smtp.port
-        else:
+        elif smtp_port is None:
             # A port bound but not listening: connections are refused, and
             # no other process can take it while the test runs.
             self._dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -90,7 +109,8 @@ class Env:
         text = BASE_CONFIG.format(conninfo=self.cluster.conninfo(self.dbname, self.db_user),
                                   smtp_port=self.smtp_port, templates=TEMPLATES,
                                   spool=self.spool, smtp_extra=self.smtp_conf,
-                                  firm_extra=self.firm_conf) + self.extra_conf
+                                  firm_extra=self.firm_conf)
+        text = point_smtp(text, self.smtp_host, self.smtp_tls) + self.extra_conf
         with open(self.config, 'w', encoding='utf-8') as f:
             f.write(text)
 

@@ -8,6 +8,7 @@ import pytest
 from .env import Env, migrate_template
 from .paths import DUNNINGCTL, DUNNINGD
 from .pg import Cluster
+from .relay import Relay
 
 
 def _started_cluster(tmp_path_factory, durable=False):
@@ -64,3 +65,14 @@ def make_env(cluster, tmp_path):
 @pytest.fixture
 def env(make_env):
     return make_env()
+
+
+@pytest.fixture
+def relay(tmp_path):
+    """A private Postfix relay (harness.relay), stopped even when the test
+    fails; its log and Maildir are kept in tmp_path/relay."""
+    r = Relay(tmp_path).start()
+    try:
+        yield r
+    finally:
+        r.stop()

@@ -122,7 +122,12 @@ class Mail:
         self.raw = record['data']
         self.envelope_rcpt = record['rcpt_tos']
         self.mail_from = record['mail_from']
-        self.msg = email.message_from_string(self.raw, policy=email.policy.default)
+        # A record from a Maildir (harness.relay) keeps its bytes: parsed as
+        # bytes, an 8bit part decodes by its own charset.
+        if 'bytes' in record:
+            self.msg = email.message_from_bytes(record['bytes'], policy=email.policy.default)
+        else:
+            self.msg = email.message_from_string(self.raw, policy=email.policy.default)
         self.rcpt = self.envelope_rcpt[0] if self.envelope_rcpt else None
         self.to = self.msg['To']
         self.subject = str(self.msg['Subject']) if self.msg['Subject'] is not None else None

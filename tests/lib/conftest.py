@@ -1,0 +1,2 @@
+"""Fixtures of the lib suite, from the shared harness (tests/lib/harness)."""
+from harness.fixtures import relay  # noqa: F401
