@@ -264,6 +264,16 @@ status(struct mailer *mx, struct mailer_msg *m, bool answered, CURLcode rc)
 		    mx->error[0] ? mx->error : curl_easy_strerror(rc));
 }
 
+/* STATUS without the "host:port: " it starts with when no answer came. */
+static const char *
+without_where(const struct mailer *mx, const char *status)
+{
+	size_t n = strlen(mx->where);
+
+	return strncmp(status, mx->where, n) == 0 && strncmp(status + n, ": ", 2) == 0 ?
+	    status + n + 2 : status;
+}
+
 /*
  * Hand M to the relay and judge the transfer.  Returns true when the
  * session can go on to the next message, false when the relay refused
@@ -331,10 +341,18 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 	default:
 		break;
 	}
-	/* Nothing handed: the session failed.  Refused credentials, or a
+	/* Nothing handed: the session failed.  Refused credentials, a
 	 * refused sender (a 5xx at MAIL is about the session: 530 5.7.57
-	 * "client not authenticated", 550 5.7.1 "sender not allowed"), wait
-	 * for a person; the rest (connection, TLS, a 4xx) for the backoff. */
+	 * "client not authenticated", 550 5.7.1 "sender not allowed"), or a
+	 * certificate that does not verify (an unknown CA, another name:
+	 * nothing a retry changes, and nothing was sent to that relay) wait
+	 * for a person; the rest (connection, a TLS handshake cut, a 4xx)
+	 * for the backoff. */
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+		m->outcome = MAILER_REFUSED;
+		status(mx, m, false, rc);
+		return false;
+	}
 	if (rc == CURLE_LOGIN_DENIED || (mx->phase == PHASE_MAIL && code >= 500)) {
 		/* A refused token is not shown again: the next session asks
 		 * the endpoint for a new one. */
@@ -383,7 +401,7 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 		if (!go_on) {
 			/* A refusal is the sender's to say, once. */
 			if (msgs[i].outcome != MAILER_REFUSED)
-				log_warnx("smtp %s: %s", mx->where, msgs[i].status);
+				log_warnx("smtp %s: %s", mx->where, without_where(mx, msgs[i].status));
 			snprintf(err, sizeof(err), "%s", msgs[i].status);
 			outcome = msgs[i].outcome == MAILER_REFUSED ? MAILER_REFUSED :
 			    MAILER_TEMPORARY;

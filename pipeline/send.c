@@ -87,8 +87,14 @@ refused(struct send_pass *s, time_t now, struct send_group *g, const char *answe
     bool marked, struct send_stats *st)
 {
 	if (s->refused_until == 0) {
+		char where[300];
+		size_t n = (size_t)snprintf(where, sizeof(where), "%s:%d: ", s->cfg->smtp.host,
+		    s->cfg->smtp.port);
+
 		s->refused_until = now + outbox_backoff(s->cfg, s->refusals + 1, &s->seed);
-		snprintf(s->refusal, sizeof(s->refusal), "%s", answer);
+		/* The log line names the relay already. */
+		snprintf(s->refusal, sizeof(s->refusal), "%s",
+		    strncmp(answer, where, n) == 0 ? answer + n : answer);
 	}
 	if ((marked ? outcome_refused(s->store, s->cfg, g, s->refused_until, answer) :
 	    outcome_defer(s->store, s->cfg, g, s->refused_until, REASON_SESSION_REFUSED,
