@@ -137,8 +137,11 @@ session_verdict(struct send_pass *s, const struct send_stats *st, int sent_befor
 	cal_format_instant(s->refused_until, until);
 	if (s->refusals++ == 0)
 		log_errx("smtp %s:%d refused the session: %s; nothing is sent until it accepts "
-		    "(check smtp.username, the password or the token, and smtp.from); "
-		    "next try at %s", s->cfg->smtp.host, s->cfg->smtp.port, s->refusal, until);
+		    "(check %s); next try at %s", s->cfg->smtp.host, s->cfg->smtp.port, s->refusal,
+		    strstr(s->refusal, "SSL") != NULL || strstr(s->refusal, "certificate") != NULL ?
+		    "smtp.host and smtp.ca_file: the relay's certificate must chain to a trusted "
+		    "CA and name that host" :
+		    "smtp.username, the password or the token, and smtp.from", until);
 	det = json_pack("{s:s, s:s, s:s, s:i}", "relay", s->cfg->smtp.host, "answer", s->refusal,
 	    "retry_at", until, "refusals", s->refusals);
 	if (det == NULL || store_audit(s->store, "daemon", "relay_refused", 0, 0, det) < 0)
