@@ -1,7 +1,8 @@
 """The SMTP transport against a real relay (SPEC §3.5): a private Postfix
 (tests/lib/harness/relay.py) with STARTTLS or implicit TLS, TLS 1.3 or
-1.2, AUTH, a certificate of a private CA — and the ways a relay refuses:
-an unknown CA, a certificate for another name, a wrong password, a 451.
+1.2, AUTH PLAIN or LOGIN, a certificate of a private CA — and the ways a
+relay refuses: an unknown CA, a certificate for another name, a wrong
+password, a 451.
 
 Each test runs the daemon's own cycle (--once) against it and reads back
 what Postfix delivered into its Maildir, the reminders and the audit.  A
@@ -10,7 +11,10 @@ import datetime as dt
 import os
 import re
 
+import pytest
+
 from harness import at, instant
+from harness.relay import MECHANISMS
 
 DUE = '2026-03-02'          # j3 due on Thursday 2026-03-05
 DAY = '2026-03-05'
@@ -108,6 +112,29 @@ def test_starttls_auth_ip_address_delivered(make_env, relay, tmp_path):
     number = one_due(env)
     env.cycle(at(DAY))
     assert_delivered_once(env, relay, number, 'dupont@client.example')
+    assert_clean_sessions(relay)
+
+
+@pytest.mark.parametrize('listener', sorted(MECHANISMS))
+def test_starttls_auth_plain_and_login_delivered(make_env, relay, tmp_path, listener):
+    """STARTTLS + AUTH PLAIN, and STARTTLS + AUTH LOGIN: the daemon offers
+    both and libcurl takes the one the relay offers; against a listener
+    offering PLAIN only, then LOGIN only, the due reminder is delivered
+    once, and Postfix logged the session that handed its message with
+    that sasl_method (found through the message's queue id)."""
+    mech = MECHANISMS[listener]
+    env = relay_env(make_env, relay, tmp_path, listener=listener)
+    number = one_due(env)
+    env.cycle(at(DAY))
+    m = assert_delivered_once(env, relay, number, 'dupont@client.example')
+    queued = relay.wait_log(r'cleanup\[\d+\]: \w+: message-id=%s' % re.escape(m.message_id))
+    assert len(queued) == 1, queued
+    qid = re.search(r'cleanup\[\d+\]: (\w+):', queued[0]).group(1)
+    session = relay.log_lines(r'smtpd\[\d+\]: %s: client=' % qid)
+    assert len(session) == 1, relay.log()
+    assert re.search(r', sasl_method=%s, sasl_username=dunning@' % mech, session[0]), session
+    assert not relay.log_lines(r'authentication failed'), relay.log()
+    assert set(relay.tls_protocols()) == {'TLSv1.3'}
     assert_clean_sessions(relay)
 
 

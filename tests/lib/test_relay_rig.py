@@ -15,7 +15,7 @@ from email.utils import make_msgid
 import pytest
 
 from harness import Relay
-from harness.relay import DEFERRAL_TEXT, processes_left
+from harness.relay import DEFERRAL_TEXT, MECHANISMS, processes_left
 
 TIMEOUT = 10
 FROM = 'relances@cabinet.example'
@@ -101,6 +101,38 @@ def test_auth_login_delivered(relay):
     s.quit()
     assert [m.rcpt for m in relay.wait_for(1)] == ['martin@client.example']
     assert relay.log_lines(r'sasl_method=LOGIN, sasl_username=dunning@')
+
+
+@pytest.mark.parametrize('listener', sorted(MECHANISMS))
+def test_single_mechanism_listener_offers_and_delivers_with_it(relay, listener):
+    """plain_only and login_only: no AUTH before STARTTLS, after it their
+    one mechanism only; the other one is refused (not loaded, not merely
+    unannounced), theirs logs in and the message is delivered, logged with
+    that sasl_method."""
+    mech = MECHANISMS[listener]
+    other = {'PLAIN': 'LOGIN', 'LOGIN': 'PLAIN'}[mech]
+    s = smtplib.SMTP('localhost', relay.port(listener), timeout=TIMEOUT)
+    s.ehlo('client.test')
+    assert s.has_extn('starttls') and not s.has_extn('auth')
+    s.starttls(context=verifying(relay))
+    s.ehlo('client.test')
+    assert s.sock.version() == 'TLSv1.3'
+    assert s.esmtp_features['auth'].split() == [mech]
+    with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+        auth(s, relay, other)
+    assert e.value.smtp_code == 535 and b'no mechanism available' in e.value.smtp_error, e.value
+    code, _ = auth(s, relay, mech)
+    assert code == 235
+    rcpt = '%s@client.example' % listener.replace('_', '-')
+    msg = message(rcpt)
+    s.send_message(msg, from_addr=FROM, to_addrs=[rcpt])
+    s.quit()
+    got = relay.wait_for(1)
+    assert [(m.rcpt, m.message_id) for m in got] == [(rcpt, msg['Message-ID'])]
+    relay.wait_log(r'smtpd\[\d+\]: disconnect from')
+    assert len(relay.log_lines(r'sasl_method=%s, sasl_username=dunning@' % mech)) == 1
+    assert not relay.log_lines(r'sasl_method=%s\b' % other), relay.log()
+    assert relay.log_lines(r'SASL %s authentication failed: no mechanism available' % other)
 
 
 def test_submission_negotiates_tls13(relay):

@@ -22,6 +22,8 @@ The listeners (relay.port(NAME)):
     wrong_name  as submission, with a certificate for other.example only
     deferral    as submission; each recipient's first RCPT TO gets
                 '451 4.3.0', its later ones are accepted (a policy server)
+    plain_only  as submission, offering AUTH PLAIN only
+    login_only  as submission, offering AUTH LOGIN only
 """
 import email
 import email.policy
@@ -41,7 +43,10 @@ import time
 from .programs import free_port, wait_until
 from .smtp import Mail
 
-LISTENERS = ('submission', 'smtps', 'tls12', 'wrong_name', 'deferral')
+LISTENERS = ('submission', 'smtps', 'tls12', 'wrong_name', 'deferral', 'plain_only',
+             'login_only')
+# The one SASL mechanism each single-mechanism listener offers.
+MECHANISMS = {'plain_only': 'PLAIN', 'login_only': 'LOGIN'}
 # The domains the relay delivers; a message to any other is refused at RCPT.
 DOMAINS = ('client.example', 'cabinet.example', 'example.com', 'example.org', 'example.net')
 USERNAME = 'dunning'
@@ -444,6 +449,8 @@ deferral_policy = check_policy_service inet:127.0.0.1:{policy_port}
   -o smtpd_tls_protocols=$tls12_only -o smtpd_tls_mandatory_protocols=$tls12_only
 127.0.0.1:{wrong_name} inet n - n - - smtpd -o smtpd_tls_chain_files=$wrong_name_chain
 127.0.0.1:{deferral} inet n - n - - smtpd -o smtpd_recipient_restrictions=$deferral_policy
+127.0.0.1:{plain_only} inet n - n - - smtpd -o smtpd_sasl_path=smtpd-plain
+127.0.0.1:{login_only} inet n - n - - smtpd -o smtpd_sasl_path=smtpd-login
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
 tlsmgr    unix  - - n 1000? 1 tlsmgr
@@ -462,14 +469,27 @@ retry     unix  - - n - - error
 discard   unix  - - n - - discard
 postlog   unix-dgram n - n - 1 postlogd
 """.format(**p)
-        # Cyrus SASL reads sasl/smtpd.conf (smtpd_sasl_path = smtpd).
+        # Cyrus SASL reads sasl/APP.conf, APP being smtpd_sasl_path: smtpd
+        # passes it to sasl_server_init() as the application's name, once
+        # per process, and the processes of one master.cf line serve that
+        # listener only.  Debian's patch chooses the directory
+        # (CONFIG_DIRECTORY/sasl), not the file's name: '-o
+        # smtpd_sasl_path=smtpd-plain' reads sasl/smtpd-plain.conf there.
+        # So plain_only and login_only get a mech_list of their own, the
+        # same sasldb behind it, and the other mechanism is not loaded at
+        # all: AUTH LOGIN to plain_only is answered 535 "no mechanism
+        # available".  smtpd_sasl_mechanism_filter would not do: it only
+        # trims the EHLO list, and Postfix 3.7 still accepts AUTH LOGIN
+        # with the filter set to plain.
         sasl = ('pwcheck_method: auxprop\n'
                 'auxprop_plugin: sasldb\n'
                 'sasldb_path: %s\n'
-                'mech_list: PLAIN LOGIN\n' % self.sasldb)
+                'mech_list: %%s\n' % self.sasldb)
         os.makedirs(os.path.join(self.conf, 'sasl'), exist_ok=True)
         for name, text in (('main.cf', main), ('master.cf', master),
-                           ('sasl/smtpd.conf', sasl)):
+                           ('sasl/smtpd.conf', sasl % 'PLAIN LOGIN'),
+                           ('sasl/smtpd-plain.conf', sasl % 'PLAIN'),
+                           ('sasl/smtpd-login.conf', sasl % 'LOGIN')):
             with open(os.path.join(self.conf, name), 'w') as f:
                 f.write(text)
 
