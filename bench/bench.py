@@ -27,7 +27,12 @@ Parts:
            daemons (dunningd --once, all started together), each run
            between runs of Postfix's smtp-source sending 10 000 messages of
            the same content to the same sink over as many connections;
-           every Message-ID counted in the sink's dump.
+           every Message-ID counted in the sink's dump.  --profile: one more
+           1-daemon send under perf, the daemon's calls to libpq and libcurl
+           timed in the process (bench/timeshim.c, LD_PRELOAD), its
+           statements (pg_stat_statements), commits (pg_stat_database) and
+           WAL writes and fsyncs (pg_stat_wal), into bench/profile-send.txt
+           and a few lines of the results on where a message's time goes.
   latency  dispute-to-cancel latency, 50 trials, while one daemon sends a
            batch of 10 000; its RSS during the batch.
   idle     CPU of an idle daemon over 60 s; its RSS.
@@ -61,7 +66,7 @@ from backlog import (GOAL_IDLE_MS, GOAL_N, GOAL_RSS_KB, GOAL_S, GOAL_SCALE, GOAL
                      TRYTON, part_backlog)
 from planning import part_plan
 from running import part_idle, part_latency
-from sending import make_send_template, part_send
+from sending import PERF_HZ, make_send_template, part_send
 from slow import GAP_S, TIMEOUT_S, part_slow
 
 RESULTS = os.path.join(HERE, 'results.md')
@@ -250,6 +255,8 @@ def summarise(plan, send, lat, idle):
         notes.append('')
         notes.append('smtp-source runs (k, msg/s, when): ' + ', '.join(
             '(%d, %.0f, %s)' % x for x in send['ref']))
+        if send.get('profile'):
+            summarise_send_profile(send['profile'])
     if lat:
         ok = [t for t in lat['trials'] if t is not None]
         fig('dispute-to-cancel under load, %d trials (ms)' % TRIALS,
@@ -282,6 +289,69 @@ def summarise(plan, send, lat, idle):
             'An idle daemon on an empty migrated database, default poll_interval (60 s), '
             'inside the send window; CPU from the sum of /proc/PID/task/*/schedstat and from '
             'utime+stime (10 ms ticks) over %d s, from 3 s after its start.' % IDLE_S)
+
+
+def summarise_send_profile(p):
+    """Where a message's time goes, from the profiled run's numbers
+    (sending.profile_send): a few lines under the sending table."""
+    n = float(p['sent'])
+    us = lambda ms: ms * 1000 / n            # ms over the run -> µs a message
+    pc = lambda ms: 100 * ms / p['life_ms'] if p['life_ms'] else float('nan')
+    cpu = {g: k * 1e6 / PERF_HZ / n for g, k in p['cpu_samples'].items()}
+    pq = [x for x in p['calls_d'] if not x[2].startswith('(libcurl)')]
+    notes = NOTES['Sending and scale-out']
+    w = notes.append
+    w('')
+    w('Where a message\'s time goes: one more 1-daemon send of the batch, profiled (`--profile`; '
+      'detail in bench/profile-send.txt): the daemon\'s calls to libpq and libcurl timed in '
+      'the process (bench/timeshim.c, LD_PRELOAD; the daemon\'s log has only its planning '
+      'and sending totals), pg_stat_statements reset before it, pg_stat_database and '
+      'pg_stat_wal read around it (track_wal_io_timing on), perf for its life. Under the '
+      'profile it sent %d in %.0f ms: **%.0f µs a message** (%.0f msg/s); the process lived '
+      '%.0f µs a message. In µs a message:' % (
+          p['sent'], p['send_ms'], p['send_ms'] * 1000 / n, n / (p['send_ms'] / 1000),
+          us(p['life_ms'])))
+    w('')
+    w('- **Waiting for PostgreSQL: %.0f (%.0f %%)**, %.2f calls to libpq a message; of it, '
+      'the server executing statements %.0f and planning them %.0f (pg_stat_statements), '
+      'WAL fsync %.0f (%.2f fsyncs a message, %.0f µs each; pg_stat_wal), WAL write %.0f, the '
+      'rest — round trips, parse/bind, commit work, waiting for a CPU — %.0f.' % (
+          us(p['pq_ms']), pc(p['pq_ms']), p['pq_calls'] / n, us(p['exec_ms']),
+          us(p['plan_pg_ms']), us(p['wal_sync_ms']), p['wal_sync'] / n,
+          p['wal_sync_ms'] * 1000 / max(1, p['wal_sync']), us(p['wal_write_ms']),
+          us(p['pq_rest_ms'])))
+    w('- **Waiting for the relay: %.0f (%.0f %%)** in curl_easy_perform (one message\'s SMTP '
+      'transfer), %.0f (%.0f %%) closing sessions (QUIT)%s; smtp-sink\'s CPU %.0f a '
+      'message (perf).' % (
+          us(p['curl_ms']), pc(p['curl_ms']), us(p['quit_ms']), pc(p['quit_ms']),
+          '; smtp-source takes %.0f for a whole message to the same sink on one connection '
+          '(the measured part\'s median)' % (1e6 / p['ref_rate']) if p['ref_rate'] else '',
+          cpu['sink']))
+    w('- **The daemon\'s own work: %.0f (%.0f %%)** outside both (claim bookkeeping, '
+      'composing, start and exit); its CPU %.0f a message (wait4, whole process; partly '
+      'inside the libpq and libcurl calls).' % (
+          us(p['own_ms']), pc(p['own_ms']), p['cpu_s'] * 1e6 / n))
+    w('- **The calls to PostgreSQL with the most time** (µs a message, calls a message, µs a '
+      'call): %s.' % '; '.join('`%s` %.0f (%.2f, %.0f)' % (
+          k[:60].replace('|', '\\|'), us(ms), c / n, ms * 1000 / max(1, c))
+          for c, ms, k in pq[:4]))
+    w('- **Round trips and commits**: %.2f statements a message (pg_stat_statements calls, top '
+      'level: BEGIN, COMMIT and the audit chain\'s commit-time trigger statements included); '
+      '**%.2f transactions committed a message** (pg_stat_database xact_commit / messages '
+      'sent), %.2f of them durable (WAL fsyncs); %.0f bytes of WAL a message. On the server, '
+      'the statements with the most time (exec + plan): %s.' % (
+          p['statements'] / n, p['commits'] / n, p['wal_sync'] / n, p['wal_bytes'] / n,
+          '; '.join('`%s` %.0f (%.2f calls)' % (q[:50].replace('|', '\\|'),
+                                                (e + pl) * 1000 / n, c / n)
+                    for c, r, e, pl, q in p['top'][:3])))
+    w('- **CPU** (perf samples at %d Hz, µs a message): its PostgreSQL backend %.0f, the '
+      'cluster\'s other processes %.0f, dunningd %.0f, smtp-sink %.0f, every other process '
+      'of the machine %.0f; the %d CPUs idle %.0f %% of the recording.' % (
+          PERF_HZ, cpu['backend'], cpu['cluster'], cpu['dunningd'], cpu['sink'], cpu['other'],
+          os.cpu_count(), 100 * p['cpu_samples']['idle'] / max(1, p['samples'])))
+    fig('transactions committed per message sent, 1 daemon (xact_commit / sent, profiled run)',
+        '%.2f (%.2f durable: WAL fsyncs)' % (p['commits'] / n, p['wal_sync'] / n), '—', '—',
+        'report')
 
 
 def summarise_slow(slow):
@@ -546,8 +616,10 @@ def main():
     ap.add_argument('--backlog-rounds-big', type=int, default=1,
                     help='backlog rounds from 1 000 000 invoices')
     ap.add_argument('--profile', action='store_true',
-                    help='backlog: the first pass at 100 000 invoices (or the largest size '
-                    'below) again under perf, into bench/profile-backlog.txt')
+                    help='send: one more 1-daemon send of the batch under perf, with '
+                    'pg_stat_statements, pg_stat_database and pg_stat_wal around it, into '
+                    'bench/profile-send.txt; backlog: the first pass at 100 000 invoices (or '
+                    'the largest size below) again under perf, into bench/profile-backlog.txt')
     ap.add_argument('--out', default=RESULTS, help='the results file (default %(default)s)')
     a = ap.parse_args()
     parts = a.parts.split(',')
@@ -583,7 +655,7 @@ def main():
         if 'send' in parts or 'latency' in parts:
             tpl = make_send_template(b)
         if 'send' in parts:
-            send = part_send(b, tpl, [int(x) for x in a.scale.split(',')])
+            send = part_send(b, tpl, [int(x) for x in a.scale.split(',')], a.profile)
         if 'latency' in parts:
             lat = part_latency(b, tpl)
         if 'idle' in parts:
