@@ -64,6 +64,17 @@ curl_init(void)
 	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* libcurl initialised, once for the process (mailer.h). */
+int
+mailer_curl_init(char *err, size_t errlen)
+{
+	pthread_once(&curl_once, curl_init);
+	if (curl_ready == CURLE_OK)
+		return 0;
+	snprintf(err, errlen, "cannot initialise libcurl: %s", curl_easy_strerror(curl_ready));
+	return -1;
+}
+
 /* Hand the message to libcurl: all of it at once. */
 static size_t
 read_cb(char *buf, size_t size, size_t nitems, void *arg)
@@ -195,11 +206,8 @@ mailer_open(const struct config *cfg, const char *password, bool *refused, char 
 	struct mailer *mx;
 	CURL *c;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_ready != CURLE_OK) {
-		snprintf(err, errlen, "cannot initialise libcurl: %s", curl_easy_strerror(curl_ready));
+	if (mailer_curl_init(err, errlen) < 0)
 		return NULL;
-	}
 	if ((mx = calloc(1, sizeof(*mx))) == NULL || (mx->curl = curl_easy_init()) == NULL) {
 		free(mx);
 		snprintf(err, errlen, "out of memory");

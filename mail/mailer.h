@@ -52,6 +52,10 @@ typedef void (*mailer_done_fn)(struct mailer_msg *m, void *arg);
 void mailer_send(const struct config *cfg, const char *password, struct mailer_msg *msgs,
     size_t n, mailer_ready_fn ready, mailer_done_fn done, void *arg);
 
+/* Initialise libcurl, once for the process (the mailer and mail/oauth.c
+ * both call it first): 0, or -1 with ERR set. */
+int mailer_curl_init(char *err, size_t errlen);
+
 /* The SMTP password: smtp.password_file, else the systemd credential
  * "smtp_password".  NULL when none, or when smtp.auth is not "password";
  * ERR says why if one was expected. */

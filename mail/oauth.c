@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "mailer.h"
 #include "oauth.h"
 
 #define CONNECT_TIMEOUT 30L	/* seconds to reach the endpoint, TLS included */
@@ -65,14 +66,6 @@ static struct {
 	char *refresh_key;	/* for this endpoint, client and source */
 } kept;
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_ready;
-
-static void
-curl_init(void)
-{
-	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* Wipe and free S. */
 static void
@@ -312,8 +305,9 @@ fetch(const struct config *cfg, const char *secret, const char *refresh, char **
 	int ret = -1;
 	bool ok;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_ready != CURLE_OK || (c = curl_easy_init()) == NULL) {
+	if (mailer_curl_init(err, errlen) < 0)
+		return -1;
+	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, errlen, "cannot initialise libcurl");
 		return -1;
 	}

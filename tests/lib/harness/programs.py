@@ -28,6 +28,23 @@ def wait_until(what, fn, deadline=15, interval=0.02):
         time.sleep(interval)
 
 
+def stop_process(proc, errfile):
+    """Stop a server started with stdout piped and stderr to ERRFILE:
+    SIGTERM, SIGKILL after 10 s; its pipe and file closed.  PROC may be
+    None or already gone."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    proc.stdout.close()
+    errfile.close()
+
+
 class Daemon:
     """dunningd without --once; its log read line by line by a thread."""
 

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from .paths import PYTHON, RECORDER
-from .programs import free_port
+from .programs import free_port, stop_process
 from .text import norm_spaces
 
 
@@ -64,16 +64,7 @@ class SmtpRecorder:
             return f.read()
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc is not None:
-            self.proc.stdout.close()
-            self.errfile.close()
+        stop_process(self.proc, self.errfile)
         self.proc = None
 
     def control(self, settings):

@@ -8,6 +8,7 @@ import subprocess
 import time
 
 from .paths import PYTHON, TOKEN_SERVER
+from .programs import stop_process
 
 
 class TokenServer:
@@ -57,14 +58,5 @@ class TokenServer:
             return [json.loads(line) for line in f if line.strip()]
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc is not None:
-            self.proc.stdout.close()
-            self.errfile.close()
+        stop_process(self.proc, self.errfile)
         self.proc = None
