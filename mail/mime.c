@@ -3,16 +3,20 @@
  * and the lawyer's mail.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include <gmime/gmime.h>
 
 #include "check.h"
 #include "context.h"
-#include "file.h"
 #include "mime.h"
 
 /* The domain of the configured sender address. */
@@ -100,41 +104,129 @@ attachment_name(const char *number)
 	return s;
 }
 
-/* The PDF of invoice IT as an application/pdf part in base64, or NULL with
- * the reason (missing, unreadable, not a file, too large) in ERR. */
-static GMimeObject *
-pdf_part(const struct send_item *it, char *err, size_t errlen)
+/* Why openat2 refused a path, in words (ERR: its errno). */
+static const char *
+open_refusal(int err)
 {
+	switch (err) {
+	case EXDEV:
+		return "outside attachments.dir";
+	case ELOOP:
+		return "through a symbolic link";
+	default:
+		return strerror(err);
+	}
+}
+
+/* PATH relative to DIR: as is when relative, DIR's own prefix cut off
+ * when absolute and inside DIR, else NULL (any other absolute path). */
+static const char *
+beneath(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	if (path[0] != '/')
+		return path;
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) != 0 || path[n] != '/')
+		return NULL;
+	path += n;
+	while (*path == '/')
+		path++;
+	return path;
+}
+
+/* Open PATH read-only beneath the directory DIR, the kernel refusing "..",
+ * an absolute path and every symbolic link on the way (openat2,
+ * Linux >= 5.6: glibc 2.36 has no wrapper).  -1 with errno set. */
+static int
+open_beneath(const char *dir, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, saved;
+
+	if (dfd < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return fd;
+}
+
+/* The whole of regular file FD of SIZE bytes, read from FD (never by its
+ * name again), malloc'ed, its length in LEN; NULL with the reason in WHY
+ * (static text, or NULL for errno). */
+static char *
+read_fd(int fd, off_t size, size_t *len, const char **why)
+{
+	size_t cap = (size_t)size + 1, got = 0;
+	char *data = malloc(cap);
+	ssize_t r;
+
+	*why = NULL;
+	if (data == NULL)
+		return NULL;
+	while (got < cap && (r = read(fd, data + got, cap - got)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(data);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	if (got != (size_t)size) {
+		*why = "changed while it was read";
+		free(data);
+		return NULL;
+	}
+	*len = got;
+	return data;
+}
+
+/* The PDF of invoice IT as an application/pdf part in base64, or NULL with
+ * the reason in ERR: read only from inside attachments.dir (SPEC rule 9),
+ * through no symbolic link, a regular file of at most ATTACHMENT_MAX bytes
+ * that starts as a PDF does. */
+static GMimeObject *
+pdf_part(const struct config *cfg, const struct send_item *it, char *err, size_t errlen)
+{
+	const char *rel = beneath(cfg->attachments.dir, it->pdf_path), *why = NULL;
 	struct stat st;
-	char *data, *name;
-	size_t len;
+	char *data = NULL, *name;
+	size_t len = 0;
+	int fd = -1;
 	GMimePart *part;
 	GMimeStream *stream;
 	GMimeDataWrapper *content;
 
-	if (stat(it->pdf_path, &st) != 0) {
-		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
-		    strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "invoice %s: attachment %s: not a regular file", it->number,
-		    it->pdf_path);
-		return NULL;
-	}
-	if (st.st_size > ATTACHMENT_MAX) {
+	if (rel == NULL)
+		why = "outside attachments.dir";
+	else if ((fd = open_beneath(cfg->attachments.dir, rel)) < 0)
+		why = open_refusal(errno);
+	else if (fstat(fd, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_size > ATTACHMENT_MAX) {
 		snprintf(err, errlen, "invoice %s: attachment %s: %lld bytes, more than the %d "
 		    "allowed", it->number, it->pdf_path, (long long)st.st_size, ATTACHMENT_MAX);
+		close(fd);
 		return NULL;
-	}
-	if ((data = file_read(it->pdf_path, &len)) == NULL) {
+	} else if ((data = read_fd(fd, st.st_size, &len, &why)) == NULL && why == NULL)
+		why = strerror(errno);
+	else if (data != NULL && (len < 5 || memcmp(data, "%PDF-", 5) != 0))
+		why = "not a PDF (it does not start with %PDF-)";
+	if (fd >= 0)
+		close(fd);
+	if (why != NULL) {
 		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
-		    strerror(errno));
-		return NULL;
-	}
-	if (len > ATTACHMENT_MAX) {	/* grew since stat */
-		snprintf(err, errlen, "invoice %s: attachment %s: more than %d bytes", it->number,
-		    it->pdf_path, ATTACHMENT_MAX);
+		    why);
 		free(data);
 		return NULL;
 	}
@@ -158,11 +250,13 @@ pdf_part(const struct send_item *it, char *err, size_t errlen)
 }
 
 /* The body of G: TEXT, or TEXT and HTML as alternatives, then in a
- * multipart/mixed with the PDF of every invoice that names one.  NULL with
- * the reason in ERR when a PDF cannot be attached. */
+ * multipart/mixed with the PDF of every invoice that names one when
+ * attachments.attach_invoice_pdf is on (off: no file is opened, pdf_path
+ * is ignored).  NULL with the reason in ERR when a PDF cannot be attached,
+ * *REFUSED then true. */
 static GMimeObject *
-body_parts(const struct send_group *g, const char *text, const char *html, char *err,
-    size_t errlen)
+body_parts(const struct config *cfg, const struct send_group *g, const char *text,
+    const char *html, char *err, size_t errlen, bool *refused)
 {
 	GMimeObject *body;
 	GMimeMultipart *mixed = NULL;
@@ -179,15 +273,16 @@ body_parts(const struct send_group *g, const char *text, const char *html, char 
 	} else {
 		body = text_part("plain", text);
 	}
-	for (size_t i = 0; i < g->nitems; i++) {
+	for (size_t i = 0; cfg->attachments.attach_invoice_pdf && i < g->nitems; i++) {
 		GMimeObject *pdf;
 
 		if (g->items[i].pdf_path == NULL || *g->items[i].pdf_path == '\0')
 			continue;
-		if ((pdf = pdf_part(&g->items[i], err, errlen)) == NULL) {
+		if ((pdf = pdf_part(cfg, &g->items[i], err, errlen)) == NULL) {
 			if (mixed != NULL)
 				g_object_unref(mixed);
 			g_object_unref(body);
+			*refused = true;
 			return NULL;
 		}
 		if (mixed == NULL) {
@@ -403,20 +498,22 @@ char *
 mime_compose(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen)
 {
-	return mime_compose_kept(ts, cfg, g, now, len, err, errlen, NULL);
+	return mime_compose_kept(ts, cfg, g, now, len, err, errlen, NULL, NULL);
 }
 
-/* mime_compose, and the subject and text as rendered into COPY. */
+/* mime_compose, and the subject and text as rendered into COPY; when it
+ * fails, *WHY says whether for an attachment. */
 char *
 mime_compose_kept(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
-    struct mime_copy *copy)
+    enum reason *why, struct mime_copy *copy)
 {
 	json_t *ctx = context_client(cfg, g, now);
 	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
 	GMimeMessage *m = NULL;
 	GMimeObject *body = NULL;
 	const char *reply_to;
+	bool refused = false;
 
 	if ((subject = templates_render(ts, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
 	    (text = templates_render(ts, g, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
@@ -427,7 +524,7 @@ mime_compose_kept(const struct templates *ts, const struct config *cfg,
 	html = templates_render(ts, g, TEMPLATES_HTML, ctx, err, errlen);
 	if (html == NULL && err[0] != '\0')
 		goto out;
-	if ((body = body_parts(g, text, html, err, errlen)) == NULL)
+	if ((body = body_parts(cfg, g, text, html, err, errlen, &refused)) == NULL)
 		goto out;
 	one_line(subject);
 	name = context_client_name(g);
@@ -463,6 +560,9 @@ mime_compose_kept(const struct templates *ts, const struct config *cfg,
 		subject = text = NULL;
 	}
 out:
+	if (why != NULL)
+		*why = out != NULL ? REASON_NONE :
+		    refused ? REASON_ATTACHMENT_REFUSED : REASON_NOT_COMPOSED;
 	if (body != NULL)
 		g_object_unref(body);
 	if (m != NULL)
