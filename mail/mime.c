@@ -2,19 +2,13 @@
  * mime — composing the wire message with GMime: the client's reminder
  * and the lawyer's mail.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <linux/openat2.h>
 
 #include <gmime/gmime.h>
 
+#include "attachment.h"
 #include "check.h"
 #include "context.h"
 #include "mime.h"
@@ -76,10 +70,6 @@ text_part(const char *subtype, const char *text)
 	return GMIME_OBJECT(t);
 }
 
-/* The largest PDF a reminder carries: a bigger one is an error, not a
- * mail a relay would refuse or a client could not open. */
-#define ATTACHMENT_MAX (10 * 1024 * 1024)
-
 /* The attachment's file name: the invoice number, with whatever a file
  * system or a mail client would misread (separators, control characters,
  * quotes) replaced, and ".pdf".  Malloc'ed. */
@@ -104,130 +94,20 @@ attachment_name(const char *number)
 	return s;
 }
 
-/* Why openat2 refused a path, in words (ERR: its errno). */
-static const char *
-open_refusal(int err)
-{
-	switch (err) {
-	case EXDEV:
-		return "outside attachments.dir";
-	case ELOOP:
-		return "through a symbolic link";
-	default:
-		return strerror(err);
-	}
-}
-
-/* PATH relative to DIR: as is when relative, DIR's own prefix cut off
- * when absolute and inside DIR, else NULL (any other absolute path). */
-static const char *
-beneath(const char *dir, const char *path)
-{
-	size_t n = strlen(dir);
-
-	if (path[0] != '/')
-		return path;
-	while (n > 0 && dir[n - 1] == '/')
-		n--;
-	if (strncmp(path, dir, n) != 0 || path[n] != '/')
-		return NULL;
-	path += n;
-	while (*path == '/')
-		path++;
-	return path;
-}
-
-/* Open PATH read-only beneath the directory DIR, the kernel refusing "..",
- * an absolute path and every symbolic link on the way (openat2,
- * Linux >= 5.6: glibc 2.36 has no wrapper).  -1 with errno set. */
-static int
-open_beneath(const char *dir, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, saved;
-
-	if (dfd < 0)
-		return -1;
-	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-	saved = errno;
-	close(dfd);
-	errno = saved;
-	return fd;
-}
-
-/* The whole of regular file FD of SIZE bytes, read from FD (never by its
- * name again), malloc'ed, its length in LEN; NULL with the reason in WHY
- * (static text, or NULL for errno). */
-static char *
-read_fd(int fd, off_t size, size_t *len, const char **why)
-{
-	size_t cap = (size_t)size + 1, got = 0;
-	char *data = malloc(cap);
-	ssize_t r;
-
-	*why = NULL;
-	if (data == NULL)
-		return NULL;
-	while (got < cap && (r = read(fd, data + got, cap - got)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			free(data);
-			return NULL;
-		}
-		got += (size_t)r;
-	}
-	if (got != (size_t)size) {
-		*why = "changed while it was read";
-		free(data);
-		return NULL;
-	}
-	*len = got;
-	return data;
-}
-
 /* The PDF of invoice IT as an application/pdf part in base64, or NULL with
- * the reason in ERR: read only from inside attachments.dir (SPEC rule 9),
- * through no symbolic link, a regular file of at most ATTACHMENT_MAX bytes
- * that starts as a PDF does. */
+ * the reason in ERR (attachment_read: only from inside attachments.dir). */
 static GMimeObject *
 pdf_part(const struct config *cfg, const struct send_item *it, char *err, size_t errlen)
 {
-	const char *rel = beneath(cfg->attachments.dir, it->pdf_path), *why = NULL;
-	struct stat st;
-	char *data = NULL, *name;
-	size_t len = 0;
-	int fd = -1;
+	char why[160], *data, *name;
+	size_t len;
 	GMimePart *part;
 	GMimeStream *stream;
 	GMimeDataWrapper *content;
 
-	if (rel == NULL)
-		why = "outside attachments.dir";
-	else if ((fd = open_beneath(cfg->attachments.dir, rel)) < 0)
-		why = open_refusal(errno);
-	else if (fstat(fd, &st) != 0)
-		why = strerror(errno);
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_size > ATTACHMENT_MAX) {
-		snprintf(err, errlen, "invoice %s: attachment %s: %lld bytes, more than the %d "
-		    "allowed", it->number, it->pdf_path, (long long)st.st_size, ATTACHMENT_MAX);
-		close(fd);
-		return NULL;
-	} else if ((data = read_fd(fd, st.st_size, &len, &why)) == NULL && why == NULL)
-		why = strerror(errno);
-	else if (data != NULL && (len < 5 || memcmp(data, "%PDF-", 5) != 0))
-		why = "not a PDF (it does not start with %PDF-)";
-	if (fd >= 0)
-		close(fd);
-	if (why != NULL) {
+	if ((data = attachment_read(cfg, it->pdf_path, &len, why, sizeof(why))) == NULL) {
 		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
 		    why);
-		free(data);
 		return NULL;
 	}
 	if ((name = attachment_name(it->number)) == NULL) {
