@@ -118,6 +118,12 @@ struct config {
 		size_t nrates;
 	} interest;
 
+	/* SPEC rule 9: the invoices' PDFs, off unless switched on */
+	struct {
+		char *dir;	/* absolute; pdf_path must resolve inside it */
+		bool attach_invoice_pdf;
+	} attachments;
+
 	char *templates_dir;
 	char *spool_dir;
 	int retention_years;

@@ -341,6 +341,29 @@ check_interest(struct config_ctx *ctx, cfg_t *root)
 	}
 }
 
+/* attach_invoice_pdf = true needs an absolute dir: the only place an
+ * invoice's PDF is ever read from (SPEC rule 9). */
+static void
+check_attachments(struct config_ctx *ctx, cfg_t *root, const struct config *c)
+{
+	cfg_t *a = cfg_getsec(root, "attachments");
+	struct config_shown s;
+	int line;
+
+	if (!c->attachments.attach_invoice_pdf || c->attachments.dir == NULL ||
+	    !config_usable(ctx, a, "attach_invoice_pdf") || !config_usable(ctx, a, "dir") ||
+	    c->attachments.dir[0] == '/')
+		return;
+	line = later(config_key_line(ctx, a, "attach_invoice_pdf"), config_key_line(ctx, a, "dir"));
+	if (*c->attachments.dir == '\0')
+		config_error(ctx, line, "attach_invoice_pdf = true needs attachments.dir: write the "
+		    "absolute directory the invoices' PDFs are read from");
+	else
+		config_error(ctx, line, "attach_invoice_pdf = true needs an absolute "
+		    "attachments.dir, not \"%s\": write the absolute directory the invoices' "
+		    "PDFs are read from", config_show(&s, c->attachments.dir));
+}
+
 /* Run every rule that spans keys on C, read from ROOT. */
 void
 config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
@@ -351,4 +374,5 @@ config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 	check_stages(ctx, root);
 	check_approval(ctx, root, c);
 	check_interest(ctx, root);
+	check_attachments(ctx, root, c);
 }

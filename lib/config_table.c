@@ -124,6 +124,13 @@ const struct config_key config_keys[] = {
 	{ "interest", "start_after_days", CONFIG_T_INT, "30", AT(interest.start_after_days),
 	  0, 3650, DAYS },
 
+	/* SPEC rule 9: invoices' PDFs are read only when switched on, only
+	 * from inside dir (mail/mime.c) */
+	{ "attachments", "dir", CONFIG_T_STR, "", AT(attachments.dir),
+	  .hint = "write an absolute directory" },
+	{ "attachments", "attach_invoice_pdf", CONFIG_T_BOOL, "false",
+	  AT(attachments.attach_invoice_pdf) },
+
 	{ "templates", "dir", CONFIG_T_STR, "/usr/share/dunningd/templates", AT(templates_dir),
 	  .hint = "write a directory", .nonempty = true },
 	{ "spool", "dir", CONFIG_T_STR, "/var/spool/dunningd", AT(spool_dir),
@@ -202,6 +209,7 @@ const struct config_section config_sections[] = {
 	  "legal_rate \"2025-H2\" { other_cases = 2.76 individual_creditor = 6.65 }\n"
 	  "legal_rate \"2026-H1\" { other_cases = 2.62 individual_creditor = 6.67 }\n"
 	  "}\n" },
+	{ "attachments", NULL },
 	{ "templates", NULL },
 	{ "spool", NULL },
 	{ "retention", NULL },

@@ -1,5 +1,5 @@
 /*
- * file — reading a whole file: a template, a partial, an invoice's PDF.
+ * file — reading a whole file: a template, a partial.
  */
 #ifndef DUNNING_FILE_H
 #define DUNNING_FILE_H

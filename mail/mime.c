@@ -2,17 +2,15 @@
  * mime — composing the wire message with GMime: the client's reminder
  * and the lawyer's mail.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <gmime/gmime.h>
 
+#include "attachment.h"
 #include "check.h"
 #include "context.h"
-#include "file.h"
 #include "mime.h"
 
 /* The domain of the configured sender address. */
@@ -72,10 +70,6 @@ text_part(const char *subtype, const char *text)
 	return GMIME_OBJECT(t);
 }
 
-/* The largest PDF a reminder carries: a bigger one is an error, not a
- * mail a relay would refuse or a client could not open. */
-#define ATTACHMENT_MAX (10 * 1024 * 1024)
-
 /* The attachment's file name: the invoice number, with whatever a file
  * system or a mail client would misread (separators, control characters,
  * quotes) replaced, and ".pdf".  Malloc'ed. */
@@ -101,41 +95,19 @@ attachment_name(const char *number)
 }
 
 /* The PDF of invoice IT as an application/pdf part in base64, or NULL with
- * the reason (missing, unreadable, not a file, too large) in ERR. */
+ * the reason in ERR (attachment_read: only from inside attachments.dir). */
 static GMimeObject *
-pdf_part(const struct send_item *it, char *err, size_t errlen)
+pdf_part(const struct config *cfg, const struct send_item *it, char *err, size_t errlen)
 {
-	struct stat st;
-	char *data, *name;
+	char why[160], *data, *name;
 	size_t len;
 	GMimePart *part;
 	GMimeStream *stream;
 	GMimeDataWrapper *content;
 
-	if (stat(it->pdf_path, &st) != 0) {
+	if ((data = attachment_read(cfg, it->pdf_path, &len, why, sizeof(why))) == NULL) {
 		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
-		    strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "invoice %s: attachment %s: not a regular file", it->number,
-		    it->pdf_path);
-		return NULL;
-	}
-	if (st.st_size > ATTACHMENT_MAX) {
-		snprintf(err, errlen, "invoice %s: attachment %s: %lld bytes, more than the %d "
-		    "allowed", it->number, it->pdf_path, (long long)st.st_size, ATTACHMENT_MAX);
-		return NULL;
-	}
-	if ((data = file_read(it->pdf_path, &len)) == NULL) {
-		snprintf(err, errlen, "invoice %s: attachment %s: %s", it->number, it->pdf_path,
-		    strerror(errno));
-		return NULL;
-	}
-	if (len > ATTACHMENT_MAX) {	/* grew since stat */
-		snprintf(err, errlen, "invoice %s: attachment %s: more than %d bytes", it->number,
-		    it->pdf_path, ATTACHMENT_MAX);
-		free(data);
+		    why);
 		return NULL;
 	}
 	if ((name = attachment_name(it->number)) == NULL) {
@@ -158,11 +130,13 @@ pdf_part(const struct send_item *it, char *err, size_t errlen)
 }
 
 /* The body of G: TEXT, or TEXT and HTML as alternatives, then in a
- * multipart/mixed with the PDF of every invoice that names one.  NULL with
- * the reason in ERR when a PDF cannot be attached. */
+ * multipart/mixed with the PDF of every invoice that names one when
+ * attachments.attach_invoice_pdf is on (off: no file is opened, pdf_path
+ * is ignored).  NULL with the reason in ERR when a PDF cannot be attached,
+ * *REFUSED then true. */
 static GMimeObject *
-body_parts(const struct send_group *g, const char *text, const char *html, char *err,
-    size_t errlen)
+body_parts(const struct config *cfg, const struct send_group *g, const char *text,
+    const char *html, char *err, size_t errlen, bool *refused)
 {
 	GMimeObject *body;
 	GMimeMultipart *mixed = NULL;
@@ -179,15 +153,16 @@ body_parts(const struct send_group *g, const char *text, const char *html, char 
 	} else {
 		body = text_part("plain", text);
 	}
-	for (size_t i = 0; i < g->nitems; i++) {
+	for (size_t i = 0; cfg->attachments.attach_invoice_pdf && i < g->nitems; i++) {
 		GMimeObject *pdf;
 
 		if (g->items[i].pdf_path == NULL || *g->items[i].pdf_path == '\0')
 			continue;
-		if ((pdf = pdf_part(&g->items[i], err, errlen)) == NULL) {
+		if ((pdf = pdf_part(cfg, &g->items[i], err, errlen)) == NULL) {
 			if (mixed != NULL)
 				g_object_unref(mixed);
 			g_object_unref(body);
+			*refused = true;
 			return NULL;
 		}
 		if (mixed == NULL) {
@@ -403,20 +378,22 @@ char *
 mime_compose(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen)
 {
-	return mime_compose_kept(ts, cfg, g, now, len, err, errlen, NULL);
+	return mime_compose_kept(ts, cfg, g, now, len, err, errlen, NULL, NULL);
 }
 
-/* mime_compose, and the subject and text as rendered into COPY. */
+/* mime_compose, and the subject and text as rendered into COPY; when it
+ * fails, *WHY says whether for an attachment. */
 char *
 mime_compose_kept(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
-    struct mime_copy *copy)
+    enum reason *why, struct mime_copy *copy)
 {
 	json_t *ctx = context_client(cfg, g, now);
 	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
 	GMimeMessage *m = NULL;
 	GMimeObject *body = NULL;
 	const char *reply_to;
+	bool refused = false;
 
 	if ((subject = templates_render(ts, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
 	    (text = templates_render(ts, g, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
@@ -427,7 +404,7 @@ mime_compose_kept(const struct templates *ts, const struct config *cfg,
 	html = templates_render(ts, g, TEMPLATES_HTML, ctx, err, errlen);
 	if (html == NULL && err[0] != '\0')
 		goto out;
-	if ((body = body_parts(g, text, html, err, errlen)) == NULL)
+	if ((body = body_parts(cfg, g, text, html, err, errlen, &refused)) == NULL)
 		goto out;
 	one_line(subject);
 	name = context_client_name(g);
@@ -463,6 +440,9 @@ mime_compose_kept(const struct templates *ts, const struct config *cfg,
 		subject = text = NULL;
 	}
 out:
+	if (why != NULL)
+		*why = out != NULL ? REASON_NONE :
+		    refused ? REASON_ATTACHMENT_REFUSED : REASON_NOT_COMPOSED;
 	if (body != NULL)
 		g_object_unref(body);
 	if (m != NULL)

@@ -14,9 +14,13 @@
 
 #include "config.h"
 #include "group.h"
+#include "reason.h"
 #include "templates.h"
 
-/* A complete RFC 5322 message with CRLF line ends, malloc'ed. */
+/* A complete RFC 5322 message with CRLF line ends, malloc'ed.  An
+ * invoice's pdf_path is attached only with attachments.attach_invoice_pdf,
+ * read only from inside attachments.dir (SPEC rule 9); one that cannot be
+ * fails the whole message. */
 char *mime_compose(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen);
 /* The subject and text part of a composed message, as rendered (malloc'ed):
@@ -24,9 +28,11 @@ char *mime_compose(const struct templates *ts, const struct config *cfg,
 struct mime_copy {
 	char *subject, *text;
 };
+/* WHY (may be NULL): REASON_ATTACHMENT_REFUSED when a PDF could not be
+ * attached, else REASON_NOT_COMPOSED when NULL is returned. */
 char *mime_compose_kept(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
-    struct mime_copy *copy);
+    enum reason *why, struct mime_copy *copy);
 
 /* The address part of the configured From ("relances@cabinet.example"),
  * and its domain, for Message-IDs. */

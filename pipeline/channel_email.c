@@ -22,13 +22,15 @@ struct hand {
 static enum reason
 email_compose(const struct outbox_env *e, struct outbox_msg *m, char *err, size_t errlen)
 {
+	enum reason why;
+
 	err[0] = '\0';
 	m->m.data = mime_compose_kept(e->ts, e->cfg, m->group, m->now, &m->m.len, err, errlen,
-	    &m->copy);
+	    &why, &m->copy);
 	if (m->m.data == NULL) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
-		return REASON_NOT_COMPOSED;
+		return why;
 	}
 	m->m.rcpt = m->group->email;
 	return REASON_NONE;

@@ -3,8 +3,9 @@
 Odd data in the client's name or the invoice number never breaks a header
 or adds one; every message parses in Python's email package (policy
 default) without defects; the HTML part rides as multipart/alternative;
-an invoice's PDF rides as multipart/mixed, and a missing or oversized one
-fails that reminder with its reason, nothing sent."""
+an invoice's PDF rides as multipart/mixed (attachments switched on), and a
+missing or oversized one fails that reminder with its reason, nothing sent
+(more in test_attachments.py)."""
 import email.policy
 import os
 import re
@@ -20,6 +21,13 @@ def pdf_bytes(tag, size=2000):
     """A small PDF-looking file (the daemon does not read inside)."""
     body = (b'%PDF-1.4\n% ' + tag.encode() + b'\n' + bytes(range(256)) * (size // 256 + 1))
     return body[:size] + b'\n%%EOF\n'
+
+
+def attach_pdfs(env):
+    """Switch attachments on, from env.workdir (SPEC rule 9: off by default,
+    only files inside attachments.dir)."""
+    env.write_config(extra_conf=env.extra_conf + 'attachments { dir = "%s" '
+                     'attach_invoice_pdf = true }\n' % env.workdir)
 
 
 def write_pdf(env, name, data):
@@ -186,6 +194,7 @@ def test_pdf_attached_as_mixed(env):
     """An invoice naming a PDF: multipart/mixed, the alternative first,
     then application/pdf in base64, named after the invoice number, the
     bytes equal to the file."""
+    attach_pdfs(env)
     data = pdf_bytes('F-5400', 50000)
     path = write_pdf(env, 'F-5400.pdf', data)
     c = env.client('pdf@client.example')
@@ -210,6 +219,7 @@ def test_two_invoices_two_pdfs_one_mail(env):
     """A group of two invoices each with its PDF: one mail, two
     attachments, each named after its invoice; an odd number is made a
     safe file name."""
+    attach_pdfs(env)
     a, b = pdf_bytes('A', 3000), pdf_bytes('B', 4000)
     c = env.client('deux@client.example')
     env.invoice('F-5500', c, '2026-03-02', pdf_path=write_pdf(env, 'a.pdf', a))
@@ -225,11 +235,14 @@ def test_missing_pdf_fails_that_reminder_nothing_sent(env):
     """A pdf_path that does not exist, or is a directory, or too large:
     that reminder fails with the reason (audited), nothing leaves for it,
     never a mail without its attachment; the others are sent."""
+    attach_pdfs(env)
     big = os.path.join(env.workdir, 'big.pdf')
     with open(big, 'wb') as f:
         f.truncate(10 * 1024 * 1024 + 1)
+    folder = os.path.join(env.workdir, 'folder.pdf')
+    os.mkdir(folder)
     cases = {'F-5600': os.path.join(env.workdir, 'absent.pdf'),
-             'F-5601': env.workdir,
+             'F-5601': folder,
              'F-5602': big}
     for i, (number, path) in enumerate(cases.items()):
         c = env.client('manque%d@client.example' % i)
@@ -243,6 +256,7 @@ def test_missing_pdf_fails_that_reminder_nothing_sent(env):
     for number, path in cases.items():
         rem = env.reminders(number)['j3']
         assert rem['state'] == 'failed', rem
+        assert rem['reason'] == 'attachment_refused', rem
         assert 'attachment' in rem['last_error'] and path in rem['last_error'], rem
         (aud,) = env.audit('failed', number)
         assert path in aud['details']['detail']
@@ -266,6 +280,7 @@ def test_letter_has_no_html(env):
 
 def test_parses_under_default_policy_from_bytes(env):
     """The raw bytes as the relay got them parse with BytesParser too."""
+    attach_pdfs(env)
     c = env.client('bytes@client.example', company='Ünïcödé, "SA"')
     env.invoice('F-5700', c, '2026-03-02',
                 pdf_path=write_pdf(env, 'x.pdf', pdf_bytes('x', 1000)))

@@ -9,7 +9,7 @@ import os
 import subprocess
 
 from harness import at, from_meson
-from test_mime import ODD_NAMES, pdf_bytes, write_pdf
+from test_mime import ODD_NAMES, attach_pdfs, pdf_bytes, write_pdf
 
 MIME_CHECK = from_meson('DUNNING_MIME_CHECK')
 
@@ -17,6 +17,7 @@ MIME_CHECK = from_meson('DUNNING_MIME_CHECK')
 def portfolio(env):
     """About twenty clients whose invoices reach every stage in the month."""
     brule = env.lawyer('Maître Éloïse Brûlé', 'eloise.brule@cabinet.example')
+    attach_pdfs(env)
     pdf = lambda n: write_pdf(env, n + '.pdf', pdf_bytes(n, 30000))
     c = env.client('compta@dupre.example', company='Établissements Dupré & Fils')
     env.invoice('F-2026-0101', c, '2026-02-27', amount='1234.56', pdf_path=pdf('F-2026-0101'))

@@ -60,8 +60,9 @@ static char tmp[64] = "/tmp/fuzz_message.XXXXXX";
 static char pdf_real[128], pdf_missing[128], check_dir[128];
 static char reply_to[] = "compta@cabinet.example", *reply_none;	/* smtp.reply_to */
 
-/* The configuration: four stages, the last a letter, and legal rates
- * around the issue dates; loaded by config_load, so with its defaults. */
+/* The configuration: four stages, the last a letter, legal rates around
+ * the issue dates, the invoices' PDFs attached from tmp; loaded by
+ * config_load, so with its defaults. */
 static const char fuzz_conf[] =
     "database { conninfo = \"dbname=firm\" }\n"
     "smtp { host = \"localhost\" from = \"Cabinet Martin & Associés <relances@cabinet.example>\" }\n"
@@ -77,7 +78,8 @@ static const char fuzz_conf[] =
     "  legal_rate \"2025-H1\" { other_cases = 3.71 individual_creditor = 7.21 }\n"
     "  legal_rate \"2025-H2\" { other_cases = 2.76 individual_creditor = 6.65 }\n"
     "  legal_rate \"2026-H1\" { other_cases = 2.62 individual_creditor = 6.67 } }\n"
-    "templates { dir = \"%s\" }\n";
+    "templates { dir = \"%s\" }\n"
+    "attachments { dir = \"%s\" attach_invoice_pdf = true }\n";
 
 /* Write LEN bytes of DATA to PATH, or abort: the harness is broken. */
 static void
@@ -127,7 +129,7 @@ setup(void)
 		FAIL("harness: setup");
 	atexit(cleanup);
 	snprintf(path, sizeof(path), "%s/dunningd.conf", tmp);
-	if ((n = asprintf(&text, fuzz_conf, dir != NULL ? dir : FUZZ_TEMPLATES)) < 0)
+	if ((n = asprintf(&text, fuzz_conf, dir != NULL ? dir : FUZZ_TEMPLATES, tmp)) < 0)
 		FAIL("harness: setup");
 	put(path, text, (size_t)n);
 	free(text);
@@ -421,7 +423,7 @@ client(enum mode mode, uint8_t f0, uint8_t f1, char **f)
 		free(out);
 		return;
 	}
-	out = mime_compose_kept(ms, cfg, &g, fuzz_now, &len, err, sizeof(err), &copy);
+	out = mime_compose_kept(ms, cfg, &g, fuzz_now, &len, err, sizeof(err), NULL, &copy);
 	if (out == NULL) {
 		if (pdf == pdf_real || pdf == NULL) {
 			fprintf(stderr, "fuzz_message: %s\n", err);

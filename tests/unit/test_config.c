@@ -72,6 +72,8 @@ test_defaults(void)
 	    c->interest.multiplier_milli == 1500 &&
 	    c->interest.start_after_days == 30 && strcmp(c->spool_dir, "/var/spool/dunningd") == 0 &&
 	    c->retention_years == 3, "defaults: escalation, interest, spool, retention");
+	tap_ok(strcmp(c->attachments.dir, "") == 0 && !c->attachments.attach_invoice_pdf,
+	    "defaults: attachments off, no directory");
 	ok = c->interest.nrates == 7 && c->interest.rates[0].year == 2023 &&
 	    c->interest.rates[0].half == 1 && c->interest.rates[0].other_cases_bp == 206 &&
 	    c->interest.rates[0].individual_creditor_bp == 447 &&
@@ -138,6 +140,9 @@ test_full(void)
 	tap_ok(c->escalation_after_days == 0 && c->escalation_dispute_reminder_days == 30 &&
 	    c->retention_years == 10 &&
 	    strcmp(c->templates_dir, tpl) == 0, "full: escalation, retention, templates");
+	snprintf(pw, sizeof(pw), "%s/invoices", tmp);
+	tap_ok(strcmp(c->attachments.dir, pw) == 0 && c->attachments.attach_invoice_pdf,
+	    "full: attachments on, from @TMP@/invoices");
 	config_free(c);
 	config_diag_free(&d);
 }
@@ -179,7 +184,8 @@ test_shipped(const char *path)
 		    c->interest.nrates == 7 && c->interest.multiplier_milli == 1500 &&
 		    config_threshold(c, "EUR") == 500000 && c->approval_from_stage == 2 &&
 		    c->smtp.retry_base == 300 && c->smtp.retry_max == 7200 &&
-		    c->smtp.max_attempts == 12 && c->smtp.messages_per_session == 20,
+		    c->smtp.max_attempts == 12 && c->smtp.messages_per_session == 20 &&
+		    strcmp(c->attachments.dir, "") == 0 && !c->attachments.attach_invoice_pdf,
 		    "shipped: same values as the built-in defaults");
 	} else {
 		dump(&d);

@@ -536,6 +536,47 @@ test_oauth(void)
 	config_diag_free(&d);
 }
 
+/* attach_invoice_pdf = true needs an absolute attachments.dir, named on
+ * the later of the two keys; off, dir may be anything. */
+static void
+test_attachments(void)
+{
+	static const struct {
+		const char *text, *error;
+		int line;
+	} cases[] = {
+		{ "attachments {\n  attach_invoice_pdf = true\n}\n",
+		  "attach_invoice_pdf = true needs attachments.dir", 2 },
+		{ "attachments {\n  attach_invoice_pdf = true\n  dir = \"\"\n}\n",
+		  "attach_invoice_pdf = true needs attachments.dir", 3 },
+		{ "attachments {\n  dir = \"factures\"\n  attach_invoice_pdf = true\n}\n",
+		  "attach_invoice_pdf = true needs an absolute attachments.dir, not \"factures\"", 3 },
+		{ "attachments {\n  dir = \"./f\" attach_invoice_pdf = yes\n}\n",
+		  "needs an absolute attachments.dir", 2 },
+		{ "attachments { dir = \"factures\" }\n", NULL, 0 },
+		{ "attachments { dir = \"\" attach_invoice_pdf = false }\n", NULL, 0 },
+		{ "attachments { dir = \"/srv/factures\" attach_invoice_pdf = true }\n", NULL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config_diag d = { 0 };
+		char text[512];
+		struct config *c;
+
+		snprintf(text, sizeof(text), "%stemplates { dir = \"@TPL@\" }\n", cases[i].text);
+		c = load_text(text, &d);
+		if (cases[i].error == NULL) {
+			if (!tap_ok(c != NULL && d.nerrors == 0, "attachments case %zu: accepted", i))
+				dump(&d);
+		} else {
+			expect_count(c, &d, 1, "attachments");
+			expect(&d, cases[i].line, cases[i].error);
+		}
+		config_free(c);
+		config_diag_free(&d);
+	}
+}
+
 /* Files that cannot be read as a configuration. */
 static void
 test_unreadable(void)
@@ -582,6 +623,7 @@ main(int argc, char **argv)
 	test_loopback();
 	test_from();
 	test_oauth();
+	test_attachments();
 	test_unreadable();
 	remove_tree();
 	return tap_done();
