@@ -197,6 +197,21 @@ record(struct pending *p, struct outbox_msg *m)
 	return 0;
 }
 
+/* The database went away while P's message was in hand: wait, then
+ * reconnect — the I-th of RECORD_TRIES tries, about 40 s in all — WHAT
+ * saying what for.  True when the store can be used again. */
+static bool
+reconnect(struct pending *p, int i, const char *what)
+{
+	struct send_pass *s = p->s;
+	struct timespec ts = { 0, 250000000L << (i < 2 ? i : 2) };
+
+	log_warnx("%s %s: %s; trying again", what, p->g.message_id, store_error(s->store));
+	nanosleep(&ts, NULL);
+	return store_ready(s->store) == 0 &&
+	    (!p->clock->set || store_set_now(s->store, clock_now(p->clock)) == 0);
+}
+
 /* The outcome of one message: record it, release the invoice.  The
  * database may have gone away meanwhile (a restart): the outcome is known,
  * so reconnect and record it rather than leave the row to become
@@ -209,16 +224,9 @@ handed(struct outbox_msg *m, void *arg)
 	int rc = record(p, m);
 
 	(void)arg;
-	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++) {
-		struct timespec ts = { 0, 250000000L << (i < 2 ? i : 2) };
-
-		log_warnx("recording the outcome of %s: %s; trying again", p->g.message_id,
-		    store_error(s->store));
-		nanosleep(&ts, NULL);
-		if (store_ready(s->store) == 0 &&
-		    (!p->clock->set || store_set_now(s->store, clock_now(p->clock)) == 0))
+	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
+		if (reconnect(p, i, "recording the outcome of"))
 			rc = record(p, m);
-	}
 	if (rc < 0) {
 		/* Its lease will turn it in_doubt: never sent twice. */
 		log_warnx("recording the outcome of %s: %s; it will be in_doubt", p->g.message_id,
@@ -237,14 +245,17 @@ ready(struct outbox_msg *m, void *arg)
 {
 	struct pending *p = m->udata;
 	struct send_pass *s = p->s;
+	int rc = -1;
 
 	(void)arg;
-	if (p->clock->set && store_set_now(s->store, clock_now(p->clock)) < 0) {
-		log_warnx("%s: not sent: %s", p->g.message_id, store_error(s->store));
-		p->st->errors++;
-		return false;
-	}
-	switch (outcome_mark_sending(s->store, s->cfg, &p->g)) {
+	if (!p->clock->set || store_set_now(s->store, clock_now(p->clock)) == 0)
+		rc = outcome_mark_sending(s->store, s->cfg, &p->g);
+	/* A database that went away and comes back within the tries: the
+	 * message goes on, rather than wait for its claim's lease. */
+	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
+		if (reconnect(p, i, "marking"))
+			rc = outcome_mark_sending(s->store, s->cfg, &p->g);
+	switch (rc) {
 	case 1:
 		p->marked = true;
 		return true;
