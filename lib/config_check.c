@@ -206,11 +206,18 @@ check_smtp(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 		config_error(ctx, config_key_line(ctx, m, "ca_file"), "ca_file \"%s\": %s: write "
 		    "an existing file, or \"\" for the system trust store",
 		    config_show(&s, c->smtp.ca_file), strerror(errno));
-	if (*c->smtp.password_file != '\0' && config_usable(ctx, m, "password_file") &&
-	    stat(c->smtp.password_file, &st) != 0)
-		config_error(ctx, config_key_line(ctx, m, "password_file"), "password_file \"%s\": "
-		    "%s: write an existing file, or \"\" to use the systemd credential "
-		    "smtp_password", config_show(&s, c->smtp.password_file), strerror(errno));
+	if (*c->smtp.password_file != '\0' && config_usable(ctx, m, "password_file")) {
+		if (stat(c->smtp.password_file, &st) != 0)
+			config_error(ctx, config_key_line(ctx, m, "password_file"),
+			    "password_file \"%s\": %s: write an existing file, or \"\" to use the "
+			    "systemd credential smtp_password", config_show(&s, c->smtp.password_file),
+			    strerror(errno));
+		else if (st.st_mode & 0007)
+			config_error(ctx, config_key_line(ctx, m, "password_file"),
+			    "password_file \"%s\": readable by every user (mode %04o): chmod o= "
+			    "(0600, or 0640 with the service's group)",
+			    config_show(&s, c->smtp.password_file), (unsigned)(st.st_mode & 07777));
+	}
 }
 
 /* Refuse an unknown zone and a window that closes before it opens. */

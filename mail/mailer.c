@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -433,8 +434,9 @@ mailer_send(const struct config *cfg, const char *password, struct mailer_msg *m
 char *
 mailer_password(const struct config *cfg, char *err, size_t errlen)
 {
-	char path[1024], line[512];
+	char path[1024], line[4096];
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	struct stat st;
 	FILE *f;
 
 	err[0] = '\0';
@@ -446,14 +448,32 @@ mailer_password(const struct config *cfg, char *err, size_t errlen)
 		snprintf(path, sizeof(path), "%s/smtp_password", creds);
 	else
 		return NULL;
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((f = fopen(path, "re")) == NULL) {
 		if (cfg->smtp.password_file != NULL && *cfg->smtp.password_file)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* A secret every user can read is no secret: refused, as is an
+	 * empty one (it would log in with nothing) or one too long to be
+	 * read whole (it would log in with part of it). */
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0007)) {
+		snprintf(err, errlen, "%s: readable by every user (mode %04o): chmod o=", path,
+		    (unsigned)(st.st_mode & 07777));
+		fclose(f);
 		return NULL;
 	}
 	if (fgets(line, sizeof(line), f) == NULL)
 		line[0] = '\0';
 	fclose(f);
+	if (line[strcspn(line, "\r\n")] == '\0' && strlen(line) == sizeof(line) - 1) {
+		snprintf(err, errlen, "%s: its first line is longer than %zu bytes", path,
+		    sizeof(line) - 2);
+		return NULL;
+	}
 	line[strcspn(line, "\r\n")] = '\0';
+	if (line[0] == '\0') {
+		snprintf(err, errlen, "%s: empty: write the password on its first line", path);
+		return NULL;
+	}
 	return strdup(line);
 }

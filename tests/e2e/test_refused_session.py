@@ -73,6 +73,7 @@ def test_a_refused_login_stops_the_session_before_any_message(make_env, tmp_path
     secret = os.path.join(str(tmp_path), 'smtp-password')
     with open(secret, 'w') as f:
         f.write('not the password\n')
+    os.chmod(secret, 0o600)
     env = make_env(smtp_args=('--auth', 'relances:le-bon-mot-de-passe'),
                    smtp_conf='  username = "relances"\n  password_file = "%s"\n' % secret)
     due(env)

@@ -43,6 +43,9 @@ touch(const char *dir, const char *name)
 		bail(path);
 	fputs("x\n", f);
 	fclose(f);
+	/* As the operator leaves a secret: no other user may read it. */
+	if (chmod(path, 0600) != 0)
+		bail(path);
 }
 
 /* Create directory PATH. */
