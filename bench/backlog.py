@@ -29,7 +29,7 @@ import subprocess
 import threading
 import time
 
-from rig import DUNNINGD, HERE, run_daemon
+from rig import DUNNINGD, HERE, PERF_HZ, perf_record, run_daemon
 from harness import free_port
 from host import cpu_jiffies, say
 
@@ -219,7 +219,6 @@ def part_backlog(b, sizes, rounds, rounds_big, profile=False):
 # -------------------------------------------------------------- profile --
 
 PROFILE = os.path.join(HERE, 'profile-backlog.txt')
-PERF_HZ = 999               # samples a second and CPU
 
 
 def profile_first_pass(b, db, n):
@@ -243,9 +242,7 @@ def profile_first_pass(b, db, n):
         finally:
             conn.close()
 
-    perf = subprocess.Popen(['perf', 'record', '-a', '-g', '-F', str(PERF_HZ), '-o', data],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(1)           # perf is up
+    perf = perf_record(data)
     th = threading.Thread(target=watch, daemon=True)
     th.start()
     t = time.monotonic()

@@ -66,7 +66,8 @@ from backlog import (GOAL_IDLE_MS, GOAL_N, GOAL_RSS_KB, GOAL_S, GOAL_SCALE, GOAL
                      TRYTON, part_backlog)
 from planning import part_plan
 from running import part_idle, part_latency
-from sending import PERF_HZ, make_send_template, part_send
+from rig import PERF_HZ
+from sending import make_send_template, part_send
 from slow import GAP_S, TIMEOUT_S, part_slow
 
 RESULTS = os.path.join(HERE, 'results.md')

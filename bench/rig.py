@@ -45,6 +45,18 @@ def med(v):
     return statistics.median(v)
 
 
+PERF_HZ = 999               # perf's samples a second and CPU (cpu-clock)
+
+
+def perf_record(data):
+    """`perf record -a -g` of the whole machine into DATA, running once
+    this returns (stop it with SIGINT, then communicate())."""
+    perf = subprocess.Popen(['perf', 'record', '-a', '-g', '-F', str(PERF_HZ), '-o', data],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)           # perf is up
+    return perf
+
+
 # ------------------------------------------------------------ databases --
 
 class Bench:

@@ -36,6 +36,16 @@ class Stamped:
         return rc
 
 
+def wait_first_sent(cur, deadline):
+    """Poll with CUR until a reminder is 'sent', at most DEADLINE s."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        cur.execute("SELECT count(*) FROM dunning.reminder WHERE state = 'sent'")
+        if cur.fetchone()[0] > 0:
+            return
+        time.sleep(0.01)
+
+
 def part_latency(b, tpl):
     db = b.clone(tpl)
     sink = Sink(os.path.join(b.work, 'sink'), 'latency')
@@ -54,12 +64,7 @@ def part_latency(b, tpl):
     rss = []
     trials = []
     try:
-        end = time.monotonic() + 120
-        while time.monotonic() < end:
-            oc.execute("SELECT count(*) FROM dunning.reminder WHERE state = 'sent'")
-            if oc.fetchone()[0] > 0:
-                break
-            time.sleep(0.01)
+        wait_first_sent(oc, 120)
         t_first = time.monotonic()
         for number, rid in held:
             with w.cursor() as c:

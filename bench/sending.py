@@ -10,8 +10,8 @@ import subprocess
 import threading
 import time
 
-from rig import (AUDIT_HISTORY, BATCH, DUNNINGD, HERE, SEND_DAY, SMTP_SINK, SMTP_SOURCE,
-                 TRIALS, med, run_daemon)
+from rig import (AUDIT_HISTORY, BATCH, DUNNINGD, HERE, PERF_HZ, SEND_DAY, SMTP_SINK, SMTP_SOURCE,
+                 TRIALS, med, perf_record, run_daemon)
 from harness import at, free_port
 from host import load_avg, say
 from planning import plan_pass
@@ -199,7 +199,6 @@ def part_send(b, tpl, scale, profile=False):
 # -------------------------------------------------------------- profile --
 
 PROFILE_SEND = os.path.join(HERE, 'profile-send.txt')
-PERF_HZ = 999               # samples a second and CPU (cpu-clock)
 
 # During the profiled run only (restored after): WAL write and fsync times
 # in pg_stat_wal, planning times in pg_stat_statements.
@@ -346,9 +345,7 @@ def profile_send(b, tpl, ref_rate):
     try:
         b.reset_statements(db)
         s0 = db_stats(b, db)
-        perf = subprocess.Popen(['perf', 'record', '-a', '-g', '-F', str(PERF_HZ), '-o', data],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        time.sleep(1)       # perf is up
+        perf = perf_record(data)
         th = threading.Thread(target=watch, daemon=True)
         th.start()
         t0 = time.monotonic()

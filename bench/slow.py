@@ -26,7 +26,7 @@ from rig import SEND_DAY, SLOW_POLL, TRIALS, med
 from harness import SmtpRecorder, at
 from host import load_avg, say
 from planning import plan_pass
-from running import Stamped
+from running import Stamped, wait_first_sent
 from sending import audit_history, load_batch
 
 DELAYS = (0.05, 0.3)        # the relay's answer to each end of DATA, s
@@ -149,12 +149,7 @@ def slow_run(b, tpl, delay, k):
     ds = [Stamped(conf, now) for _ in range(k)]
     trials = []
     try:
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            oc.execute("SELECT count(*) FROM dunning.reminder WHERE state = 'sent'")
-            if oc.fetchone()[0] > 0:
-                break
-            time.sleep(0.01)
+        wait_first_sent(oc, 60)
         t_first = time.monotonic()
         oc.execute("SELECT count(*) FROM dunning.reminder WHERE state = 'sent'")
         sent0 = oc.fetchone()[0]
