@@ -43,7 +43,7 @@ $$;
 -- Number and time-stamp a new row; it is sealed at COMMIT.  The caller's
 -- id, at, chain_seq, prev_hash and hash are ignored.
 CREATE OR REPLACE FUNCTION dunning.audit_stamp() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	NEW.id := nextval('dunning.audit_log_id_seq');
 	NEW.at := dunning.now();
@@ -63,7 +63,7 @@ $$;
 -- of rows chained.  The canonical text names chain_seq: each row is read
 -- with its position set (jsonb_populate_record) before it is hashed.
 CREATE OR REPLACE FUNCTION dunning.audit_seal() RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	h dunning.audit_head;
 	ids bigint[];
@@ -102,7 +102,7 @@ $$;
 -- the first to fire seals the transaction's rows; the others find theirs
 -- chained and return.
 CREATE OR REPLACE FUNCTION dunning.audit_chain_at_commit() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM dunning.audit_log WHERE id = NEW.id AND hash IS NULL) THEN
 		PERFORM dunning.audit_seal();
@@ -118,7 +118,7 @@ $$;
 -- text; then the head moves to the last of them.  Anything else is
 -- refused, and the statement with it.
 CREATE OR REPLACE FUNCTION dunning.audit_chain_check() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	h dunning.audit_head;
 	bad bigint;
@@ -172,7 +172,7 @@ $$;
 -- does not skip them; a superuser who disables them is beyond any
 -- trigger, and that is what `dunningctl audit verify` is for.
 CREATE OR REPLACE FUNCTION dunning.audit_guard() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	o dunning.audit_log;
 BEGIN

@@ -50,7 +50,7 @@ $$;
 -- the invoice row rather than a stale total.  Definer's rights: the totals
 -- count every payment, whatever the writer's policies let it read.
 CREATE OR REPLACE FUNCTION dunning.payment_totals() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	ids bigint[];
 BEGIN
@@ -75,7 +75,7 @@ $$;
 
 -- TRUNCATE of the payments: nothing is paid any more.
 CREATE OR REPLACE FUNCTION dunning.payment_totals_truncate() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	UPDATE dunning.invoice SET paid_total = 0, last_paid_at = NULL
 	WHERE paid_total <> 0 OR last_paid_at IS NOT NULL;

@@ -20,7 +20,7 @@ $$;
 
 -- A payment is audited and wakes the daemon.
 CREATE OR REPLACE FUNCTION dunning.payment_after() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	PERFORM dunning.audit(session_user, 'payment_recorded', NEW.invoice_id, NULL,
 		jsonb_build_object('payment_id', NEW.id, 'amount', NEW.amount,
@@ -64,7 +64,7 @@ $$;
 -- over, or a change of the facts the policy reads, sends the invoice to
 -- the next pass.
 CREATE OR REPLACE FUNCTION dunning.invoice_look_again() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	INSERT INTO dunning.invoice_next_action (invoice_id, next_action_at)
 	VALUES (NEW.id, '-infinity')
@@ -81,7 +81,7 @@ $$;
 -- passes them by (SKIP LOCKED) rather than wait for a bookmark this
 -- transaction holds.
 CREATE OR REPLACE FUNCTION dunning.client_look_again() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	INSERT INTO dunning.invoice_next_action (invoice_id, next_action_at)
 	SELECT id, '-infinity' FROM (SELECT id FROM dunning.invoice

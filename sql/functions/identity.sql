@@ -23,7 +23,7 @@ $$;
 -- on what the caller's own policies let it read; false for an unknown
 -- client unless staff (the callers check existence first).
 CREATE OR REPLACE FUNCTION dunning.my_client(p_client bigint) RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 	SELECT dunning.is_staff() OR EXISTS (
 		SELECT 1 FROM dunning.client c JOIN dunning.lawyer l ON l.id = c.lawyer_id
 		WHERE c.id = p_client AND l.db_role = session_user)
@@ -33,7 +33,7 @@ $$;
 -- (replays and demonstrations)?  Definer's rights: dunning.setting is read
 -- whoever runs the function.
 CREATE OR REPLACE FUNCTION dunning.simulated_clock_allowed() RETURNS boolean
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 	SELECT EXISTS (SELECT 1 FROM dunning.setting
 	               WHERE key = 'simulated_clock' AND value = 'allowed')
 $$;

@@ -98,7 +98,7 @@ $$;
 
 -- SPEC §2 rule 4: a dispute stops everything, at once.
 CREATE OR REPLACE FUNCTION dunning.flag_dispute(invoice_number text, reason text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	why text := dunning.require_text(reason, 'the dispute reason');
 	inv dunning.invoice := dunning.invoice_for_update(invoice_number);
@@ -119,7 +119,7 @@ $$;
 -- Clear a dispute: the escalation resumes, the next stage not earlier than
 -- min_gap_days after now.
 CREATE OR REPLACE FUNCTION dunning.clear_dispute(invoice_number text, note text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	why text := dunning.require_text(note, 'the note');
 	inv dunning.invoice := dunning.invoice_for_update(invoice_number);
@@ -153,7 +153,7 @@ $$;
 -- Another lawyer's client is unknown, and is not locked.
 CREATE OR REPLACE FUNCTION dunning.pause_client(client_id bigint, until date, reason text)
 RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	why text := dunning.require_text(reason, 'the pause reason');
 	cli dunning.client;
@@ -176,7 +176,7 @@ $$;
 
 -- SPEC §2 rule 6 for one invoice.
 CREATE OR REPLACE FUNCTION dunning.pause_invoice(invoice_number text, until date, reason text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	why text := dunning.require_text(reason, 'the pause reason');
 	inv dunning.invoice;
@@ -194,7 +194,7 @@ $$;
 
 -- SPEC §2 rule 5: the lawyer lets a held reminder go at the next window.
 CREATE OR REPLACE FUNCTION dunning.approve(reminder_id bigint) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	rem dunning.reminder := dunning.held_for_update(reminder_id);
 BEGIN
@@ -210,7 +210,7 @@ $$;
 
 -- SPEC §2 rule 5: the lawyer refuses a held reminder, with a reason.
 CREATE OR REPLACE FUNCTION dunning.reject(reminder_id bigint, reason text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	why text := dunning.require_text(reason, 'the rejection reason');
 	rem dunning.reminder := dunning.held_for_update(reminder_id);
@@ -229,7 +229,7 @@ $$;
 -- the same Message-ID (a receiving server that already has it drops the
 -- duplicate).  The daemon still re-checks payments and disputes first.
 CREATE OR REPLACE FUNCTION dunning.resend(reminder_id bigint, reason text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	why text := dunning.require_text(reason, 'the reason');
 	rem dunning.reminder := dunning.reminder_in(reminder_id, ARRAY['failed', 'in_doubt']);
@@ -250,7 +250,7 @@ $$;
 -- The operator knows an in-doubt message did reach the client (the relay's
 -- log, the client's answer): record it as sent, now.
 CREATE OR REPLACE FUNCTION dunning.mark_sent(reminder_id bigint, note text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	why text := dunning.require_text(note, 'the note');
 	rem dunning.reminder := dunning.reminder_in(reminder_id, ARRAY['in_doubt']);
@@ -270,7 +270,7 @@ $$;
 -- administrator.  A reminder that is not the caller's is "no reminder",
 -- exactly like an unknown one.
 CREATE OR REPLACE FUNCTION dunning.letter_sent(reminder_id bigint, tracking text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	num text := dunning.require_text(tracking, 'the tracking number');
 	cli bigint;
@@ -307,7 +307,7 @@ $$;
 
 -- An export of a client's data (GDPR access request) leaves an audit row.
 CREATE OR REPLACE FUNCTION dunning.record_export(client_id bigint) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM dunning.client c WHERE c.id = record_export.client_id)
 	   OR NOT dunning.my_client(record_export.client_id) THEN

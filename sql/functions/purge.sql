@@ -54,7 +54,7 @@ $$;
 -- ids and counts only.  Administrators only.
 CREATE OR REPLACE FUNCTION dunning.purge(years integer, dry_run boolean)
 RETURNS TABLE (client_id bigint, closed_on date, invoices integer, message_copies integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 DECLARE
 	cutoff date;
 	cand record;

@@ -137,11 +137,13 @@ def test_rls_is_enabled_and_forced_and_the_reports_run_as_their_caller(env):
 
 def test_definer_functions_pin_their_search_path(env):
     """A SECURITY DEFINER function runs as the owner: each pins its
-    search_path, so a caller's schema cannot slip an object under it."""
+    search_path, so a caller's schema cannot slip an object under it, and
+    puts pg_temp last, so a caller's temporary table or function cannot
+    either (pg_temp is searched first unless it is named)."""
     unpinned = env.sql("SELECT p.oid::regprocedure::text FROM pg_proc p "
                        "WHERE p.pronamespace = 'dunning'::regnamespace AND p.prosecdef "
                        "AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c "
-                       "                WHERE c LIKE 'search_path=%%')")
+                       "                WHERE c LIKE 'search_path=%%pg_temp')")
     assert unpinned == []
 
 
