@@ -60,7 +60,13 @@ template_error_why(const struct template_error *err, char *buf, size_t len)
 		snprintf(buf, len, "out of memory");
 		break;
 	case TEMPLATE_ERR_TOO_LARGE:
-		snprintf(buf, len, "output too large");
+		snprintf(buf, len, "output larger than %d MiB",
+		    TEMPLATE_MAX_OUTPUT >> 20);
+		break;
+	case TEMPLATE_ERR_TOO_MUCH_WORK:
+		snprintf(buf, len, "too much work: more than %d steps "
+		    "(sections over lists nested in each other?)",
+		    TEMPLATE_MAX_STEPS);
 		break;
 	case TEMPLATE_ERR_UNCLOSED_TAG:
 		snprintf(buf, len, "unclosed tag");

@@ -21,7 +21,9 @@ struct template;
 enum template_error_kind {
 	TEMPLATE_ERR_NONE,
 	TEMPLATE_ERR_NOMEM,
-	TEMPLATE_ERR_TOO_LARGE,		/* the rendered output */
+	TEMPLATE_ERR_TOO_LARGE,		/* the rendered output, over
+					 * TEMPLATE_MAX_OUTPUT */
+	TEMPLATE_ERR_TOO_MUCH_WORK,	/* a render over TEMPLATE_MAX_STEPS */
 	TEMPLATE_ERR_UNCLOSED_TAG,
 	TEMPLATE_ERR_EMPTY_TAG,
 	TEMPLATE_ERR_BAD_NAME,		/* name: the tag's content */

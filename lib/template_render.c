@@ -48,6 +48,7 @@ struct render {
 	struct pcache	*cache;
 	size_t		 ncache, capcache;
 	int		 depth;
+	size_t		 steps;		/* nodes visited, capped */
 	const struct indent *indent;
 	bool		 bol;		/* at the start of an output line */
 	bool		 failed;
@@ -117,7 +118,7 @@ render_add(struct render *r, const char *s, size_t n)
 
 	if (r->failed)
 		return;
-	if (n > SIZE_MAX / 2 - r->outlen) {
+	if (n > TEMPLATE_MAX_OUTPUT - r->outlen) {
 		render_fail(r, TEMPLATE_ERR_TOO_LARGE, 0, NULL);
 		return;
 	}
@@ -307,6 +308,10 @@ render_nodes(struct render *r, const struct template_node *kids, size_t n)
 
 	for (i = 0; i < n && !r->failed; i++) {
 		nd = &kids[i];
+		if (++r->steps > TEMPLATE_MAX_STEPS) {
+			render_fail(r, TEMPLATE_ERR_TOO_MUCH_WORK, nd->line, NULL);
+			return;
+		}
 		switch (nd->kind) {
 		case TEMPLATE_TEXT:
 			render_text(r, nd->text, nd->len);
@@ -318,9 +323,14 @@ render_nodes(struct render *r, const struct template_node *kids, size_t n)
 			break;
 		case TEMPLATE_SECTION:
 			v = lookup(&r->st, nd);
+			/* An iteration is a step even over an empty body. */
 			if (json_is_array(v))
-				for (j = 0; j < json_array_size(v); j++)
-					render_body(r, nd, json_array_get(v, j));
+				for (j = 0; j < json_array_size(v) && !r->failed; j++)
+					if (++r->steps > TEMPLATE_MAX_STEPS)
+						render_fail(r, TEMPLATE_ERR_TOO_MUCH_WORK,
+						    nd->line, nd->name);
+					else
+						render_body(r, nd, json_array_get(v, j));
 			else if (!falsey(v))
 				render_body(r, nd, v);
 			break;

@@ -32,6 +32,7 @@ struct partial {
 struct templates {
 	bool have[NLANGS];
 	struct template *tpl[NLANGS][CONFIG_MAX_STAGES][TEMPLATES_NPARTS];
+	char name[CONFIG_MAX_STAGES][64];	/* each stage's template, for errors */
 	struct partial partials[NLANGS][MAX_PARTIALS];
 	int npartials[NLANGS];
 	/* the lawyer's mail, French: templates_lawyer_load() */
@@ -179,6 +180,7 @@ load_one(struct templates *ts, const struct config *cfg, int l, int s, enum temp
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	snprintf(ts->name[s], sizeof(ts->name[s]), "%s", name);
 	ts->tpl[l][s][p] = template_parse(text, len, &te);
 	free(text);
 	if (ts->tpl[l][s][p] == NULL) {
@@ -282,9 +284,15 @@ templates_render(const struct templates *ts, const struct send_group *g, enum te
 
 	if (t == NULL)
 		return NULL;
+	/* Which template failed, for the operator: a render refused for its
+	 * work (TEMPLATE_MAX_STEPS) is a template to fix, not a datum. */
 	if ((out = template_render(t, ctx, p == TEMPLATES_HTML, find_partial,
-	    (void *)ts->partials[l], &te)) == NULL)
-		template_error_text(&te, err, errlen);
+	    (void *)ts->partials[l], &te)) == NULL) {
+		char why[300];
+
+		snprintf(err, errlen, "template %s/%s.%s: %s", langs[l], ts->name[g->stage],
+		    suffixes[p], template_error_text(&te, why, sizeof(why)));
+	}
 	return out;
 }
 
@@ -397,7 +405,11 @@ templates_lawyer_render(const struct templates *ts, enum templates_lawyer which,
 	char *out;
 
 	if ((out = template_render(ts->lawyer[which][p], ctx, false, find_partial,
-	    (void *)ts->partials[0], &te)) == NULL)
-		template_error_text(&te, err, errlen);
+	    (void *)ts->partials[0], &te)) == NULL) {
+		char why[300];
+
+		snprintf(err, errlen, "template %s.%s: %s", lawyer_names[which], suffixes[p],
+		    template_error_text(&te, why, sizeof(why)));
+	}
 	return out;
 }

@@ -3,9 +3,12 @@
  * official specification: the plain-text mode, template_check, parse and
  * render errors, re-rendering a shared template, and large inputs.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -360,6 +363,138 @@ test_large(void)
 	free(t);
 }
 
+/* 10 to the power D. */
+static long
+pow10i(int d)
+{
+	long	 v = 1;
+
+	while (d-- > 0)
+		v *= 10;
+	return v;
+}
+
+/* A render that does not end: say so and stop, rather than let the test
+ * harness wait for its timeout. */
+static void
+on_alarm(int sig)
+{
+	static const char msg[] = "not ok - a render still running after 20 s\n"
+	    "Bail out! template_render has no work cap\n";
+
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(1);
+	_exit(1);
+}
+
+/* Seconds since T0 on the monotonic clock. */
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* D sections over the list "l" nested in each other around BODY. */
+static char *
+nested(int d, const char *body)
+{
+	char	*t = xmalloc((size_t)d * 12 + strlen(body) + 1);
+	size_t	 len = 0;
+
+	for (int i = 0; i < d; i++)
+		len += (size_t)sprintf(t + len, "{{#l}}");
+	len += (size_t)sprintf(t + len, "%s", body);
+	for (int i = 0; i < d; i++)
+		len += (size_t)sprintf(t + len, "{{/l}}");
+	return t;
+}
+
+/* The work of one render is capped (issue 17): sections over a list nested
+ * in each other multiply (10 elements, D deep: 10^D bodies); an operator's
+ * template that would render for ever, or fill the memory, is refused at
+ * render time with an error, after a bounded time. */
+static void
+test_work_cap(void)
+{
+	const char	*ten = "{\"l\": [1,2,3,4,5,6,7,8,9,10], \"v\": \"\"}";
+	struct template	*tpl;
+	struct template_error te;
+	struct timespec	 t0;
+	json_t		*ctx = json_loads(ten, 0, NULL), *big;
+	char		*t, *out, err[256] = "", *mb;
+	double		 s;
+
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	/* The growth: 10^D bytes out; 6 deep (a million) is still a render. */
+	for (int d = 1; d <= 6; d++) {
+		t = nested(d, "x");
+		tpl = template_parse(t, strlen(t), NULL);
+		out = tpl ? template_render(tpl, ctx, false, NULL, NULL, &te) : NULL;
+		tap_ok(out != NULL && strlen(out) == (size_t)pow10i(d),
+		    "%d list sections nested: %zu bytes", d, out ? strlen(out) : 0);
+		free(out);
+		template_free(tpl);
+		free(t);
+	}
+	/* 30 deep with an empty body: 10^30 passes, nothing written. */
+	t = nested(30, "{{v}}");
+	tpl = template_parse(t, strlen(t), NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	out = tpl ? template_render(tpl, ctx, false, NULL, NULL, &te) : NULL;
+	s = since(&t0);
+	if (out == NULL)
+		template_error_text(&te, err, sizeof(err));
+	tap_ok(tpl != NULL && out == NULL && te.kind == TEMPLATE_ERR_TOO_MUCH_WORK &&
+	    strstr(err, "too much work") != NULL && s < 5,
+	    "30 list sections nested: refused in %.2f s: '%s'", s, err);
+	free(out);
+	template_free(tpl);
+	free(t);
+
+	/* The same through a partial: 4 deep around a partial 4 deep. */
+	t = nested(4, "{{>p}}");
+	mb = nested(4, "");
+	tpl = template_parse(t, strlen(t), NULL);
+	big = json_pack("{s:s}", "p", mb);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	out = tpl ? template_render(tpl, ctx, false, partial_from, big, &te) : NULL;
+	s = since(&t0);
+	tap_ok(out == NULL && te.kind == TEMPLATE_ERR_TOO_MUCH_WORK && s < 5,
+	    "lists nested through a partial: refused in %.2f s", s);
+	free(out);
+	template_free(tpl);
+	json_decref(big);
+	free(mb);
+	free(t);
+	json_decref(ctx);
+
+	/* Few steps, much output: a 1 MB value 40 times. */
+	mb = xmalloc((1 << 20) + 1);
+	memset(mb, 'v', 1 << 20);
+	mb[1 << 20] = '\0';
+	ctx = json_pack("{s:s, s:[iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii]}", "v", mb, "l",
+	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+	t = nested(1, "{{v}}");
+	tpl = template_parse(t, strlen(t), NULL);
+	out = tpl ? template_render(tpl, ctx, false, NULL, NULL, &te) : NULL;
+	if (out == NULL)
+		template_error_text(&te, err, sizeof(err));
+	tap_ok(out == NULL && te.kind == TEMPLATE_ERR_TOO_LARGE &&
+	    strstr(err, "output larger than") != NULL, "40 MB of output: refused: '%s'", err);
+	free(out);
+	template_free(tpl);
+	free(t);
+	free(mb);
+	json_decref(ctx);
+	alarm(0);
+}
+
 /* Run every group. */
 int
 main(void)
@@ -370,5 +505,6 @@ main(void)
 	test_partials();
 	test_reuse();
 	test_large();
+	test_work_cap();
 	return tap_done();
 }
