@@ -202,22 +202,22 @@ needs_words(const char *s, size_t max)
 static char *
 encoded_words(const char *text, const char *tail)
 {
-	size_t n = strlen(text), tlen = tail != NULL ? strlen(tail) : 0;
-	size_t cap = n * 2 + 80 + tlen, len = 0, last = 0;
-	char *out = malloc(cap);
+	size_t n = strlen(text), tlen = tail != NULL ? strlen(tail) : 0, last = 0;
+	/* Grown as needed: a word cut before a space may carry only 20 bytes
+	 * (42 characters on the wire), so no fixed ratio of the text's length
+	 * bounds the result (issue 17: 1.2 KB of 19-letter words). */
+	GString *out = g_string_sized_new(n * 2 + 80 + tlen);
+	char *res;
 
-	if (out == NULL)
-		return NULL;
 	do {
 		size_t take = n < 39 ? n : 39;
 		gchar *b64;
-		int w;
 
 		while (take > 0 && take < n && ((unsigned char)text[take] & 0xc0) == 0x80)
 			take--;
 		/* A run of continuation bytes is not UTF-8 and has no character
 		 * boundary: cut it at the limit rather than take nothing and
-		 * write empty words until the buffer is full. */
+		 * write empty words for ever. */
 		if (take == 0)
 			take = n < 39 ? n : 39;
 		/* Rather before a space (the next word starts with it): a reader
@@ -229,29 +229,25 @@ encoded_words(const char *text, const char *tail)
 				break;
 			}
 		b64 = g_base64_encode((const guchar *)text, take);
-		w = snprintf(out + len, cap - len, "%s=?UTF-8?B?%s?=", len ? "\n " : " ", b64);
+		/* The last line's length: " =?UTF-8?B?" "?=" around the
+		 * word, after a header name of up to 13 on the first line. */
+		last = (out->len == 0 ? 13 : 0) + 13 + strlen(b64);
+		if (out->len > 0)
+			g_string_append(out, "\n");
+		g_string_append_printf(out, " =?UTF-8?B?%s?=", b64);
 		g_free(b64);
-		if (w < 0 || (size_t)w >= cap - len) {
-			free(out);
-			return NULL;
-		}
-		last = len == 0 ? 13 + (size_t)w : (size_t)w - 1;
-		len += (size_t)w;
 		text += take;
 		n -= take;
 	} while (n > 0);
 	if (tlen > 0) {
-		int w = snprintf(out + len, cap - len, "%s%s", last + tlen <= 78 ? "" : "\n", tail);
-
-		if (w < 0 || (size_t)w >= cap - len) {
-			free(out);
-			return NULL;
-		}
-		len += (size_t)w;
+		if (last + tlen > 78)
+			g_string_append_c(out, '\n');
+		g_string_append(out, tail);
 	}
-	out[len++] = '\n';
-	out[len] = '\0';
-	return out;
+	g_string_append_c(out, '\n');
+	res = strdup(out->str);
+	g_string_free(out, TRUE);
+	return res;
 }
 
 /* Write header NAME of M as the raw VALUE (from encoded_words, freed). */

@@ -80,6 +80,10 @@ ODD_NAMES = [
     'X' * 300,                                          # 300 characters, one word
     'É' * 150,                                          # 300 bytes of UTF-8... twice over
     'back\\slash (commentaire) [crochets]',
+    # Issue 17: about 1.2 KB of 19-letter words once failed to compose
+    # (the encoded words of a header outgrew their buffer).
+    ' '.join(['Dupontmartinbernard'] * 60),
+    ' '.join(['Lefèvrégaëlleçàéîôû'] * 40),               # 19 letters, 30 bytes
 ]
 
 
@@ -114,7 +118,8 @@ def test_odd_invoice_numbers_in_subject(env):
     """The invoice number reaches the Subject: lookalikes of encoded words,
     non-ASCII and a long number are encoded, folded and round-trip."""
     numbers = ['=?utf-8?q?x=0D=0ABcc:_a@evil.example?=', 'FAC-2026/ÉTÉ-001',
-               'N' * 120, 'F "quoted", comma; semi']
+               'N' * 120, 'F "quoted", comma; semi',
+               ' '.join(['Abcdefghijklmnopqrs'] * 60)]     # issue 17: 1.2 KB of words
     for i, n in enumerate(numbers):
         c = env.client('num%d@client.example' % i)
         env.invoice(n, c, '2026-03-02')
