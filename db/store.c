@@ -44,6 +44,7 @@ struct store *
 store_connect(const char *conninfo, char *err, size_t errlen)
 {
 	struct store *s;
+	const char *enc;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -54,6 +55,17 @@ store_connect(const char *conninfo, char *err, size_t errlen)
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
 		err[strcspn(err, "\n")] = '\0';
+		store_close(s);
+		return NULL;
+	}
+	/* An SQL_ASCII database checks and converts no text: what the billing
+	 * software wrote may not be UTF-8, and client_encoding = UTF8 cannot
+	 * make it so.  Any other encoding PostgreSQL converts, or refuses. */
+	enc = PQparameterStatus(s->conn, "server_encoding");
+	if (enc != NULL && strcmp(enc, "SQL_ASCII") == 0) {
+		snprintf(err, errlen, "database %s is in SQL_ASCII: PostgreSQL checks none of its "
+		    "text; dunningd needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8' "
+		    "TEMPLATE template0)", PQdb(s->conn));
 		store_close(s);
 		return NULL;
 	}
