@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "calendar.h"
 #include "context.h"
 #include "interest.h"
@@ -46,11 +48,21 @@ set_date(json_t *o, const char *key, cal_day day, const char *lang)
 	json_object_set_new(o, key, json_string(buf));
 }
 
-/* A string, or "" for NULL. */
+/* A string, or "" for NULL.  Bytes that are not UTF-8 (check_group
+ * refuses them in a client's message before this) show as U+FFFD, never
+ * as a field left blank: jansson takes no invalid UTF-8. */
 static json_t *
 str(const char *s)
 {
-	return json_string(s != NULL ? s : "");
+	gchar *valid;
+	json_t *v;
+
+	if (s == NULL || g_utf8_validate(s, -1, NULL))
+		return json_string(s != NULL ? s : "");
+	valid = g_utf8_make_valid(s, -1);
+	v = json_string(valid);
+	g_free(valid);
+	return v;
 }
 
 /* SPEC §3.4: the context, and nothing else. */
@@ -66,22 +78,26 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	const char *payment_url = NULL;
 	int64_t total = 0, interest_total = 0, cents, rate, common_rate = -1;
 	bool interest_known = true;
-	char *name = context_client_name(g), buf[64];
+	char *name = context_client_name(g), buf[64], *line;
 
 	json_object_set_new(client, "name", str(name));
 	json_object_set_new(client, "professional", json_boolean(pro));
 	json_object_set_new(client, "individual", json_boolean(!pro));
 	free(name);
 	if (g->address_line1 != NULL && *g->address_line1)
-		json_array_append_new(address, json_string(g->address_line1));
+		json_array_append_new(address, str(g->address_line1));
 	if (g->address_line2 != NULL && *g->address_line2)
-		json_array_append_new(address, json_string(g->address_line2));
-	snprintf(buf, sizeof(buf), "%s%s%s", g->postal_code ? g->postal_code : "",
-	    g->postal_code && *g->postal_code ? " " : "", g->city ? g->city : "");
-	if (buf[0])
-		json_array_append_new(address, json_string(buf));
+		json_array_append_new(address, str(g->address_line2));
+	/* Postal code and city whole, never cut (a cut at 63 bytes could fall
+	 * inside a character, and jansson would drop the line unseen). */
+	if (asprintf(&line, "%s%s%s", g->postal_code ? g->postal_code : "",
+	    g->postal_code && *g->postal_code ? " " : "", g->city ? g->city : "") >= 0) {
+		if (line[0])
+			json_array_append_new(address, str(line));
+		free(line);
+	}
 	if (g->country != NULL && *g->country && strcmp(g->country, "FR") != 0)
-		json_array_append_new(address, json_string(g->country));
+		json_array_append_new(address, str(g->country));
 	json_object_set_new(client, "address", address);
 	json_object_set_new(ctx, "client", client);
 	json_object_set_new(ctx, "salutation", json_string(strcmp(lang, "en") == 0 ?
@@ -93,7 +109,7 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 
 		json_object_set_new(inv, "number", str(it->number));
 		json_object_set_new(inv, "matter_ref", it->matter_ref != NULL && *it->matter_ref ?
-		    json_string(it->matter_ref) : json_false());
+		    str(it->matter_ref) : json_false());
 		set_date(inv, "issued_on", it->issued_on, lang);
 		set_date(inv, "due_on", it->due_on, lang);
 		set_amount(inv, "amount", it->amount_cents, g->currency, lang);
@@ -127,7 +143,7 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	json_object_set_new(ctx, "count", json_integer((json_int_t)g->nitems));
 	json_object_set_new(ctx, "several", json_boolean(g->nitems > 1));
 	set_amount(ctx, "total_balance", total, g->currency, lang);
-	json_object_set_new(ctx, "payment_url", payment_url ? json_string(payment_url) :
+	json_object_set_new(ctx, "payment_url", payment_url ? str(payment_url) :
 	    json_false());
 
 	/* The recovery indemnity: between professionals only (L.441-10). */
@@ -187,7 +203,7 @@ alert_invoice(const json_t *in, const char *lang)
 	char buf[64];
 
 	json_object_set_new(o, "number", str(json_string_value(json_object_get(in, "number"))));
-	json_object_set_new(o, "matter_ref", ref != NULL && *ref ? json_string(ref) :
+	json_object_set_new(o, "matter_ref", ref != NULL && *ref ? str(ref) :
 	    json_false());
 	/* Money travels as numeric text ("1000.00"), never as a double. */
 	snprintf(buf, sizeof(buf), "%s", json_is_string(bal) ? json_string_value(bal) : "0");
@@ -248,7 +264,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
 	json_object_set_new(ctx, "path", path != NULL ? json_string(path) : json_false());
 	fw = r != REASON_NONE || why != NULL ? reason_say(r, lawyer_en(cfg), attempts, why) : NULL;
-	json_object_set_new(ctx, "why", fw != NULL ? json_string(fw) : json_false());
+	json_object_set_new(ctx, "why", fw != NULL ? str(fw) : json_false());
 	free(fw);
 	json_object_set_new(ctx, "next", next_stage(cfg, stage));
 	json_object_set_new(ctx, "after_days", json_integer(cfg->escalation_after_days));
@@ -285,7 +301,7 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 		    json_integer((json_int_t)it->reminder_id) : json_false());
 		json_object_set_new(o, "number", str(it->number));
 		json_object_set_new(o, "matter_ref", it->matter_ref && *it->matter_ref ?
-		    json_string(it->matter_ref) : json_false());
+		    str(it->matter_ref) : json_false());
 		json_object_set_new(o, "client", str(it->client_name));
 		set_amount(o, "balance", it->balance_cents, it->currency, lang);
 		json_object_set_new(o, "stage", it->stage ? json_string(it->stage) : json_false());
@@ -294,7 +310,7 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 			    lawyer_en(cfg) ? "approval required" : "approbation requise");
 		else if (it->section == DIGEST_FAILED)
 			why = reason_say(it->why, lawyer_en(cfg), it->attempts, it->detail);
-		json_object_set_new(o, "why", why ? json_string(why) : json_false());
+		json_object_set_new(o, "why", why ? str(why) : json_false());
 		free(why);
 		cal_format_long(cal_local_day(it->since), lang, false, buf, sizeof(buf));
 		json_object_set_new(o, "since", json_string(buf));
