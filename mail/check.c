@@ -4,6 +4,9 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
+
+#include <glib.h>
 
 #include "check.h"
 
@@ -44,6 +47,41 @@ check_has_control(const char *s)
 	return false;
 }
 
+/* Is S (NULL: none) valid UTF-8?  PostgreSQL checks the text of a UTF8
+ * database, not that of an SQL_ASCII one (which dunningd refuses at
+ * connection, db/store.c): a byte that is not UTF-8 would otherwise blank
+ * the whole field in the message (jansson refuses it), unseen. */
+bool
+check_utf8(const char *s)
+{
+	return s == NULL || g_utf8_validate(s, -1, NULL);
+}
+
+/* Is URL a payment link fit for an href: see check.h. */
+bool
+check_payment_url(const char *url)
+{
+	const char *host, *p;
+	size_t len;
+
+	if (url == NULL || (len = strlen(url)) > CHECK_URL_MAX || strncasecmp(url, "https://", 8))
+		return false;
+	host = url + 8;
+	/* A host, and no user-info ("https://bank.example@evil.example/"). */
+	if (*host == '\0' || strchr("/?#:", *host) != NULL)
+		return false;
+	for (p = host; *p && strchr("/?#", *p) == NULL; p++)
+		if (*p == '@')
+			return false;
+	/* RFC 3986's characters only: nothing that ends an attribute, opens
+	 * a tag or a script, or breaks a line; non-ASCII is percent-encoded. */
+	for (p = url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("\"'<>\\`{}|^", *p) != NULL)
+			return false;
+	return true;
+}
+
 /* The data that will reach headers or the body must be clean: why G
  * cannot become a message, or REASON_NONE. */
 enum reason
@@ -73,5 +111,22 @@ check_group(const struct send_group *g, const struct config *cfg)
 		    check_has_control(g->items[i].matter_ref) ||
 		    check_has_control(g->items[i].payment_url))
 			return REASON_CONTROL_IN_NUMBER;
+	/* Every field a template or a header can show. */
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!check_utf8(fields[i]))
+			return REASON_INVALID_TEXT;
+	if (!check_utf8(g->email) || !check_utf8(g->address_line1) ||
+	    !check_utf8(g->address_line2) || !check_utf8(g->postal_code) ||
+	    !check_utf8(g->city) || !check_utf8(g->country))
+		return REASON_INVALID_TEXT;
+	for (size_t i = 0; i < g->nitems; i++)
+		if (!check_utf8(g->items[i].number) || !check_utf8(g->items[i].matter_ref) ||
+		    !check_utf8(g->items[i].payment_url))
+			return REASON_INVALID_TEXT;
+	/* A payment link becomes an href in the HTML part: https:// only. */
+	for (size_t i = 0; i < g->nitems; i++)
+		if (g->items[i].payment_url != NULL && *g->items[i].payment_url &&
+		    !check_payment_url(g->items[i].payment_url))
+			return REASON_PAYMENT_URL_REFUSED;
 	return REASON_NONE;
 }
