@@ -5,6 +5,7 @@
  *   dunningd -c FILE --once [--now T]    one cycle: plan, then send
  *   dunningd -c FILE --plan-only [--now T]  one planning pass, nothing sent
  *   dunningd -c FILE [--now T]           run: a cycle every poll_interval
+ *   dunningd -c FILE --print-spool-dir   spool.dir, for the systemd generator
  */
 #include <getopt.h>
 #include <signal.h>
@@ -35,16 +36,39 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: dunningd [-c FILE] [--check-config | --once | --plan-only] [--now TIMESTAMP] "
-	    "[-v]\n"
+	    "[-v] | --print-spool-dir\n"
 	    "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
 	    "      --check-config  validate the configuration and its templates, then exit\n"
 	    "      --once          run one cycle (plan, then send what is due) and exit\n"
 	    "      --plan-only     run one planning pass (write the decisions, send nothing)\n"
 	    "                      and exit\n"
 	    "      --now T         read the clock as T (ISO 8601 with offset)\n"
+	    "      --print-spool-dir  print spool.dir (for systemd/dunningd-spool-generator)\n"
 	    "  -v, --verbose       debug messages\n"
 	    "  -V, --version       print the version\n");
 	exit(status);
+}
+
+/* --print-spool-dir: spool.dir of the configuration at PATH on a line of
+ * its own, for the generator that writes the unit's ReadWritePaths=
+ * (systemd/dunningd-spool-generator).  The file is only parsed: no
+ * template, no database.  1 with the errors on stderr. */
+static int
+print_spool_dir(const char *path)
+{
+	struct config_diag diag = { 0 };
+	struct config *cfg = config_load(path, &diag);
+	int rc = 1;
+
+	for (size_t i = 0; i < diag.nerrors; i++)
+		fprintf(stderr, "%s\n", diag.errors[i]);
+	if (cfg != NULL && diag.nerrors == 0) {
+		printf("%s\n", cfg->spool_dir);
+		rc = 0;
+	}
+	config_diag_free(&diag);
+	config_free(cfg);
+	return rc;
 }
 
 /* Write the daemon_started / daemon_stopped audit row. */
@@ -88,13 +112,14 @@ main(int argc, char **argv)
 		{ "once", no_argument, NULL, 'o' },
 		{ "plan-only", no_argument, NULL, 'p' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "print-spool-dir", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *now_arg = NULL;
-	bool check = false, once = false, plan_only = false, verbose = false;
+	bool check = false, once = false, plan_only = false, verbose = false, spool = false;
 	struct daemon d;
 	char err[512];
 	time_t now;
@@ -107,6 +132,7 @@ main(int argc, char **argv)
 		case 'o': once = true; break;
 		case 'p': once = plan_only = true; break;
 		case 'n': now_arg = optarg; break;
+		case 'S': spool = true; break;
 		case 'v': verbose = true; break;
 		case 'V': printf("dunningd %s\n", DUNNING_VERSION); return 0;
 		case 'h': usage(0);
@@ -116,6 +142,8 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(2);
 	log_init("dunningd", verbose);
+	if (spool)
+		return print_spool_dir(path);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&d, 0, sizeof(d));
 	if (now_arg != NULL) {
