@@ -101,6 +101,11 @@ template_error_why(const struct template_error *err, char *buf, size_t len)
 	case TEMPLATE_ERR_UNKNOWN_FIELD:
 		snprintf(buf, len, "unknown field '%s'", name);
 		break;
+	case TEMPLATE_ERR_LIST_NESTING:
+		snprintf(buf, len, "section '%s': sections over lists nested more "
+		    "than %d deep (each multiplies the work of the others)", name,
+		    TEMPLATE_MAX_LIST_NESTING);
+		break;
 	case TEMPLATE_ERR_EMPTY_SAMPLE_LIST:
 		snprintf(buf, len, "sample list '%s' is empty, cannot check its "
 		    "section", name);

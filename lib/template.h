@@ -35,7 +35,10 @@ enum template_error_kind {
 	TEMPLATE_ERR_PARTIAL_DEPTH,	/* partials nested too deep; name: the
 					 * partial tag's */
 	TEMPLATE_ERR_UNKNOWN_FIELD,	/* name: the dotted name, as written */
-	TEMPLATE_ERR_EMPTY_SAMPLE_LIST	/* name: the section's */
+	TEMPLATE_ERR_EMPTY_SAMPLE_LIST,	/* name: the section's */
+	TEMPLATE_ERR_LIST_NESTING	/* template_check: sections over lists
+					 * nested more than TEMPLATE_MAX_LIST_NESTING
+					 * deep; name: the innermost's */
 };
 
 /* An error, filled by the function that fails and left alone on success.
@@ -69,7 +72,9 @@ char *template_render(const struct template *tpl, const json_t *ctx, bool html_e
 
 /* Check that every name the template uses (variables and sections, dotted
  * names, inside sections against the section's context as well) resolves in
- * the sample context SAMPLE, where lists hold one representative element.
+ * the sample context SAMPLE, where lists hold one representative element,
+ * and that sections over lists nest at most TEMPLATE_MAX_LIST_NESTING deep
+ * (their work multiplies: TEMPLATE_ERR_LIST_NESTING).
  * Returns 0, or -1 with ERR filled (if not NULL): TEMPLATE_ERR_UNKNOWN_FIELD
  * names the first field that does not resolve. */
 int template_check(const struct template *tpl, const json_t *sample,

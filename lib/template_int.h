@@ -17,6 +17,7 @@
  * partial recursing over one) multiply, and an operator's template must
  * never render for ever nor fill the memory.  A lawyer's digest of 5 000
  * items takes about 300 000 steps and writes about 2 MiB. */
+#define TEMPLATE_MAX_LIST_NESTING	3	/* template_check: lists in lists */
 #define TEMPLATE_MAX_STEPS		(8 << 20)	/* nodes visited */
 #define TEMPLATE_MAX_OUTPUT		(16 << 20)	/* bytes written */
 

@@ -374,10 +374,11 @@ template_render(const struct template *tpl, const json_t *ctx, bool html_escape,
 	return r.out;
 }
 
-/* Check a list of nodes against the sample context stack ST. */
+/* Check a list of nodes against the sample context stack ST, LISTS sections
+ * over lists deep. */
 static int
 check_nodes(const struct template_node *kids, size_t n, struct ctxstack *st,
-    struct template_error *err)
+    int lists, struct template_error *err)
 {
 	const struct template_node	*nd;
 	const json_t			*v;
@@ -394,12 +395,16 @@ check_nodes(const struct template_node *kids, size_t n, struct ctxstack *st,
 			return -1;
 		}
 		if (nd->kind == TEMPLATE_INVERTED)
-			rc = check_nodes(nd->kids, nd->nkids, st, err);
+			rc = check_nodes(nd->kids, nd->nkids, st, lists, err);
 		else if (nd->kind != TEMPLATE_SECTION)
 			continue;
 		else if (json_is_array(v) && json_array_size(v) == 0) {
 			template_fail(err, TEMPLATE_ERR_EMPTY_SAMPLE_LIST,
 			    nd->line, nd->name, nd->len);
+			return -1;
+		} else if (json_is_array(v) && lists >= TEMPLATE_MAX_LIST_NESTING) {
+			template_fail(err, TEMPLATE_ERR_LIST_NESTING, nd->line,
+			    nd->name, nd->len);
 			return -1;
 		} else {
 			if (stack_push(st, json_is_array(v) ?
@@ -408,7 +413,8 @@ check_nodes(const struct template_node *kids, size_t n, struct ctxstack *st,
 				    NULL, 0);
 				return -1;
 			}
-			rc = check_nodes(nd->kids, nd->nkids, st, err);
+			rc = check_nodes(nd->kids, nd->nkids, st,
+			    lists + json_is_array(v), err);
 			st->n--;
 		}
 		if (rc == -1)
@@ -430,7 +436,7 @@ template_check(const struct template *tpl, const json_t *sample,
 		template_fail(err, TEMPLATE_ERR_NOMEM, 1, NULL, 0);
 		return -1;
 	}
-	rc = check_nodes(tpl->root.kids, tpl->root.nkids, &st, err);
+	rc = check_nodes(tpl->root.kids, tpl->root.nkids, &st, 0, err);
 	free(st.v);
 	return rc;
 }

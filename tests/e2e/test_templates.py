@@ -158,3 +158,45 @@ def test_lawyer_templates_of_the_firm_language_are_checked(make_env, tmp_path):
     typo(digest, '{{dispute.days}}', '{{dispute_days}}')
     typo(os.path.join(copy, 'fr', 'lawyer_digest.txt'), '{{dispute_days}}', '{{x}}')
     env.daemon('--check-config', check=0)
+
+
+def test_lists_nested_in_each_other_refused_at_check_config(env, tmp_path):
+    """Issue 17: sections over lists nested more than three deep multiply
+    their work (10 invoices, 30 deep: 10^30 passes): --check-config names
+    the file, the line and the section."""
+    copy = templates_copy(env, tmp_path)
+    j03 = os.path.join(copy, 'fr', 'j03.txt')
+    line = typo(j03, '{{> liste}}', '{{#invoices}}{{#invoices}}{{#invoices}}{{#invoices}}'
+                '{{number}}{{/invoices}}{{/invoices}}{{/invoices}}{{/invoices}}')
+    r = env.daemon('--check-config')
+    assert r.returncode != 0
+    assert ("%s:%d: section 'invoices': sections over lists nested more than 3 deep"
+            % (j03, line)) in r.stderr, r.stderr
+
+
+def test_a_template_that_would_render_for_ever_fails_its_reminders(env, tmp_path):
+    """Lists nested through a partial (which --check-config does not
+    follow) are stopped at render time by the work cap: each reminder of
+    that template fails with not_composed, the error naming the template;
+    the other templates' messages leave; the cycle ends."""
+    copy = templates_copy(env, tmp_path)
+    def nest(body):
+        return '{{#invoices}}' * 3 + body + '{{/invoices}}' * 3
+    # 40 invoices, 6 deep: 4 * 10^9 passes.
+    with open(os.path.join(copy, 'fr', '_liste.txt'), 'w', encoding='utf-8') as f:
+        f.write(nest('{{> boucle}}') + '\n')
+    with open(os.path.join(copy, 'fr', '_boucle.txt'), 'w', encoding='utf-8') as f:
+        f.write(nest('') + '\n')
+    env.daemon('--check-config', check=0)
+    many = env.client('plusieurs@client.example')
+    for i in range(40):
+        env.invoice('F-80%02d' % i, many, '2026-03-02')
+    en = env.client('english@client.example', language='en')
+    env.invoice('F-8100', en, '2026-03-02')
+    r = env.cycle(at('2026-03-05'))
+    assert r.returncode == 0, r.stderr
+    assert [m.rcpt for m in env.mails()] == ['english@client.example']
+    rem = env.reminders('F-8000')['j3']
+    assert rem['state'] == 'failed' and rem['reason'] == 'not_composed', rem
+    assert rem['last_error'].startswith('template fr/j03.txt: '), rem
+    assert 'too much work' in rem['last_error'], rem

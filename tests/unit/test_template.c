@@ -179,6 +179,15 @@ test_check(void)
 	expect_check("check reports the inner tag's line",
 	    "{{#invoices}}\n  {{number}}\n  {{days}}\n  {{dayz}}\n{{/invoices}}\n",
 	    "line 4: unknown field 'dayz'");
+	/* Issue 17: lists in lists multiply; three deep is the most. */
+	expect_check("check accepts lists nested three deep",
+	    "{{#invoices}}{{#invoices}}{{#invoices}}{{number}}"
+	    "{{/invoices}}{{/invoices}}{{/invoices}}", NULL);
+	expect_check("check refuses lists nested four deep, naming the section",
+	    "{{#invoices}}{{#invoices}}\n{{#invoices}}{{#client}}{{#invoices}}x"
+	    "{{/invoices}}{{/client}}{{/invoices}}{{/invoices}}{{/invoices}}",
+	    "line 2: section 'invoices': sections over lists nested more than 3 deep "
+	    "(each multiplies the work of the others)");
 	expect_check("check accepts dotted names", "{{client.kind}}", NULL);
 	expect_check("check rejects a dotted name's missing part",
 	    "{{client.kind}}\n{{client.nme}}", "line 2: unknown field 'client.nme'");
