@@ -41,6 +41,11 @@ template_fail(struct template_error *err, enum template_error_kind kind,
 	if (err == NULL)
 		return;
 	*err = (struct template_error){ .kind = kind, .line = line };
+	/* A long name is cut between characters, never inside one: the
+	 * error may end up in the database (reminder.last_error). */
+	if (s != NULL && n >= sizeof(err->name))
+		for (n = sizeof(err->name) - 1; n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80;)
+			n--;
 	if (s != NULL)
 		snprintf(err->name, sizeof(err->name), "%.*s", (int)n, s);
 }

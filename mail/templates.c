@@ -51,6 +51,24 @@ find_partial(const char *name, void *arg)
 	return NULL;
 }
 
+/* Is TEXT, read from PATH, UTF-8?  If not, ERR names the line: a byte that
+ * is not UTF-8 would reach the message (and its copy in the database, which
+ * refuses it) as is.  0, or -1. */
+static int
+utf8_text(const char *path, const char *text, char *err, size_t errlen)
+{
+	const gchar *end;
+	unsigned line = 1;
+
+	if (g_utf8_validate(text, -1, &end))
+		return 0;
+	for (const char *p = text; p < end; p++)
+		line += *p == '\n';
+	snprintf(err, errlen, "%s:%u: not UTF-8 text (byte 0x%02x): save the file as UTF-8",
+	    path, line, (unsigned char)*end);
+	return -1;
+}
+
 /* Load the partials of DIR into MS for language L. */
 static int
 load_partials(struct templates *ts, int l, const char *dir, char *err, size_t errlen)
@@ -82,6 +100,10 @@ load_partials(struct templates *ts, int l, const char *dir, char *err, size_t er
 			break;
 		}
 		ts->npartials[l]++;
+		if (utf8_text(path, p->text, err, errlen) < 0) {
+			rc = -1;
+			break;
+		}
 	}
 	closedir(d);
 	return rc;
@@ -181,6 +203,10 @@ load_one(struct templates *ts, const struct config *cfg, int l, int s, enum temp
 		return -1;
 	}
 	snprintf(ts->name[s], sizeof(ts->name[s]), "%s", name);
+	if (utf8_text(path, text, err, errlen) < 0) {
+		free(text);
+		return -1;
+	}
 	ts->tpl[l][s][p] = template_parse(text, len, &te);
 	free(text);
 	if (ts->tpl[l][s][p] == NULL) {
@@ -370,6 +396,11 @@ templates_lawyer_load(struct templates *ts, const struct config *cfg, char *err,
 			    cfg->firm.language, lawyer_names[k], suffixes[p]);
 			if ((text = file_read(path, &len)) == NULL) {
 				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+				json_decref(sample);
+				return -1;
+			}
+			if (utf8_text(path, text, err, errlen) < 0) {
+				free(text);
 				json_decref(sample);
 				return -1;
 			}

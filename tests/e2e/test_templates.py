@@ -200,3 +200,24 @@ def test_a_template_that_would_render_for_ever_fails_its_reminders(env, tmp_path
     assert rem['state'] == 'failed' and rem['reason'] == 'not_composed', rem
     assert rem['last_error'].startswith('template fr/j03.txt: '), rem
     assert 'too much work' in rem['last_error'], rem
+
+
+def test_template_not_in_utf8_refused_with_its_line(env, tmp_path):
+    """Issue 17: a template saved in Latin-1 (or any byte that is not
+    UTF-8) is refused by --check-config, naming the file and the line,
+    rather than sent as is (and refused by the database with the copy)."""
+    copy = templates_copy(env, tmp_path)
+    j10 = os.path.join(copy, 'fr', 'j10.txt')
+    with open(j10, 'rb') as f:
+        lines = f.read().split(b'\n')
+    lines[2] = 'Réglement en Latin-1'.encode('latin-1')
+    with open(j10, 'wb') as f:
+        f.write(b'\n'.join(lines))
+    r = env.daemon('--check-config')
+    assert r.returncode != 0
+    assert '%s:3: not UTF-8 text (byte 0xe9)' % j10 in r.stderr, r.stderr
+    shutil.copy(os.path.join(TEMPLATES, 'fr', 'j10.txt'), j10)
+    with open(os.path.join(copy, 'fr', '_liste.txt'), 'ab') as f:
+        f.write(b'\xff\n')
+    r = env.daemon('--check-config')
+    assert r.returncode != 0 and '_liste.txt:4: not UTF-8 text' in r.stderr, r.stderr
