@@ -14,7 +14,7 @@ packages=(
 	postgresql-15 postgresql-client-15 tzdata
 	python3-aiosmtpd python3-pytest python3-psycopg2
 	postfix sasl2-bin libsasl2-modules openssl
-	clang
+	clang systemd
 )
 
 # Install whatever is missing (apt-get update once, first).
