@@ -364,7 +364,52 @@ rules_changed(struct store *s, const char *rules)
 	return changed;
 }
 
-/* A planning pass at NOW. */
+/* The wake-ups the SQL side queued (dunning.wake, sql/base/wake.sql),
+ * taken and emptied in one statement: the invoices they name added to L
+ * (in no order, maybe twice); *CLIENT set when one named only a client.
+ * The number of rows taken, or -1. */
+int
+plan_take_woken(struct store *s, struct store_ids *l, bool *client)
+{
+	PGresult *res;
+	int n;
+
+	res = store_qp(s, "WITH q AS (DELETE FROM dunning.wake_queue RETURNING invoice_id) "
+	    "SELECT invoice_id, count(*) FROM q GROUP BY invoice_id", 0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	n = 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		n += atoi(PQgetvalue(res, i, 1));
+		if (PQgetisnull(res, i, 0))
+			*client = true;
+		else if (store_ids_add(l, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0) {
+			PQclear(res);
+			return -1;
+		}
+	}
+	PQclear(res);
+	return n;
+}
+
+/* Sort L's ids and drop the repeated ones. */
+static void
+ids_unique(struct store_ids *l)
+{
+	size_t w = 0;
+
+	if (l->n < 2)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), id_cmp);
+	for (size_t i = 0; i < l->n; i++)
+		if (w == 0 || l->v[w - 1] != l->v[i])
+			l->v[w++] = l->v[i];
+	l->n = w;
+}
+
+/* A planning pass at NOW: the invoices whose bookmark has come, and those
+ * the wake-up queue names (taken here too, so that it never grows when no
+ * daemon listens: dunningd --once). */
 int
 plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
     struct plan_stats *st)
@@ -372,6 +417,7 @@ plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
 	struct store_ids t = { 0 };
 	char rules[4096];
 	const char *p[1] = { rules };
+	bool client = false;
 	int rc, n;
 
 	memset(st, 0, sizeof(*st));
@@ -382,10 +428,12 @@ plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
 	else
 		st->all = rc == 1;
 	st->all |= read_all;
-	if (candidate_ids(s, now, st->all ? PLAN_ALL : PLAN_DUE, &t) < 0) {
+	if (candidate_ids(s, now, st->all ? PLAN_ALL : PLAN_DUE, &t) < 0 ||
+	    plan_take_woken(s, &t, &client) < 0) {
 		free(t.v);
 		return -1;
 	}
+	ids_unique(&t);
 	st->invoices = (int)t.n;
 	rc = plan_chunks(s, cfg, now, t.v, t.n, true, st);
 	free(t.v);

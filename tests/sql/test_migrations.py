@@ -33,10 +33,17 @@ SINCE_OLD = {
                 ('invoice_next_action_at_idx', 'next_action_at'),
                 # 018: the sender's claim, numbered by a sequence
                 ('reminder', 'claim'), ('reminder_claim_seq', 'is_called'),
-                ('reminder_claim_seq', 'last_value'), ('reminder_claim_seq', 'log_cnt')},
+                ('reminder_claim_seq', 'last_value'), ('reminder_claim_seq', 'log_cnt'),
+                # issue 17 (020): the daemon's private wake-up queue
+                ('wake_queue', 'id'), ('wake_queue', 'event'), ('wake_queue', 'invoice_id'),
+                ('wake_queue', 'client_id'), ('wake_queue_pkey', 'id'),
+                ('wake_queue_id_seq', 'is_called'), ('wake_queue_id_seq', 'last_value'),
+                ('wake_queue_id_seq', 'log_cnt')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
-                    ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey')},
+                    ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
+                    # issue 17 (020)
+                    ('dunning.wake_queue', 'wake_queue_pkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -44,12 +51,20 @@ SINCE_OLD = {
                   'dunning.audit_chain_at_commit()', 'dunning.audit_seal()',
                   'dunning.audit_chain_check()',
                   # 017: the planner's bookmark
-                  'dunning.invoice_look_again()', 'dunning.client_look_again()'},
+                  'dunning.invoice_look_again()', 'dunning.client_look_again()',
+                  # issue 17 (020): wake queues and NOTIFYs an empty payload,
+                  # runs as the owner and only the owner's functions and the
+                  # triggers (now SECURITY DEFINER) call it
+                  'dunning.wake(text,bigint,bigint)',
+                  'dunning.invoice_wake()', 'dunning.payment_wake()', 'dunning.client_wake()'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
-                  'reminder_claim_seq'},
+                  'reminder_claim_seq',
+                  # issue 17 (020)
+                  'wake_queue', 'wake_queue_pkey', 'wake_queue_id_seq'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
-                'invoice_next_action_at_idx'},
+                'invoice_next_action_at_idx',
+                'wake_queue_pkey'},      # issue 17 (020)
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
