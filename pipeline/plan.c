@@ -470,8 +470,9 @@ plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64
 /* A 'sending' row whose lease ran out: the daemon that claimed it died or
  * lost its connection; whether the relay took the message is unknown, so
  * it is never resent blindly (SPEC §3.5).  A row whose send lock is still
- * held belongs to a live sender (a slow relay, a long replayed cycle): it
- * is left to that sender, which records the outcome itself.
+ * held (its row in dunning.send_lock locked: tried here, never waited for)
+ * belongs to a live sender (a slow relay, a long replayed cycle): it is
+ * left to that sender, which records the outcome itself.
  * A claimed reminder whose lease ran out was never handed (it would be
  * 'sending'): its claim is released, audited, and it is due again. */
 int
@@ -481,12 +482,15 @@ plan_expire_leases(struct store *s, time_t now)
 	int n;
 
 	(void)now;
-	res = store_q(s, "WITH x AS (UPDATE dunning.reminder r SET state = 'in_doubt', "
+	res = store_q(s, "WITH f AS (SELECT k.invoice_id FROM dunning.send_lock k "
+	    "  WHERE k.invoice_id IN (SELECT invoice_id FROM dunning.reminder "
+	    "    WHERE state = 'sending' AND lease_until < dunning.now()) "
+	    "  ORDER BY k.invoice_id FOR UPDATE SKIP LOCKED), "
+	    "x AS (UPDATE dunning.reminder r SET state = 'in_doubt', "
 	    "  reason = 'lease_expired', lease_until = NULL, updated_at = dunning.now() "
 	    "  WHERE state = 'sending' AND lease_until < dunning.now() "
-	    "  AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
-	    "    AND l.classid = 1685417582::bigint::oid AND l.objsubid = 2 AND l.granted "
-	    "    AND l.objid = (r.invoice_id % 2147483647)::oid) "
+	    "  AND (r.invoice_id IN (SELECT invoice_id FROM f) "
+	    "    OR NOT EXISTS (SELECT 1 FROM dunning.send_lock k WHERE k.invoice_id = r.invoice_id)) "
 	    "  RETURNING id, invoice_id, stage, message_id), "
 	    "y AS (UPDATE dunning.reminder r SET lease_until = NULL, claim = NULL, "
 	    "  updated_at = dunning.now() "

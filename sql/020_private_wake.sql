@@ -25,6 +25,32 @@ REVOKE ALL ON dunning.wake_queue FROM PUBLIC;
 REVOKE ALL ON SEQUENCE dunning.wake_queue_id_seq FROM PUBLIC;
 GRANT SELECT, DELETE ON dunning.wake_queue TO dunning_daemon;
 
+-- Send locks.  They were advisory locks, which every role may take: a
+-- lawyer holding pg_advisory_lock(1685417582, id) on any invoice kept its
+-- reminders from leaving and made its payments wait.  Now the send lock of
+-- an invoice is the row lock of its row here: locking a row (FOR UPDATE)
+-- needs the UPDATE right, which only the owner (dunning.lock_invoice,
+-- SECURITY DEFINER, called by the lawyers' functions and the payment and
+-- invoice triggers) and the daemon have.  One row per invoice, made with
+-- the invoice (invoice_send_lock_row, also when loaded as a restore does)
+-- and for every invoice already there.  A row lock lives as long as its
+-- transaction: the sender keeps the one of the message it hands in a
+-- transaction open until the outcome is recorded (pipeline/outcome.c).
+CREATE TABLE dunning.send_lock (
+	invoice_id bigint PRIMARY KEY
+);
+COMMENT ON TABLE dunning.send_lock IS
+'One row per invoice: its row lock is the invoice''s send lock, which only the owner''s functions and the daemon can take (sql/020).';
+REVOKE ALL ON dunning.send_lock FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON dunning.send_lock TO dunning_daemon;
+INSERT INTO dunning.send_lock (invoice_id) SELECT id FROM dunning.invoice
+ON CONFLICT (invoice_id) DO NOTHING;
+
+CREATE TRIGGER invoice_send_lock_row AFTER INSERT ON dunning.invoice
+	FOR EACH ROW EXECUTE FUNCTION dunning.invoice_send_lock_row();
+ALTER TABLE dunning.invoice ENABLE ALWAYS TRIGGER invoice_send_lock_row;
+
 -- Only the owner's functions and the triggers (which now run as the owner)
--- queue a wake-up.
-REVOKE EXECUTE ON FUNCTION dunning.wake(text, bigint, bigint) FROM PUBLIC;
+-- queue a wake-up or take a send lock.
+REVOKE EXECUTE ON FUNCTION dunning.wake(text, bigint, bigint), dunning.lock_invoice(bigint)
+	FROM PUBLIC;

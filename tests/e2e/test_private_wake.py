@@ -1,6 +1,8 @@
-"""Private wake-ups (issue 17, item 4; sql/020): run as a lawyer — a login
-in dunning_lawyer — against another lawyer's files, the LISTEN channel
-tells nothing and a NOTIFY makes the daemon plan nothing."""
+"""Private wake-ups and send locks (issue 17, item 4; sql/020): run as a
+lawyer — a login in dunning_lawyer — against another lawyer's files, the
+LISTEN channel tells nothing, a NOTIFY makes the daemon plan nothing, and
+neither the advisory-lock key the send lock used to be nor the new send
+lock can be taken to stall the sender or to block a payment."""
 import select
 import time
 
@@ -11,6 +13,7 @@ from harness import at, wait_until
 
 SLOW_POLL = 'schedule { poll_interval = 3600 }\n'   # only a notification acts within seconds
 MONDAY = '2026-03-09'
+OLD_SEND_LOCK = 1685417582      # the advisory-lock class the send lock was until 020
 ALICE, BOB = 'wake_alice', 'wake_bob'
 
 
@@ -35,6 +38,73 @@ def notifications(conn, deadline=5):
         if select.select([conn], [], [], 0.1)[0]:
             conn.poll()
     return list(conn.notifies)
+
+
+def alices_file(env):
+    """Alice's client with two invoices due on 2 March; their ids."""
+    alice, _ = lawyers(env)
+    c = env.client('w@client.example', lawyer=alice)
+    return env.invoice('W-1', c, '2026-03-02'), env.invoice('W-2', c, '2026-03-02')
+
+
+def bob_holds_the_old_send_locks(env, invoices):
+    """Bob's session, holding at session level the advisory locks that were
+    the INVOICES' send locks (any role may take an advisory lock)."""
+    bob = env.connect(user=BOB)
+    for inv in invoices:
+        env.sql('SELECT pg_advisory_lock(%s, %s)', (OLD_SEND_LOCK, inv), conn=bob)
+    return bob
+
+
+def test_a_lawyer_cannot_stall_the_sender(env):
+    """While Bob holds those locks, Alice's reminders leave all the same."""
+    ids = alices_file(env)
+    bob = bob_holds_the_old_send_locks(env, ids)
+    try:
+        env.cycle(at('2026-03-05', '10:00'))
+        assert state(env, 'W-1') == 'sent' and state(env, 'W-2') == 'sent'
+        assert [m.rcpt for m in env.mails()] == ['w@client.example']   # grouped (rule 8)
+    finally:
+        bob.close()
+    env.verify_audit()
+
+
+def test_a_lawyer_cannot_block_a_payment(env):
+    """While Bob holds those locks, a payment on Alice's invoice is recorded
+    at once (a payment takes its invoice's send lock)."""
+    ids = alices_file(env)
+    bob = bob_holds_the_old_send_locks(env, ids)
+    billing = env.connect()
+    try:
+        env.sql("SET statement_timeout = '5s'", conn=billing)
+        env.sql('INSERT INTO dunning.payment (invoice_id, amount) VALUES (%s, 10)', (ids[1],),
+                conn=billing)
+        assert env.one('SELECT paid_total FROM dunning.invoice WHERE id = %s', (ids[1],)) == 10
+    finally:
+        bob.close()
+        billing.close()
+    env.verify_audit()
+
+
+@pytest.mark.parametrize('group', ['dunning_lawyer', 'dunning_accountant'])
+def test_the_send_lock_and_the_wake_queue_are_out_of_reach(env, group):
+    """The send lock itself (a row of dunning.send_lock, sql/020) and the
+    wake-up queue: a lawyer (Bob) or the accountant can neither lock nor
+    read them, nor call dunning.lock_invoice or dunning.wake."""
+    x, _ = alices_file(env)
+    role = BOB if group == 'dunning_lawyer' else env.cluster.ensure_role('wake_compta', group)
+    conn = env.connect(user=role)
+    try:
+        for stmt in ('SELECT dunning.lock_invoice(%s)' % x,
+                     'SELECT 1 FROM dunning.send_lock WHERE invoice_id = %s FOR UPDATE' % x,
+                     'SELECT invoice_id FROM dunning.send_lock',
+                     "SELECT dunning.wake('dispute', %s, NULL)" % x,
+                     'SELECT * FROM dunning.wake_queue',
+                     'DELETE FROM dunning.wake_queue'):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                env.sql(stmt, conn=conn)
+    finally:
+        conn.close()
 
 
 def test_a_lawyer_listening_learns_no_other_lawyers_ids(env):
