@@ -28,8 +28,11 @@
  * holds its send locks in a transaction that its outcome, recorded as soon
  * as the relay answers its end of DATA, ends: a dispute or a payment on a
  * message of the session waits for that message's answer, never for the
- * whole session.  A dispute or a payment that got in between the marking
- * and the lock wins: the message is withheld (SPEC §3.5).
+ * whole session.  The locks die with the connection: one that dropped
+ * while the message was with the relay is taken again, and the message
+ * re-checked, before its last bytes and the final dot go (before_dot); a
+ * dispute or a payment that got in meanwhile wins and the message is
+ * withheld (SPEC §3.5).
  */
 #define RETRY_WARN 5		/* attempts after which each retry is a warning */
 #define RECORD_TRIES 40		/* to record a known outcome, about 40 s */
@@ -281,6 +284,47 @@ hold(struct pending *p, const char *what)
 	return rc;
 }
 
+/* Right before M's last bytes and the final dot go to the relay: are its
+ * send locks still held?  The connection may have dropped while the relay
+ * had the message (a restart, a terminated backend), and its locks with
+ * it: then a dispute or a payment may have been recorded since, waiting
+ * for nothing.  So they are taken again on a new connection and the
+ * message re-checked; if it may no longer leave, it is withheld (the
+ * transfer cut before the dot) and recorded so.  False: not handed. */
+static bool
+before_dot(struct mailer_msg *mm, void *arg)
+{
+	struct pending *p = arg;
+	struct send_pass *s = p->s;
+	int rc;
+
+	(void)mm;
+	if (!p->marked || outcome_held(s->store, &p->g))
+		return true;
+	log_warnx("%s: the database connection dropped while the relay had it: its send lock "
+	    "is taken again before the end of DATA (%s)", p->g.message_id, store_error(s->store));
+	rc = -1;
+	for (int i = 0; rc < 0 && i < RECORD_TRIES; i++) {
+		if (!reconnect(p, i, "re-checking"))
+			continue;
+		if ((rc = outcome_hold(s->store, s->cfg, &p->g)) < 0 && !store_broken(s->store))
+			break;
+	}
+	if (rc == 1)
+		return true;
+	p->withheld = true;
+	if (rc == 0) {
+		withhold(p);
+		return false;
+	}
+	/* Not known to be free to go: not handed; 'sending' until its lease
+	 * makes it in_doubt. */
+	log_warnx("%s: withheld: %s; it will be in_doubt", p->g.message_id,
+	    store_error(s->store));
+	p->st->errors++;
+	return false;
+}
+
 /* Right before M is handed: its invoices re-checked and its reminders
  * marked 'sending' in one statement (outcome_mark_sending), then its send
  * locks held until its outcome is recorded (outcome_hold).  False: M is
@@ -345,6 +389,8 @@ prepare(struct pending *p, struct outbox_msg *m, time_t now)
 	m->group = g;
 	m->now = now;
 	m->udata = p;
+	m->m.before_dot = before_dot;
+	m->m.before_dot_arg = p;
 	if ((why = check_group(g, s->cfg)) != REASON_NONE) {
 		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
 		    (long long)g->client_id, reason_text(why, true));
