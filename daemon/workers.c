@@ -151,6 +151,8 @@ planner_main(void *arg)
 
 		if (woken && (taken = take_woken(me, &ids, &all)) < 0)
 			ok = false;
+		for (size_t i = 0; ok && i < ids.n; i++)
+			log_debug("wake-up: invoice id %lld", (long long)ids.v[i]);
 		if (ok && ids.n > 0 && cycle_plan_some(&c, ids.v, ids.n, &one) < 0)
 			ok = false;
 		if (ok && all && cycle_plan(&c, &ps, &ms) < 0)
