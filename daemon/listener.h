@@ -1,7 +1,9 @@
 /*
  * listener — a PostgreSQL connection on the event loop that LISTENs on the
  * channel the SQL side NOTIFYs ("dunning": payments, disputes, pauses,
- * approvals, rejections).  Non-blocking libpq (PQconnectStart/Poll,
+ * approvals, rejections).  A notification only wakes: what changed is in
+ * dunning.wake_queue, which only the daemon reads (sql/020); any role may
+ * NOTIFY, so the payload is never trusted.  Non-blocking libpq (PQconnectStart/Poll,
  * PQconsumeInput, PQnotifies); reconnects by itself with a capped backoff.
  */
 #ifndef DUNNING_LISTENER_H
@@ -14,7 +16,8 @@
 struct listener;
 
 struct listener_cb {
-	/* A notification's payload (JSON text). */
+	/* A notification came (its payload, empty from our SQL, is not to be
+	 * trusted: any role may NOTIFY). */
 	void (*notify)(const char *payload, void *arg);
 	/* Connected and listening (UP), or lost with WHY and the seconds until
 	 * the next attempt.  Notifications sent while down are lost: on UP the

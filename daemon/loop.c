@@ -263,25 +263,17 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 	service_notify("WATCHDOG=1");
 }
 
-/* A notification: plan the invoice it names at once; a client-wide
- * change (a pause) takes a full pass. */
+/* A notification: its payload names nothing (sql/020) and anyone may
+ * send one, so it only wakes the planner to take the wake-up queue, which
+ * says what changed; an empty queue plans nothing. */
 static void
 on_notify(const char *payload, void *arg)
 {
 	struct loop *l = arg;
-	json_error_t jerr;
-	json_t *j = json_loads(payload, 0, &jerr), *inv;
 
-	inv = j ? json_object_get(j, "invoice") : NULL;
-	if (json_is_integer(inv)) {
-		log_debug("notification %s: invoice id %lld", payload,
-		    (long long)json_integer_value(inv));
-		work_request_invoice(&l->d->work, json_integer_value(inv));
-	} else {
-		log_debug("notification %s: full pass", payload);
-		work_request_plan(&l->d->work, false);
-	}
-	json_decref(j);
+	(void)payload;
+	log_debug("notification: taking the wake-up queue");
+	work_request_woken(&l->d->work);
 }
 
 /* The LISTEN connection came up (rescan: notifications sent while it was
@@ -294,7 +286,10 @@ on_listen_state(bool up, const char *why, int retry_in, void *arg)
 	if (up) {
 		log_info("listening for payments, disputes and approvals");
 		l->listening = true;
-		work_request_plan(&l->d->work, true);	/* some may have been missed */
+		/* Some may have been missed: every open invoice is read, and the
+		 * queue they left is emptied. */
+		work_request_plan(&l->d->work, true);
+		work_request_woken(&l->d->work);
 	} else {
 		log_warnx("database (notifications): %s; next attempt in %d s", why, retry_in);
 		l->listening = false;

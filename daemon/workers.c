@@ -11,6 +11,7 @@
 #include "calendar.h"
 #include "log.h"
 #include "cycle.h"
+#include "plan.h"
 #include "workers.h"
 
 #define BACKOFF_MAX 60		/* seconds between two attempts at an unreachable database */
@@ -37,7 +38,7 @@ has_job(const struct worker *me)
 {
 	const struct work *w = me->w;
 
-	return me->id == W_PLANNER ? w->plan_all || w->ninvoices > 0 : w->send;
+	return me->id == W_PLANNER ? w->plan_all || w->woken : w->send;
 }
 
 /* Wait, under mu, until ME has a job and may take it (not holding, past
@@ -112,7 +113,20 @@ job_cycle(struct worker *me)
 	return c;
 }
 
-/* The planner: full passes and single invoices. */
+/* The invoices the wake-up queue names, taken from it into L (*ALL set
+ * when one names only a client: a full pass covers it).  -1 when the
+ * database did not answer. */
+static int
+take_woken(struct worker *me, struct store_ids *l, bool *all)
+{
+	if (store_ready(me->store) < 0)
+		return -1;
+	return plan_take_woken(me->store, l, all);
+}
+
+/* The planner: full passes, and the invoices a notification's wake-up
+ * names.  A notification with nothing queued (sent by someone else than
+ * the SQL side's functions) costs that one statement, and plans nothing. */
 static void *
 planner_main(void *arg)
 {
@@ -122,21 +136,24 @@ planner_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (wait_job(me)) {
 		struct cycle c = job_cycle(me);
-		bool all = w->plan_all, read_all = w->read_all, ok = true;
-		int64_t *ids = w->invoices;
-		size_t n = w->ninvoices;
+		bool all = w->plan_all, read_all = w->read_all, woken = w->woken, ok = true;
+		struct store_ids ids = { 0 };
 		struct plan_stats ps, one;
 		double ms = 0;
 		time_t now = clock_now(w->clock);
+		int taken = 0;
 
 		w->plan_all = false;
 		w->read_all = false;
+		w->woken = false;
 		c.read_all = read_all;
-		w->invoices = NULL;
-		w->ninvoices = w->capinvoices = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		if (n > 0 && cycle_plan_some(&c, ids, n, &one) < 0)
+		if (woken && (taken = take_woken(me, &ids, &all)) < 0)
+			ok = false;
+		for (size_t i = 0; ok && i < ids.n; i++)
+			log_debug("wake-up: invoice id %lld", (long long)ids.v[i]);
+		if (ok && ids.n > 0 && cycle_plan_some(&c, ids.v, ids.n, &one) < 0)
 			ok = false;
 		if (ok && all && cycle_plan(&c, &ps, &ms) < 0)
 			ok = false;
@@ -147,25 +164,28 @@ planner_main(void *arg)
 		w->rates_warned = c.rates_warned;
 		job_done(me, ok);
 		if (!ok) {
-			/* Notifications may have been lost with the job: a full
-			 * pass covers them. */
+			/* Wake-ups may have been lost with the job: a full pass
+			 * covers them. */
 			w->plan_all = true;
 			w->read_all = true;
 			snprintf(w->last_error, sizeof(w->last_error), "planner: %s",
 			    store_error(me->store));
-		} else {
+		} else if (all || ids.n > 0) {
 			if (all) {
 				w->plan = ps;
 				w->last_cycle = now;
 				cycle_log("cycle", now, &ps, NULL, ms);
 			} else {
 				log_debug("%zu invoice(s) planned on notification: %d planned, "
-				    "%d held, %d rescheduled, %d cancelled", n, one.planned, one.held,
-				    one.rescheduled, one.cancelled);
+				    "%d held, %d rescheduled, %d cancelled", ids.n, one.planned,
+				    one.held, one.rescheduled, one.cancelled);
 			}
 			w->send = true;
+		} else if (woken) {
+			log_debug("notification: the wake-up queue was empty (%d rows); nothing "
+			    "planned", taken);
 		}
-		free(ids);
+		free(ids.v);
 		pthread_cond_broadcast(&w->cv);
 		wake(w);
 	}
@@ -279,29 +299,13 @@ work_request_plan(struct work *w, bool read_all)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Plan INVOICE at once (then a send pass). */
+/* A notification came: take the wake-up queue and plan what it names at
+ * once (then a send pass). */
 void
-work_request_invoice(struct work *w, int64_t invoice)
+work_request_woken(struct work *w)
 {
 	pthread_mutex_lock(&w->mu);
-	for (size_t i = 0; i < w->ninvoices; i++)
-		if (w->invoices[i] == invoice)
-			goto out;
-	if (w->ninvoices == w->capinvoices) {
-		size_t cap = w->capinvoices ? w->capinvoices * 2 : 16;
-		int64_t *v = cap > 4096 ? NULL : realloc(w->invoices, cap * sizeof(*v));
-
-		if (v == NULL) {
-			/* Too many at once: one full pass covers them all. */
-			w->plan_all = true;
-			w->read_all = true;
-			goto out;
-		}
-		w->invoices = v;
-		w->capinvoices = cap;
-	}
-	w->invoices[w->ninvoices++] = invoice;
-out:
+	w->woken = true;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -383,7 +387,6 @@ work_free(struct work *w)
 			pthread_join(w->workers[i].thread, NULL);
 		store_close(w->workers[i].store);
 	}
-	free(w->invoices);
 	if (w->efd >= 0)
 		close(w->efd);
 	pthread_cond_destroy(&w->cv);

@@ -3,7 +3,9 @@
  * own PostgreSQL connection:
  *
  *   planner  expires leases and plans, in full (poll timer, window opening,
- *            reconnection) or only the invoices a notification named;
+ *            reconnection) or, after a notification, only the invoices the
+ *            wake-up queue names (sql/020: the notification itself names
+ *            nothing);
  *   sender   claims and sends what is due (libcurl blocks for each
  *            message of an SMTP session: never on the loop).
  *
@@ -60,8 +62,7 @@ struct work {
 	bool plan_all;		/* a full planning pass is wanted */
 	bool read_all;		/* and it reads every open invoice: notifications
 				 * may have been lost (plan_pass) */
-	int64_t *invoices;	/* invoices to plan at once */
-	size_t ninvoices, capinvoices;
+	bool woken;		/* a NOTIFY came: take the wake-up queue */
 	bool send;		/* a send pass is wanted */
 	struct plan_stats plan;	/* of the last full pass */
 	struct send_stats sent;	/* totals since the start */
@@ -81,7 +82,7 @@ int work_init(struct work *w, const struct clock *clock, const char *conninfo, c
 int work_start(struct work *w);
 /* Requests from the loop. */
 void work_request_plan(struct work *w, bool read_all);
-void work_request_invoice(struct work *w, int64_t invoice);
+void work_request_woken(struct work *w);
 /* Ask the threads to stop after what is in flight. */
 void work_stop(struct work *w);
 /* Ask them to park for a reload; true once both are parked (or gone). */

@@ -52,6 +52,8 @@ struct mailer {
 	char answer[256];		/* the relay's last answer line */
 	enum phase phase;
 	bool closing;			/* QUIT or RSET sent: the answers are over */
+	bool asked;			/* before_dot asked for this message */
+	bool withheld;			/* and it said no: the transfer was cut */
 	struct mailer_msg *m;		/* the message in transfer */
 	char *bearer;			/* auth = "xoauth2": the token shown */
 };
@@ -76,7 +78,9 @@ mailer_curl_init(char *err, size_t errlen)
 	return -1;
 }
 
-/* Hand the message to libcurl: all of it at once. */
+/* Hand the message to libcurl: all of it at once — but, before its last
+ * bytes (then the final dot) go, the caller may withhold it
+ * (before_dot): the transfer is aborted short of the dot. */
 static size_t
 read_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
@@ -86,6 +90,13 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 
 	if (n > m->len - m->sent)
 		n = m->len - m->sent;
+	if (m->sent + n == m->len && !mx->asked && m->before_dot != NULL) {
+		mx->asked = true;
+		if (!m->before_dot(m, m->before_dot_arg)) {
+			mx->withheld = true;
+			return CURL_READFUNC_ABORT;
+		}
+	}
 	memcpy(buf, m->data + m->sent, n);
 	m->sent += n;
 	/* All of it handed: from now on, a failure with no answer leaves the
@@ -300,6 +311,7 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 	mx->m = m;
 	mx->phase = PHASE_SESSION;
 	mx->closing = false;
+	mx->asked = mx->withheld = false;
 	mx->answer[0] = '\0';
 	mx->error[0] = '\0';
 	if ((r = curl_slist_append(NULL, m->rcpt)) == NULL) {
@@ -318,6 +330,14 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 	if (rc == CURLE_OK) {
 		m->outcome = MAILER_SENT;
 		status(mx, m, true, rc);
+		return true;
+	}
+	if (mx->withheld) {
+		/* Cut before the dot: nothing was delivered.  libcurl closes
+		 * that connection; the next message opens another. */
+		m->outcome = MAILER_TEMPORARY;
+		snprintf(m->status, sizeof(m->status), "%s: withheld before the end of DATA",
+		    mx->where);
 		return true;
 	}
 	switch (mx->phase) {

@@ -33,6 +33,13 @@ struct mailer_msg {
 	char status[256];	/* the relay's answer, or the error */
 	size_t sent;		/* bytes handed to the library */
 	void *udata;		/* the caller's */
+	/* The caller's, may be NULL: asked right before the message's last
+	 * bytes are handed (the final dot follows them); false withholds the
+	 * message — the transfer is cut there, before the dot, so the relay
+	 * delivers nothing; the outcome is MAILER_TEMPORARY and the session
+	 * goes on with the next message on a new connection. */
+	bool (*before_dot)(struct mailer_msg *m, void *arg);
+	void *before_dot_arg;
 };
 
 /* Called right before a message is handed: false to skip it (the caller

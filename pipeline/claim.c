@@ -19,11 +19,12 @@
  *   6. the survivors claimed: still planned, with the claim's number and a
  *      lease (another daemon's claim passes them by);
  *   7. what the messages say (load_groups);
- * then COMMIT, and the send locks are released.  The per-message protocol
- * follows (outcome.c): right before a message is handed, one statement
- * re-checks its invoices and marks it 'sending' under their send locks,
- * which its outcome releases; a payment or a dispute cancels or defers a
- * claimed message directly, and waits only for the one being handed.
+ * then COMMIT, which releases the send locks (row locks, sql/020).  The
+ * per-message protocol follows (outcome.c): right before a message is
+ * handed, one statement re-checks its invoices and marks it 'sending' under
+ * their send locks, which it then holds until its outcome is recorded; a
+ * payment or a dispute cancels or defers a claimed message directly, and
+ * waits only for the one being handed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -247,13 +248,11 @@ lock_groups(struct claim *c)
 	for (int r = 0; r < PQntuples(res); r++)
 		if (store_ids_add(&invs, strtoll(PQgetvalue(res, r, 0), NULL, 10)) < 0)
 			goto out;
-	if (outcome_send_locks(c->s, invs.v, invs.n, true, &got) < 0)
+	if (outcome_send_locks(c->s, invs.v, invs.n, &got) < 0)
 		goto out;
 	for (size_t i = 0; i < got.n; i++)
-		if (store_ids_add(&c->locked, got.v[i]) < 0) {
-			outcome_send_locks(c->s, got.v + i, got.n - i, false, NULL);
+		if (store_ids_add(&c->locked, got.v[i]) < 0)
 			goto out;
-		}
 	for (size_t i = 0; i < invs.n; i++)
 		if (!store_ids_has(&got, invs.v[i]))
 			log_info("invoice %lld: a payment or dispute is being recorded; later",
@@ -293,7 +292,6 @@ recheck_one(const struct policy_facts *f, const char *number, void *arg)
 static int
 recheck(struct claim *c)
 {
-	struct store_ids drop = { 0 };
 	struct plan_stats st = { 0 };
 	char *a;
 	const char *p[1];
@@ -310,16 +308,8 @@ recheck(struct claim *c)
 	    plan_load_facts(c->s, c->cfg, "i.id = ANY($1::bigint[])", 1, p, recheck_one, c) < 0 ||
 	    c->rc < 0 || plan_batch_write(c->s, c->writes, &st) < 0)
 		goto out;
-	/* The send locks of the invoices that do not leave. */
-	for (size_t i = 0; i < c->locked.n; i++) {
-		struct key *k = key_of_invoice(c, c->locked.v[i]);
-
-		if ((k == NULL || !store_ids_has(&k->keep, c->locked.v[i])) &&
-		    store_ids_add(&drop, c->locked.v[i]) < 0)
-			goto out;
-	}
-	if (outcome_send_locks(c->s, drop.v, drop.n, false, NULL) < 0)
-		goto out;
+	/* The invoices that leave (the send locks of the others are held to
+	 * the claim's COMMIT, a moment). */
 	c->locked.n = 0;
 	for (size_t i = 0; i < c->nk; i++)
 		for (size_t j = 0; j < c->k[i].keep.n; j++)
@@ -330,7 +320,6 @@ out:
 	plan_batch_free(c->writes);
 	c->writes = NULL;
 	free(a);
-	free(drop.v);
 	return rc;
 }
 
@@ -450,18 +439,15 @@ claim_once(struct claim *c, struct send_group *g, size_t *n)
 			return -1;
 		return none ? 1 : 2;
 	}
+	/* The send locks go at COMMIT: each message takes its invoices' again
+	 * as it is marked 'sending' (outcome_mark_sending): until then a
+	 * payment or a dispute waits for nothing. */
 	if (read_groups(c) < 0 || lock_groups(c) < 0 || recheck(c) < 0 || mark(c, g, n) < 0 ||
 	    store_cmd(c->s, "COMMIT", 0, NULL) < 0)
 		goto fail;
-	/* Each message takes its invoices' send locks again as it is marked
-	 * 'sending' (outcome_mark_sending): until then a payment or a dispute
-	 * waits for nothing. */
-	if (outcome_send_locks(c->s, c->locked.v, c->locked.n, false, NULL) < 0)
-		log_warnx("releasing the claim's send locks: %s", store_error(c->s));
 	keys_free(c);
 	return 0;
 fail:
-	outcome_send_locks(c->s, c->locked.v, c->locked.n, false, NULL);
 	store_rollback(c->s);
 	keys_free(c);
 	return -1;

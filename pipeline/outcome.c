@@ -1,11 +1,18 @@
 /*
  * outcome — the sender's outcomes (SPEC §3.5), and the send locks the
- * claim (claim.c) takes and each outcome releases.
+ * claim (claim.c) tries and each message holds while it is handed.
  *
- * Each outcome moves the message's reminders out of 'sending' with their
- * audit rows in one statement (one transaction), then the invoices' send
- * locks are released: a payment or a dispute that waited for them sees
- * the outcome.
+ * A send lock is the row lock of the invoice's row in dunning.send_lock
+ * (sql/020): only the owner's functions and the daemon can take it, and it
+ * lasts as long as the transaction that took it.  A message is marked
+ * 'sending' (committed) under its locks, then holds them again in a
+ * transaction (outcome_hold) that stays open while the message is handed
+ * and ends with its outcome, recorded in it: a payment or a dispute waits
+ * for that one send, or came first and the message is withheld.  If the
+ * connection drops while the message is in hand, the lock goes with it:
+ * the sender takes it again on its new connection and re-checks before
+ * the end of DATA (pipeline/send.c), so nothing leaves after a dispute
+ * that won in between.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +35,12 @@ struct outcome {
 	const char *alert;		/* the lawyer's alert to queue, or NULL */
 };
 
-/* The send locks of invoices IDS, taken (try: never waited for) or
- * released in one statement; a lock's key is the invoice's id (as
- * dunning.lock_invoice takes it, sql/007). */
+/* Try the send locks of invoices IDS in the transaction in progress (never
+ * waited for: a payment or a dispute being recorded keeps its invoice);
+ * they are held until it ends.  How many were taken, their ids into TAKEN
+ * (may be NULL); -1 on error. */
 int
-outcome_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
-    struct store_ids *taken)
+outcome_send_locks(struct store *s, const int64_t *ids, size_t n, struct store_ids *taken)
 {
 	struct store_ids l = { (int64_t *)ids, n, n };
 	char *a;
@@ -46,11 +53,8 @@ outcome_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
 	if ((a = store_ids_array(&l)) == NULL)
 		return -1;
 	p[0] = a;
-	res = store_qp(s, take ?
-	    "SELECT v.id FROM unnest($1::bigint[]) WITH ORDINALITY AS v(id, n) "
-	    "WHERE pg_try_advisory_lock(1685417582, (v.id % 2147483647)::integer) ORDER BY v.n" :
-	    "SELECT v.id FROM unnest($1::bigint[]) WITH ORDINALITY AS v(id, n) "
-	    "WHERE pg_advisory_unlock(1685417582, (v.id % 2147483647)::integer) ORDER BY v.n",
+	res = store_qp(s, "SELECT k.invoice_id FROM dunning.send_lock k "
+	    "WHERE k.invoice_id = ANY($1::bigint[]) ORDER BY k.invoice_id FOR UPDATE SKIP LOCKED",
 	    1, p, PGRES_TUPLES_OK);
 	free(a);
 	if (res == NULL)
@@ -134,8 +138,10 @@ alert(struct store *s, const struct config *cfg, const struct send_group *g, PGr
 /* Move G's reminders out of 'sending' with SQL (a RECORD_SQL), auditing
  * O's action for each row it really moved, in the same statement, and
  * queueing O's lawyer's alert (if any), all in one transaction; a row
- * someone else settled meanwhile is left alone and logged.  Without an
- * alert it is one statement: one round trip per message. */
+ * someone else settled meanwhile is left alone and logged.  In the
+ * transaction that holds G's send locks (outcome_hold), which its COMMIT
+ * ends: the locks go when the outcome is there to see.  Otherwise,
+ * without an alert, it is one statement. */
 static int
 record(struct store *s, const struct config *cfg, struct send_group *g, const char *sql,
     const struct outcome *o)
@@ -145,6 +151,8 @@ record(struct store *s, const struct config *cfg, struct send_group *g, const ch
 	    g->message_id ? g->message_id : "", reason_code(o->reason), o->letter_path };
 	struct outcome oc = *o;
 	PGresult *res = NULL;
+	bool held = PQtransactionStatus(s->conn) == PQTRANS_INTRANS;
+	bool tx = held || o->alert != NULL;
 	int rc = -1;
 
 	/* Relay answers are free text: keep them printable ASCII, whole. */
@@ -155,7 +163,7 @@ record(struct store *s, const struct config *cfg, struct send_group *g, const ch
 				*c = '?';
 		p[1] = oc.detail = clean;
 	}
-	if (a == NULL || (o->alert != NULL && store_cmd(s, "BEGIN", 0, NULL) < 0))
+	if (a == NULL || (tx && !held && store_cmd(s, "BEGIN", 0, NULL) < 0))
 		goto out;
 	if ((res = store_qp(s, sql, 8, p, PGRES_TUPLES_OK)) == NULL)
 		goto fail;
@@ -163,7 +171,7 @@ record(struct store *s, const struct config *cfg, struct send_group *g, const ch
 		log_warnx("%s: %zu of %d reminder(s) were no longer sending; %s recorded for the rest",
 		    g->message_id ? g->message_id : "?", g->nitems - (size_t)PQntuples(res),
 		    (int)g->nitems, o->action);
-	if (o->alert == NULL) {
+	if (!tx) {
 		rc = 0;
 		goto out;
 	}
@@ -172,7 +180,7 @@ record(struct store *s, const struct config *cfg, struct send_group *g, const ch
 	rc = store_commit(s);
 	goto out;
 fail:
-	if (o->alert != NULL)
+	if (tx)
 		store_rollback(s);
 out:
 	PQclear(res);
@@ -282,14 +290,15 @@ outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
  * handed over, not paused, and owing what the message says; then their
  * send locks are taken (tried: a payment or a dispute being recorded
  * wins) and the reminders marked 'sending', each with its audit row —
- * all of them or none.  1: marked, G holds the locks; 0: not marked,
- * G's claim released (the planner decides again); -1: error.
+ * all of them or none — and committed (the statement's own transaction:
+ * the locks go with it; outcome_hold takes them again).  1: marked; 0: not
+ * marked, G's claim released (the planner decides again); -1: error.
  */
 int
 outcome_mark_sending(struct store *s, const struct config *cfg, struct send_group *g)
 {
 	char *rems = group_rems(g), *bal = NULL, claim[24], n[24], *p[6];
-	struct store_ids balances = { 0 }, locks = { 0 };
+	struct store_ids balances = { 0 };
 	PGresult *res = NULL;
 	int rc = -1, marked = 0;
 
@@ -316,8 +325,11 @@ outcome_mark_sending(struct store *s, const struct config *cfg, struct send_grou
 	    "      AND ((i.amount - coalesce((SELECT sum(pm.amount) FROM dunning.payment pm "
 	    "            WHERE pm.invoice_id = i.id), 0)) * 100)::bigint = w.cents "
 	    "    ORDER BY r.invoice_id FOR UPDATE OF r SKIP LOCKED), "
-	    "  l AS (SELECT ok.id, ok.invoice_id, pg_try_advisory_lock(1685417582, "
-	    "      (ok.invoice_id % 2147483647)::integer) AS got "
+	    "  k AS (SELECT k.invoice_id FROM dunning.send_lock k "
+	    "    WHERE k.invoice_id IN (SELECT invoice_id FROM ok) "
+	    "      AND (SELECT count(*) FROM ok) = $4::int "
+	    "    ORDER BY k.invoice_id FOR UPDATE SKIP LOCKED), "
+	    "  l AS (SELECT ok.id, ok.invoice_id, ok.invoice_id IN (SELECT invoice_id FROM k) AS got "
 	    "    FROM ok WHERE (SELECT count(*) FROM ok) = $4::int), "
 	    "  x AS (UPDATE dunning.reminder r SET state = 'sending', attempts = r.attempts + 1, "
 	    "      lease_until = dunning.now() + interval '" OUTBOX_LEASE "', message_id = $5, "
@@ -331,24 +343,16 @@ outcome_mark_sending(struct store *s, const struct config *cfg, struct send_grou
 	    "FROM l", 6, (const char *const *)p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		goto out;
-	for (int r = 0; r < PQntuples(res); r++) {
-		if (PQgetvalue(res, r, 1)[0] == 't' &&
-		    store_ids_add(&locks, strtoll(PQgetvalue(res, r, 0), NULL, 10)) < 0)
-			goto out;
+	for (int r = 0; r < PQntuples(res); r++)
 		marked = atoi(PQgetvalue(res, r, 2));
-	}
 	if (marked == (int)g->nitems) {
-		g->locked = true;
-		g->session = s->session;
 		for (size_t i = 0; i < g->nitems; i++)
 			g->items[i].attempts++;
 		rc = 1;
 		goto out;
 	}
-	/* Not marked: the locks it took go, and so does the claim (a row a
-	 * lawyer holds keeps it until the lease runs out). */
-	if (outcome_send_locks(s, locks.v, locks.n, false, NULL) < 0)
-		goto out;
+	/* Not marked: the claim goes (a row a lawyer holds keeps it until the
+	 * lease runs out). */
 	PQclear(res);
 	p[0] = rems;
 	res = store_qp(s, "UPDATE dunning.reminder SET claim = NULL, lease_until = NULL "
@@ -361,25 +365,137 @@ out:
 	free(rems);
 	free(bal);
 	free(balances.v);
-	free(locks.v);
 	return rc;
 }
 
-/* Drop the send locks and free G. */
+/*
+ * G, marked 'sending', about to be handed (or handed on a connection that
+ * dropped meanwhile): in a transaction left open until its outcome is
+ * recorded, its invoices' send locks taken (tried), then G re-checked
+ * under them — its reminders still 'sending' with its Message-ID, their
+ * invoices open, not disputed, not handed over, not paused, owing what
+ * the message says.  1: G holds its locks (g->locked, in this session);
+ * 0: a payment or a dispute is being recorded or was, nothing held: G
+ * must not be handed (outcome_withheld); -1: error, nothing held.
+ */
+int
+outcome_hold(struct store *s, const struct config *cfg, struct send_group *g)
+{
+	char *rems = group_rems(g), *bal = NULL, n[24];
+	struct store_ids balances = { 0 };
+	const char *p[4];
+	PGresult *res = NULL;
+	int rc = -1;
+
+	(void)cfg;
+	g->locked = false;
+	for (size_t i = 0; i < g->nitems; i++)
+		if (store_ids_add(&balances, g->items[i].balance_cents) < 0)
+			goto out;
+	if (rems == NULL || (bal = store_ids_array(&balances)) == NULL ||
+	    store_cmd(s, "BEGIN", 0, NULL) < 0)
+		goto out;
+	p[0] = rems;
+	/* The locks first, the facts after, in a statement of its own: its
+	 * snapshot sees whatever committed before the locks were had. */
+	res = store_qp(s, "SELECT (SELECT count(*) FROM (SELECT 1 FROM dunning.send_lock k "
+	    "    WHERE k.invoice_id IN (SELECT r.invoice_id FROM dunning.reminder r "
+	    "      WHERE r.id = ANY($1::bigint[])) "
+	    "    ORDER BY k.invoice_id FOR UPDATE SKIP LOCKED) x) "
+	    "  = (SELECT count(DISTINCT r.invoice_id) FROM dunning.reminder r "
+	    "     WHERE r.id = ANY($1::bigint[]))", 1, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto fail;
+	if (PQgetvalue(res, 0, 0)[0] != 't') {
+		rc = 0;
+		goto fail;
+	}
+	PQclear(res);
+	p[1] = bal;
+	p[2] = g->message_id;
+	p[3] = store_i64(n, (int64_t)g->nitems);
+	res = store_qp(s, "SELECT count(*) = $4::int "
+	    "FROM unnest($1::bigint[], $2::bigint[]) AS w(id, cents) "
+	    "JOIN dunning.reminder r ON r.id = w.id "
+	    "JOIN dunning.invoice i ON i.id = r.invoice_id "
+	    "JOIN dunning.client c ON c.id = i.client_id "
+	    "WHERE r.state = 'sending' AND r.message_id = $3 "
+	    "  AND i.status = 'open' AND i.disputed_at IS NULL AND i.escalated_at IS NULL "
+	    "  AND coalesce(i.paused_until, '-infinity') <= dunning.today() "
+	    "  AND coalesce(c.paused_until, '-infinity') <= dunning.today() "
+	    "  AND ((i.amount - coalesce((SELECT sum(pm.amount) FROM dunning.payment pm "
+	    "        WHERE pm.invoice_id = i.id), 0)) * 100)::bigint = w.cents",
+	    4, p, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto fail;
+	if (PQgetvalue(res, 0, 0)[0] != 't') {
+		rc = 0;
+		goto fail;
+	}
+	g->locked = true;
+	g->session = s->session;
+	rc = 1;
+	goto out;
+fail:
+	store_rollback(s);
+out:
+	PQclear(res);
+	free(rems);
+	free(bal);
+	free(balances.v);
+	return rc;
+}
+
+/* Are G's send locks still held, its transaction alive?  One round trip
+ * on the session that took them (the connection may have dropped since:
+ * the server ends a dead session's transaction and its locks). */
+bool
+outcome_held(struct store *s, const struct send_group *g)
+{
+	PGresult *res;
+	bool ok;
+
+	if (!g->locked || g->session != s->session ||
+	    PQtransactionStatus(s->conn) != PQTRANS_INTRANS)
+		return false;
+	res = PQexec(s->conn, "SELECT 1");
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		store_fail(s, res, "the send lock");
+	PQclear(res);
+	return ok;
+}
+
+/* G was marked 'sending' but is not handed: a payment or a dispute got its
+ * invoice while the send lock was not held (between the marking and the
+ * lock, or after the connection dropped).  Its reminders go back to due
+ * (planned, or approved), their claim released, the attempt not counted,
+ * audited 'withheld', and their invoices to the planner's next pass; the
+ * next claim's re-check decides (cancelled for a dispute, with its
+ * reason). */
+int
+outcome_withheld(struct store *s, const struct config *cfg, struct send_group *g)
+{
+	struct outcome o = { .action = "withheld" };
+
+	return record(s, cfg, g, RECORD_SQL("UPDATE dunning.reminder r SET "
+	    "state = CASE WHEN decided_at IS NOT NULL THEN 'approved' ELSE 'planned' END, "
+	    "attempts = greatest(attempts - 1, 0), lease_until = NULL, claim = NULL, "
+	    "updated_at = dunning.now() "
+	    "WHERE id = ANY($1::bigint[]) AND state = 'sending' "
+	    "RETURNING id, invoice_id, attempts"), &o);
+}
+
+/* End the transaction holding G's send locks if its outcome did not (an
+ * error), and free G. */
 void
 outcome_release(struct store *s, struct send_group *g)
 {
 	/* After a reconnection the locks died with the old session. */
-	if (g->locked && g->session == s->session && g->nitems > 0) {
-		int64_t *ids = malloc(g->nitems * sizeof(*ids));
-
-		for (size_t i = 0; ids != NULL && i < g->nitems; i++)
-			ids[i] = g->items[i].invoice_id;
-		if (ids == NULL || outcome_send_locks(s, ids, g->nitems, false, NULL) < 0)
-			log_warnx("%s: releasing its send locks: %s", g->message_id ?
-			    g->message_id : "?", ids == NULL ? "out of memory" : store_error(s));
-		free(ids);
-	}
+	if (g->locked && g->session == s->session &&
+	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		store_rollback(s);
+	g->locked = false;
 	group_free(g);
 }
 

@@ -1,6 +1,7 @@
 /*
  * outcome — a message's fate recorded with its audit rows, and the send
- * locks the claim takes and each outcome releases.
+ * locks (row locks, sql/020) the claim tries and each message holds until
+ * its outcome is recorded.
  */
 #ifndef DUNNING_OUTCOME_H
 #define DUNNING_OUTCOME_H
@@ -20,6 +21,14 @@
  * marked; 0 not (its claim released: the planner decides again); -1
  * error. */
 int outcome_mark_sending(struct store *s, const struct config *cfg, struct send_group *g);
+/* Then: G's send locks held in a transaction that its outcome ends, and G
+ * re-checked under them.  1 held; 0 not to be handed (outcome_withheld);
+ * -1 error.  Again on a new connection when the first one dropped. */
+int outcome_hold(struct store *s, const struct config *cfg, struct send_group *g);
+/* Still held (one round trip)?  False once the connection dropped. */
+bool outcome_held(struct store *s, const struct send_group *g);
+/* G marked but not handed: due again, not an attempt, audited. */
+int outcome_withheld(struct store *s, const struct config *cfg, struct send_group *g);
 
 /* Outcomes.  DETAIL (ANSWER) is the relay's answer or the error, never
  * the reason: that is WHY's code. */
@@ -40,12 +49,11 @@ int outcome_in_doubt(struct store *s, const struct config *cfg, struct send_grou
 int outcome_keep_copy(struct store *s, const struct send_group *g, const char *subject,
     const char *body);
 
-/* Release the group's locks and memory. */
+/* End what holds the group's locks (if its outcome did not) and free it. */
 void outcome_release(struct store *s, struct send_group *g);
 
-/* Take (try) or release the send locks of the N invoices IDS, one
- * statement: how many were taken or released; TAKEN (may be NULL) gets
- * the ids whose lock was taken. */
-int outcome_send_locks(struct store *s, const int64_t *ids, size_t n, bool take,
+/* Try the send locks of the N invoices IDS in the transaction in progress,
+ * one statement: how many were taken; TAKEN (may be NULL) gets their ids. */
+int outcome_send_locks(struct store *s, const int64_t *ids, size_t n,
     struct store_ids *taken);
 #endif

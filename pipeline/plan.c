@@ -364,7 +364,52 @@ rules_changed(struct store *s, const char *rules)
 	return changed;
 }
 
-/* A planning pass at NOW. */
+/* The wake-ups the SQL side queued (dunning.wake, sql/base/wake.sql),
+ * taken and emptied in one statement: the invoices they name added to L
+ * (in no order, maybe twice); *CLIENT set when one named only a client.
+ * The number of rows taken, or -1. */
+int
+plan_take_woken(struct store *s, struct store_ids *l, bool *client)
+{
+	PGresult *res;
+	int n;
+
+	res = store_qp(s, "WITH q AS (DELETE FROM dunning.wake_queue RETURNING invoice_id) "
+	    "SELECT invoice_id, count(*) FROM q GROUP BY invoice_id", 0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	n = 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		n += atoi(PQgetvalue(res, i, 1));
+		if (PQgetisnull(res, i, 0))
+			*client = true;
+		else if (store_ids_add(l, strtoll(PQgetvalue(res, i, 0), NULL, 10)) < 0) {
+			PQclear(res);
+			return -1;
+		}
+	}
+	PQclear(res);
+	return n;
+}
+
+/* Sort L's ids and drop the repeated ones. */
+static void
+ids_unique(struct store_ids *l)
+{
+	size_t w = 0;
+
+	if (l->n < 2)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), id_cmp);
+	for (size_t i = 0; i < l->n; i++)
+		if (w == 0 || l->v[w - 1] != l->v[i])
+			l->v[w++] = l->v[i];
+	l->n = w;
+}
+
+/* A planning pass at NOW: the invoices whose bookmark has come, and those
+ * the wake-up queue names (taken here too, so that it never grows when no
+ * daemon listens: dunningd --once). */
 int
 plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
     struct plan_stats *st)
@@ -372,6 +417,7 @@ plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
 	struct store_ids t = { 0 };
 	char rules[4096];
 	const char *p[1] = { rules };
+	bool client = false;
 	int rc, n;
 
 	memset(st, 0, sizeof(*st));
@@ -382,10 +428,12 @@ plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_all,
 	else
 		st->all = rc == 1;
 	st->all |= read_all;
-	if (candidate_ids(s, now, st->all ? PLAN_ALL : PLAN_DUE, &t) < 0) {
+	if (candidate_ids(s, now, st->all ? PLAN_ALL : PLAN_DUE, &t) < 0 ||
+	    plan_take_woken(s, &t, &client) < 0) {
 		free(t.v);
 		return -1;
 	}
+	ids_unique(&t);
 	st->invoices = (int)t.n;
 	rc = plan_chunks(s, cfg, now, t.v, t.n, true, st);
 	free(t.v);
@@ -422,8 +470,9 @@ plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64
 /* A 'sending' row whose lease ran out: the daemon that claimed it died or
  * lost its connection; whether the relay took the message is unknown, so
  * it is never resent blindly (SPEC §3.5).  A row whose send lock is still
- * held belongs to a live sender (a slow relay, a long replayed cycle): it
- * is left to that sender, which records the outcome itself.
+ * held (its row in dunning.send_lock locked: tried here, never waited for)
+ * belongs to a live sender (a slow relay, a long replayed cycle): it is
+ * left to that sender, which records the outcome itself.
  * A claimed reminder whose lease ran out was never handed (it would be
  * 'sending'): its claim is released, audited, and it is due again. */
 int
@@ -433,12 +482,15 @@ plan_expire_leases(struct store *s, time_t now)
 	int n;
 
 	(void)now;
-	res = store_q(s, "WITH x AS (UPDATE dunning.reminder r SET state = 'in_doubt', "
+	res = store_q(s, "WITH f AS (SELECT k.invoice_id FROM dunning.send_lock k "
+	    "  WHERE k.invoice_id IN (SELECT invoice_id FROM dunning.reminder "
+	    "    WHERE state = 'sending' AND lease_until < dunning.now()) "
+	    "  ORDER BY k.invoice_id FOR UPDATE SKIP LOCKED), "
+	    "x AS (UPDATE dunning.reminder r SET state = 'in_doubt', "
 	    "  reason = 'lease_expired', lease_until = NULL, updated_at = dunning.now() "
 	    "  WHERE state = 'sending' AND lease_until < dunning.now() "
-	    "  AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' "
-	    "    AND l.classid = 1685417582::bigint::oid AND l.objsubid = 2 AND l.granted "
-	    "    AND l.objid = (r.invoice_id % 2147483647)::oid) "
+	    "  AND (r.invoice_id IN (SELECT invoice_id FROM f) "
+	    "    OR NOT EXISTS (SELECT 1 FROM dunning.send_lock k WHERE k.invoice_id = r.invoice_id)) "
 	    "  RETURNING id, invoice_id, stage, message_id), "
 	    "y AS (UPDATE dunning.reminder r SET lease_until = NULL, claim = NULL, "
 	    "  updated_at = dunning.now() "

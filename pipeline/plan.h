@@ -46,6 +46,10 @@ int plan_pass(struct store *s, const struct config *cfg, time_t now, bool read_a
 int plan_invoices(struct store *s, const struct config *cfg, time_t now, const int64_t *ids,
     size_t n, struct plan_stats *st);
 
+/* Take and empty the wake-up queue (sql/020): the invoices named into L,
+ * *CLIENT set when a row named only a client; the rows taken, or -1. */
+int plan_take_woken(struct store *s, struct store_ids *l, bool *client);
+
 /* Reminders left in 'sending' past their lease become in_doubt. */
 int plan_expire_leases(struct store *s, time_t now);
 

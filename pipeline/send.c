@@ -23,11 +23,16 @@
 /*
  * Connection reuse: one SMTP session carries up to smtp.messages_per_session
  * messages, handed one at a time.  The session's messages are claimed
- * together (one transaction: re-checked
- * under their invoices' send locks, 'sending' committed) just before it, and
- * each is recorded and its lock released as soon as the relay answers its
- * end of DATA: a dispute or a payment on a message of the session waits for
- * that message's answer, never for the whole session.
+ * together (one transaction, re-checked under their invoices' send locks)
+ * just before it; each is marked 'sending' right before it is handed, then
+ * holds its send locks in a transaction that its outcome, recorded as soon
+ * as the relay answers its end of DATA, ends: a dispute or a payment on a
+ * message of the session waits for that message's answer, never for the
+ * whole session.  The locks die with the connection: one that dropped
+ * while the message was with the relay is taken again, and the message
+ * re-checked, before its last bytes and the final dot go (before_dot); a
+ * dispute or a payment that got in meanwhile wins and the message is
+ * withheld (SPEC §3.5).
  */
 #define RETRY_WARN 5		/* attempts after which each retry is a warning */
 #define RECORD_TRIES 40		/* to record a known outcome, about 40 s */
@@ -41,6 +46,7 @@ struct pending {
 	const struct clock *clock;
 	const struct outbox_channel *channel;
 	bool marked;			/* 'sending': handed, or about to be */
+	bool withheld;			/* marked, then not handed: recorded so */
 };
 
 /* Keep the copy of a message that left (or may have: in doubt), for the
@@ -159,16 +165,20 @@ record(struct pending *p, struct outbox_msg *m)
 	struct send_group *g = &p->g;
 	bool gave_up;
 
+	if (p->withheld)
+		return 0;		/* recorded when it was withheld */
 	if (!p->marked)
 		return m->m.outcome == MAILER_REFUSED ?
 		    refused(s, m->now, g, m->m.status, false, p->st) :
 		    deferred(s, m->now, g, m->m.status, p->st);
 	switch (outbox_judge(s->cfg, m->m.outcome, g->items[0].attempts, false, &gave_up)) {
 	case OUTBOX_SENT:
-		keep_copy(s, g, &m->copy);
+		/* The outcome first: it ends the transaction holding the send
+		 * locks, which a failed copy would abort. */
 		if (outcome_sent(s->store, s->cfg, g, m->path != NULL ? NULL : m->m.status,
 		    m->path) < 0)
 			return -1;
+		keep_copy(s, g, &m->copy);
 		if (m->path != NULL)
 			p->st->letters++;
 		else
@@ -182,9 +192,9 @@ record(struct pending *p, struct outbox_msg *m)
 		p->st->failed++;
 		break;
 	case OUTBOX_IN_DOUBT:
-		keep_copy(s, g, &m->copy);
 		if (outcome_in_doubt(s->store, s->cfg, g, m->m.status) < 0)
 			return -1;
+		keep_copy(s, g, &m->copy);
 		p->st->in_doubt++;
 		break;
 	case OUTBOX_RETRY:
@@ -236,8 +246,88 @@ handed(struct outbox_msg *m, void *arg)
 	outcome_release(s->store, &p->g);
 }
 
+/* P was marked but is not to be handed (its invoice changed while its
+ * send lock was not held): recorded so, the database waited for if it is
+ * away (then its lease makes it in_doubt: never sent twice). */
+static void
+withhold(struct pending *p)
+{
+	struct send_pass *s = p->s;
+	int rc = outcome_withheld(s->store, s->cfg, &p->g);
+
+	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
+		if (reconnect(p, i, "withholding"))
+			rc = outcome_withheld(s->store, s->cfg, &p->g);
+	if (rc < 0) {
+		log_warnx("withholding %s: %s; it will be in_doubt", p->g.message_id,
+		    store_error(s->store));
+		p->st->errors++;
+		return;
+	}
+	log_info("%s: withheld: a payment or a dispute on its invoice came first",
+	    p->g.message_id);
+	p->st->skipped++;
+}
+
+/* P's send locks, held until its outcome is recorded (outcome_hold),
+ * the database waited for if it went away: 1 held, 0 to be withheld, -1
+ * the database did not answer. */
+static int
+hold(struct pending *p, const char *what)
+{
+	struct send_pass *s = p->s;
+	int rc = outcome_hold(s->store, s->cfg, &p->g);
+
+	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
+		if (reconnect(p, i, what))
+			rc = outcome_hold(s->store, s->cfg, &p->g);
+	return rc;
+}
+
+/* Right before M's last bytes and the final dot go to the relay: are its
+ * send locks still held?  The connection may have dropped while the relay
+ * had the message (a restart, a terminated backend), and its locks with
+ * it: then a dispute or a payment may have been recorded since, waiting
+ * for nothing.  So they are taken again on a new connection and the
+ * message re-checked; if it may no longer leave, it is withheld (the
+ * transfer cut before the dot) and recorded so.  False: not handed. */
+static bool
+before_dot(struct mailer_msg *mm, void *arg)
+{
+	struct pending *p = arg;
+	struct send_pass *s = p->s;
+	int rc;
+
+	(void)mm;
+	if (!p->marked || outcome_held(s->store, &p->g))
+		return true;
+	log_warnx("%s: the database connection dropped while the relay had it: its send lock "
+	    "is taken again before the end of DATA (%s)", p->g.message_id, store_error(s->store));
+	rc = -1;
+	for (int i = 0; rc < 0 && i < RECORD_TRIES; i++) {
+		if (!reconnect(p, i, "re-checking"))
+			continue;
+		if ((rc = outcome_hold(s->store, s->cfg, &p->g)) < 0 && !store_broken(s->store))
+			break;
+	}
+	if (rc == 1)
+		return true;
+	p->withheld = true;
+	if (rc == 0) {
+		withhold(p);
+		return false;
+	}
+	/* Not known to be free to go: not handed; 'sending' until its lease
+	 * makes it in_doubt. */
+	log_warnx("%s: withheld: %s; it will be in_doubt", p->g.message_id,
+	    store_error(s->store));
+	p->st->errors++;
+	return false;
+}
+
 /* Right before M is handed: its invoices re-checked and its reminders
- * marked 'sending' in one statement (outcome_mark_sending).  False: M is
+ * marked 'sending' in one statement (outcome_mark_sending), then its send
+ * locks held until its outcome is recorded (outcome_hold).  False: M is
  * not handed — its invoice changed since the claim (the planner decides
  * again), or the database did not answer (the claim's lease runs out). */
 static bool
@@ -255,10 +345,22 @@ ready(struct outbox_msg *m, void *arg)
 	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
 		if (reconnect(p, i, "marking"))
 			rc = outcome_mark_sending(s->store, s->cfg, &p->g);
-	switch (rc) {
-	case 1:
+	if (rc == 1) {
 		p->marked = true;
-		return true;
+		if ((rc = hold(p, "locking")) == 1)
+			return true;
+		p->withheld = true;
+		if (rc == 0)
+			withhold(p);
+		else {
+			log_warnx("%s: not sent: %s; it will be in_doubt", p->g.message_id,
+			    store_error(s->store));
+			p->st->errors++;
+		}
+		outcome_release(s->store, &p->g);
+		return false;
+	}
+	switch (rc) {
 	case 0:
 		log_info("%s: not sent: its invoice changed since the claim", p->g.message_id);
 		p->st->skipped++;
@@ -287,6 +389,8 @@ prepare(struct pending *p, struct outbox_msg *m, time_t now)
 	m->group = g;
 	m->now = now;
 	m->udata = p;
+	m->m.before_dot = before_dot;
+	m->m.before_dot_arg = p;
 	if ((why = check_group(g, s->cfg)) != REASON_NONE) {
 		log_warnx("%s to client %lld not sent: %s", s->cfg->stages[g->stage].name,
 		    (long long)g->client_id, reason_text(why, true));

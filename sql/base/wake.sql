@@ -2,7 +2,11 @@
 -- dunning.wake themselves; these triggers do it for every change the
 -- billing software or an administrator makes outside them (008), so the
 -- daemon plans the invoice named at once; its poll timer remains the
--- safety net.
+-- safety net.  What changed goes to dunning.wake_queue (020), which only
+-- the daemon reads; the notification itself is empty, so a role that
+-- LISTENs learns nothing, and one that NOTIFYs wakes the daemon to an
+-- empty queue.  wake runs as the owner and only the owner's functions and
+-- these triggers (as the owner) may call it.
 --
 -- Repeatable (sql/README.md): `dunningctl migrate` runs this file again
 -- whenever its text changes, so each object here is written once, in its
@@ -11,11 +15,14 @@
 -- tables need them (column defaults, CREATE TRIGGER); no signature names a
 -- table, no GRANT (on a new database the roles of 001 do not exist yet).
 
--- Wake the daemon about one invoice.
+-- Wake the daemon about one invoice (or a client's, P_INVOICE NULL): a
+-- row in its queue, and an empty NOTIFY (one per transaction: PostgreSQL
+-- folds identical ones), sent at COMMIT.
 CREATE OR REPLACE FUNCTION dunning.wake(p_event text, p_invoice bigint, p_client bigint) RETURNS void
-LANGUAGE sql AS $$
-	SELECT pg_notify('dunning', json_build_object('event', p_event,
-		'invoice', p_invoice, 'client', p_client)::text)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+	INSERT INTO dunning.wake_queue (event, invoice_id, client_id)
+	VALUES (p_event, p_invoice, p_client);
+	SELECT pg_notify('dunning', '');
 $$;
 
 -- A payment is audited and wakes the daemon.
@@ -32,7 +39,7 @@ $$;
 
 -- An invoice's amount, status, dispute, pause or client changed.
 CREATE OR REPLACE FUNCTION dunning.invoice_wake() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	PERFORM dunning.wake('invoice', NEW.id, NEW.client_id);
 	RETURN NULL;
@@ -41,7 +48,7 @@ $$;
 
 -- A payment corrected or deleted (both invoices when it moves).
 CREATE OR REPLACE FUNCTION dunning.payment_wake() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	PERFORM dunning.wake('payment', OLD.invoice_id, NULL);
 	IF TG_OP = 'UPDATE' AND NEW.invoice_id <> OLD.invoice_id THEN
@@ -53,7 +60,7 @@ $$;
 
 -- A client's pause, strategic flag or address changed.
 CREATE OR REPLACE FUNCTION dunning.client_wake() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 BEGIN
 	PERFORM dunning.wake('client', NULL, NEW.id);
 	RETURN NULL;

@@ -9,6 +9,7 @@ import collections
 import os
 import signal
 import threading
+import time
 
 from harness import at, wait_until
 
@@ -111,4 +112,50 @@ def test_a_crash_leaves_only_the_message_being_handed_in_doubt(env):
     got = received(env)
     assert all(got['%s@client.example' % n.lower()] == 1 for n in NUMBERS[1:]), got
     assert got['p-1@client.example'] == 0, got  # cut before the relay's answer
+    env.verify_audit()
+
+
+def sender_backends(env):
+    """The daemon's database sessions (dunningd --once has one: its sender's),
+    by the application_name it sets (db/store.c)."""
+    return [r[0] for r in env.sql("SELECT pid FROM pg_stat_activity "
+                                  "WHERE application_name = 'dunning' "
+                                  "AND datname = current_database() "
+                                  "AND pid <> pg_backend_pid()")]
+
+
+def test_a_dispute_committed_after_the_senders_connection_dropped_wins(env):
+    """SPEC §3.5 across a reconnection: while the relay holds the session's
+    first message before its data (the answer to DATA), the sender's
+    database connection is terminated — its send lock goes with it — and a
+    dispute on that message is committed at that moment, waiting for
+    nothing.  Nothing leaves after it: the sender takes the lock again on a
+    new connection and re-checks before the end of DATA, withholds the
+    message (audited), and the claim's re-check cancels it for the dispute;
+    the rest of the session leaves, once each."""
+    due(env)
+    env.smtp.faults(delay={'data': 5})
+    d = env.start_daemon(now=at(DAY, '10:00'), args=('--once',))
+    wait_until('the first message at DATA', lambda: state(env, 'P-1') == 'sending' and any(
+        e['event'] == 'data' for e in env.smtp.events()), deadline=30)
+    (pid,) = sender_backends(env)
+    assert env.one('SELECT pg_terminate_backend(%s)', (pid,))
+    wait_until('its session gone', lambda: pid not in sender_backends(env), deadline=10)
+    env.smtp.faults()
+    env.sql("SELECT dunning.flag_dispute('P-1', 'contestation de la facture')")
+    disputed_at = time.time()
+    assert state(env, 'P-1') == 'sending'       # the dispute waited for nothing
+    assert d.proc.wait(timeout=90) == 0
+    after = [m for m in env.smtp.records()
+             if 'p-1@client.example' in m['rcpt_tos'] and m['received_at'] >= disputed_at]
+    assert after == [], 'a message left after the dispute was committed'
+    got = received(env)
+    assert got == {'p-2@client.example': 1, 'p-3@client.example': 1,
+                   'p-4@client.example': 1}, got
+    assert [state(env, n) for n in NUMBERS] == ['cancelled', 'sent', 'sent', 'sent']
+    assert env.reminders('P-1')['j3']['reason'] == 'disputed'
+    acts = [a['action'] for a in env.audit(invoice='P-1')]
+    assert acts.index('sending') < acts.index('dispute_flagged') < acts.index('withheld') \
+        < acts.index('cancelled'), acts
+    assert 'sent' not in acts
     env.verify_audit()

@@ -79,20 +79,22 @@ def test_mark_sent_and_refusals(env):
     "UPDATE dunning.invoice SET amount = amount + 1 WHERE id = %s",
 ])
 def test_billing_changes_wait_for_a_send_in_flight(env, change):
-    """While the sender holds an invoice's send lock, a change to its
-    payments or its amount/status waits (here: until a statement timeout)."""
+    """While the sender holds an invoice's send lock (its row of
+    dunning.send_lock locked, sql/020), a change to its payments or its
+    amount/status waits (here: until a statement timeout)."""
     c = env.client('verrou@client.example')
     inv = env.invoice('F-973', c, '2026-03-02')
     env.pay('F-973', '10.00', '2026-03-03 10:00+01')
-    holder = env.connect()
-    holder.cursor().execute("SELECT pg_advisory_lock(1685417582, %s)", (inv,))
+    holder = env.connect(autocommit=False)
+    holder.cursor().execute("SELECT 1 FROM dunning.send_lock WHERE invoice_id = %s "
+                            "FOR UPDATE", (inv,))
     waiter = env.connect(autocommit=False)
     cur = waiter.cursor()
     cur.execute("SET statement_timeout = '500ms'")
     with pytest.raises(psycopg2.errors.QueryCanceled):
         cur.execute(change, (inv,))
     waiter.rollback()
-    holder.cursor().execute("SELECT pg_advisory_unlock(1685417582, %s)", (inv,))
+    holder.rollback()
     cur.execute(change, (inv,))                       # free now: goes through
     waiter.commit()
     holder.close()

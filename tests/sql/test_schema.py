@@ -2,7 +2,6 @@
 schema version checks, constraints, the append-only hash-chained audit
 log, and the lawyers' functions, against a real PostgreSQL 15."""
 import datetime as dt
-import json
 import os
 import select
 import subprocess
@@ -458,7 +457,9 @@ def test_payment_is_audited_with_its_actor(env):
 
 
 def test_functions_wake_the_daemon(env):
-    """Each function NOTIFYs channel 'dunning' with the invoice concerned."""
+    """Each function NOTIFYs channel 'dunning', with no payload (any role
+    may LISTEN), and queues the invoice concerned where only the daemon
+    reads it (sql/020)."""
     s = seed(env)
     listener = env.connect()
     try:
@@ -471,7 +472,10 @@ def test_functions_wake_the_daemon(env):
         assert listener.notifies, 'no NOTIFY within 5 s'
         n = listener.notifies[0]
         assert n.channel == 'dunning'
-        assert json.loads(n.payload)['invoice'] == s['i1']
+        assert n.payload == ''
+        queued = env.sql('SELECT event, invoice_id FROM dunning.wake_queue')
+        assert ('dispute', s['i1']) in queued        # and the invoice trigger's
+        assert {i for _, i in queued} == {s['i1']}
     finally:
         listener.close()
 
