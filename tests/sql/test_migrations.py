@@ -33,10 +33,18 @@ SINCE_OLD = {
                 ('invoice_next_action_at_idx', 'next_action_at'),
                 # 018: the sender's claim, numbered by a sequence
                 ('reminder', 'claim'), ('reminder_claim_seq', 'is_called'),
-                ('reminder_claim_seq', 'last_value'), ('reminder_claim_seq', 'log_cnt')},
+                ('reminder_claim_seq', 'last_value'), ('reminder_claim_seq', 'log_cnt'),
+                # issue 17 (021): the audit log's free texts in a side table
+                ('audit_text', 'audit_id'), ('audit_text', 'key'), ('audit_text', 'salt'),
+                ('audit_text', 'text'), ('audit_text_pkey', 'audit_id'),
+                ('audit_text_pkey', 'key')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
-                    ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey')},
+                    ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
+                    # issue 17 (021): the audit log's free texts
+                    ('dunning.audit_text', 'audit_text_pkey'),
+                    ('dunning.audit_text', 'audit_text_key_check'),
+                    ('dunning.audit_text', 'audit_text_salt_check')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -44,19 +52,30 @@ SINCE_OLD = {
                   'dunning.audit_chain_at_commit()', 'dunning.audit_seal()',
                   'dunning.audit_chain_check()',
                   # 017: the planner's bookmark
-                  'dunning.invoice_look_again()', 'dunning.client_look_again()'},
+                  'dunning.invoice_look_again()', 'dunning.client_look_again()',
+                  # issue 17 (021): the audit log's free texts moved aside and
+                  # read back; the purge forgets them and sweeps the letters
+                  'dunning.audit_texts_move()', 'dunning.audit_details(bigint,jsonb)',
+                  'dunning.audit_text_matches(dunning.audit_text)',
+                  'dunning.purge(integer,boolean)', 'dunning.purge_allowed()',
+                  'dunning.purge_text_rows(bigint)', 'dunning.purge_letters(bigint[])',
+                  'dunning.purge_letters_done(bigint[],bigint[],bigint[])'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
-                  'reminder_claim_seq'},
+                  'reminder_claim_seq', 'audit_text', 'audit_text_pkey'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
-                'invoice_next_action_at_idx'},
+                'invoice_next_action_at_idx', 'audit_text_pkey'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
-                 ('dunning.client', 'client_look_again')},
+                 ('dunning.client', 'client_look_again'),
+                 ('dunning.audit_log', 'audit_log_texts')},     # issue 17 (021)
     'policies': {('invoice_next_action', 'next_action_read'),
                  ('invoice_next_action', 'next_action_daemon'),
-                 ('invoice_next_action', 'next_action_owner')},
+                 ('invoice_next_action', 'next_action_owner'),
+                 # issue 17 (021): the audit log's free texts, read as the log
+                 ('audit_text', 'audit_text_lawyer'), ('audit_text', 'audit_text_read'),
+                 ('audit_text', 'audit_text_owner')},
     'data': {'setting'},        # 017: plan_rules
 }
 
