@@ -66,8 +66,9 @@ gdpr_spool_remove(int dfd, const char *dir, const char *path, bool dry_run, char
 	}
 	if (dfd == -1)
 		return GDPR_SPOOL_MISSING;
-	if (dfd < 0) {
-		snprintf(why, whylen, "the spool %s cannot be opened", dir);
+	if (dfd < 0) {		/* WHY holds gdpr_spool_open's reason */
+		if (why[0] == '\0')
+			snprintf(why, whylen, "the spool %s cannot be opened", dir);
 		return GDPR_SPOOL_KEPT;
 	}
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {

@@ -22,7 +22,8 @@ enum gdpr_spool_fate {
 int gdpr_spool_open(const char *dir, char *why, size_t whylen);
 
 /* Remove PATH, a letter recorded as written into DIR (open as DFD, from
- * gdpr_spool_open), unless DRY_RUN; the reason it was kept in WHY. */
+ * gdpr_spool_open, whose reason WHY holds when it could not open DIR),
+ * unless DRY_RUN; the reason it was kept in WHY. */
 enum gdpr_spool_fate gdpr_spool_remove(int dfd, const char *dir, const char *path, bool dry_run,
     char *why, size_t whylen);
 
