@@ -310,7 +310,7 @@ static const struct ctl_command commands[] = {
 	  false },
 	{ "mark-sent", "REMINDER NOTE", "record an in-doubt reminder as delivered", cmd_settle,
 	  false },
-	{ "export-client", "ID", "all data held on a client, as JSON (GDPR)",
+	{ "export-client", "ID [--output FILE]", "all data held on a client, as JSON (GDPR)",
 	  cmd_export_client, false },
 	{ "purge", "[--dry-run]", "anonymise files closed beyond retention.years", cmd_purge,
 	  false },

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl_db.h"
+#include "gdpr_spool.h"
 #include "gdpr_sql.h"
 #include "store_int.h"
 
@@ -151,7 +152,8 @@ export_read(struct store *s, int64_t id)
 	    export_rows(s, out, "messages", "SELECT m.* FROM dunning.message_copy m "
 	    "WHERE m.client_id = $1 ORDER BY m.kept_at, m.message_id", p[0]) < 0 ||
 	    export_rows(s, out, "audit", "SELECT a.id, a.at, a.actor, a.action, a.invoice_id, "
-	    "  a.reminder_id, a.details FROM dunning.audit_log a "
+	    "  a.reminder_id, dunning.audit_details(a.id, a.details) AS details "
+	    "FROM dunning.audit_log a "
 	    "WHERE a.invoice_id IN (SELECT i.id FROM dunning.invoice i "
 	    "    WHERE i.client_id = $1::bigint) "
 	    "  OR (a.details ->> 'client_id') = $1::text ORDER BY a.at, a.id", p[0]) < 0)
@@ -188,30 +190,165 @@ gdpr_sql_export_client(struct store *s, int64_t id)
 
 /* ------------------------------------------------------------ purge -- */
 
-/* dunning.purge: one statement, so one transaction. */
-int
-gdpr_sql_purge(struct store *s, int years, bool dry_run, gdpr_sql_purged_fn fn, void *arg)
+/* The purge's clients, from dunning.purge. */
+static int
+purge_clients(struct store *s, int years, struct gdpr_sql_purge *pu)
 {
 	char yb[24];
-	const char *p[2] = { store_i64(yb, years), dry_run ? "true" : "false" };
+	const char *p[2] = { store_i64(yb, years), pu->dry_run ? "true" : "false" };
 	PGresult *res;
 	int n;
 
-	res = ctl_db_q(s, "SELECT client_id, closed_on::text, invoices, message_copies "
-	    "FROM dunning.purge($1::integer, $2::boolean)", 2, p, PGRES_TUPLES_OK);
+	res = ctl_db_q(s, "SELECT client_id, closed_on::text, invoices, message_copies, "
+	    "audit_texts FROM dunning.purge($1::integer, $2::boolean)", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	n = PQntuples(res);
-	for (int i = 0; i < n; i++) {
-		struct gdpr_sql_purged pu = {
-			.client_id = strtoll(PQgetvalue(res, i, 0), NULL, 10),
-			.closed_on = PQgetvalue(res, i, 1),
-			.invoices = atoi(PQgetvalue(res, i, 2)),
-			.copies = atoi(PQgetvalue(res, i, 3)),
-		};
-
-		fn(&pu, arg);
+	if (n > 0 && (pu->clients = calloc((size_t)n, sizeof(*pu->clients))) == NULL) {
+		PQclear(res);
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
 	}
+	for (int i = 0; i < n; i++) {
+		struct gdpr_sql_purged *c = &pu->clients[i];
+
+		c->client_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		snprintf(c->closed_on, sizeof(c->closed_on), "%s", PQgetvalue(res, i, 1));
+		c->invoices = atoi(PQgetvalue(res, i, 2));
+		c->copies = atoi(PQgetvalue(res, i, 3));
+		c->texts = atoi(PQgetvalue(res, i, 4));
+	}
+	pu->nclients = (size_t)n;
 	PQclear(res);
-	return n;
+	return 0;
+}
+
+/* The letters to remove, from dunning.purge_letters. */
+static int
+purge_letters(struct store *s, struct gdpr_sql_purge *pu)
+{
+	struct store_ids ids = { 0 };
+	const char *p[1];
+	char *arr;
+	PGresult *res;
+	int n;
+
+	for (size_t i = 0; i < pu->nclients; i++)
+		if (store_ids_add(&ids, pu->clients[i].client_id) < 0) {
+			free(ids.v);
+			snprintf(s->err, sizeof(s->err), "out of memory");
+			return -1;
+		}
+	arr = store_ids_array(&ids);
+	free(ids.v);
+	if ((p[0] = arr) == NULL) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
+	}
+	res = ctl_db_q(s, "SELECT client_id, reminder_id, letter_path "
+	    "FROM dunning.purge_letters($1::bigint[])", 1, p, PGRES_TUPLES_OK);
+	free(arr);
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	if (n > 0 && (pu->letters = calloc((size_t)n, sizeof(*pu->letters))) == NULL) {
+		PQclear(res);
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct gdpr_sql_letter *l = &pu->letters[i];
+
+		l->client_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		l->reminder_id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		if ((l->path = strdup(PQgetvalue(res, i, 2))) == NULL) {
+			PQclear(res);
+			pu->nletters = (size_t)i;
+			snprintf(s->err, sizeof(s->err), "out of memory");
+			return -1;
+		}
+	}
+	pu->nletters = (size_t)n;
+	PQclear(res);
+	return 0;
+}
+
+/* dunning.purge and dunning.purge_letters, in the transaction the letters'
+ * record will COMMIT (a dry run's is read-only). */
+int
+gdpr_sql_purge(struct store *s, int years, bool dry_run, struct gdpr_sql_purge *pu)
+{
+	memset(pu, 0, sizeof(*pu));
+	pu->dry_run = dry_run;
+	if (ctl_db_cmd(s, dry_run ? "BEGIN READ ONLY" : "BEGIN") < 0)
+		return -1;
+	if (purge_clients(s, years, pu) < 0 || purge_letters(s, pu) < 0) {
+		store_rollback(s);
+		gdpr_sql_purge_free(pu);
+		return -1;
+	}
+	return 0;
+}
+
+/* The letters of PU whose fate is FATE, as an array literal. */
+static char *
+letters_with(const struct gdpr_sql_purge *pu, int fate)
+{
+	struct store_ids ids = { 0 };
+	char *arr;
+
+	for (size_t i = 0; i < pu->nletters; i++)
+		if (pu->letters[i].fate == fate &&
+		    store_ids_add(&ids, pu->letters[i].reminder_id) < 0) {
+			free(ids.v);
+			return NULL;
+		}
+	arr = store_ids_array(&ids);
+	free(ids.v);
+	return arr;
+}
+
+int
+gdpr_sql_purge_end(struct store *s, struct gdpr_sql_purge *pu)
+{
+	char *a[3] = { NULL, NULL, NULL };
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (pu->dry_run) {
+		store_rollback(s);
+		return 0;
+	}
+	if (pu->nletters > 0) {
+		/* In the order of the function's arguments: removed, missing,
+		 * kept. */
+		for (int f = GDPR_SPOOL_REMOVED; f <= GDPR_SPOOL_KEPT; f++)
+			if ((a[f] = letters_with(pu, f)) == NULL) {
+				snprintf(s->err, sizeof(s->err), "out of memory");
+				goto fail;
+			}
+		res = ctl_db_q(s, "SELECT dunning.purge_letters_done($1::bigint[], $2::bigint[], "
+		    "$3::bigint[])", 3, (const char *const *)a, PGRES_TUPLES_OK);
+		if (res == NULL)
+			goto fail;
+	}
+	rc = ctl_db_cmd(s, "COMMIT");
+	goto out;
+fail:
+	store_rollback(s);
+out:
+	PQclear(res);
+	for (int f = 0; f < 3; f++)
+		free(a[f]);
+	return rc;
+}
+
+void
+gdpr_sql_purge_free(struct gdpr_sql_purge *pu)
+{
+	for (size_t i = 0; i < pu->nletters; i++)
+		free(pu->letters[i].path);
+	free(pu->letters);
+	free(pu->clients);
+	memset(pu, 0, sizeof(*pu));
 }

@@ -20,14 +20,41 @@ json_t *gdpr_sql_export_client(struct store *s, int64_t id);
 /* A client the purge anonymises (or would). */
 struct gdpr_sql_purged {
 	int64_t client_id;
-	const char *closed_on;	/* the last of its invoices' closing dates */
+	char closed_on[16];	/* the last of its invoices' closing dates */
 	int invoices;
 	int copies;		/* kept message copies deleted */
+	int texts;		/* the audit log's free texts forgotten (dunning.audit_text) */
 };
-typedef void (*gdpr_sql_purged_fn)(const struct gdpr_sql_purged *p, void *arg);
-/* Anonymise the clients whose invoices all closed more than YEARS years
- * ago (DRY_RUN: only list them), in one transaction.  Returns how many,
- * or -1. */
-int gdpr_sql_purge(struct store *s, int years, bool dry_run, gdpr_sql_purged_fn fn, void *arg);
+
+/* A letter in the spool of an anonymised client (or of one the dry run
+ * lists): what the caller did with its file. */
+struct gdpr_sql_letter {
+	int64_t client_id, reminder_id;
+	char *path;		/* as recorded (reminder.letter_path) */
+	int fate;		/* enum gdpr_spool_fate, set by the caller */
+	char why[256];		/* why it was kept */
+};
+
+/* One purge in progress: its transaction is open from gdpr_sql_purge to
+ * gdpr_sql_purge_end. */
+struct gdpr_sql_purge {
+	struct gdpr_sql_purged *clients;
+	size_t nclients;
+	struct gdpr_sql_letter *letters;
+	size_t nletters;
+	bool dry_run;
+};
+
+/* Open the purge's transaction, anonymise the clients whose invoices all
+ * closed more than YEARS years ago (DRY_RUN: only list them), and list the
+ * letters to remove: every anonymised client's (and the listed clients',
+ * in a dry run).  0, or -1 (nothing changed). */
+int gdpr_sql_purge(struct store *s, int years, bool dry_run, struct gdpr_sql_purge *p);
+
+/* Record what became of P's letters (their fates), then COMMIT (a dry
+ * run: ROLLBACK).  0 or -1 (nothing changed). */
+int gdpr_sql_purge_end(struct store *s, struct gdpr_sql_purge *p);
+
+void gdpr_sql_purge_free(struct gdpr_sql_purge *p);
 
 #endif

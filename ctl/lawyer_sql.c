@@ -129,7 +129,8 @@ history_read(struct store *s, const char *number, const char *tz,
 	PQclear(res);
 
 	res = ctl_db_q(s, "SELECT a.id, to_char(a.at AT TIME ZONE $2, 'YYYY-MM-DD HH24:MI:SS'), "
-	    "  a.actor, a.action, coalesce(a.reminder_id, 0), a.details::text "
+	    "  a.actor, a.action, coalesce(a.reminder_id, 0), "
+	    "  dunning.audit_details(a.id, a.details)::text "
 	    "FROM dunning.audit_log a WHERE a.invoice_id = $1 ORDER BY a.at, a.id", 2, p,
 	    PGRES_TUPLES_OK);
 	if (res == NULL)

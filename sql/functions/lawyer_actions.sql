@@ -294,7 +294,8 @@ BEGIN
 		RAISE EXCEPTION 'reminder % (stage %) was not sent as a letter', rem.id, rem.stage
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT a.details->>'tracking' INTO prev FROM dunning.audit_log a
+	SELECT coalesce(dunning.audit_details(a.id, a.details) ->> 'tracking', 'forgotten')
+	INTO prev FROM dunning.audit_log a
 	WHERE a.reminder_id = rem.id AND a.action = 'letter_posted' ORDER BY a.id LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'the letter of reminder % is already recorded as posted (tracking %)',

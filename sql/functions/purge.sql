@@ -44,27 +44,55 @@ LANGUAGE sql STABLE AS $$
 	ORDER BY x.client_id
 $$;
 
--- Anonymise the clients whose invoices all closed more than YEARS years
--- before today (DRY_RUN: only list them).  Identity, contact and address
--- are replaced ("Client anonymisé n° 42" keeps the name constraints
--- satisfied); amounts, numbers, dates and the country (VAT) are kept for
--- the accounts; free texts that may name a person (the dispute reason, the
--- payment link, the relay's last error) are cleared; the kept message
--- copies are deleted.  Each client gets a 'client_purged' audit row with
--- ids and counts only.  Administrators only.
-CREATE OR REPLACE FUNCTION dunning.purge(years integer, dry_run boolean)
-RETURNS TABLE (client_id bigint, closed_on date, invoices integer, message_copies integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
-DECLARE
-	cutoff date;
-	cand record;
-	label text;
+-- Refuse the purge's functions to whoever is not an administrator.
+CREATE OR REPLACE FUNCTION dunning.purge_allowed() RETURNS void
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	IF NOT (pg_has_role(session_user, 'dunning_admin', 'MEMBER') OR
 	        (SELECT rolsuper FROM pg_roles WHERE rolname = session_user)) THEN
 		RAISE EXCEPTION 'the purge is for administrators (dunning_admin)'
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+END
+$$;
+
+-- The audit rows with a free text (dunning.audit_text, 021) about client
+-- P_CLIENT: those of its invoices (and of their reminders and payments),
+-- and those about the client as a whole (details.client_id: a pause).
+CREATE OR REPLACE FUNCTION dunning.purge_text_rows(p_client bigint)
+RETURNS TABLE (audit_id bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT DISTINCT t.audit_id
+	FROM dunning.audit_text t JOIN dunning.audit_log a ON a.id = t.audit_id
+	WHERE a.invoice_id IN (SELECT i.id FROM dunning.invoice i WHERE i.client_id = p_client)
+	   OR a.details ->> 'client_id' = p_client::text
+$$;
+
+-- Anonymise the clients whose invoices all closed more than YEARS years
+-- before today (DRY_RUN: only list them).  Identity, contact and address
+-- are replaced ("Client anonymisé n° 42" keeps the name constraints
+-- satisfied); amounts, numbers, dates and the country (VAT) are kept for
+-- the accounts; free texts that may name a person (the dispute reason, the
+-- payment link, the relay's last error) are cleared; the kept message
+-- copies are deleted, and so are the audit log's free texts about the
+-- client (dunning.audit_text, 021: the rows keep their hashes, so the
+-- chain still verifies).  Each client gets a 'client_purged' audit row
+-- with ids and counts only.  The letters in the spool are the caller's
+-- (dunningctl purge: dunning.purge_letters, purge_letters_done), in the
+-- same transaction.  Administrators only.
+-- Its columns changed (issue 17: audit_texts): a function's result type
+-- cannot be replaced.
+DROP FUNCTION IF EXISTS dunning.purge(integer, boolean);
+CREATE OR REPLACE FUNCTION dunning.purge(years integer, dry_run boolean)
+RETURNS TABLE (client_id bigint, closed_on date, invoices integer, message_copies integer,
+               audit_texts integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+DECLARE
+	cutoff date;
+	cand record;
+	label text;
+BEGIN
+	PERFORM dunning.purge_allowed();
 	IF years IS NULL OR years < 1 THEN
 		RAISE EXCEPTION 'the retention period must be at least one year (got %)', years
 			USING ERRCODE = 'invalid_parameter_value';
@@ -77,6 +105,8 @@ BEGIN
 		IF dry_run THEN
 			SELECT count(*) INTO message_copies FROM dunning.message_copy m
 			WHERE m.client_id = cand.client_id;
+			SELECT count(*) INTO audit_texts FROM dunning.audit_text t
+			WHERE t.audit_id IN (SELECT r.audit_id FROM dunning.purge_text_rows(cand.client_id) r);
 			RETURN NEXT;
 			CONTINUE;
 		END IF;
@@ -106,13 +136,84 @@ BEGIN
 		                       WHERE i.client_id = cand.client_id);
 		DELETE FROM dunning.message_copy m WHERE m.client_id = cand.client_id;
 		GET DIAGNOSTICS message_copies = ROW_COUNT;
+		DELETE FROM dunning.audit_text t
+		WHERE t.audit_id IN (SELECT r.audit_id FROM dunning.purge_text_rows(cand.client_id) r);
+		GET DIAGNOSTICS audit_texts = ROW_COUNT;
 		PERFORM dunning.audit(session_user, 'client_purged', NULL, NULL,
 			jsonb_build_object('client_id', cand.client_id, 'invoices', invoices,
-				'message_copies', message_copies, 'retention_years', years));
+				'message_copies', message_copies, 'audit_texts', audit_texts,
+				'retention_years', years));
 		RETURN NEXT;
 	END LOOP;
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION dunning.purge(integer, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dunning.purge(integer, boolean) TO dunning_admin;
+-- The formal notices in the spool (reminder.letter_path) of the clients
+-- anonymised, and of P_CLIENTS (a dry run's candidates), for dunningctl
+-- purge to remove.  A letter whose file could not be removed keeps its
+-- path, so every later purge tries it again; clients anonymised before
+-- the letters were swept have theirs found too.  Administrators only.
+CREATE OR REPLACE FUNCTION dunning.purge_letters(p_clients bigint[])
+RETURNS TABLE (client_id bigint, reminder_id bigint, letter_path text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+BEGIN
+	PERFORM dunning.purge_allowed();
+	RETURN QUERY
+	SELECT c.id, r.id, r.letter_path
+	FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id
+	     JOIN dunning.client c ON c.id = i.client_id
+	WHERE r.letter_path IS NOT NULL
+	  AND (c.anonymised_at IS NOT NULL OR c.id = ANY (coalesce(p_clients, '{}')))
+	ORDER BY c.id, r.id;
+END
+$$;
+
+-- What dunningctl purge did with the letters of dunning.purge_letters:
+-- P_GONE removed or already missing (their paths are forgotten),
+-- P_KEPT could not be removed (their paths stay, for the next purge).
+-- One 'letters_removed' audit row per client, ids and counts only.  Only
+-- anonymised clients' letters are touched.  Returns the audit rows written.
+CREATE OR REPLACE FUNCTION dunning.purge_letters_done(p_removed bigint[], p_missing bigint[],
+                                                      p_kept bigint[])
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+DECLARE
+	n integer;
+BEGIN
+	PERFORM dunning.purge_allowed();
+	WITH x AS (
+		SELECT r.id, i.client_id,
+		       r.id = ANY (coalesce(p_removed, '{}')) AS removed,
+		       r.id = ANY (coalesce(p_missing, '{}')) AS missing,
+		       r.id = ANY (coalesce(p_kept, '{}')) AS kept
+		FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id
+		     JOIN dunning.client c ON c.id = i.client_id
+		WHERE c.anonymised_at IS NOT NULL AND r.letter_path IS NOT NULL
+		  AND r.id = ANY (coalesce(p_removed, '{}') || coalesce(p_missing, '{}')
+		                  || coalesce(p_kept, '{}'))
+	), u AS (
+		UPDATE dunning.reminder r SET letter_path = NULL, updated_at = dunning.now()
+		FROM x WHERE r.id = x.id AND (x.removed OR x.missing)
+		RETURNING r.id
+	)
+	SELECT count(dunning.audit(session_user, 'letters_removed', NULL, NULL,
+	           jsonb_build_object('client_id', g.client_id, 'removed', g.removed,
+	               'missing', g.missing, 'not_removed', g.kept,
+	               'reminder_ids', g.ids)))
+	INTO n
+	FROM (SELECT x.client_id, count(*) FILTER (WHERE x.removed) AS removed,
+	             count(*) FILTER (WHERE x.missing) AS missing,
+	             count(*) FILTER (WHERE x.kept) AS kept,
+	             jsonb_agg(x.id ORDER BY x.id) AS ids
+	      FROM x
+	      GROUP BY x.client_id ORDER BY x.client_id) g;
+	RETURN n;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION dunning.purge(integer, boolean),
+	dunning.purge_letters(bigint[]),
+	dunning.purge_letters_done(bigint[], bigint[], bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dunning.purge(integer, boolean),
+	dunning.purge_letters(bigint[]),
+	dunning.purge_letters_done(bigint[], bigint[], bigint[]) TO dunning_admin;

@@ -325,10 +325,11 @@ def test_two_daemons_and_lawyers_write_one_verified_chain(make_env):
 
     # Each committed call has its one audit row; a rolled-back one none.
     rows = env.sql("""
-        SELECT CASE action WHEN 'dispute_cleared' THEN details->>'note'
-                           WHEN 'payment_recorded' THEN details->>'reference'
-                           ELSE details->>'reason' END
-        FROM dunning.audit_log WHERE actor <> 'daemon'""")
+        SELECT CASE action WHEN 'dispute_cleared' THEN d->>'note'
+                           WHEN 'payment_recorded' THEN d->>'reference'
+                           ELSE d->>'reason' END
+        FROM dunning.audit_log, dunning.audit_details(id, details) d
+        WHERE actor <> 'daemon'""")
     logged = collections.Counter(r[0] for r in rows if r[0] and r[0].startswith('m-'))
     assert logged == book.done, (sorted((logged - book.done).items())[:5],
                                  sorted((book.done - logged).items())[:5])

@@ -177,10 +177,13 @@ def test_purge_dry_run_changes_nothing_then_purge_anonymises_only_the_eligible(e
 
     r = env.ctl('purge', '--dry-run', now=at('2026-03-10'), check=0)
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ['CLIENT', 'CLOSED', 'ON', 'INVOICES', 'MESSAGE', 'COPIES']
+    assert lines[0].split() == ['CLIENT', 'CLOSED', 'ON', 'INVOICES', 'MESSAGE', 'COPIES',
+                                'AUDIT', 'TEXTS', 'LETTERS']
+    # A's payment reference is an audit text (021).
     assert [l.split() for l in lines[1:-1]] == [
-        [str(ids['A']), '2022-01-10', '1', '2'], [str(ids['C']), '2022-06-01', '1', '0'],
-        [str(ids['F']), '2022-02-01', '1', '0']]
+        [str(ids['A']), '2022-01-10', '1', '2', '1', '0'],
+        [str(ids['C']), '2022-06-01', '1', '0', '0', '0'],
+        [str(ids['F']), '2022-02-01', '1', '0', '0', '0']]
     assert lines[-1] == ('3 clients would be anonymised (closed more than 3 years ago); '
                          'nothing changed')
     assert snapshot(env) == before
@@ -216,7 +219,7 @@ def test_purge_dry_run_changes_nothing_then_purge_anonymises_only_the_eligible(e
         [ids['A'], ids['C'], ids['F']])
     for p in purged:
         assert set(p['details']) == {'client_id', 'invoices', 'message_copies',
-                                     'retention_years'}
+                                     'audit_texts', 'retention_years'}
         assert p['actor'] == 'postgres' and p['number'] is None
     assert [p['details']['message_copies'] for p in purged
             if p['details']['client_id'] == ids['A']] == [2]

@@ -40,13 +40,21 @@ SINCE_OLD = {
                 ('wake_queue', 'client_id'), ('wake_queue_pkey', 'id'),
                 ('wake_queue_id_seq', 'is_called'), ('wake_queue_id_seq', 'last_value'),
                 ('wake_queue_id_seq', 'log_cnt'),
-                ('send_lock', 'invoice_id'), ('send_lock_pkey', 'invoice_id')},
+                ('send_lock', 'invoice_id'), ('send_lock_pkey', 'invoice_id'),
+                # issue 17 (021): the audit log's free texts in a side table
+                ('audit_text', 'audit_id'), ('audit_text', 'key'), ('audit_text', 'salt'),
+                ('audit_text', 'text'), ('audit_text_pkey', 'audit_id'),
+                ('audit_text_pkey', 'key')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
                     # issue 17 (020)
                     ('dunning.wake_queue', 'wake_queue_pkey'),
-                    ('dunning.send_lock', 'send_lock_pkey')},
+                    ('dunning.send_lock', 'send_lock_pkey'),
+                    # issue 17 (021): the audit log's free texts
+                    ('dunning.audit_text', 'audit_text_pkey'),
+                    ('dunning.audit_text', 'audit_text_key_check'),
+                    ('dunning.audit_text', 'audit_text_salt_check')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -62,24 +70,38 @@ SINCE_OLD = {
                   'dunning.wake(text,bigint,bigint)', 'dunning.lock_invoice(bigint)',
                   'dunning.invoice_wake()', 'dunning.payment_wake()', 'dunning.client_wake()',
                   'dunning.payment_before()', 'dunning.invoice_update_lock()',
-                  'dunning.payment_change_lock()', 'dunning.invoice_send_lock_row()'},
+                  'dunning.payment_change_lock()', 'dunning.invoice_send_lock_row()',
+                  # issue 17 (021): the audit log's free texts moved aside and
+                  # read back; the purge forgets them and sweeps the letters
+                  'dunning.audit_texts_move()', 'dunning.audit_details(bigint,jsonb)',
+                  'dunning.audit_text_matches(dunning.audit_text)',
+                  'dunning.purge(integer,boolean)', 'dunning.purge_allowed()',
+                  'dunning.purge_text_rows(bigint)', 'dunning.purge_letters(bigint[])',
+                  'dunning.purge_letters_done(bigint[],bigint[],bigint[])'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
                   # issue 17 (020)
                   'wake_queue', 'wake_queue_pkey', 'wake_queue_id_seq',
-                  'send_lock', 'send_lock_pkey'},
+                  'send_lock', 'send_lock_pkey',
+                  # issue 17 (021)
+                  'audit_text', 'audit_text_pkey'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx',
-                'wake_queue_pkey', 'send_lock_pkey'},      # issue 17 (020)
+                'wake_queue_pkey', 'send_lock_pkey',      # issue 17 (020)
+                'audit_text_pkey'},                       # issue 17 (021)
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
                  ('dunning.client', 'client_look_again'),
-                 ('dunning.invoice', 'invoice_send_lock_row')},    # issue 17 (020)
+                 ('dunning.invoice', 'invoice_send_lock_row'),     # issue 17 (020)
+                 ('dunning.audit_log', 'audit_log_texts')},     # issue 17 (021)
     'policies': {('invoice_next_action', 'next_action_read'),
                  ('invoice_next_action', 'next_action_daemon'),
-                 ('invoice_next_action', 'next_action_owner')},
+                 ('invoice_next_action', 'next_action_owner'),
+                 # issue 17 (021): the audit log's free texts, read as the log
+                 ('audit_text', 'audit_text_lawyer'), ('audit_text', 'audit_text_read'),
+                 ('audit_text', 'audit_text_owner')},
     'data': {'setting'},        # 017: plan_rules
 }
 

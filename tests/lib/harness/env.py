@@ -314,7 +314,11 @@ class Env:
         return {r[2]: dict(zip(cols, r)) for r in rows}
 
     def audit(self, action=None, invoice=None):
-        q = ('SELECT a.id, a.at, a.actor, a.action, i.number, a.reminder_id, a.details '
+        """The audit rows (of ACTION, of INVOICE's number), their details with
+        the free texts put back from dunning.audit_text (021) beside their
+        KEY_sha256, as a reader sees them."""
+        q = ('SELECT a.id, a.at, a.actor, a.action, i.number, a.reminder_id, '
+             'dunning.audit_details(a.id, a.details) '
              'FROM dunning.audit_log a LEFT JOIN dunning.invoice i ON i.id = a.invoice_id '
              'WHERE (%s::text IS NULL OR a.action = %s) AND (%s::text IS NULL OR i.number = %s) '
              'ORDER BY a.id')
