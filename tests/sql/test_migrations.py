@@ -44,7 +44,13 @@ SINCE_OLD = {
                   'dunning.audit_chain_at_commit()', 'dunning.audit_seal()',
                   'dunning.audit_chain_check()',
                   # 017: the planner's bookmark
-                  'dunning.invoice_look_again()', 'dunning.client_look_again()'},
+                  'dunning.invoice_look_again()', 'dunning.client_look_again()',
+                  # issue 17: the actor is the session's, a replayed row
+                  # says its real instant (audit_stamp; audit ignores its
+                  # actor), and 019 guards the chain's head
+                  'dunning.audit_stamp()',
+                  'dunning.audit(text,text,bigint,bigint,jsonb)',
+                  'dunning.audit_head_guard()'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq'},
@@ -53,7 +59,10 @@ SINCE_OLD = {
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
-                 ('dunning.client', 'client_look_again')},
+                 ('dunning.client', 'client_look_again'),
+                 # issue 17 (019): the chain's head guarded like the log
+                 ('dunning.audit_head', 'audit_head_guard'),
+                 ('dunning.audit_head', 'audit_head_no_truncate')},
     'policies': {('invoice_next_action', 'next_action_read'),
                  ('invoice_next_action', 'next_action_daemon'),
                  ('invoice_next_action', 'next_action_owner')},
