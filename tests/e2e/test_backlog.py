@@ -71,19 +71,20 @@ def between(env):
 
 def snapshot(env):
     """The reminders and the audit actions of the planner, by invoice, in a
-    form that does not depend on row ids or on the order of the rows."""
+    form that does not depend on row ids, on the order of the rows or on
+    the real instant a replayed row was written (real_at)."""
     rems = env.sql("""
         SELECT i.number, r.stage, r.state, r.scheduled_for::text, coalesce(r.reason, '')
         FROM dunning.reminder r JOIN dunning.invoice i ON i.id = r.invoice_id
         ORDER BY 1, 2""")
     audit = env.sql("""
         SELECT i.number, a.action, coalesce(r.stage, ''),
-               coalesce((a.details - 'previous_state')::text, '')
+               coalesce((a.details - 'previous_state' - 'real_at')::text, '')
         FROM dunning.audit_log a
         JOIN dunning.invoice i ON i.id = a.invoice_id
         LEFT JOIN dunning.reminder r ON r.id = a.reminder_id
-        WHERE a.actor = 'daemon'
-        ORDER BY 1, 2, 3, 4""")
+        WHERE a.actor = %s
+        ORDER BY 1, 2, 3, 4""", (env.daemon_actor,))
     return {'reminders': ['\t'.join(r) for r in rems], 'audit': ['\t'.join(a) for a in audit]}
 
 

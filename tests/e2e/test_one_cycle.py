@@ -86,10 +86,11 @@ def run_daemon(env):
 
 def audit_rows(env):
     """Every audit row as (actor, action, invoice, stage, details) without
-    what differs between two runs by nature: instants, the process, whether
+    what differs between two runs by nature: instants (real_at: when a
+    replayed row was really written), the process, whether
     it ran --once, and each run's own spool directory."""
     volatile = {'pid', 'host', 'once', 'version', 'scheduled_for', 'at', 'sent_at',
-                'retry_at', 'path'}
+                'retry_at', 'path', 'real_at'}
     rows = env.sql('SELECT a.actor, a.action, i.number, r.stage, a.details '
                    'FROM dunning.audit_log a '
                    'LEFT JOIN dunning.invoice i ON i.id = a.invoice_id '
