@@ -11,6 +11,8 @@ from harness import at, days
 
 FIRST, LAST = '2026-03-09', '2026-03-20'
 CONF = 'schedule { min_gap_days = 2 poll_interval = 1 }\n'
+# The audit chain's head a digest publishes (SPEC §3.5).
+AUDIT_HEAD = re.compile(r'audit head \d+:[0-9a-f]{64}')
 
 
 def portfolio(env):
@@ -105,9 +107,11 @@ def audit_rows(env):
 
 def messages(env):
     """Every message the relay accepted: recipient, Message-ID, subject and
-    text (the letter's path in the lawyer's alert is each run's own), in
-    the order received."""
-    return [(m.rcpt, m.message_id, m.subject, m.text.replace(env.spool, 'SPOOL'))
+    text (the letter's path in the lawyer's alert is each run's own, the
+    audit head in the digest each run's chain of instants), in the order
+    received."""
+    return [(m.rcpt, m.message_id, m.subject,
+             AUDIT_HEAD.sub('audit head SEQ:HASH', m.text.replace(env.spool, 'SPOOL')))
             for m in env.all_mails()]
 
 
