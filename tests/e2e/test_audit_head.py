@@ -126,15 +126,19 @@ def test_head_argument_malformed_is_a_usage_error(env):
     assert r.returncode == 2, r.stderr
 
 
-def test_the_digest_publishes_the_head(env):
-    """The lawyer's daily digest ends with the head, in French with its
-    no-break space; it is a head verify --head accepts."""
+@pytest.mark.parametrize('lang,said', [
+    ('fr', 'Tête du journal d\'audit\u00a0: '),        # a no-break space before the colon
+    ('en', 'Audit log head: ')])
+def test_the_digest_publishes_the_head(make_env, lang, said):
+    """The lawyer's daily digest ends with the head, in the firm's
+    language; it is a head verify --head accepts."""
+    env = make_env(firm_conf='  language = "%s"\n' % lang)
     c = env.client('strat@client.example', strategic=True)
     env.invoice('D-1', c, '2026-03-02')
     env.cycle(at('2026-03-05', '10:00'))
     d = digests(env)
     assert len(d) == 1
-    m = re.search('Tête du journal d\'audit\u00a0: audit head (\\d+:[0-9a-f]{64})\n', d[0].body)
+    m = re.search(re.escape(said) + 'audit head (\\d+:[0-9a-f]{64})\n', d[0].body)
     assert m, d[0].body
     r = verify(env, '--head', m.group(1))
     assert r.returncode == 0, (r.stdout, r.stderr)
