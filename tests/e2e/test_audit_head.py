@@ -114,6 +114,9 @@ def test_a_head_published_earlier_still_verifies_as_the_log_grows(env):
     r = verify(env, '--head', old)
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert 'the published audit head %s is in the chain' % old in r.stdout
+    # The empty log's head is in every chain.
+    r = verify(env, '--head', '0:' + '0' * 64)
+    assert r.returncode == 0, (r.stdout, r.stderr)
 
 
 def test_head_argument_malformed_is_a_usage_error(env):
