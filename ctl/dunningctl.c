@@ -133,16 +133,31 @@ cmd_plan(struct ctl *c, int argc, char **argv)
 	return EX_OK;
 }
 
-/* audit verify */
+/* audit verify [--head SEQ:HASH] */
 static int
 cmd_audit(struct ctl *c, int argc, char **argv)
 {
+	struct store_audit_head published, head;
 	int64_t bad = 0, n;
-	char why[256];
+	char why[256], line[STORE_AUDIT_HEAD_TEXT];
+	bool check_head = false;
 
-	if (argc != 2 || strcmp(argv[1], "verify") != 0)
+	if (argc < 2 || strcmp(argv[1], "verify") != 0)
 		return ctl_usage(c);
-	n = store_audit_verify(c->store, &bad, why, sizeof(why));
+	if (argc == 4 && strcmp(argv[2], "--head") == 0) {
+		if (store_audit_head_parse(argv[3], &published) < 0) {
+			fprintf(stderr, "dunningctl: audit verify --head %s: write the head as "
+			    "published, SEQ:HASH (the row's sequence number in decimal, a colon, "
+			    "its SHA-256 in 64 hex digits), e.g. 1234:%.64s\n", argv[3],
+			    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+			return EX_USAGE;
+		}
+		check_head = true;
+	} else if (argc != 2) {
+		return ctl_usage(c);
+	}
+	n = store_audit_verify(c->store, check_head ? &published : NULL, &head, &bad, why,
+	    sizeof(why));
 	if (n == -1) {
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
@@ -154,7 +169,15 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 			printf("audit chain BROKEN: %s\n", why);
 		return EX_BROKEN;
 	}
+	store_audit_head_format(&head, line);
 	printf("audit chain OK: %lld rows verified\n", (long long)n);
+	if (check_head) {
+		char was[STORE_AUDIT_HEAD_TEXT];
+
+		store_audit_head_format(&published, was);
+		printf("the published %s is in the chain\n", was);
+	}
+	printf("%s\n", line);
 	return EX_OK;
 }
 
@@ -304,7 +327,8 @@ static const struct ctl_command commands[] = {
 	{ "migrate", "", "apply the pending schema migrations", cmd_migrate, false },
 	{ "plan", "[--json]", "what a cycle at --now would do (writes nothing)", cmd_plan,
 	  false },
-	{ "audit", "verify", "recompute the audit log's hash chain", cmd_audit, false },
+	{ "audit", "verify [--head SEQ:HASH]", "recompute the audit log's hash chain (against a "
+	    "head published earlier)", cmd_audit, false },
 	{ "in-doubt", "[--failed]", "the reminders in doubt (or failed)", cmd_unsettled, false },
 	{ "resend", "REMINDER REASON", "send a failed or in-doubt reminder again", cmd_settle,
 	  false },

@@ -119,7 +119,7 @@ daemon_audit(struct daemon *d, const char *action, json_t *details)
 	/* Ready first: a reconnection would lose the session's clock. */
 	if (store_ready(d->store) < 0 ||
 	    store_set_now(d->store, d->clock.set ? clock_now(&d->clock) : 0) < 0 ||
-	    store_audit(d->store, "daemon", action, 0, 0, details) < 0)
+	    store_audit(d->store, action, 0, 0, details) < 0)
 		log_warnx("audit %s: %s", action, store_error(d->store));
 	json_decref(details);
 }

@@ -59,12 +59,37 @@ int store_repeatables_current(struct store *s);
 /* Publish what SQL must know of the configuration (the time zone). */
 int store_publish_settings(struct store *s, const struct config *cfg);
 
-/* Write one audit row as ACTOR ("daemon"). DETAILS may be NULL. */
-int store_audit(struct store *s, const char *actor, const char *action, int64_t invoice,
-    int64_t reminder, json_t *details);
+/* Write one audit row.  Its actor is the session's role ("daemon" for a
+ * member of dunning_daemon): sql/base/audit.sql sets it, no caller does.
+ * DETAILS may be NULL. */
+int store_audit(struct store *s, const char *action, int64_t invoice, int64_t reminder,
+    json_t *details);
 
-/* Recompute the audit chain.  Returns the number of rows checked when the
- * chain holds, -1 on error; on a break, -2 with the first bad id in *BAD. */
-int64_t store_audit_verify(struct store *s, int64_t *bad, char *why, size_t whylen);
+/* The head of the audit chain: the last row's chain_seq and hash (an
+ * empty log: 0 and 32 zero bytes), published outside the database as
+ * "audit head SEQ:HASH" (SPEC §3.5: the pass's log line, the lawyers'
+ * digest, dunningctl audit verify). */
+struct store_audit_head {
+	int64_t seq;
+	unsigned char hash[32];
+};
+/* "audit head " + 19 digits + ':' + 64 hex digits + NUL. */
+#define STORE_AUDIT_HEAD_TEXT 96
+
+/* Read dunning.audit_head (one row) into H.  0 or -1. */
+int store_audit_head(struct store *s, struct store_audit_head *h);
+/* "audit head SEQ:HASH" (64 lower-case hex digits) into BUF. */
+void store_audit_head_format(const struct store_audit_head *h, char buf[STORE_AUDIT_HEAD_TEXT]);
+/* Parse "SEQ:HASH" (or "audit head SEQ:HASH") into H; -1 when malformed. */
+int store_audit_head_parse(const char *text, struct store_audit_head *h);
+
+/* Recompute the audit chain in C (the canonical text and SHA-256, no
+ * function of the database), check dunning.audit_head against the last
+ * row and, when PUBLISHED is not NULL, that its row is still in the
+ * chain with its hash.  Returns the number of rows checked when all
+ * holds, with the last row's position and hash in *HEAD; -1 on error; on
+ * a break, -2 with the row's id in *BAD (0: not one row) and WHY. */
+int64_t store_audit_verify(struct store *s, const struct store_audit_head *published,
+    struct store_audit_head *head, int64_t *bad, char *why, size_t whylen);
 
 #endif

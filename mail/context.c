@@ -283,7 +283,7 @@ static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed
 /* The context of a digest. */
 json_t *
 context_digest(const struct config *cfg, const char *lawyer_name,
-    const struct digest_item *items, int n, time_t now)
+    const struct digest_item *items, int n, const char *audit_head, time_t now)
 {
 	json_t *ctx = json_object(), *lists[DIGEST_NSECTIONS] = { NULL };
 	cal_day today = cal_local_day(now);
@@ -333,5 +333,7 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 	json_object_set_new(ctx, "firm", json_pack("{s:s}", "name", cfg->firm.name));
 	cal_format_long(today, lang, true, buf, sizeof(buf));
 	json_object_set_new(ctx, "today", json_string(buf));
+	/* SPEC §3.5: the audit chain's head, published outside the database. */
+	json_object_set_new(ctx, "audit_head", json_string(audit_head));
 	return ctx;
 }

@@ -25,8 +25,9 @@ char *context_client_name(const struct send_group *g);
 /* The context of alert A (sql/010), composed at NOW. */
 json_t *context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now);
 
-/* The context of a digest of the N ITEMS for LAWYER_NAME at NOW. */
+/* The context of a digest of the N ITEMS for LAWYER_NAME at NOW, with the
+ * audit chain's head AUDIT_HEAD ("audit head SEQ:HASH", SPEC §3.5). */
 json_t *context_digest(const struct config *cfg, const char *lawyer_name,
-    const struct digest_item *items, int n, time_t now);
+    const struct digest_item *items, int n, const char *audit_head, time_t now);
 
 #endif

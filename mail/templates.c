@@ -373,7 +373,7 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 			it[s].detail = "w";
 			it[s].since = 86400;
 		}
-		return context_digest(cfg, "L", it, DIGEST_NSECTIONS - 1, 86400 * 2);
+		return context_digest(cfg, "L", it, DIGEST_NSECTIONS - 1, "audit head 1:00", 86400 * 2);
 	}
 }
 

@@ -174,7 +174,7 @@ settle(struct store *s, const char *sql, int n, const char *const *p, const char
 		if (json_object_get(det, "attempt") == NULL)
 			json_object_set_new(det, "attempt",
 			    json_integer(atoi(PQgetvalue(res, 0, 0))));
-		if (store_audit(s, "daemon", action, invoice, reminder, det) < 0) {
+		if (store_audit(s, action, invoice, reminder, det) < 0) {
 			store_rollback(s);
 			goto out;
 		}

@@ -45,6 +45,15 @@ warn_rates(struct cycle *c, time_t now)
 	config_diag_free(&diag);
 }
 
+/* The audit chain's head after a pass, for its log line (SPEC §3.5: the
+ * head published in the journal); one row, one cheap query. */
+static int
+read_head(struct cycle *c, struct plan_stats *ps)
+{
+	ps->head_read = store_audit_head(c->store, &ps->head) == 0;
+	return ps->head_read ? 0 : -1;
+}
+
 /* A full pass: leases, then every candidate; *MS (may be NULL) gets the
  * time of the pass over the candidates itself. */
 static int
@@ -67,7 +76,7 @@ plan_at(struct cycle *c, time_t now, struct plan_stats *ps, double *ms)
 	if (ms != NULL)
 		*ms = ms_since(&t0);
 	warn_rates(c, now);
-	return 0;
+	return read_head(c, ps);
 }
 
 /* The daemon's full pass (see cycle.h). */
@@ -128,25 +137,27 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 	return rc;
 }
 
-/* One log line for a pass. */
+/* One log line for a pass, ending with the audit chain's head. */
 void
 cycle_log(const char *what, time_t now, const struct plan_stats *ps,
     const struct send_stats *ss, double plan_ms)
 {
-	char at[32];
+	char at[32], head[STORE_AUDIT_HEAD_TEXT] = "audit head unknown";
 
 	cal_format_instant(now, at);
+	if (ps->head_read)
+		store_audit_head_format(&ps->head, head);
 	if (ss == NULL)
 		log_info("%s %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
-		    "%d cancelled, %d escalated; %d errors; %.1f ms", what, at, ps->invoices,
+		    "%d cancelled, %d escalated; %d errors; %.1f ms; %s", what, at, ps->invoices,
 		    ps->planned, ps->held, ps->rescheduled, ps->cancelled, ps->escalated,
-		    ps->errors, plan_ms);
+		    ps->errors, plan_ms, head);
 	else
 		log_info("%s %s: %d invoices examined; %d planned, %d held, %d rescheduled, "
 		    "%d cancelled, %d escalated; %d sent, %d letters, %d retried, %d failed, "
-		    "%d in doubt; %d errors", what, at, ps->invoices, ps->planned, ps->held,
+		    "%d in doubt; %d errors; %s", what, at, ps->invoices, ps->planned, ps->held,
 		    ps->rescheduled, ps->cancelled, ps->escalated, ss->sent, ss->letters,
-		    ss->retried, ss->failed, ss->in_doubt, ps->errors + ss->errors);
+		    ss->retried, ss->failed, ss->in_doubt, ps->errors + ss->errors, head);
 }
 
 /* `--once` and `--plan-only`. */
@@ -169,6 +180,10 @@ cycle_once(struct cycle *c, bool plan_only)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (cycle_send(c, &st.send, &st.notify) < 0)
 		return -1;
+	/* The head the sends moved the chain to (read after the pass: a
+	 * failure there is the database's, the pass itself ran). */
+	if (read_head(c, &st.plan) < 0)
+		log_warnx("audit head: %s", store_error(c->store));
 	log_debug("planning %.1f ms, sending %.1f ms", plan_ms, ms_since(&t0));
 	cycle_log("cycle", now, &st.plan, &st.send, plan_ms);
 	return 0;

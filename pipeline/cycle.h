@@ -68,7 +68,9 @@ int cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns);
 int cycle_once(struct cycle *c, bool plan_only);
 
 /* The log line of a pass at NOW, WHAT ("cycle", "planning pass"): the
- * planning figures, and those of the send pass when SS is not NULL. */
+ * planning figures, those of the send pass when SS is not NULL, and the
+ * audit chain's head ("audit head SEQ:HASH", SPEC §3.5: published in the
+ * journal at every pass). */
 void cycle_log(const char *what, time_t now, const struct plan_stats *ps,
     const struct send_stats *ss, double plan_ms);
 

@@ -208,11 +208,20 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 {
 	cal_day day = cal_local_day(now);
 	struct digest_lawyer *l;
+	struct store_audit_head head;
+	char head_text[STORE_AUDIT_HEAD_TEXT];
 	size_t k = 0;
 	int nl, y, m, d, rc = 0;
 
 	if ((nl = alerts_digest_lawyers(n->store, day, &l)) <= 0)
 		return nl;
+	/* SPEC §3.5: each digest publishes the audit chain's head, as it is
+	 * before the digests' own rows. */
+	if (store_audit_head(n->store, &head) < 0) {
+		alerts_digest_lawyers_free(l, nl);
+		return -1;
+	}
+	store_audit_head_format(&head, head_text);
 	cal_to_ymd(day, &y, &m, &d);
 	for (int i = 0; i < nl; i++) {
 		struct digest_item *items = NULL;
@@ -240,7 +249,7 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 		    "<dunning-lawyer.digest.%lld.%04d%02d%02d@%s>", (long long)l[i].id, y, m, d,
 		    domain);
 		if (compose(j, TEMPLATES_LAWYER_DIGEST,
-		    context_digest(n->cfg, l[i].name, items, ni, now), l[i].name,
+		    context_digest(n->cfg, l[i].name, items, ni, head_text, now), l[i].name,
 		    l[i].email, &msgs[k]))
 			k++;
 		else

@@ -19,6 +19,8 @@ struct plan_stats {
 	bool all;		/* every open invoice read: the rules changed */
 	int invoices;		/* candidates examined */
 	int planned, held, rescheduled, cancelled, escalated, errors;
+	bool head_read;		/* HEAD holds the audit chain's head after the pass */
+	struct store_audit_head head;
 };
 
 /* Called for each candidate invoice with its facts. */

@@ -150,7 +150,7 @@ session_verdict(struct send_pass *s, const struct send_stats *st, int sent_befor
 		    "smtp.username, the password or the token, and smtp.from", until);
 	det = json_pack("{s:s, s:s, s:s, s:i}", "relay", s->cfg->smtp.host, "answer", s->refusal,
 	    "retry_at", until, "refusals", s->refusals);
-	if (det == NULL || store_audit(s->store, "daemon", "relay_refused", 0, 0, det) < 0)
+	if (det == NULL || store_audit(s->store, "relay_refused", 0, 0, det) < 0)
 		log_warnx("recording the relay's refusal: %s",
 		    det == NULL ? "out of memory" : store_error(s->store));
 	json_decref(det);

@@ -13,12 +13,16 @@
 -- table, no GRANT (on a new database the roles of 001 do not exist yet;
 -- 016 takes PUBLIC's right to call audit_seal).
 
--- Write one audit row; the functions below and the daemon use it.
+-- Write one audit row; the functions below and the daemon use it.  P_ACTOR
+-- is ignored (issue 17): the row's actor is the session's, set by
+-- dunning.audit_stamp(), whatever a caller passes.  The parameter stays so
+-- that the signature, which a numbered migration would have to change
+-- (sql/README.md), and its callers stay as they are.
 CREATE OR REPLACE FUNCTION dunning.audit(p_actor text, p_action text, p_invoice bigint,
                               p_reminder bigint, p_details jsonb) RETURNS void
 LANGUAGE sql AS $$
-	INSERT INTO dunning.audit_log (actor, action, invoice_id, reminder_id, details)
-	VALUES (p_actor, p_action, p_invoice, p_reminder, coalesce(p_details, '{}'))
+	INSERT INTO dunning.audit_log (action, invoice_id, reminder_id, details)
+	VALUES (p_action, p_invoice, p_reminder, coalesce(p_details, '{}'))
 $$;
 
 -- Refuse any change to a written row, whoever asks.
@@ -40,15 +44,45 @@ $$;
 -- which moves the head, once.  A lawyer's open transaction holds no lock
 -- on the head.
 
--- Number and time-stamp a new row; it is sealed at COMMIT.  The caller's
--- id, at, chain_seq, prev_hash and hash are ignored.
+-- Number, time-stamp and sign a new row; it is sealed at COMMIT.  The
+-- caller's id, at, actor, chain_seq, prev_hash and hash are ignored
+-- (issue 17, SPEC §3.5: no caller can write another actor's name):
+--  - the actor is the login (session_user: inside this definer function
+--    current_user is the owner), or 'daemon' for a login that is a member
+--    of dunning_daemon and not a superuser.  A superuser is every role at
+--    once (pg_has_role says it is a member of all): its rows carry its own
+--    name, whatever program it runs — production connects the daemon as a
+--    dunning_daemon login (etc/dunningd.conf);
+--  - `at` is the one clock (base/clock.sql).  When it is the session's
+--    dunning.now rather than the real clock (a replay: the programs' --now,
+--    a staff session's or, with the operator's switch, anyone's SET
+--    dunning.now), details also get "real_at", the real instant in the
+--    canonical form of `at`, so that a replayed row always says when it was
+--    really written.  A row on the real clock has no real_at: a caller's
+--    own "real_at" key is taken out.
 CREATE OR REPLACE FUNCTION dunning.audit_stamp() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+DECLARE
+	real_now timestamptz := clock_timestamp();
 BEGIN
 	NEW.id := nextval('dunning.audit_log_id_seq');
 	NEW.at := dunning.now();
-	NEW.actor := coalesce(NEW.actor, session_user::text);
+	NEW.actor := CASE WHEN pg_has_role(session_user, 'dunning_daemon', 'MEMBER')
+	                       AND NOT (SELECT r.rolsuper FROM pg_roles r
+	                                WHERE r.rolname = session_user)
+	                  THEN 'daemon' ELSE session_user::text END;
 	NEW.details := coalesce(NEW.details, '{}'::jsonb);
+	IF jsonb_typeof(NEW.details) = 'object' AND NEW.details ? 'real_at' THEN
+		NEW.details := NEW.details - 'real_at';
+	END IF;
+	-- dunning.now()'s own test: the setting is set and honoured.
+	IF coalesce(current_setting('dunning.now', true), '') <> ''
+	   AND (dunning.is_staff() OR dunning.simulated_clock_allowed()) THEN
+		NEW.details := CASE WHEN jsonb_typeof(NEW.details) = 'object' THEN NEW.details
+		                    ELSE jsonb_build_object('details', NEW.details) END
+		    || jsonb_build_object('real_at', to_char(real_now AT TIME ZONE 'UTC',
+		                                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'));
+	END IF;
 	NEW.chain_seq := NULL;
 	NEW.prev_hash := NULL;
 	NEW.hash := NULL;
@@ -145,6 +179,34 @@ BEGIN
 		UPDATE dunning.audit_head SET last_seq = top_seq, last_hash = top_hash;
 	END IF;
 	RETURN NULL;
+END
+$$;
+
+-- The chain's head (dunning.audit_head, one row) follows the log, and
+-- nothing else moves it (019, issue 17): an UPDATE must set it to the last
+-- chained row of the log (the chain's check does, at each COMMIT), never
+-- back; DELETE and TRUNCATE are refused.  Like the log's guards it is
+-- ENABLE ALWAYS.  The owner of the tables can still disable it (as the
+-- log's): what shows a head moved back then is a head published earlier
+-- outside the database, checked with `dunningctl audit verify --head`.
+CREATE OR REPLACE FUNCTION dunning.audit_head_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+DECLARE
+	top_seq bigint;
+	top_hash bytea;
+BEGIN
+	IF TG_OP = 'UPDATE' AND NEW.one IS NOT DISTINCT FROM OLD.one
+	   AND NEW.last_seq >= OLD.last_seq THEN
+		SELECT a.chain_seq, a.hash INTO top_seq, top_hash
+		FROM dunning.audit_log a WHERE a.chain_seq IS NOT NULL
+		ORDER BY a.chain_seq DESC LIMIT 1;
+		IF NEW.last_seq = coalesce(top_seq, 0)
+		   AND NEW.last_hash IS NOT DISTINCT FROM top_hash THEN
+			RETURN NEW;
+		END IF;
+	END IF;
+	RAISE EXCEPTION 'dunning.audit_head follows the audit log: % refused', TG_OP
+		USING ERRCODE = 'insufficient_privilege';
 END
 $$;
 

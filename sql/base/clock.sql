@@ -12,6 +12,14 @@
 -- programs set it from --now on every session) and the login is staff, or
 -- the operator allowed replays for everyone (functions/identity.sql); the
 -- real clock otherwise, so a lawyer cannot date their own audit rows.
+-- Where replays are honoured (issue 17): the staff's sessions always —
+-- `dunningd --now` and `dunningctl --now` (plan --json previews a date on
+-- the production database, read-only) must work without a switch in the
+-- database; everyone's only with the operator's switch.  A replay cannot
+-- hide: every audit row written while this clock is the setting rather
+-- than the real clock records the real instant in its details ("real_at",
+-- dunning.audit_stamp in base/audit.sql, which repeats this test), and its
+-- actor is the session's, whatever the caller says.
 -- Inlined into the queries that call it: an unset setting (production)
 -- costs one current_setting, a staff session's replay two role look-ups
 -- more, and only a lawyer's or the accountant's session with the setting

@@ -329,7 +329,7 @@ def test_two_daemons_and_lawyers_write_one_verified_chain(make_env):
                            WHEN 'payment_recorded' THEN d->>'reference'
                            ELSE d->>'reason' END
         FROM dunning.audit_log, dunning.audit_details(id, details) d
-        WHERE actor <> 'daemon'""")
+        WHERE actor <> %s""", (env.daemon_actor,))
     logged = collections.Counter(r[0] for r in rows if r[0] and r[0].startswith('m-'))
     assert logged == book.done, (sorted((logged - book.done).items())[:5],
                                  sorted((book.done - logged).items())[:5])

@@ -264,7 +264,7 @@ def test_payment_after_planning_is_caught_by_the_claims_recheck(make_env):
     assert r1['state'] == 'cancelled' and r1['reason'] == 'paid', r1
     assert r1['sent_at'] is None and r1['attempts'] == 0, r1
     (c,) = env.audit('cancelled', 'A-1')
-    assert c['actor'] == 'daemon' and c['details'].get('reason') == 'paid', c
+    assert c['actor'] == env.daemon_actor and c['details'].get('reason') == 'paid', c
     assert env.audit('sending', 'A-1') == []
     # The claim's re-check did it, not the planning.
     assert 'invoice A-1: not sent at claim: paid' in err, err

@@ -11,6 +11,8 @@ from harness import at, days
 
 FIRST, LAST = '2026-03-09', '2026-03-20'
 CONF = 'schedule { min_gap_days = 2 poll_interval = 1 }\n'
+# The audit chain's head a digest publishes (SPEC §3.5).
+AUDIT_HEAD = re.compile(r'audit head \d+:[0-9a-f]{64}')
 
 
 def portfolio(env):
@@ -86,11 +88,12 @@ def run_daemon(env):
 
 def audit_rows(env):
     """Every audit row as (actor, action, invoice, stage, details) without
-    what differs between two runs by nature: instants, the process, whether
-    it ran --once, and each run's own spool directory; a free text is
-    compared as text (021: its hash in the row is salted)."""
+    what differs between two runs by nature: instants (real_at: when a
+    replayed row was really written), the process, whether it ran --once,
+    and each run's own spool directory; a free text is compared as text
+    (021: its hash in the row is salted)."""
     volatile = {'pid', 'host', 'once', 'version', 'scheduled_for', 'at', 'sent_at',
-                'retry_at', 'path'}
+                'retry_at', 'path', 'real_at'}
     rows = env.sql('SELECT a.actor, a.action, i.number, r.stage, '
                    'dunning.audit_details(a.id, a.details) '
                    'FROM dunning.audit_log a '
@@ -107,9 +110,11 @@ def audit_rows(env):
 
 def messages(env):
     """Every message the relay accepted: recipient, Message-ID, subject and
-    text (the letter's path in the lawyer's alert is each run's own), in
-    the order received."""
-    return [(m.rcpt, m.message_id, m.subject, m.text.replace(env.spool, 'SPOOL'))
+    text (the letter's path in the lawyer's alert is each run's own, the
+    audit head in the digest each run's chain of instants), in the order
+    received."""
+    return [(m.rcpt, m.message_id, m.subject,
+             AUDIT_HEAD.sub('audit head SEQ:HASH', m.text.replace(env.spool, 'SPOOL')))
             for m in env.all_mails()]
 
 

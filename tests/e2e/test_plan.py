@@ -90,7 +90,7 @@ def test_cycle_does_what_plan_said(env):
     assert wait['state'] == 'planned' and wait['scheduled_for'] == instant('2026-03-11', '09:00')
     assert env.reminders('P-CANCEL')['j3']['state'] == 'cancelled'
     esc = env.audit('escalated', 'P-ESC')
-    assert len(esc) == 1 and esc[0]['actor'] == 'daemon'
+    assert len(esc) == 1 and esc[0]['actor'] == env.daemon_actor
     assert env.one("SELECT escalated_at FROM dunning.invoice WHERE number = 'P-ESC'") == \
         instant('2026-03-10', '10:00')
     assert 'P-ESC' not in {p['invoice_number'] for p in env.plan(at('2026-03-11'))}

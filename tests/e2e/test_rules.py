@@ -25,7 +25,7 @@ def test_rule3_payment_cancels_pending(env):
     assert rem['j3']['state'] == 'cancelled' and rem['j3']['reason'] == 'paid'
     cancelled = env.audit('cancelled', 'F-300')
     assert len(cancelled) == 1 and cancelled[0]['details']['reason'] == 'paid'
-    assert cancelled[0]['actor'] == 'daemon'
+    assert cancelled[0]['actor'] == env.daemon_actor
     assert env.audit('payment_recorded', 'F-300')
 
 

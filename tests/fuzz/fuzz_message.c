@@ -495,7 +495,7 @@ lawyer(uint8_t f0, uint8_t f1, char **f)
 			    .why = (enum reason)((f1 + i) % REASON_COUNT), .detail = f[F_CITY],
 			    .attempts = i, .since = fuzz_now - 86400 * (i + 1) };
 		}
-		ctx = context_digest(cfg, f[F_LNAME], it, n, fuzz_now);
+		ctx = context_digest(cfg, f[F_LNAME], it, n, f[F_CITY], fuzz_now);
 	}
 	out = mime_lawyer_compose(ms, cfg, which, ctx, f[F_LNAME], f[F_LEMAIL],
 	    "<lawyer.1@cabinet.example>", fuzz_now, &len, err, sizeof(err));

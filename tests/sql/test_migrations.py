@@ -77,7 +77,13 @@ SINCE_OLD = {
                   'dunning.audit_text_matches(dunning.audit_text)',
                   'dunning.purge(integer,boolean)', 'dunning.purge_allowed()',
                   'dunning.purge_text_rows(bigint)', 'dunning.purge_letters(bigint[])',
-                  'dunning.purge_letters_done(bigint[],bigint[],bigint[])'},
+                  'dunning.purge_letters_done(bigint[],bigint[],bigint[])',
+                  # issue 17: the actor is the session's, a replayed row
+                  # says its real instant (audit_stamp; audit ignores its
+                  # actor), and 019 guards the chain's head
+                  'dunning.audit_stamp()',
+                  'dunning.audit(text,text,bigint,bigint,jsonb)',
+                  'dunning.audit_head_guard()'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
@@ -95,7 +101,10 @@ SINCE_OLD = {
                  ('dunning.invoice', 'invoice_look_first'),
                  ('dunning.client', 'client_look_again'),
                  ('dunning.invoice', 'invoice_send_lock_row'),     # issue 17 (020)
-                 ('dunning.audit_log', 'audit_log_texts')},     # issue 17 (021)
+                 ('dunning.audit_log', 'audit_log_texts'),      # issue 17 (021)
+                 # issue 17 (019): the chain's head guarded like the log
+                 ('dunning.audit_head', 'audit_head_guard'),
+                 ('dunning.audit_head', 'audit_head_no_truncate')},
     'policies': {('invoice_next_action', 'next_action_read'),
                  ('invoice_next_action', 'next_action_daemon'),
                  ('invoice_next_action', 'next_action_owner'),

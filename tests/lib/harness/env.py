@@ -253,6 +253,17 @@ class Env:
         assert rows is not None and len(rows) == 1, rows
         return rows[0][0] if len(rows[0]) == 1 else rows[0]
 
+    @property
+    def daemon_actor(self):
+        """The actor of the audit rows the programs write with this
+        configuration: the session's role (sql/base/audit.sql), 'daemon' for
+        a login member of dunning_daemon that is not a superuser, else the
+        login's own name — 'postgres' for the harness's default superuser
+        login (production connects the daemon as a dunning_daemon login)."""
+        return self.one("SELECT CASE WHEN pg_has_role(rolname, 'dunning_daemon', 'MEMBER') "
+                        "AND NOT rolsuper THEN 'daemon' ELSE rolname::text END "
+                        "FROM pg_roles WHERE rolname = %s", (self.db_user,))
+
     def count(self, table, where='true', params=None):
         return self.one('SELECT count(*) FROM %s WHERE %s' % (table, where), params)
 
