@@ -14,6 +14,7 @@
  * (nothing left: retry), at the end of DATA (the relay's verdict), or
  * after the data went out with no answer (in doubt).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -84,11 +85,16 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
-/* The command a line sent to the relay starts with; AUTH's continuation
- * lines (credentials) are never looked at past their first word. */
+/* The command a line sent to the relay starts with.  The line after a
+ * 334 is AUTH's answer to a challenge (credentials in base64, which may
+ * well start with "QUIt" or "RCpT"), not a command: never looked at. */
 void
 mailer_trace_command(struct mailer_trace *t, const char *line, size_t len)
 {
+	if (t->challenge) {
+		t->challenge = false;
+		return;
+	}
 	if (len >= 4 && strncasecmp(line, "MAIL", 4) == 0)
 		t->phase = PHASE_MAIL;
 	else if (len >= 4 && strncasecmp(line, "RCPT", 4) == 0)
@@ -100,15 +106,22 @@ mailer_trace_command(struct mailer_trace *t, const char *line, size_t len)
 		t->closing = true;
 }
 
-/* An answer line from the relay: keep the last one (the final line of a
- * multi-line answer), and note the verdict on a handed message. */
+/* An answer line from the relay.  Only the line that ends a reply counts,
+ * as libcurl reads it (three digits, then a space or nothing): it is kept
+ * (the final line of a multi-line answer), and it is the verdict on a
+ * handed message.  A continuation line ("250-...") or a line that ends
+ * no reply is not: a connection cut after it leaves the message in
+ * doubt, not refused for now. */
 void
 mailer_trace_answer(struct mailer_trace *t, const char *line, size_t len)
 {
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	if (t->closing || len < 3 || line[0] < '2' || line[0] > '5')
+	if (t->closing || len < 3 || !isdigit((unsigned char)line[0]) ||
+	    !isdigit((unsigned char)line[1]) || !isdigit((unsigned char)line[2]) ||
+	    (len > 3 && line[3] != ' '))
 		return;
+	t->challenge = strncmp(line, "334", 3) == 0;
 	if (len >= sizeof(t->answer))
 		len = sizeof(t->answer) - 1;
 	memcpy(t->answer, line, len);
@@ -282,8 +295,16 @@ mailer_judge(enum phase phase, CURLcode rc, long code, bool *answered, bool *go_
 		return MAILER_SENT;
 	switch (phase) {
 	case PHASE_ANSWERED:
-		/* The relay's verdict on the message. */
-		return code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
+		/* The relay's verdict on the message: any 2xx took it (libcurl
+		 * fails on all but 250: a 251 retried would leave twice).  A
+		 * code that is no verdict (3xx, or none of SMTP's) leaves it
+		 * in doubt, and the session in a state nobody knows. */
+		if (code >= 200 && code < 300)
+			return MAILER_SENT;
+		if (code >= 400 && code < 600)
+			return code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
+		*go_on = false;
+		return MAILER_UNKNOWN;
 	case PHASE_DOT:
 		/* The data went out, no verdict came back. */
 		*answered = *go_on = false;

@@ -30,7 +30,8 @@ enum phase {
 struct mailer_trace {
 	enum phase phase;
 	bool closing;			/* QUIT or RSET sent: the answers are over */
-	char answer[256];		/* the relay's last answer line */
+	bool challenge;			/* a 334: the next line is AUTH's answer */
+	char answer[256];		/* the final line of the relay's last reply */
 };
 
 /* A line LINE (LEN bytes) sent to the relay. */
