@@ -549,13 +549,19 @@ letter_render(const struct letter *l, int fd, char *err, size_t errlen)
 	return pages;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1	/* clang's name for it */
+#endif
+#endif
 #ifdef __SANITIZE_ADDRESS__
 /*
  * LeakSanitizer: fontconfig loses a few hundred bytes once per process
  * while parsing its configuration (FcInitLoadConfigAndFonts, under
  * expat); not ours to free and not growing.  Debian's fontconfig has no
  * frame pointers, so the report names only the library.  Built with
- * -fsanitize=address only.
+ * -fsanitize=address only (GCC's __SANITIZE_ADDRESS__, clang's
+ * __has_feature: the fuzz targets are built with clang).
  */
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_options(void);
