@@ -9,11 +9,12 @@
 
 #include "money.h"
 #include "load.h"
+#include "rows.h"
 #include "store_int.h"
 
-/* The payments of invoice IT among the rows of RES. */
-static int
-item_payments(PGresult *res, struct send_item *it)
+/* The payments of invoice IT among the rows of RES (rows.h). */
+int
+load_item_payments(const PGresult *res, struct send_item *it)
 {
 	int n = 0, r;
 
@@ -59,7 +60,7 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 		return -1;
 	for (size_t k = 0; k < ng && rc == 0; k++)
 		for (size_t i = 0; i < g[k].nitems && rc == 0; i++)
-			rc = item_payments(res, &g[k].items[i]);
+			rc = load_item_payments(res, &g[k].items[i]);
 	PQclear(res);
 	return rc;
 }
@@ -71,9 +72,9 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 	"l.full_name, l.email FROM dunning.client c " \
 	"LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id "
 
-/* G's client from row R of a CLIENT_SQL result. */
-static void
-fill_client(PGresult *res, int r, struct send_group *g)
+/* G's client from row R of a CLIENT_SQL result (rows.h). */
+int
+load_fill_client(const PGresult *res, int r, struct send_group *g)
 {
 	g->client_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 	g->kind = store_col(res, r, 1);
@@ -89,6 +90,7 @@ fill_client(PGresult *res, int r, struct send_group *g)
 	g->country = store_col(res, r, 11);
 	g->lawyer_name = store_col(res, r, 12);
 	g->lawyer_email = store_col(res, r, 13);
+	return 0;
 }
 
 /* The invoices of ARRAY: reminders' ids, or BY_INVOICE invoices' ids (no
@@ -104,8 +106,8 @@ fill_client(PGresult *res, int r, struct send_group *g)
 
 /* Item IT from row R of an items result; the first item of G gives its
  * Message-ID. */
-static void
-fill_item(PGresult *res, int r, struct send_group *g, struct send_item *it)
+int
+load_fill_item(const PGresult *res, int r, struct send_group *g, struct send_item *it)
 {
 	it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 	it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
@@ -122,6 +124,7 @@ fill_item(PGresult *res, int r, struct send_group *g, struct send_item *it)
 		g->message_id = store_col(res, r, 11);
 	if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
 		it->pdf_path = store_col(res, r, 12);
+	return 0;
 }
 
 /* Load the client, lawyer and invoices of ARRAY (see ITEM_COLUMNS). */
@@ -139,7 +142,12 @@ load_one(struct store *s, const char *array, bool by_invoice, int64_t client,
 		PQclear(res);
 		return -1;
 	}
-	fill_client(res, 0, g);
+	if (load_fill_client(res, 0, g) < 0) {
+		snprintf(s->err, sizeof(s->err), "client %lld: a column cannot be read",
+		    (long long)client);
+		PQclear(res);
+		return -1;
+	}
 	PQclear(res);
 
 	res = store_q(s, by_invoice ?
@@ -154,7 +162,12 @@ load_one(struct store *s, const char *array, bool by_invoice, int64_t client,
 		return -1;
 	}
 	for (size_t i = 0; i < g->nitems; i++)
-		fill_item(res, (int)i, g, &g->items[i]);
+		if (load_fill_item(res, (int)i, g, &g->items[i]) < 0) {
+			snprintf(s->err, sizeof(s->err), "client %lld: an invoice's column cannot "
+			    "be read", (long long)client);
+			PQclear(res);
+			return -1;
+		}
 	PQclear(res);
 	return load_payments(s, array, by_invoice, g, 1);
 }
@@ -186,8 +199,12 @@ load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++)
 		for (size_t k = 0; k < n; k++)
-			if (g[k].client_id == strtoll(PQgetvalue(res, r, 0), NULL, 10))
-				fill_client(res, r, &g[k]);
+			if (g[k].client_id == strtoll(PQgetvalue(res, r, 0), NULL, 10) &&
+			    load_fill_client(res, r, &g[k]) < 0) {
+				snprintf(s->err, sizeof(s->err), "client %lld: a column cannot be "
+				    "read", (long long)g[k].client_id);
+				goto out;
+			}
 	PQclear(res);
 	for (size_t k = 0; k < n; k++)
 		if (g[k].kind == NULL) {
@@ -215,7 +232,11 @@ load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
 
 			if (rems[j] != id || gk->nitems == want[group_of[j]])
 				continue;
-			fill_item(res, r, gk, &gk->items[gk->nitems++]);
+			if (load_fill_item(res, r, gk, &gk->items[gk->nitems++]) < 0) {
+				snprintf(s->err, sizeof(s->err), "client %lld: an invoice's column "
+				    "cannot be read", (long long)gk->client_id);
+				goto out;
+			}
 			break;
 		}
 	}

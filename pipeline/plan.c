@@ -17,6 +17,7 @@
 #include "money.h"
 #include "store_int.h"
 #include "plan.h"
+#include "rows.h"
 
 /* What was paid and when last: invoice.paid_total and last_paid_at, kept by
  * the payment trigger in the payment's own transaction (sql/013). */
@@ -63,9 +64,9 @@ parse_reminder(const struct config *cfg, const char *text, struct policy_reminde
 	return 0;
 }
 
-/* Fill F from row I of RES. */
-static int
-parse_facts(const struct config *cfg, PGresult *res, int i, struct policy_facts *f)
+/* Fill F from row I of RES (rows.h). */
+int
+plan_parse_facts(const struct config *cfg, const PGresult *res, int i, struct policy_facts *f)
 {
 	const char *status = PQgetvalue(res, i, 6);
 	char *list, *save = NULL;
@@ -122,7 +123,7 @@ plan_load_facts(struct store *s, const struct config *cfg, const char *where, in
 	for (int i = 0; i < rows; i++) {
 		struct policy_facts f;
 
-		if (parse_facts(cfg, res, i, &f) < 0) {
+		if (plan_parse_facts(cfg, res, i, &f) < 0) {
 			log_warnx("invoice %s: unreadable facts, skipped", PQgetvalue(res, i, 1));
 			continue;
 		}
