@@ -121,7 +121,9 @@ mailer_trace_answer(struct mailer_trace *t, const char *line, size_t len)
 	    !isdigit((unsigned char)line[1]) || !isdigit((unsigned char)line[2]) ||
 	    (len > 3 && line[3] != ' '))
 		return;
-	t->challenge = strncmp(line, "334", 3) == 0;
+	/* A 334 is a challenge only while signing in: after the data it is
+	 * no verdict, and the QUIT that follows is a command. */
+	t->challenge = t->phase == PHASE_SESSION && strncmp(line, "334", 3) == 0;
 	if (len >= sizeof(t->answer))
 		len = sizeof(t->answer) - 1;
 	memcpy(t->answer, line, len);

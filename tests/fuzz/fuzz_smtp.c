@@ -24,7 +24,8 @@
  * of the reply that decided.
  *
  * Input bytes are read one at a time (0 past the end); texts are runs of
- * bytes up to a NUL, CR and LF left out.
+ * bytes up to a NUL, CR and LF left out.  FUZZ_SMTP_TRACE=1 prints the
+ * session an input makes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +79,8 @@ send_line(struct sim *s, const char *line)
 	char buf[600];
 	int n = snprintf(buf, sizeof(buf), "%s\r\n", line);
 
+	if (getenv("FUZZ_SMTP_TRACE") != NULL)
+		fprintf(stderr, "C: %s", buf);
 	mailer_trace_command(&s->t, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
@@ -87,6 +90,8 @@ answer_line(struct sim *s, const char *line)
 	char buf[600];
 	int n = snprintf(buf, sizeof(buf), "%s\r\n", line);
 
+	if (getenv("FUZZ_SMTP_TRACE") != NULL)
+		fprintf(stderr, "S: %s", buf);
 	mailer_trace_answer(&s->t, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
