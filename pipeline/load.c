@@ -4,6 +4,7 @@
  * reminders it claimed; dunningctl preview loads it the same way, for a
  * reminder or for an invoice at a stage not planned yet.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,21 +18,29 @@ int
 load_item_payments(const PGresult *res, struct send_item *it)
 {
 	int n = 0, r;
+	int64_t inv;
 
-	for (r = 0; r < PQntuples(res); r++)
-		if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == it->invoice_id)
-			n++;
+	for (r = 0; r < PQntuples(res); r++) {
+		if (store_parse_i64(PQgetvalue(res, r, 0), &inv) < 0)
+			return -1;
+		n += inv == it->invoice_id;
+	}
 	if (n == 0)
 		return 0;
 	if ((it->payments = calloc((size_t)n, sizeof(*it->payments))) == NULL)
 		return -1;
 	for (r = 0; r < PQntuples(res); r++) {
 		struct interest_payment *p = &it->payments[it->npayments];
+		time_t at;
 
-		if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != it->invoice_id)
+		if (store_parse_i64(PQgetvalue(res, r, 0), &inv) < 0 || inv != it->invoice_id)
 			continue;
-		p->on = cal_local_day((time_t)strtoll(PQgetvalue(res, r, 1), NULL, 10));
-		money_parse(PQgetvalue(res, r, 2), &p->cents);
+		/* A payment read as another amount or day would change the
+		 * interest claimed: refused instead. */
+		if (store_parse_epoch(PQgetvalue(res, r, 1), &at) < 0 ||
+		    money_parse(PQgetvalue(res, r, 2), &p->cents) < 0)
+			return -1;
+		p->on = cal_local_day(at);
 		it->npayments++;
 	}
 	return 0;
@@ -76,7 +85,8 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 int
 load_fill_client(const PGresult *res, int r, struct send_group *g)
 {
-	g->client_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	if (store_parse_i64(PQgetvalue(res, r, 0), &g->client_id) < 0)
+		return -1;
 	g->kind = store_col(res, r, 1);
 	g->first_name = store_col(res, r, 2);
 	g->last_name = store_col(res, r, 3);
@@ -109,17 +119,23 @@ load_fill_client(const PGresult *res, int r, struct send_group *g)
 int
 load_fill_item(const PGresult *res, int r, struct send_group *g, struct send_item *it)
 {
-	it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-	it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+	int64_t attempts;
+
+	/* Every number, date and amount read exactly, or the row refused:
+	 * an amount that is not money (12.345) was left at 0 in the letter. */
+	if (store_parse_i64(PQgetvalue(res, r, 0), &it->reminder_id) < 0 ||
+	    store_parse_i64(PQgetvalue(res, r, 1), &it->invoice_id) < 0 ||
+	    (it->issued_on = cal_parse(PQgetvalue(res, r, 5))) == CAL_NONE ||
+	    (it->due_on = cal_parse(PQgetvalue(res, r, 6))) == CAL_NONE ||
+	    money_parse(PQgetvalue(res, r, 7), &it->amount_cents) < 0 ||
+	    money_parse(PQgetvalue(res, r, 8), &it->balance_cents) < 0 ||
+	    store_parse_i64(PQgetvalue(res, r, 9), &attempts) < 0 || attempts < 0 ||
+	    attempts > INT_MAX || store_parse_bool(PQgetvalue(res, r, 10), &it->approved) < 0)
+		return -1;
+	it->attempts = (int)attempts;
 	it->number = store_col(res, r, 2);
 	it->matter_ref = store_col(res, r, 3);
 	it->payment_url = store_col(res, r, 4);
-	it->issued_on = cal_parse(PQgetvalue(res, r, 5));
-	it->due_on = cal_parse(PQgetvalue(res, r, 6));
-	money_parse(PQgetvalue(res, r, 7), &it->amount_cents);
-	money_parse(PQgetvalue(res, r, 8), &it->balance_cents);
-	it->attempts = atoi(PQgetvalue(res, r, 9));
-	it->approved = PQgetvalue(res, r, 10)[0] == 't';
 	if (it == g->items)
 		g->message_id = store_col(res, r, 11);
 	if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
