@@ -1,8 +1,10 @@
 /*
  * store_array — lists of ids and of strings, written as PostgreSQL array
  * literals: how a set travels in one parameter ($1::bigint[]), so that a
- * pass writes or reads many rows in one statement.
+ * pass writes or reads many rows in one statement; and the numbers and
+ * booleans of a result's texts, read back exactly.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,4 +85,44 @@ store_text_array(const char *const *v, size_t n)
 	*w++ = '}';
 	*w = '\0';
 	return s;
+}
+
+/* A bigint's text: see store_int.h. */
+int
+store_parse_i64(const char *s, int64_t *v)
+{
+	const char *d = s != NULL && *s == '-' ? s + 1 : s;
+	long long r;
+	char *end;
+
+	if (d == NULL || *d < '0' || *d > '9')
+		return -1;
+	errno = 0;
+	r = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*v = r;
+	return 0;
+}
+
+/* An epoch's text: see store_int.h. */
+int
+store_parse_epoch(const char *s, time_t *t)
+{
+	int64_t v;
+
+	if (store_parse_i64(s, &v) < 0 || v < -210866803200LL || v > 9224318015999LL)
+		return -1;
+	*t = (time_t)v;
+	return 0;
+}
+
+/* A boolean's text: see store_int.h. */
+int
+store_parse_bool(const char *s, bool *b)
+{
+	if (s == NULL || (strcmp(s, "t") != 0 && strcmp(s, "f") != 0))
+		return -1;
+	*b = *s == 't';
+	return 0;
 }

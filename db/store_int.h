@@ -52,6 +52,13 @@ bool store_ids_has(const struct store_ids *l, int64_t id);
 char *store_ids_array(const struct store_ids *l);
 /* A text[] literal of the N strings V (NULL elements are SQL NULL). */
 char *store_text_array(const char *const *v, size_t n);
+/* A column's text read back exactly as PostgreSQL writes it, 0; or -1
+ * for anything else (blanks, a sign "+", trailing bytes, out of range):
+ * a bigint; an epoch in seconds within timestamptz's range (4713 BC to
+ * 294276 AD); a boolean, "t" or "f". */
+int store_parse_i64(const char *s, int64_t *v);
+int store_parse_epoch(const char *s, time_t *t);
+int store_parse_bool(const char *s, bool *b);
 /* The balance of the invoice aliased i, in SQL. */
 #define STORE_BALANCE \
 	"(i.amount - coalesce((SELECT sum(p.amount) FROM dunning.payment p " \

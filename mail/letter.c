@@ -35,6 +35,15 @@ invisible(gunichar c)
 	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
 }
 
+/* Unicode's noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF): valid
+ * UTF-8 for GLib, and a PostgreSQL text may hold them, but Cairo refuses
+ * them ("input string not valid UTF-8") and the whole PDF with them. */
+static bool
+noncharacter(gunichar c)
+{
+	return (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe;
+}
+
 /* Make TEXT printable: see letter.h. */
 char *
 letter_clean(const char *text, bool keep_lines)
@@ -53,6 +62,8 @@ letter_clean(const char *text, bool keep_lines)
 			g_string_append_c(out, keep_lines ? '\n' : ' ');
 		} else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) {
 			g_string_append_c(out, ' ');
+		} else if (noncharacter(c)) {
+			g_string_append(out, "\xef\xbf\xbd");	/* U+FFFD, as invalid UTF-8 */
 		} else if (!invisible(c)) {
 			g_string_append_len(out, p, g_utf8_next_char(p) - p);
 		}
@@ -549,13 +560,19 @@ letter_render(const struct letter *l, int fd, char *err, size_t errlen)
 	return pages;
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1	/* clang's name for it */
+#endif
+#endif
 #ifdef __SANITIZE_ADDRESS__
 /*
  * LeakSanitizer: fontconfig loses a few hundred bytes once per process
  * while parsing its configuration (FcInitLoadConfigAndFonts, under
  * expat); not ours to free and not growing.  Debian's fontconfig has no
  * frame pointers, so the report names only the library.  Built with
- * -fsanitize=address only.
+ * -fsanitize=address only (GCC's __SANITIZE_ADDRESS__, clang's
+ * __has_feature: the fuzz targets are built with clang).
  */
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_options(void);

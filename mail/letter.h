@@ -18,8 +18,9 @@
 
 /*
  * A letter as it is laid out.  Every text may hold any bytes: invalid
- * UTF-8 is shown as U+FFFD and control characters as spaces, so data
- * from the database can never break the document.
+ * UTF-8 and Unicode's noncharacters are shown as U+FFFD and control
+ * characters as spaces, so data from the database can never break the
+ * document.
  *
  * BODY: one paragraph per line, a blank line between blocks.  The first
  * block is the subject line (set in bold), the last the signature (set in
@@ -49,8 +50,8 @@ int letter_render(const struct letter *l, int fd, char *err, size_t errlen);
 int letter_write(const struct config *cfg, const struct send_group *g, time_t now,
     const char *text, int fd, char *err, size_t errlen);
 
-/* TEXT made safe to lay out, malloc'ed: invalid UTF-8 replaced by
- * U+FFFD, control characters by spaces (except line breaks when
+/* TEXT made safe to lay out, malloc'ed: invalid UTF-8 and Unicode's
+ * noncharacters replaced by U+FFFD, control characters by spaces (except line breaks when
  * KEEP_LINES, CRLF becoming LF), bidirectional overrides dropped.  A
  * one-line text (not KEEP_LINES) has its runs of spaces made one and its
  * ends trimmed. */

@@ -14,6 +14,7 @@
  * (nothing left: retry), at the end of DATA (the relay's verdict), or
  * after the data went out with no answer (in doubt).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,20 +28,11 @@
 
 #include "log.h"
 #include "mailer.h"
+#include "mailer_trace.h"
 #include "oauth.h"
 
 #define CONNECT_TIMEOUT 30L	/* seconds to open the connection and TLS */
 #define ANSWER_TIMEOUT 300L	/* seconds for each answer (RFC 5321 4.5.3.2) */
-
-/* Where the transfer of the current message stands. */
-enum phase {
-	PHASE_SESSION,		/* connection, EHLO, STARTTLS, AUTH */
-	PHASE_MAIL,		/* MAIL FROM sent */
-	PHASE_RCPT,		/* RCPT TO sent */
-	PHASE_DATA,		/* DATA sent, the message not handed yet */
-	PHASE_DOT,		/* the whole message handed: the verdict is next */
-	PHASE_ANSWERED,		/* the relay answered the end of DATA */
-};
 
 struct mailer {
 	CURL *curl;
@@ -49,9 +41,7 @@ struct mailer {
 	char from[256];
 	char where[300];		/* host:port, for the messages */
 	char error[CURL_ERROR_SIZE];
-	char answer[256];		/* the relay's last answer line */
-	enum phase phase;
-	bool closing;			/* QUIT or RSET sent: the answers are over */
+	struct mailer_trace trace;	/* phase, closing, the relay's last answer */
 	bool asked;			/* before_dot asked for this message */
 	bool withheld;			/* and it said no: the transfer was cut */
 	struct mailer_msg *m;		/* the message in transfer */
@@ -102,41 +92,55 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	/* All of it handed: from now on, a failure with no answer leaves the
 	 * message in doubt. */
 	if (m->sent == m->len)
-		mx->phase = PHASE_DOT;
+		mx->trace.phase = PHASE_DOT;
 	return n;
 }
 
-/* The command a line sent to the relay starts with; AUTH's continuation
- * lines (credentials) are never looked at past their first word. */
-static void
-command_sent(struct mailer *mx, const char *line, size_t len)
+/* The command a line sent to the relay starts with.  The line after a
+ * 334 is AUTH's answer to a challenge (credentials in base64, which may
+ * well start with "QUIt" or "RCpT"), not a command: never looked at. */
+void
+mailer_trace_command(struct mailer_trace *t, const char *line, size_t len)
 {
+	if (t->challenge) {
+		t->challenge = false;
+		return;
+	}
 	if (len >= 4 && strncasecmp(line, "MAIL", 4) == 0)
-		mx->phase = PHASE_MAIL;
+		t->phase = PHASE_MAIL;
 	else if (len >= 4 && strncasecmp(line, "RCPT", 4) == 0)
-		mx->phase = PHASE_RCPT;
+		t->phase = PHASE_RCPT;
 	else if (len >= 4 && strncasecmp(line, "DATA", 4) == 0)
-		mx->phase = PHASE_DATA;
+		t->phase = PHASE_DATA;
 	else if (len >= 4 && (strncasecmp(line, "QUIT", 4) == 0 ||
 	    strncasecmp(line, "RSET", 4) == 0))
-		mx->closing = true;
+		t->closing = true;
 }
 
-/* An answer line from the relay: keep the last one (the final line of a
- * multi-line answer), and note the verdict on a handed message. */
-static void
-answer_received(struct mailer *mx, const char *line, size_t len)
+/* An answer line from the relay.  Only the line that ends a reply counts,
+ * as libcurl reads it (three digits, then a space or nothing): it is kept
+ * (the final line of a multi-line answer), and it is the verdict on a
+ * handed message.  A continuation line ("250-...") or a line that ends
+ * no reply is not: a connection cut after it leaves the message in
+ * doubt, not refused for now. */
+void
+mailer_trace_answer(struct mailer_trace *t, const char *line, size_t len)
 {
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	if (mx->closing || len < 3 || line[0] < '2' || line[0] > '5')
+	if (t->closing || len < 3 || !isdigit((unsigned char)line[0]) ||
+	    !isdigit((unsigned char)line[1]) || !isdigit((unsigned char)line[2]) ||
+	    (len > 3 && line[3] != ' '))
 		return;
-	if (len >= sizeof(mx->answer))
-		len = sizeof(mx->answer) - 1;
-	memcpy(mx->answer, line, len);
-	mx->answer[len] = '\0';
-	if (mx->phase == PHASE_DOT)
-		mx->phase = PHASE_ANSWERED;
+	/* A 334 is a challenge only while signing in: after the data it is
+	 * no verdict, and the QUIT that follows is a command. */
+	t->challenge = t->phase == PHASE_SESSION && strncmp(line, "334", 3) == 0;
+	if (len >= sizeof(t->answer))
+		len = sizeof(t->answer) - 1;
+	memcpy(t->answer, line, len);
+	t->answer[len] = '\0';
+	if (t->phase == PHASE_DOT)
+		t->phase = PHASE_ANSWERED;
 }
 
 static int
@@ -146,9 +150,9 @@ trace_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
 
 	(void)curl;
 	if (type == CURLINFO_HEADER_OUT)
-		command_sent(mx, data, size);
+		mailer_trace_command(&mx->trace, data, size);
 	else if (type == CURLINFO_HEADER_IN)
-		answer_received(mx, data, size);
+		mailer_trace_answer(&mx->trace, data, size);
 	return 0;
 }
 
@@ -277,8 +281,8 @@ mailer_close(struct mailer *mx)
 static void
 status(struct mailer *mx, struct mailer_msg *m, bool answered, CURLcode rc)
 {
-	if (answered && mx->answer[0])
-		snprintf(m->status, sizeof(m->status), "%s", mx->answer);
+	if (answered && mx->trace.answer[0])
+		snprintf(m->status, sizeof(m->status), "%s", mx->trace.answer);
 	else
 		snprintf(m->status, sizeof(m->status), "%s: %s", mx->where,
 		    mx->error[0] ? mx->error : curl_easy_strerror(rc));
@@ -294,6 +298,61 @@ without_where(const struct mailer *mx, const char *status)
 	    status + n + 2 : status;
 }
 
+/* The outcome of a transfer: see mailer_trace.h. */
+enum mailer_outcome
+mailer_judge(enum phase phase, CURLcode rc, long code, bool *answered, bool *go_on)
+{
+	*answered = true;
+	*go_on = true;
+	if (rc == CURLE_OK)
+		return MAILER_SENT;
+	switch (phase) {
+	case PHASE_ANSWERED:
+		/* The relay's verdict on the message: any 2xx took it (libcurl
+		 * fails on all but 250: a 251 retried would leave twice).  A
+		 * code that is no verdict (3xx, or none of SMTP's) leaves it
+		 * in doubt, and the session in a state nobody knows. */
+		if (code >= 200 && code < 300)
+			return MAILER_SENT;
+		if (code >= 400 && code < 600)
+			return code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
+		*go_on = false;
+		return MAILER_UNKNOWN;
+	case PHASE_DOT:
+		/* The data went out, no verdict came back. */
+		*answered = *go_on = false;
+		return MAILER_UNKNOWN;
+	case PHASE_RCPT:
+		/* The recipient refused (5xx) or deferred (4xx). */
+		if (code >= 400)
+			return code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
+		break;
+	case PHASE_DATA:
+		/* Refused before any of the message went out: retry it. */
+		if (code >= 400)
+			return MAILER_TEMPORARY;
+		break;
+	default:
+		break;
+	}
+	/* Nothing handed: the session failed.  Refused credentials, a
+	 * refused sender (a 5xx at MAIL is about the session: 530 5.7.57
+	 * "client not authenticated", 550 5.7.1 "sender not allowed"), or a
+	 * certificate that does not verify (an unknown CA, another name:
+	 * nothing a retry changes, and nothing was sent to that relay) wait
+	 * for a person; the rest (connection, a TLS handshake cut, a 4xx)
+	 * for the backoff. */
+	*go_on = false;
+	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+		*answered = false;
+		return MAILER_REFUSED;
+	}
+	if (rc == CURLE_LOGIN_DENIED || (phase == PHASE_MAIL && code >= 500))
+		return MAILER_REFUSED;
+	*answered = code >= 400;
+	return MAILER_TEMPORARY;
+}
+
 /*
  * Hand M to the relay and judge the transfer.  Returns true when the
  * session can go on to the next message, false when the relay refused
@@ -306,13 +365,12 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 	struct curl_slist *r;
 	CURLcode rc;
 	long code = 0;
+	bool answered, go_on;
 
 	m->sent = 0;
 	mx->m = m;
-	mx->phase = PHASE_SESSION;
-	mx->closing = false;
+	mx->trace = (struct mailer_trace){ .phase = PHASE_SESSION };
 	mx->asked = mx->withheld = false;
-	mx->answer[0] = '\0';
 	mx->error[0] = '\0';
 	if ((r = curl_slist_append(NULL, m->rcpt)) == NULL) {
 		m->outcome = MAILER_TEMPORARY;
@@ -327,11 +385,6 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 	curl_easy_getinfo(mx->curl, CURLINFO_RESPONSE_CODE, &code);
 	mx->m = NULL;
 
-	if (rc == CURLE_OK) {
-		m->outcome = MAILER_SENT;
-		status(mx, m, true, rc);
-		return true;
-	}
 	if (mx->withheld) {
 		/* Cut before the dot: nothing was delivered.  libcurl closes
 		 * that connection; the next message opens another. */
@@ -340,60 +393,13 @@ mailer_one(struct mailer *mx, struct mailer_msg *m)
 		    mx->where);
 		return true;
 	}
-	switch (mx->phase) {
-	case PHASE_ANSWERED:
-		/* The relay's verdict on the message. */
-		m->outcome = code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
-		status(mx, m, true, rc);
-		return true;
-	case PHASE_DOT:
-		/* The data went out, no verdict came back. */
-		m->outcome = MAILER_UNKNOWN;
-		status(mx, m, false, rc);
-		return false;
-	case PHASE_RCPT:
-		/* The recipient refused (5xx) or deferred (4xx). */
-		if (code >= 400) {
-			m->outcome = code >= 500 ? MAILER_PERMANENT : MAILER_TEMPORARY;
-			status(mx, m, true, rc);
-			return true;
-		}
-		break;
-	case PHASE_DATA:
-		/* Refused before any of the message went out: retry it. */
-		if (code >= 400) {
-			m->outcome = MAILER_TEMPORARY;
-			status(mx, m, true, rc);
-			return true;
-		}
-		break;
-	default:
-		break;
-	}
-	/* Nothing handed: the session failed.  Refused credentials, a
-	 * refused sender (a 5xx at MAIL is about the session: 530 5.7.57
-	 * "client not authenticated", 550 5.7.1 "sender not allowed"), or a
-	 * certificate that does not verify (an unknown CA, another name:
-	 * nothing a retry changes, and nothing was sent to that relay) wait
-	 * for a person; the rest (connection, a TLS handshake cut, a 4xx)
-	 * for the backoff. */
-	if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
-		m->outcome = MAILER_REFUSED;
-		status(mx, m, false, rc);
-		return false;
-	}
-	if (rc == CURLE_LOGIN_DENIED || (mx->phase == PHASE_MAIL && code >= 500)) {
-		/* A refused token is not shown again: the next session asks
-		 * the endpoint for a new one. */
-		if (rc == CURLE_LOGIN_DENIED && mx->bearer != NULL)
-			oauth_forget(mx->bearer);
-		m->outcome = MAILER_REFUSED;
-		status(mx, m, true, rc);
-		return false;
-	}
-	m->outcome = MAILER_TEMPORARY;
-	status(mx, m, code >= 400, rc);
-	return false;
+	m->outcome = mailer_judge(mx->trace.phase, rc, code, &answered, &go_on);
+	/* A refused token is not shown again: the next session asks the
+	 * endpoint for a new one. */
+	if (m->outcome == MAILER_REFUSED && rc == CURLE_LOGIN_DENIED && mx->bearer != NULL)
+		oauth_forget(mx->bearer);
+	status(mx, m, answered, rc);
+	return go_on;
 }
 
 /* One session for the N messages, one at a time: each first to READY

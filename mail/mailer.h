@@ -14,10 +14,11 @@
 #include "config.h"
 
 enum mailer_outcome {
-	MAILER_SENT,		/* the relay answered 250 at the end of DATA */
+	MAILER_SENT,		/* the relay answered 2xx at the end of DATA */
 	MAILER_TEMPORARY,	/* 4xx, or failed before the end of DATA: retry */
 	MAILER_PERMANENT,	/* 5xx: the recipient or the message is refused */
-	MAILER_UNKNOWN,		/* cut after the data went out: in doubt */
+	MAILER_UNKNOWN,		/* cut after the data went out, or an answer
+				 * to it that is no verdict: in doubt */
 	MAILER_REFUSED,		/* the relay refused the session itself — the
 				 * credentials, or the sender (5xx at MAIL):
 				 * nothing was handed, none of the session's

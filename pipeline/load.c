@@ -4,33 +4,43 @@
  * reminders it claimed; dunningctl preview loads it the same way, for a
  * reminder or for an invoice at a stage not planned yet.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "money.h"
 #include "load.h"
+#include "rows.h"
 #include "store_int.h"
 
-/* The payments of invoice IT among the rows of RES. */
-static int
-item_payments(PGresult *res, struct send_item *it)
+/* The payments of invoice IT among the rows of RES (rows.h). */
+int
+load_item_payments(const PGresult *res, struct send_item *it)
 {
 	int n = 0, r;
+	int64_t inv;
 
-	for (r = 0; r < PQntuples(res); r++)
-		if (strtoll(PQgetvalue(res, r, 0), NULL, 10) == it->invoice_id)
-			n++;
+	for (r = 0; r < PQntuples(res); r++) {
+		if (store_parse_i64(PQgetvalue(res, r, 0), &inv) < 0)
+			return -1;
+		n += inv == it->invoice_id;
+	}
 	if (n == 0)
 		return 0;
 	if ((it->payments = calloc((size_t)n, sizeof(*it->payments))) == NULL)
 		return -1;
 	for (r = 0; r < PQntuples(res); r++) {
 		struct interest_payment *p = &it->payments[it->npayments];
+		time_t at;
 
-		if (strtoll(PQgetvalue(res, r, 0), NULL, 10) != it->invoice_id)
+		if (store_parse_i64(PQgetvalue(res, r, 0), &inv) < 0 || inv != it->invoice_id)
 			continue;
-		p->on = cal_local_day((time_t)strtoll(PQgetvalue(res, r, 1), NULL, 10));
-		money_parse(PQgetvalue(res, r, 2), &p->cents);
+		/* A payment read as another amount or day would change the
+		 * interest claimed: refused instead. */
+		if (store_parse_epoch(PQgetvalue(res, r, 1), &at) < 0 ||
+		    money_parse(PQgetvalue(res, r, 2), &p->cents) < 0)
+			return -1;
+		p->on = cal_local_day(at);
 		it->npayments++;
 	}
 	return 0;
@@ -59,7 +69,7 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 		return -1;
 	for (size_t k = 0; k < ng && rc == 0; k++)
 		for (size_t i = 0; i < g[k].nitems && rc == 0; i++)
-			rc = item_payments(res, &g[k].items[i]);
+			rc = load_item_payments(res, &g[k].items[i]);
 	PQclear(res);
 	return rc;
 }
@@ -71,11 +81,12 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 	"l.full_name, l.email FROM dunning.client c " \
 	"LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id "
 
-/* G's client from row R of a CLIENT_SQL result. */
-static void
-fill_client(PGresult *res, int r, struct send_group *g)
+/* G's client from row R of a CLIENT_SQL result (rows.h). */
+int
+load_fill_client(const PGresult *res, int r, struct send_group *g)
 {
-	g->client_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	if (store_parse_i64(PQgetvalue(res, r, 0), &g->client_id) < 0)
+		return -1;
 	g->kind = store_col(res, r, 1);
 	g->first_name = store_col(res, r, 2);
 	g->last_name = store_col(res, r, 3);
@@ -89,6 +100,7 @@ fill_client(PGresult *res, int r, struct send_group *g)
 	g->country = store_col(res, r, 11);
 	g->lawyer_name = store_col(res, r, 12);
 	g->lawyer_email = store_col(res, r, 13);
+	return 0;
 }
 
 /* The invoices of ARRAY: reminders' ids, or BY_INVOICE invoices' ids (no
@@ -104,24 +116,31 @@ fill_client(PGresult *res, int r, struct send_group *g)
 
 /* Item IT from row R of an items result; the first item of G gives its
  * Message-ID. */
-static void
-fill_item(PGresult *res, int r, struct send_group *g, struct send_item *it)
+int
+load_fill_item(const PGresult *res, int r, struct send_group *g, struct send_item *it)
 {
-	it->reminder_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-	it->invoice_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+	int64_t attempts;
+
+	/* Every number, date and amount read exactly, or the row refused:
+	 * an amount that is not money (12.345) was left at 0 in the letter. */
+	if (store_parse_i64(PQgetvalue(res, r, 0), &it->reminder_id) < 0 ||
+	    store_parse_i64(PQgetvalue(res, r, 1), &it->invoice_id) < 0 ||
+	    (it->issued_on = cal_parse(PQgetvalue(res, r, 5))) == CAL_NONE ||
+	    (it->due_on = cal_parse(PQgetvalue(res, r, 6))) == CAL_NONE ||
+	    money_parse(PQgetvalue(res, r, 7), &it->amount_cents) < 0 ||
+	    money_parse(PQgetvalue(res, r, 8), &it->balance_cents) < 0 ||
+	    store_parse_i64(PQgetvalue(res, r, 9), &attempts) < 0 || attempts < 0 ||
+	    attempts > INT_MAX || store_parse_bool(PQgetvalue(res, r, 10), &it->approved) < 0)
+		return -1;
+	it->attempts = (int)attempts;
 	it->number = store_col(res, r, 2);
 	it->matter_ref = store_col(res, r, 3);
 	it->payment_url = store_col(res, r, 4);
-	it->issued_on = cal_parse(PQgetvalue(res, r, 5));
-	it->due_on = cal_parse(PQgetvalue(res, r, 6));
-	money_parse(PQgetvalue(res, r, 7), &it->amount_cents);
-	money_parse(PQgetvalue(res, r, 8), &it->balance_cents);
-	it->attempts = atoi(PQgetvalue(res, r, 9));
-	it->approved = PQgetvalue(res, r, 10)[0] == 't';
 	if (it == g->items)
 		g->message_id = store_col(res, r, 11);
 	if (!PQgetisnull(res, r, 12) && *PQgetvalue(res, r, 12))
 		it->pdf_path = store_col(res, r, 12);
+	return 0;
 }
 
 /* Load the client, lawyer and invoices of ARRAY (see ITEM_COLUMNS). */
@@ -139,7 +158,12 @@ load_one(struct store *s, const char *array, bool by_invoice, int64_t client,
 		PQclear(res);
 		return -1;
 	}
-	fill_client(res, 0, g);
+	if (load_fill_client(res, 0, g) < 0) {
+		snprintf(s->err, sizeof(s->err), "client %lld: a column cannot be read",
+		    (long long)client);
+		PQclear(res);
+		return -1;
+	}
 	PQclear(res);
 
 	res = store_q(s, by_invoice ?
@@ -154,7 +178,12 @@ load_one(struct store *s, const char *array, bool by_invoice, int64_t client,
 		return -1;
 	}
 	for (size_t i = 0; i < g->nitems; i++)
-		fill_item(res, (int)i, g, &g->items[i]);
+		if (load_fill_item(res, (int)i, g, &g->items[i]) < 0) {
+			snprintf(s->err, sizeof(s->err), "client %lld: an invoice's column cannot "
+			    "be read", (long long)client);
+			PQclear(res);
+			return -1;
+		}
 	PQclear(res);
 	return load_payments(s, array, by_invoice, g, 1);
 }
@@ -186,8 +215,12 @@ load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++)
 		for (size_t k = 0; k < n; k++)
-			if (g[k].client_id == strtoll(PQgetvalue(res, r, 0), NULL, 10))
-				fill_client(res, r, &g[k]);
+			if (g[k].client_id == strtoll(PQgetvalue(res, r, 0), NULL, 10) &&
+			    load_fill_client(res, r, &g[k]) < 0) {
+				snprintf(s->err, sizeof(s->err), "client %lld: a column cannot be "
+				    "read", (long long)g[k].client_id);
+				goto out;
+			}
 	PQclear(res);
 	for (size_t k = 0; k < n; k++)
 		if (g[k].kind == NULL) {
@@ -215,7 +248,11 @@ load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
 
 			if (rems[j] != id || gk->nitems == want[group_of[j]])
 				continue;
-			fill_item(res, r, gk, &gk->items[gk->nitems++]);
+			if (load_fill_item(res, r, gk, &gk->items[gk->nitems++]) < 0) {
+				snprintf(s->err, sizeof(s->err), "client %lld: an invoice's column "
+				    "cannot be read", (long long)gk->client_id);
+				goto out;
+			}
 			break;
 		}
 	}

@@ -17,6 +17,7 @@
 #include "money.h"
 #include "store_int.h"
 #include "plan.h"
+#include "rows.h"
 
 /* What was paid and when last: invoice.paid_total and last_paid_at, kept by
  * the payment trigger in the payment's own transaction (sql/013). */
@@ -41,52 +42,81 @@
 	"    retrying::int), ';' ORDER BY id) AS list " \
 	"  FROM dunning.reminder WHERE invoice_id = i.id) r ON true "
 
-/* Parse one reminder "id stage state scheduled sent decided rejected retry". */
+/* Parse one reminder "id stage state scheduled sent decided rejected
+ * retry", as concat_ws writes it: eight fields, one space apart, the
+ * numbers exact and the last two 0 or 1.  TEXT is cut up. */
 static int
-parse_reminder(const struct config *cfg, const char *text, struct policy_reminder *r)
+parse_reminder(const struct config *cfg, char *text, struct policy_reminder *r)
 {
-	char stage[32], state[16];
-	long long id, sched, sent, decided;
-	int rejected, retry, st;
+	char *v[8];
+	int64_t id;
+	int st;
 
-	if (sscanf(text, "%lld %31s %15s %lld %lld %lld %d %d", &id, stage, state, &sched, &sent,
-	    &decided, &rejected, &retry) != 8 || (st = reminder_state_parse(state)) < 0)
+	for (int k = 0; k < 8; k++)
+		if ((v[k] = strsep(&text, " ")) == NULL)
+			return -1;
+	if (text != NULL || *v[1] == '\0' || store_parse_i64(v[0], &id) < 0 ||
+	    (st = reminder_state_parse(v[2])) < 0 ||
+	    store_parse_epoch(v[3], &r->scheduled_for) < 0 ||
+	    store_parse_epoch(v[4], &r->sent_at) < 0 ||
+	    store_parse_epoch(v[5], &r->decided_at) < 0 ||
+	    (strcmp(v[6], "0") != 0 && strcmp(v[6], "1") != 0) ||
+	    (strcmp(v[7], "0") != 0 && strcmp(v[7], "1") != 0))
 		return -1;
 	r->id = id;
-	r->stage = config_stage_index(cfg, stage);
+	r->stage = config_stage_index(cfg, v[1]);
 	r->state = (enum reminder_state)st;
-	r->scheduled_for = (time_t)sched;
-	r->sent_at = (time_t)sent;
-	r->decided_at = (time_t)decided;
-	r->rejected = rejected != 0;
-	r->retry = retry != 0;
+	r->rejected = *v[6] == '1';
+	r->retry = *v[7] == '1';
 	return 0;
 }
 
-/* Fill F from row I of RES. */
+/* Column C of row I: a date, or CAL_NONE for SQL NULL; -1 for a text
+ * that is no date (never read as "none"). */
 static int
-parse_facts(const struct config *cfg, PGresult *res, int i, struct policy_facts *f)
+day_or_none(const PGresult *res, int i, int c, cal_day *d)
 {
-	const char *status = PQgetvalue(res, i, 6);
+	*d = CAL_NONE;
+	if (PQgetisnull(res, i, c))
+		return 0;
+	return (*d = cal_parse(PQgetvalue(res, i, c))) != CAL_NONE ? 0 : -1;
+}
+
+/* Fill F from row I of RES (rows.h).  Every column is read exactly, or
+ * the row refused: a word, number or date read as another would decide
+ * on facts that are not the invoice's (a status unknown here taken for
+ * written off, a pause that is no date for no pause). */
+int
+plan_parse_facts(const struct config *cfg, const PGresult *res, int i, struct policy_facts *f)
+{
+	const char *status = PQgetvalue(res, i, 6), *cur = PQgetvalue(res, i, 5);
 	char *list, *save = NULL;
 
 	memset(f, 0, sizeof(*f));
-	f->invoice_id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-	f->client_id = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-	f->due_on = cal_parse(PQgetvalue(res, i, 3));
-	if (f->due_on == CAL_NONE || money_parse(PQgetvalue(res, i, 4), &f->balance_cents) < 0)
+	if (store_parse_i64(PQgetvalue(res, i, 0), &f->invoice_id) < 0 ||
+	    store_parse_i64(PQgetvalue(res, i, 2), &f->client_id) < 0 ||
+	    (f->due_on = cal_parse(PQgetvalue(res, i, 3))) == CAL_NONE ||
+	    money_parse(PQgetvalue(res, i, 4), &f->balance_cents) < 0 ||
+	    strlen(cur) != 3 || strspn(cur, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3 ||
+	    store_parse_bool(PQgetvalue(res, i, 7), &f->disputed) < 0 ||
+	    store_parse_epoch(PQgetvalue(res, i, 8), &f->dispute_cleared_at) < 0 ||
+	    day_or_none(res, i, 9, &f->invoice_paused_until) < 0 ||
+	    day_or_none(res, i, 10, &f->client_paused_until) < 0 ||
+	    store_parse_bool(PQgetvalue(res, i, 11), &f->strategic) < 0 ||
+	    store_parse_epoch(PQgetvalue(res, i, 12), &f->last_payment_at) < 0 ||
+	    store_parse_bool(PQgetvalue(res, i, 13), &f->escalated) < 0 ||
+	    (!PQgetisnull(res, i, 15) && store_parse_epoch(PQgetvalue(res, i, 15),
+	    &f->next_look) < 0))
 		return -1;
-	snprintf(f->currency, sizeof(f->currency), "%s", PQgetvalue(res, i, 5));
-	f->status = strcmp(status, "open") == 0 ? INV_OPEN :
-	    strcmp(status, "cancelled") == 0 ? INV_CANCELLED : INV_WRITTEN_OFF;
-	f->disputed = PQgetvalue(res, i, 7)[0] == 't';
-	f->dispute_cleared_at = (time_t)strtoll(PQgetvalue(res, i, 8), NULL, 10);
-	f->invoice_paused_until = PQgetisnull(res, i, 9) ? CAL_NONE : cal_parse(PQgetvalue(res, i, 9));
-	f->client_paused_until = PQgetisnull(res, i, 10) ? CAL_NONE : cal_parse(PQgetvalue(res, i, 10));
-	f->strategic = PQgetvalue(res, i, 11)[0] == 't';
-	f->last_payment_at = (time_t)strtoll(PQgetvalue(res, i, 12), NULL, 10);
-	f->escalated = PQgetvalue(res, i, 13)[0] == 't';
-	f->next_look = (time_t)strtoll(PQgetvalue(res, i, 15), NULL, 10);	/* NULL: "" */
+	memcpy(f->currency, cur, 4);
+	if (strcmp(status, "open") == 0)
+		f->status = INV_OPEN;
+	else if (strcmp(status, "cancelled") == 0)
+		f->status = INV_CANCELLED;
+	else if (strcmp(status, "written_off") == 0)
+		f->status = INV_WRITTEN_OFF;
+	else
+		return -1;
 	if (PQgetisnull(res, i, 14))
 		return 0;
 	if ((list = strdup(PQgetvalue(res, i, 14))) == NULL)
@@ -122,7 +152,7 @@ plan_load_facts(struct store *s, const struct config *cfg, const char *where, in
 	for (int i = 0; i < rows; i++) {
 		struct policy_facts f;
 
-		if (parse_facts(cfg, res, i, &f) < 0) {
+		if (plan_parse_facts(cfg, res, i, &f) < 0) {
 			log_warnx("invoice %s: unreadable facts, skipped", PQgetvalue(res, i, 1));
 			continue;
 		}
