@@ -5,6 +5,7 @@ made visible in --check-config and in the lawyers' digest."""
 import re
 
 from harness import at
+from lawyer_mails import ALICE, digests
 
 NOW = at('2026-12-07', '09:05')        # a Monday of 2026-H2, inside the window
 
@@ -112,3 +113,54 @@ def test_check_config_names_the_missing_half_year_and_a_replaced_row(make_env):
         '  legal_rate "2026-H2" { other_cases = 3.15 individual_creditor = 6.90 }\n}\n'))
     r = env.daemon('--check-config', now=NOW)
     assert r.returncode == 0 and '2026-H2' not in r.stderr, r.stderr
+
+
+def test_digest_says_which_half_year_is_missing_and_how_many_invoices(make_env):
+    """Alice's clients have three open invoices issued in 2026-H2 and one in
+    2022-H2, half-years the table lacks: her digest says so, one line per
+    half-year (French typography: a no-break space before the colon), even
+    with nothing else to say.  Bob's invoices all have their rate: no
+    digest.  In English with firm.language = "en"."""
+    env = make_env()
+    bob = env.lawyer('Maître Bob Durand', 'bob.durand@cabinet.example')
+    a = env.client('a@client.example', company='Alpha SA')
+    b = env.client('b@client.example', company='Beta SA', lawyer=bob)
+    env.invoice('D-OLD', a, '2027-01-15', issued_on='2022-12-15')
+    for n, day in (('D-1', '2026-07-15'), ('D-2', '2026-09-01'), ('D-3', '2026-11-30')):
+        env.invoice(n, a, '2027-01-15', issued_on=day)
+    env.invoice('D-BOB', b, '2027-01-15', issued_on='2026-03-02')
+    env.cycle(NOW)
+    (m,) = digests(env)
+    assert m.rcpt == ALICE
+    assert m.subject == 'Relances : 2 éléments demandent votre attention'
+    assert ("Taux de l'intérêt légal manquant pour le second semestre 2022\u00a0: 1 facture "
+            "sans montant d'intérêts.\n"
+            "Taux de l'intérêt légal manquant pour le second semestre 2026\u00a0: 3 factures "
+            "sans montant d'intérêts.\n"
+            "Tant que la table des taux n'est pas complétée, les relances de ces factures "
+            "n'indiquent pas d'intérêts de retard\u00a0: faites-la compléter (dunningctl rates)."
+            ) in m.body, m.body
+
+    en = make_env(firm_conf='  language = "en"\n')
+    c = en.client('c@client.example', company='Gamma Ltd')
+    en.invoice('E-1', c, '2027-01-15', issued_on='2026-08-03')
+    en.cycle(NOW)
+    (m,) = digests(en)
+    assert ('Legal interest rate missing for the second half of 2026: 1 invoice without an '
+            'interest figure.\n'
+            'Until the rate table is completed, the reminders of these invoices state no late '
+            'interest: have it completed (dunningctl rates).') in m.body, m.body
+
+
+def test_no_digest_line_when_the_table_is_complete(make_env):
+    """Nothing missing, nothing said: with 2026-H2 added in the
+    configuration, the same invoices give no digest at all."""
+    env = make_env(extra_conf='interest {\n'
+                   '  legal_rate "2026-H2" { other_cases = 3.15 individual_creditor = 6.90 }\n'
+                   '}\n')
+    a = env.client('a@client.example', company='Alpha SA')
+    env.invoice('N-1', a, '2027-01-15', issued_on='2026-07-15')
+    env.cycle(NOW)
+    assert digests(env) == []
+    r = env.ctl('rates', now=NOW)
+    assert r.returncode == 0 and missing(r.stdout) == {}, r.stdout
