@@ -93,8 +93,9 @@ cmd_rates(struct ctl *c, int argc, char **argv)
 		printf("none: every open invoice has the legal rate of its issue date\n");
 		return EX_OK;
 	}
-	printf("invoices issued in these half-years show no late interest until each is added "
-	    "in the interest section of %s, as legal_rate \"YYYY-Hn\" { other_cases = … "
-	    "individual_creditor = … }\n", c->cfg->path);
+	printf("invoices issued in these half-years show no late interest until each is added\n"
+	    "in the interest section of %s:\n"
+	    "  legal_rate \"YYYY-Hn\" { other_cases = … individual_creditor = … }\n",
+	    c->cfg->path);
 	return EX_FAIL;
 }
