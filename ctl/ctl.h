@@ -62,5 +62,6 @@ int cmd_letter_sent(struct ctl *c, int argc, char **argv);
 int cmd_preview(struct ctl *c, int argc, char **argv);
 int cmd_export_client(struct ctl *c, int argc, char **argv);
 int cmd_purge(struct ctl *c, int argc, char **argv);
+int cmd_rates(struct ctl *c, int argc, char **argv);
 
 #endif

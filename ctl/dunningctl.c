@@ -3,8 +3,8 @@
  *
  * Every command is one entry of the table below: its usage, what it does,
  * and the function that runs it (the lawyers' commands live in lawyer.c,
- * preview in preview.c, the GDPR tools in gdpr.c; the helpers they share
- * in ctl.c).  doc/dunningctl.1 is the manual.
+ * preview in preview.c, the GDPR tools in gdpr.c, rates in rates.c; the
+ * helpers they share in ctl.c).  doc/dunningctl.1 is the manual.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -324,6 +324,8 @@ static const struct ctl_command commands[] = {
 	{ "letter-sent", "REMINDER --tracking NUMBER", "record a formal notice's tracking number",
 	  cmd_letter_sent, true },
 	{ "status", "", "connection, schema, reminders per state", cmd_status, false },
+	{ "rates", "", "the legal-rate table in force, and the half-years open invoices "
+	    "lack (exit 1)", cmd_rates, false },
 	{ "migrate", "", "apply the pending schema migrations", cmd_migrate, false },
 	{ "plan", "[--json]", "what a cycle at --now would do (writes nothing)", cmd_plan,
 	  false },
@@ -385,7 +387,8 @@ usage(int status)
 	    "  -U, --user ROLE    connect as ROLE instead of database.conninfo's user\n"
 	    "      --now T        read the clock as T (ISO 8601 with offset)\n"
 	    "  -h, --help         this list;  -V, --version\n"
-	    "exit status: 0 success, 1 refused or failed, 2 usage, 3 audit chain broken\n"
+	    "exit status: 0 success, 1 refused or failed (status, rates: attention needed),\n"
+	    "  2 usage, 3 audit chain broken\n"
 	    "see dunningctl(1)\n");
 	exit(status);
 }

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "interest.h"
 
 /* libconfuse's option for the key of row K. */
 static int
@@ -199,6 +200,8 @@ out:
 void
 config_check_date(const struct config *cfg, time_t now, struct config_diag *diag)
 {
+	const struct config_legal_rate *first = config_shipped_rates,
+	    *last = &config_shipped_rates[config_nshipped_rates - 1];
 	struct tm tm;
 	char *text;
 	int year, half;
@@ -209,12 +212,14 @@ config_check_date(const struct config *cfg, time_t now, struct config_diag *diag
 	 * first hour or two of January 1st and July 1st */
 	year = tm.tm_year + 1900;
 	half = tm.tm_mon < 6 ? 1 : 2;
-	for (size_t i = 0; i < cfg->interest.nrates; i++)
-		if (cfg->interest.rates[i].year == year && cfg->interest.rates[i].half == half)
-			return;
-	if (asprintf(&text, "%s: no legal_rate \"%d-H%d\" in the interest section: add the rates "
-	    "published for this half-year (until then invoices issued in it show no late "
-	    "interest)", cfg->path, year, half) >= 0)
+	if (interest_legal_rate(cfg, year, half) != NULL)
+		return;
+	if (asprintf(&text, "%s: no legal_rate \"%d-H%d\" in the interest section, nor among the "
+	    "rates shipped with dunningd (%d-H%d to %d-H%d): add the rates published for this "
+	    "half-year, legal_rate \"%d-H%d\" { other_cases = … individual_creditor = … } "
+	    "(until then invoices issued in it show no late interest; dunningctl rates counts "
+	    "them)", cfg->path, year, half, first->year, first->half, last->year, last->half,
+	    year, half) >= 0)
 		config_push(&diag->warnings, &diag->nwarnings, text);
 }
 /* Release the messages of DIAG and empty it for reuse. */

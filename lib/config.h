@@ -52,7 +52,14 @@ struct config_legal_rate {
 	int half;		/* 1 (January–June) or 2 (July–December) */
 	int other_cases_bp;	/* "pour tous les autres cas": the firm as creditor */
 	int individual_creditor_bp;
+	int line;		/* 0: shipped; else its line in the configuration file */
+	const struct config_legal_rate *replaces;	/* the shipped row of its half-year */
 };
+
+/* The rows shipped with this release, sorted (data/legal_rates.conf, built
+ * in by data/embed_rates.py): the configuration adds to them (SPEC §2.1). */
+extern const struct config_legal_rate config_shipped_rates[];
+extern const size_t config_nshipped_rates;
 
 struct config {
 	char *path;		/* the file it was read from */

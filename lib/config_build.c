@@ -144,27 +144,65 @@ rate_cmp(const void *a, const void *b)
 	return (x->half > y->half) - (x->half < y->half);
 }
 
-/* Copy the legal-rate table, each row titled with its half-year, sorted. */
+/* Show the rates of R as the file writes them: "2.62 / 6.67". */
+static const char *
+show_rates(const struct config_legal_rate *r, char *buf, size_t n)
+{
+	snprintf(buf, n, "other_cases = %d.%02d individual_creditor = %d.%02d",
+	    r->other_cases_bp / 100, r->other_cases_bp % 100, r->individual_creditor_bp / 100,
+	    r->individual_creditor_bp % 100);
+	return buf;
+}
+
+/*
+ * The legal-rate table (SPEC §2.1): the rows shipped with the release,
+ * then the file's, sorted.  A file's row adds a half-year, or replaces the
+ * shipped row of its half-year: the operator's word wins (a correction
+ * must not wait for a release, and a release that ships a half-year the
+ * operator had added must not stop the daemon at its upgrade), and a
+ * warning says so, with both rates, so that --check-config shows it.
+ */
 static void
 land_rates(struct config_ctx *ctx, cfg_t *root, struct config *c)
 {
 	cfg_t *in = cfg_getsec(root, "interest");
 	unsigned n = cfg_size(in, "legal_rate");
+	size_t ns = config_nshipped_rates;
+	char was[96], now[96];
 
-	if ((c->interest.rates = calloc(n ? n : 1, sizeof(*c->interest.rates))) == NULL) {
+	if ((c->interest.rates = calloc(ns + n + 1, sizeof(*c->interest.rates))) == NULL) {
 		config_error(ctx, 0, "out of memory");
 		return;
 	}
+	memcpy(c->interest.rates, config_shipped_rates, ns * sizeof(*c->interest.rates));
+	c->interest.nrates = ns;
 	for (unsigned i = 0; i < n; i++) {
 		cfg_t *r = cfg_getnsec(in, "legal_rate", i);
-		struct config_legal_rate *row = &c->interest.rates[c->interest.nrates++];
-		int year, half;
+		struct config_legal_rate row = { .line = config_sec_line(ctx, r) }, *at = NULL;
 
-		if (config_parse_half(cfg_title(r), &year, &half)) {
-			row->year = year;
-			row->half = half;
+		/* a malformed title is an error of config_check.c */
+		if (!config_parse_half(cfg_title(r), &row.year, &row.half))
+			continue;
+		land_titled(ctx, r, "legal_rate", &row);
+		for (size_t j = 0; j < ns; j++)
+			if (c->interest.rates[j].year == row.year &&
+			    c->interest.rates[j].half == row.half)
+				at = &c->interest.rates[j];
+		if (at == NULL) {
+			c->interest.rates[c->interest.nrates++] = row;
+			continue;
 		}
-		land_titled(ctx, r, "legal_rate", row);
+		row.replaces = &config_shipped_rates[at - c->interest.rates];
+		show_rates(row.replaces, was, sizeof(was));
+		show_rates(&row, now, sizeof(now));
+		if (strcmp(was, now) == 0)
+			config_warning(ctx, row.line, "legal_rate \"%d-H%d\" repeats the rates shipped "
+			    "with dunningd (%s): this block can go", row.year, row.half, was);
+		else
+			config_warning(ctx, row.line, "legal_rate \"%d-H%d\" replaces the rates shipped "
+			    "with dunningd (%s) with %s: check them against the arrêté", row.year,
+			    row.half, was, now);
+		*at = row;
 	}
 	qsort(c->interest.rates, c->interest.nrates, sizeof(*c->interest.rates), rate_cmp);
 }

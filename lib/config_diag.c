@@ -67,6 +67,21 @@ config_error(struct config_ctx *ctx, int line, const char *fmt, ...)
 	ctx->nmsgs++;
 }
 
+/* Record a warning at LINE: the file loads, but says something the
+ * operator should read (--check-config prints it). */
+__attribute__((format(printf, 3, 4)))
+void
+config_warning(struct config_ctx *ctx, int line, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	config_push(&ctx->warnings, &ctx->nwarnings, config_msg_text(ctx, line, buf));
+}
+
 /* Quote S for a message. */
 const char *
 config_show(struct config_shown *b, const char *s)
@@ -139,6 +154,9 @@ config_finish(struct config_ctx *ctx, struct config_diag *diag)
 	if (ctx->nerrors > ctx->nmsgs)
 		config_push(&diag->errors, &diag->nerrors,
 		    config_msg_text(ctx, 0, "out of memory"));
+	for (size_t i = 0; i < ctx->nwarnings; i++)
+		config_push(&diag->warnings, &diag->nwarnings, ctx->warnings[i]);
+	free(ctx->warnings);
 	for (size_t i = 0; i < ctx->ntitles; i++)
 		free(ctx->titles[i]);
 	free(ctx->titles);

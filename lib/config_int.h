@@ -116,6 +116,8 @@ struct config_ctx {
 	size_t nerrors;		/* counted even when a message could not be kept */
 	struct config_msg *msgs;
 	size_t nmsgs;
+	char **warnings;	/* "FILE:LINE: …", handed to the diag as they are */
+	size_t nwarnings;
 	struct config_mark *marks;
 	size_t nmarks;
 	struct config_blocks blocks[16];
@@ -145,6 +147,8 @@ struct config_shown {
 char *config_msg_text(const struct config_ctx *ctx, int line, const char *msg);
 __attribute__((format(printf, 3, 4)))
 void config_error(struct config_ctx *ctx, int line, const char *fmt, ...);
+__attribute__((format(printf, 3, 4)))
+void config_warning(struct config_ctx *ctx, int line, const char *fmt, ...);
 const char *config_show(struct config_shown *b, const char *s);
 char *config_keep(struct config_ctx *ctx, const char *s);
 void config_push(char ***v, size_t *n, char *text);

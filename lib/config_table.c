@@ -164,7 +164,8 @@ static const struct config_key threshold_keys[] = {
 	  "write 0 or more, e.g. 5000", .need = "add e.g. amount = 5000" },
 };
 
-/* legal_rate "YYYY-Hn" { … } in interest: one half-year's rates. */
+/* legal_rate "YYYY-Hn" { … } in interest: one half-year's rates, added to
+ * the shipped table (config_shipped_rates[]). */
 static const struct config_key rate_keys[] = {
 	{ "legal_rate", "other_cases", CONFIG_T_PERCENT, NULL,
 	  IN(struct config_legal_rate, other_cases_bp), 0, 10000,
@@ -180,7 +181,8 @@ static const struct config_key rate_keys[] = {
 
 /* The sections in file order, each titled one with the SPEC's default
  * blocks, read when the file declares none of its kind (a file that
- * declares some replaces the whole list). */
+ * declares some replaces the whole list) — but legal_rate, whose rows add
+ * to the shipped ones. */
 const struct config_section config_sections[] = {
 	{ "database", NULL },
 	{ "smtp", NULL },
@@ -199,16 +201,9 @@ const struct config_section config_sections[] = {
 	  " requires_approval = true notify_lawyer = true }\n" },
 	{ "escalation", NULL },
 	{ "interest", NULL },
-	{ "legal_rate", "interest", TABLE(rate_keys),
-	  "interest {\n"
-	  "legal_rate \"2023-H1\" { other_cases = 2.06 individual_creditor = 4.47 }\n"
-	  "legal_rate \"2023-H2\" { other_cases = 4.22 individual_creditor = 6.82 }\n"
-	  "legal_rate \"2024-H1\" { other_cases = 5.07 individual_creditor = 8.01 }\n"
-	  "legal_rate \"2024-H2\" { other_cases = 4.92 individual_creditor = 8.16 }\n"
-	  "legal_rate \"2025-H1\" { other_cases = 3.71 individual_creditor = 7.21 }\n"
-	  "legal_rate \"2025-H2\" { other_cases = 2.76 individual_creditor = 6.65 }\n"
-	  "legal_rate \"2026-H1\" { other_cases = 2.62 individual_creditor = 6.67 }\n"
-	  "}\n" },
+	/* no defaults: the shipped rows (data/legal_rates.conf) are always in
+	 * force, and the file's rows add to them (config_build.c) */
+	{ "legal_rate", "interest", TABLE(rate_keys) },
 	{ "attachments", NULL },
 	{ "templates", NULL },
 	{ "spool", NULL },

@@ -59,6 +59,7 @@ enum digest_section {
 	DIGEST_IN_DOUBT,	/* outcome unknown; for the operator */
 	DIGEST_ESCALATED,	/* handed over since the previous digest */
 	DIGEST_DISPUTED,	/* disputes open for escalation.dispute_reminder_days */
+	DIGEST_NO_RATE,		/* a half-year the legal-rate table lacks (SPEC §2.1) */
 	DIGEST_NSECTIONS
 };
 
@@ -76,6 +77,8 @@ struct digest_item {
 	char *detail;		/* a failure's relay answer or error; NULL when none */
 	int attempts;		/* of a failed reminder */
 	time_t since;		/* scheduled, failed, escalated or disputed at */
+	int year, half;		/* DIGEST_NO_RATE: the half-year missing... */
+	int64_t invoices;	/* ...and the lawyer's open invoices issued in it */
 };
 
 /* An alert claimed for sending.  DETAILS is the row's jsonb (stage,

@@ -15,22 +15,26 @@ typedef __int128 i128;
 /* rate is in 1e-5 % (1e-7 as a fraction), days are over 365. */
 #define RATE_DEN ((i128)10000000 * 365)
 
+const struct config_legal_rate *
+interest_legal_rate(const struct config *cfg, int year, int half)
+{
+	for (size_t i = 0; cfg != NULL && i < cfg->interest.nrates; i++)
+		if (cfg->interest.rates[i].year == year && cfg->interest.rates[i].half == half)
+			return &cfg->interest.rates[i];
+	return NULL;
+}
+
 int
 interest_rate(const struct config *cfg, cal_day issued, int64_t *rate)
 {
-	int y, m, d, half;
+	const struct config_legal_rate *r;
+	int y, m, d;
 
 	cal_to_ymd(issued, &y, &m, &d);
-	half = m <= 6 ? 1 : 2;
-	for (size_t i = 0; i < cfg->interest.nrates; i++) {
-		const struct config_legal_rate *r = &cfg->interest.rates[i];
-
-		if (r->year == y && r->half == half) {
-			*rate = (int64_t)cfg->interest.multiplier_milli * r->other_cases_bp;
-			return 0;
-		}
-	}
-	return INTEREST_NO_RATE;
+	if ((r = interest_legal_rate(cfg, y, m <= 6 ? 1 : 2)) == NULL)
+		return INTEREST_NO_RATE;
+	*rate = (int64_t)cfg->interest.multiplier_milli * r->other_cases_bp;
+	return 0;
 }
 
 int

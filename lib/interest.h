@@ -25,6 +25,11 @@ struct interest_payment {
 	int64_t cents;
 };
 
+/* The row of the legal-rate table in force for half HALF (1 or 2) of
+ * YEAR, or NULL when the table lacks it. */
+const struct config_legal_rate *interest_legal_rate(const struct config *cfg, int year,
+    int half);
+
 /* The annual rate that applies to an invoice issued on ISSUED, in units of
  * 1e-5 % (multiplier_milli × basis points: 1.5 × 2.62 % is 393000).
  * Returns 0, or INTEREST_NO_RATE. */

@@ -278,7 +278,22 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 
 /* The digest's sections, in enum digest_section order. */
 static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
-	"in_doubt", "escalated", "disputed" };
+	"in_doubt", "escalated", "disputed", "no_rate" };
+
+/* A half-year missing from the legal-rate table, for the digest: "second
+ * semestre 2026" / "second half of 2026" (the template says « le » /
+ * "the"), its key "2026-H2", and the lawyer's open invoices issued in it. */
+static json_t *
+no_rate_item(const struct digest_item *it, bool en)
+{
+	char half[64], key[16];
+
+	snprintf(half, sizeof(half), en ? "%s half of %d" : "%s semestre %d",
+	    it->half == 1 ? (en ? "first" : "premier") : "second", it->year);
+	snprintf(key, sizeof(key), "%d-H%d", it->year, it->half);
+	return json_pack("{s:s, s:s, s:I, s:b}", "half", half, "key", key, "invoices",
+	    (json_int_t)it->invoices, "several", it->invoices > 1);
+}
 
 /* The context of a digest. */
 json_t *
@@ -297,6 +312,11 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 
 		if (lists[it->section] == NULL)
 			lists[it->section] = json_array();
+		if (it->section == DIGEST_NO_RATE) {
+			json_decref(o);
+			json_array_append_new(lists[it->section], no_rate_item(it, lawyer_en(cfg)));
+			continue;
+		}
 		json_object_set_new(o, "reminder", it->reminder_id ?
 		    json_integer((json_int_t)it->reminder_id) : json_false());
 		json_object_set_new(o, "number", str(it->number));

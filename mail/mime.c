@@ -58,13 +58,21 @@ utf8_names(InternetAddressList *list)
 		internet_address_set_charset(internet_address_list_get_address(list, i), "utf-8");
 }
 
-/* A text part in UTF-8, quoted-printable so any relay carries it. */
+/* A text part in UTF-8, quoted-printable so any relay carries it.  The
+ * bytes are set as they are: g_mime_text_part_set_text() would convert a
+ * text that fits in ISO-8859-1 (French without "€") to it, under the
+ * charset=utf-8 set here. */
 static GMimeObject *
 text_part(const char *subtype, const char *text)
 {
 	GMimeTextPart *t = g_mime_text_part_new_with_subtype(subtype);
+	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(mem,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
 
-	g_mime_text_part_set_text(t, text);
+	g_mime_part_set_content(GMIME_PART(t), w);
+	g_object_unref(w);
+	g_object_unref(mem);
 	g_mime_text_part_set_charset(t, "utf-8");
 	g_mime_part_set_content_encoding(GMIME_PART(t), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	return GMIME_OBJECT(t);

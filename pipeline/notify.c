@@ -14,6 +14,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "alerts.h"
+#include "rates.h"
 
 #define MAX_ROUNDS 100		/* sessions in one run, at most: the rest waits */
 
@@ -201,6 +202,29 @@ run_alerts(struct notify_pass *n, time_t now, const char *domain, struct outbox_
 	return 0;
 }
 
+/* Append to *ITEMS (*NI of them) the half-years of GAPS (N, per lawyer)
+ * missing for LAWYER's open invoices (SPEC §2.1: the digest says which
+ * half-year is missing and how many invoices lose their interest figure).
+ * Out of memory leaves the digest without them. */
+static void
+add_no_rate(struct digest_item **items, int *ni, const struct rates_gap *gaps, int n,
+    int64_t lawyer)
+{
+	struct digest_item *v;
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += gaps[i].lawyer_id == lawyer;
+	if (k == 0 || (v = realloc(*items, (size_t)(*ni + k) * sizeof(*v))) == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		if (gaps[i].lawyer_id == lawyer)
+			v[(*ni)++] = (struct digest_item){ .section = DIGEST_NO_RATE,
+			    .year = gaps[i].year, .half = gaps[i].half,
+			    .invoices = gaps[i].invoices };
+	*items = v;
+}
+
 /* The day's digest of every lawyer that has none yet. */
 static int
 run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox_msg *msgs,
@@ -208,10 +232,11 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 {
 	cal_day day = cal_local_day(now);
 	struct digest_lawyer *l;
+	struct rates_gap *gaps = NULL;
 	struct store_audit_head head;
 	char head_text[STORE_AUDIT_HEAD_TEXT];
 	size_t k = 0;
-	int nl, y, m, d, rc = 0;
+	int nl, ngaps, y, m, d, rc = 0;
 
 	if ((nl = alerts_digest_lawyers(n->store, day, &l)) <= 0)
 		return nl;
@@ -222,6 +247,13 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 		return -1;
 	}
 	store_audit_head_format(&head, head_text);
+	/* Every lawyer's missing half-years in one statement; without them
+	 * the digests still go. */
+	if ((ngaps = rates_gaps(n->store, n->cfg, &gaps)) < 0) {
+		log_warnx("the half-years missing from the legal-rate table: %s",
+		    store_error(n->store));
+		ngaps = 0;
+	}
 	cal_to_ymd(day, &y, &m, &d);
 	for (int i = 0; i < nl; i++) {
 		struct digest_item *items = NULL;
@@ -231,8 +263,9 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 		if (n->stop != NULL && n->stop(n->stop_arg))
 			break;
 		if ((ni = alerts_digest_items(n->store, l[i].id,
-		    n->cfg->escalation_dispute_reminder_days, &items)) < 0 ||
-		    (took = alerts_digest_take(n->store, &l[i], day, ni)) < 0) {
+		    n->cfg->escalation_dispute_reminder_days, &items)) >= 0)
+			add_no_rate(&items, &ni, gaps, ngaps, l[i].id);
+		if (ni < 0 || (took = alerts_digest_take(n->store, &l[i], day, ni)) < 0) {
 			alerts_digest_items_free(items, ni > 0 ? ni : 0);
 			rc = -1;
 			break;
@@ -261,6 +294,7 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 		}
 	}
 	flush(n, msgs, k);
+	free(gaps);
 	alerts_digest_lawyers_free(l, nl);
 	return rc;
 }

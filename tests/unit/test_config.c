@@ -16,6 +16,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "config_test.h"
+#include "interest.h"
 #include "tap.h"
 
 /* An empty file but for templates.dir: every SPEC §3.2 default. */
@@ -82,6 +83,10 @@ test_defaults(void)
 	    c->interest.rates[6].individual_creditor_bp == 667 &&
 	    c->interest.rates[2].other_cases_bp == 507 && c->interest.rates[3].individual_creditor_bp == 816;
 	tap_ok(ok, "defaults: the legal-rate table 2023-H1 … 2026-H1");
+	ok = true;
+	for (size_t i = 0; i < c->interest.nrates; i++)
+		ok = ok && c->interest.rates[i].line == 0 && c->interest.rates[i].replaces == NULL;
+	tap_ok(ok && d.nwarnings == 0, "defaults: every row shipped, no warning");
 	config_free(c);
 	config_diag_free(&d);
 }
@@ -133,10 +138,12 @@ test_full(void)
 	    c->stages[2].requires_approval && c->approval_from_stage == 1,
 	    "full: stages replace the defaults; 010 is ten; a letter waits for approval");
 	tap_ok(c->interest.multiplier_milli == 1250 && c->interest.start_after_days == 0 &&
-	    c->interest.nrates == 2 && c->interest.rates[0].year == 2025 &&
-	    c->interest.rates[0].half == 2 && c->interest.rates[1].other_cases_bp == 263 &&
-	    c->interest.rates[1].individual_creditor_bp == 667,
-	    "full: rates sorted, 2.625 rounds half-up to 263, 6.674 to 667");
+	    c->interest.nrates == 7 && c->interest.rates[5].year == 2025 &&
+	    c->interest.rates[5].half == 2 && c->interest.rates[5].line > 0 &&
+	    c->interest.rates[6].other_cases_bp == 263 &&
+	    c->interest.rates[6].individual_creditor_bp == 667 && c->interest.rates[6].line > 0,
+	    "full: the file's rates over the shipped ones, sorted, 2.625 rounds half-up to 263, "
+	    "6.674 to 667");
 	tap_ok(c->escalation_after_days == 0 && c->escalation_dispute_reminder_days == 30 &&
 	    c->retention_years == 10 &&
 	    strcmp(c->templates_dir, tpl) == 0, "full: escalation, retention, templates");
@@ -273,6 +280,67 @@ test_date(void)
 	    config_stage_index(c, NULL) == -1, "config_stage_index");
 	tap_ok(config_threshold(c, "eur") == -1 && config_threshold(NULL, "EUR") == -1,
 	    "config_threshold is exact and NULL-safe");
+	config_free(c);
+	config_diag_free(&d);
+}
+
+/* SPEC §2.1: the file's legal_rate rows add to the shipped table; a row of
+ * a shipped half-year replaces it, and a warning says so. */
+static void
+test_rates(void)
+{
+	struct config_diag d = { 0 };
+	struct config *c;
+	const struct config_legal_rate *r;
+	bool ok;
+
+	c = load_text("templates { dir = \"@TPL@\" }\n"
+	    "interest {\n"
+	    "  legal_rate \"2026-H2\" { other_cases = 3.15 individual_creditor = 6.90 }\n"
+	    "}\n", &d);
+	if (!tap_ok(c != NULL && d.nerrors == 0, "rates: one row added loads")) {
+		dump(&d);
+		goto out;
+	}
+	ok = c->interest.nrates == 8;
+	for (size_t i = 0; ok && i < 7; i++)
+		ok = c->interest.rates[i].line == 0 &&
+		    c->interest.rates[i].year == config_shipped_rates[i].year &&
+		    c->interest.rates[i].half == config_shipped_rates[i].half &&
+		    c->interest.rates[i].other_cases_bp == config_shipped_rates[i].other_cases_bp;
+	tap_ok(ok, "rates: adding 2026-H2 keeps the seven shipped rows (got %zu rows)",
+	    c->interest.nrates);
+	r = interest_legal_rate(c, 2026, 2);
+	tap_ok(r != NULL && r->other_cases_bp == 315 && r->individual_creditor_bp == 690 &&
+	    r->line == 3 && r->replaces == NULL && d.nwarnings == 0,
+	    "rates: 2026-H2 from the file's line 3, no warning");
+	r = interest_legal_rate(c, 2024, 1);
+	tap_ok(r != NULL && r->other_cases_bp == 507 && r->line == 0,
+	    "rates: 2024-H1 still shipped, 5.07 %%");
+	config_free(c);
+	config_diag_free(&d);
+
+	c = load_text("templates { dir = \"@TPL@\" }\n"
+	    "interest {\n"
+	    "  legal_rate \"2026-H1\" { other_cases = 2.70 individual_creditor = 6.67 }\n"
+	    "  legal_rate \"2025-H2\" { other_cases = 2.76 individual_creditor = 6.65 }\n"
+	    "}\n", &d);
+	if (!tap_ok(c != NULL && d.nerrors == 0, "rates: shipped half-years given again load")) {
+		dump(&d);
+		goto out;
+	}
+	r = interest_legal_rate(c, 2026, 1);
+	tap_ok(c->interest.nrates == 7 && r != NULL && r->other_cases_bp == 270 && r->line == 3 &&
+	    r->replaces != NULL && r->replaces->other_cases_bp == 262,
+	    "rates: the file's 2026-H1 replaces the shipped one, which it names");
+	tap_ok(d.nwarnings == 2 && strstr(d.warnings[0], ":3: legal_rate \"2026-H1\" replaces the "
+	    "rates shipped with dunningd (other_cases = 2.62 individual_creditor = 6.67) with "
+	    "other_cases = 2.70 individual_creditor = 6.67") != NULL &&
+	    strstr(d.warnings[1], ":4: legal_rate \"2025-H2\" repeats the rates shipped with "
+	    "dunningd") != NULL, "rates: a warning for each, naming its line");
+	if (d.nwarnings != 2)
+		dump(&d);
+out:
 	config_free(c);
 	config_diag_free(&d);
 }
@@ -435,6 +503,11 @@ test_shipped_keys(const char *path)
 
 			if (strcmp(k->section, s->name) != 0)
 				continue;
+			/* the rows are built in (data/legal_rates.conf): the file
+			 * shows the form of one in a comment */
+			if (strcmp(s->name, "legal_rate") == 0 &&
+			    strstr(text, "#   legal_rate \"") != NULL && strstr(text, k->name) != NULL)
+				continue;
 			snprintf(word, sizeof(word), " %s ", k->name);
 			if (k->type == CONFIG_T_REFUSED ? strstr(text, word) != NULL :
 			    shipped_has(text, s->name, s->keys != NULL, k->name))
@@ -463,6 +536,7 @@ main(int argc, char **argv)
 	test_shipped(shipped);
 	test_restart_keys();
 	test_date();
+	test_rates();
 	test_table();
 	test_shipped_keys(shipped);
 	remove_tree();

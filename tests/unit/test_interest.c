@@ -10,9 +10,9 @@
 #include "tap.h"
 
 static struct config_legal_rate rates[] = {
-	{ 2025, 1, 371, 721 },
-	{ 2025, 2, 276, 665 },
-	{ 2026, 1, 262, 667 },
+	{ .year = 2025, .half = 1, .other_cases_bp = 371, .individual_creditor_bp = 721 },
+	{ .year = 2025, .half = 2, .other_cases_bp = 276, .individual_creditor_bp = 665 },
+	{ .year = 2026, .half = 1, .other_cases_bp = 262, .individual_creditor_bp = 667 },
 };
 
 static struct config cfg = {
