@@ -32,6 +32,8 @@ UPDATE = os.environ.get('DUNNING_GOLDEN_UPDATE') == '1'
 DAYS = {'j03': ('j3', '2026-03-05'), 'j10': ('j10', '2026-03-12'),
         'j30': ('j30', '2026-04-01'), 'j45': ('j45', '2026-04-16')}
 APPROVED_AT = at('2026-04-16', '17:00')
+# The case whose HTML parts of j03 and j10 are kept too.
+HTML_CASE = ('fr', 'professional', 'several')
 
 # (language, kind, how many): a client each, its own address.
 CASES = [
@@ -114,6 +116,9 @@ def run_all(env):
         for email, (lang, kind, many) in clients.items():
             assert email in sent, (stage, email, list(sent))
             out['%s/%s-%s-%s.txt' % (lang, stage, kind, many)] = mail_text(sent[email])
+            if (lang, kind, many) == HTML_CASE and stage != 'j30':
+                html = sent[email].msg.get_body(preferencelist=('html',)).get_content()
+                out['%s/%s-%s-%s.html' % (lang, stage, kind, many)] = html.replace('\r\n', '\n')
     lawyer = env.lawyer_mails()
     watch = [m for m in lawyer if '2 factures de Dupuis' in m.subject]
     assert watch, [m.subject for m in lawyer]
@@ -143,5 +148,5 @@ def test_golden_texts(env):
     assert not problems, '\n'.join(problems)
     # Every golden file is still produced: none left over from a case removed.
     on_disk = {os.path.relpath(os.path.join(d, f), GOLDEN)
-               for d, _, fs in os.walk(GOLDEN) for f in fs if f.endswith('.txt')}
+               for d, _, fs in os.walk(GOLDEN) for f in fs if f.endswith(('.txt', '.html'))}
     assert on_disk == set(out), sorted(on_disk ^ set(out))
