@@ -12,6 +12,7 @@ The lawyers are never offered « action en justice » for fees (finding
 5).  « jointe » / "attached" only when the PDFs go with the message
 (finding 9)."""
 import os
+import re
 
 from harness import at
 from test_month import gmime_check
@@ -65,19 +66,28 @@ def test_french_subject_text_and_html_have_no_break_spaces(env, tmp_path):
 
 
 def test_french_lawyer_alert_has_no_break_spaces(env, tmp_path):
-    """The lawyers' alert (French firm): « Dossier à surveiller : facture
-    n° … » with U+00A0, valid MIME; its text too."""
+    """The lawyers' alerts (French firm): « Dossier à surveiller : facture
+    n° … » with U+00A0, and a subject holding a client named « Typo » :
+    Conseil (guillemets and a colon from the data): no-break spaces inside
+    the guillemets and before the colons, in valid encoded words (Python
+    and GMime); the texts too."""
     c = env.client('compta@alerte.example', company='Alerte SARL')
     env.invoice('F-1811', c, '2026-03-02')
+    g = env.client('compta@guillemets.example', company='« Typo » : Conseil')
+    env.invoice('F-1812', g, '2026-03-02')
+    env.invoice('F-1813', g, '2026-03-02')
     env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
-    alerts = [m for m in env.lawyer_mails() if m.subject.startswith('Dossier')]
-    assert alerts, [x.subject for x in env.lawyer_mails()]
-    a = alerts[0]
-    assert a.subject == ('Dossier à surveiller' + NBSP + ': facture n°' + NBSP + 'F-1811'), \
-        repr(a.subject)
-    assert ' :' not in a.body and 'n° ' not in a.body, a.body
-    clean_mime(a)
-    gmime_check(tmp_path, [a])
+    alerts = {m.subject: m for m in env.lawyer_mails() if m.subject.startswith('Dossier')}
+    one = 'Dossier à surveiller' + NBSP + ': facture n°' + NBSP + 'F-1811'
+    two = ('Dossier à surveiller' + NBSP + ': 2 factures de «' + NBSP + 'Typo' + NBSP + '»' +
+           NBSP + ': Conseil')
+    assert set(alerts) == {one, two}, [repr(x) for x in alerts]
+    for a in alerts.values():
+        assert ' :' not in a.body and 'n° ' not in a.body and '« ' not in a.body, a.body
+        clean_mime(a)
+    head = alerts[two].raw.split('\r\n\r\n')[0]
+    assert re.search(r'^Subject: .*=\?', head, re.M | re.I), head
+    gmime_check(tmp_path, list(alerts.values()))
 
 
 def test_j03_and_j10_speak_of_several_invoices_in_the_plural(env):
