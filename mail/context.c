@@ -28,6 +28,14 @@ context_client_name(const struct send_group *g)
 	return s;
 }
 
+/* Does IT's PDF go with its message?  Only with
+ * attachments.attach_invoice_pdf on and a path (mime.c's body_parts). */
+bool
+context_attached(const struct config *cfg, const struct send_item *it)
+{
+	return cfg->attachments.attach_invoice_pdf && it->pdf_path != NULL && *it->pdf_path;
+}
+
 /* Add an amount formatted for LANG. */
 static void
 set_amount(json_t *o, const char *key, int64_t cents, const char *cur, const char *lang)
@@ -77,7 +85,7 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	json_t *address = json_array();
 	const char *payment_url = NULL;
 	int64_t total = 0, interest_total = 0, cents, rate, common_rate = -1;
-	bool interest_known = true;
+	bool interest_known = true, attached = g->nitems > 0;
 	char *name = context_client_name(g), buf[64], *line;
 
 	json_object_set_new(client, "name", str(name));
@@ -134,6 +142,10 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 			json_object_set_new(inv, "interest_rate", json_false());
 			interest_known = false;
 		}
+		/* Its PDF goes with the message (mime.c): the texts say
+		 * "attached" only then (issue 18, finding 9). */
+		json_object_set_new(inv, "attached", json_boolean(context_attached(cfg, it)));
+		attached = attached && context_attached(cfg, it);
 		json_array_append_new(invoices, inv);
 		total += it->balance_cents;
 		if (payment_url == NULL && it->payment_url != NULL && *it->payment_url)
@@ -145,6 +157,7 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	set_amount(ctx, "total_balance", total, g->currency, lang);
 	json_object_set_new(ctx, "payment_url", payment_url ? str(payment_url) :
 	    json_false());
+	json_object_set_new(ctx, "attached", json_boolean(attached));
 
 	/* The recovery indemnity: between professionals only (L.441-10). */
 	if (pro)

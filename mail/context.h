@@ -18,6 +18,11 @@
 /* The context of SPEC §3.4 for G at NOW. */
 json_t *context_client(const struct config *cfg, const struct send_group *g, time_t now);
 
+/* Does IT's PDF go with its message (attachments.attach_invoice_pdf
+ * and a path)?  The context's "attached" (every invoice's PDF goes with
+ * it) and each invoice's say so, so a text says "attached" only then. */
+bool context_attached(const struct config *cfg, const struct send_item *it);
+
 /* The name G's client is addressed by (the company, or first and last
  * name), malloc'ed. */
 char *context_client_name(const struct send_group *g);

@@ -1,7 +1,8 @@
 /*
  * letter — the formal notice laid out on A4 with Pango, written as PDF by
- * Cairo, once every text is made safe to lay out (letter_clean(), French
- * typography in the body); what it says comes from letter_content.c.
+ * Cairo, once every text is made safe to lay out (letter_clean()); what
+ * it says comes from letter_content.c, its French typography from
+ * mail/templates.c (typo_french(), as for every French text).
  *
  * No markup is ever parsed: every text goes to pango_layout_set_text()
  * after letter_clean(), and bold is a font, so a name such as "<b>&" is
@@ -85,27 +86,6 @@ letter_clean(const char *text, bool keep_lines)
 	return res;
 }
 
-/* French typography in place of the template's plain spaces: no line
- * break before ":" ";" "!" "?" "»", after "«", nor between "n°" and its
- * number.  Malloc'ed. */
-static char *
-french_spaces(const char *text)
-{
-	static const char *const glue[][2] = {
-		{ " :", "\u00a0:" }, { " ;", "\u00a0;" }, { " !", "\u00a0!" },
-		{ " ?", "\u00a0?" }, { " »", "\u00a0»" }, { "« ", "«\u00a0" },
-		{ "n° ", "n°\u00a0" },
-	};
-	GString *s = g_string_new(text);
-	char *res;
-
-	for (size_t i = 0; i < sizeof(glue) / sizeof(glue[0]); i++)
-		g_string_replace(s, glue[i][0], glue[i][1], 0);
-	res = strdup(s->str);
-	g_string_free(s, TRUE);
-	return res;
-}
-
 /* Free the cleaned texts. */
 static void
 letter_texts_free(struct letter_texts *t)
@@ -120,13 +100,13 @@ letter_texts_free(struct letter_texts *t)
 	free(t->recipient);
 }
 
-/* Clean every text of L into T (the body with French typography).  0, or
+/* Clean every text of L into T (the body's French typography is the
+ * template's, typo_french() in mail/templates.c).  0, or
  * -1 when out of memory, T then holding nothing to free. */
 static int
 letter_texts_clean(const struct letter *l, struct letter_texts *t)
 {
 	GString *r = g_string_new(NULL);
-	char *body;
 
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < l->nrecipient && i < LETTER_MAX_RECIPIENT; i++) {
@@ -146,9 +126,7 @@ letter_texts_clean(const struct letter *l, struct letter_texts *t)
 	t->firm_phone = letter_clean(l->firm_phone, false);
 	t->date_line = letter_clean(l->date_line, false);
 	t->mention = letter_clean(l->mention, false);
-	if ((body = letter_clean(l->body, true)) != NULL)
-		t->body = french_spaces(body);
-	free(body);
+	t->body = letter_clean(l->body, true);
 	t->title = letter_clean(l->title, false);
 	if (t->recipient == NULL || t->firm_name == NULL || t->firm_address == NULL ||
 	    t->firm_phone == NULL || t->date_line == NULL || t->mention == NULL ||

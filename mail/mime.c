@@ -164,7 +164,7 @@ body_parts(const struct config *cfg, const struct send_group *g, const char *tex
 	for (size_t i = 0; cfg->attachments.attach_invoice_pdf && i < g->nitems; i++) {
 		GMimeObject *pdf;
 
-		if (g->items[i].pdf_path == NULL || *g->items[i].pdf_path == '\0')
+		if (!context_attached(cfg, &g->items[i]))
 			continue;
 		if ((pdf = pdf_part(cfg, &g->items[i], err, errlen)) == NULL) {
 			if (mixed != NULL)

@@ -17,6 +17,7 @@
 #include "file.h"
 #include "template.h"
 #include "templates.h"
+#include "typo.h"
 
 #define NLANGS CONFIG_TEMPLATE_NLANGS
 #define MAX_PARTIALS 16
@@ -37,6 +38,7 @@ struct templates {
 	int npartials[NLANGS];
 	/* the lawyer's mail, French: templates_lawyer_load() */
 	struct template *lawyer[TEMPLATES_LAWYER_KINDS][TEMPLATES_HTML];
+	bool lawyer_fr;		/* ...in French (firm.language) */
 };
 
 /* Partials of a language: files "_NAME.txt" beside the templates. */
@@ -288,6 +290,23 @@ templates_free(struct templates *ts)
 	free(ts);
 }
 
+/* OUT, a text just rendered, with French typography when FR (typo.h):
+ * the one place every French text passes, the client's and the
+ * lawyer's, subject, text, HTML and letter alike.  OUT is consumed; NULL
+ * with ERR set when out of memory. */
+static char *
+typography(char *out, bool fr, bool markup, char *err, size_t errlen)
+{
+	char *t;
+
+	if (out == NULL || !fr)
+		return out;
+	if ((t = typo_french(out, markup)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	free(out);
+	return t;
+}
+
 /* Index of the message's language, falling back to French when the
  * firm ships no set for it. */
 static int
@@ -319,7 +338,7 @@ templates_render(const struct templates *ts, const struct send_group *g, enum te
 		snprintf(err, errlen, "template %s/%s.%s: %s", langs[l], ts->name[g->stage],
 		    suffixes[p], template_error_text(&te, why, sizeof(why)));
 	}
-	return out;
+	return typography(out, l == 0, p == TEMPLATES_HTML, err, errlen);
 }
 
 /* The letter: the text template rendered, as a document. */
@@ -383,6 +402,7 @@ int
 templates_lawyer_load(struct templates *ts, const struct config *cfg, char *err,
     size_t errlen)
 {
+	ts->lawyer_fr = strcmp(cfg->firm.language, "fr") == 0;
 	for (int k = 0; k < TEMPLATES_LAWYER_KINDS; k++) {
 		json_t *sample = lawyer_sample(cfg, (enum templates_lawyer)k);
 
@@ -442,5 +462,5 @@ templates_lawyer_render(const struct templates *ts, enum templates_lawyer which,
 		snprintf(err, errlen, "template %s.%s: %s", lawyer_names[which], suffixes[p],
 		    template_error_text(&te, why, sizeof(why)));
 	}
-	return out;
+	return typography(out, ts->lawyer_fr, false, err, errlen);
 }

@@ -274,7 +274,7 @@ def test_preview_is_the_message_the_daemon_then_sends(env):
                              '2026-03-06 10:00 (Europe/Paris)' % rems[1]['id'])
     assert pre[0].endswith('with 2 invoices: F-150, F-151')
     assert h['To'] == 'Société Générale des Eaux <groupe@client.example>'
-    assert h['Subject'] == 'Rappel : 2 notes d\'honoraires en attente de règlement'
+    assert h['Subject'] == 'Rappel\u00a0: 2 notes d\'honoraires en attente de règlement'
     assert h['Reply-To'] == 'eloise.brule@cabinet.example'
     assert h['From'] == 'Cabinet Test <relances@cabinet.example>'
     assert 'Madame, Monsieur,' in body and 'F-150' in body and 'F-151' in body

@@ -165,7 +165,7 @@ def test_messages_are_well_formed(env):
     assert m.msg.get_content_type() == 'multipart/alternative'
     assert [p.get_content_type() for p in m.msg.iter_parts()] == ['text/plain', 'text/html']
     assert all(p.get_content_charset() == 'utf-8' for p in m.msg.iter_parts())
-    assert m.subject == "Rappel : note d'honoraires n° F-940 arrivée à échéance"
+    assert m.subject == "Rappel\u00a0: note d'honoraires n°\u00a0F-940 arrivée à échéance"
     assert m.date == instant('2026-03-05', '10:00')
     assert m.message_id == env.reminders('F-940')['j3']['message_id']
     assert m.message_id.startswith('<') and m.message_id.endswith('>')

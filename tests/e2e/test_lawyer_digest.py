@@ -134,19 +134,19 @@ def test_digest_over_a_replayed_month(make_env):
             m = got[0]
             assert digest_sections(m) == want, (day, who, m.body)
             n = sum(len(v) for v in want.values())
-            assert m.subject == ('Relances : %d élément demande votre attention' % n if n == 1
-                                 else 'Relances : %d éléments demandent votre attention' % n)
+            assert m.subject == ('Relances\u00a0: %d élément demande votre attention' % n if n == 1
+                                 else 'Relances\u00a0: %d éléments demandent votre attention' % n)
             assert m.date == instant(day, '10:00')
             assert m.message_id == '<dunning-lawyer.digest.%d.%s@cabinet.example>' % (
                 bob if who == 'bob' else env._default_lawyer(), day.strftime('%Y%m%d'))
         got_alerts += [(day.isoformat(), m.rcpt, m.subject) for m in new
                        if '.alert.' in m.message_id]
     assert got_alerts == [
-        ('2026-04-08', ALICE, 'Dossier à surveiller : facture n° H-1'),
-        ('2026-04-10', BOB, 'Passage en phase contentieuse : facture n° E-1'),
-        ('2026-04-16', ALICE, 'Relance non délivrée : facture n° X-1'),
-        ('2026-04-27', BOB, 'Fin des relances automatiques : facture n° E-1'),
-        ('2026-04-29', ALICE, 'Dossier à surveiller : facture n° D-1'),
+        ('2026-04-08', ALICE, 'Dossier à surveiller\u00a0: facture n°\u00a0H-1'),
+        ('2026-04-10', BOB, 'Passage en phase contentieuse\u00a0: facture n°\u00a0E-1'),
+        ('2026-04-16', ALICE, 'Relance non délivrée\u00a0: facture n°\u00a0X-1'),
+        ('2026-04-27', BOB, 'Fin des relances automatiques\u00a0: facture n°\u00a0E-1'),
+        ('2026-04-29', ALICE, 'Dossier à surveiller\u00a0: facture n°\u00a0D-1'),
     ]
     # One (lawyer, day) row per business day and lawyer, whatever the count.
     assert env.count('dunning.lawyer_digest', "day BETWEEN '2026-04-01' AND '2026-04-30'") == 42
@@ -174,7 +174,7 @@ def test_digest_lines_say_what_and_why(make_env):
     assert [m.date for m in ds] == [instant('2026-03-30', '09:00'), instant('2026-04-01', '09:05')]
     m = ds[1]
     assert m.rcpt == ALICE
-    assert m.subject == 'Relances : 2 éléments demandent votre attention'
+    assert m.subject == 'Relances\u00a0: 2 éléments demandent votre attention'
     rid = env.reminders('G-1')['j30']['id']
     text = norm_spaces(m.body)
     assert 'Voici le point du mercredi 1er avril 2026 sur les relances' in text
@@ -186,4 +186,4 @@ def test_digest_lines_say_what_and_why(make_env):
     ]
     assert 'Contestations ouvertes depuis 3 jours ou plus (1) :' in text
     assert 'divorce' not in m.raw and 'privés' not in text
-    assert ds[0].subject == 'Relances : 1 élément demande votre attention'
+    assert ds[0].subject == 'Relances\u00a0: 1 élément demande votre attention'

@@ -35,7 +35,7 @@ def test_j30_sent_alerts_the_lawyer_once_in_french(env):
     env.cycle(at('2026-04-02', '10:00'))
     (m,) = env.lawyer_mails()
     assert m.rcpt == 'claire.roux@cabinet.example' and m.envelope_rcpt == [m.rcpt]
-    assert m.subject == 'Dossier à surveiller : facture n° F-2026-0042'
+    assert m.subject == 'Dossier à surveiller\u00a0: facture n°\u00a0F-2026-0042'
     assert m.msg['To'].addresses[0].display_name == 'Maître Claire Roux'
     assert m.msg['From'].addresses[0].addr_spec == 'relances@cabinet.example'
     assert m.msg['Auto-Submitted'] == 'auto-generated'
@@ -69,10 +69,10 @@ def test_grouped_j30_is_one_alert_listing_every_invoice(env):
     env.replay_on(['2026-03-05', '2026-03-12', '2026-04-01'])
     (m,) = env.lawyer_mails()
     assert m.rcpt == ALICE
-    assert m.subject == 'Dossier à surveiller : 2 factures de Groupe Dupont SA'
+    assert m.subject == 'Dossier à surveiller\u00a0: 2 factures de Groupe Dupont SA'
     assert item_lines(m) == ['- facture n° F-11 (dossier D-F-11) : reste dû 100,00 €',
                              '- facture n° F-12 : reste dû 250,50 €']
-    assert 'pour les factures suivantes :' in m.body
+    assert 'pour les factures suivantes :' in m.text
     assert env.count('dunning.lawyer_alert') == 1
 
 
@@ -88,7 +88,7 @@ def test_letter_written_tells_the_lawyer_where_it_is(env):
     before = len(alerts(env))
     env.cycle(at('2026-04-17', '10:00'))
     (m,) = alerts(env)[before:]
-    assert m.subject == 'Passage en phase contentieuse : facture n° F-45'
+    assert m.subject == 'Passage en phase contentieuse\u00a0: facture n°\u00a0F-45'
     (path,) = re.findall(r'^  (/\S+)$', m.body, re.M)
     assert os.path.dirname(path) == env.spool and os.path.exists(path)
     assert env.reminders('F-45')['j45']['state'] == 'sent'
@@ -115,7 +115,7 @@ def test_rejected_address_alerts_without_quoting_it(make_env):
     env.cycle(at('2026-03-05', '11:00'))
     (m,) = alerts(env)
     assert m.rcpt == ALICE
-    assert m.subject == 'Relance non délivrée : facture n° F-55'
+    assert m.subject == 'Relance non délivrée\u00a0: facture n°\u00a0F-55'
     text = norm_spaces(m.body)
     assert ("La relance de l'étape j3 destinée à Refus SA n'a pas pu être délivrée le "
             "5 mars 2026 :") in text
@@ -133,7 +133,7 @@ def test_missing_client_address_alerts_in_french(env):
     env.invoice('F-56', c, '2026-03-02')
     env.cycle(at('2026-03-05', '10:00'))
     (m,) = alerts(env)
-    assert m.subject == 'Relance non délivrée : facture n° F-56'
+    assert m.subject == 'Relance non délivrée\u00a0: facture n°\u00a0F-56'
     assert "le client n'a pas d'adresse électronique" in m.body
 
 
@@ -176,7 +176,7 @@ def test_escalation_alerts_and_no_client_message_ever_leaves_again(env):
     assert esc['details'].pop('real_at')
     assert esc['details'] == {'last_stage': 'j45', 'after_days': 15}
     (m,) = [x for x in alerts(env) if 'Fin des relances' in x.subject]
-    assert m.subject == 'Fin des relances automatiques : facture n° F-90'
+    assert m.subject == 'Fin des relances automatiques\u00a0: facture n°\u00a0F-90'
     assert m.date == instant('2026-05-04', '10:00')        # Friday 1 May: holiday
     text = norm_spaces(m.body)
     assert ('La facture suivante de Fin de Course SA reste impayée 15 jours après la '
@@ -188,7 +188,7 @@ def test_escalation_alerts_and_no_client_message_ever_leaves_again(env):
     assert a[:2] == ('escalated', 'sent')
     # The digest of that Monday names it, once; not the next day's.
     (d,) = [x for x in digests(env) if x.date == instant('2026-05-04', '10:00')]
-    assert 'Dossiers sortis des relances automatiques (1) :' in d.body
+    assert 'Dossiers sortis des relances automatiques (1) :' in d.text
     assert 'facture n° F-90 (dossier D-F-90), Fin de Course SA, reste dû 900,00 € ; remis le ' \
         '2 mai 2026 après l\'étape j45' in norm_spaces(d.body)
     client_mails, letters = len(env.mails()), len(env.letters())
@@ -247,8 +247,8 @@ def test_running_daemon_tells_the_lawyer_once(make_env):
         mark = d.wait_log(r'cycle 2026-04-01', after=mark + 1)
     assert d.stop() == 0
     assert sorted(m.subject for m in env.lawyer_mails()) == [
-        'Dossier à surveiller : facture n° V-1',
-        'Relances : 1 élément demande votre attention']
+        'Dossier à surveiller\u00a0: facture n°\u00a0V-1',
+        'Relances\u00a0: 1 élément demande votre attention']
     assert all(m.rcpt == ALICE for m in env.lawyer_mails())
 
 def test_two_daemons_do_not_duplicate_alerts_or_digests(env):
@@ -366,7 +366,7 @@ def test_alerts_wait_for_the_send_window(env):
     assert len(env.lawyer_mails()) == alerts_before
     env.cycle(at('2026-04-17', '09:00'))             # the letter, then its alert
     new = env.lawyer_mails()[alerts_before:]
-    assert [m.subject for m in new] == ['Passage en phase contentieuse : facture n° W-1']
+    assert [m.subject for m in new] == ['Passage en phase contentieuse\u00a0: facture n°\u00a0W-1']
     env.cycle(at('2026-05-02', '11:00'))             # Saturday: escalated, told Monday
     assert env.audit('escalated', 'W-1')
     assert len(env.lawyer_mails()) == alerts_before + 1
@@ -376,8 +376,8 @@ def test_alerts_wait_for_the_send_window(env):
     env.cycle(at('2026-05-04', '09:00'))
     last = env.lawyer_mails()[alerts_before + 1:]
     assert sorted(m.subject for m in last) == [
-        'Fin des relances automatiques : facture n° W-1',
-        'Relances : 1 élément demande votre attention']
+        'Fin des relances automatiques\u00a0: facture n°\u00a0W-1',
+        'Relances\u00a0: 1 élément demande votre attention']
     assert all(m.date == instant('2026-05-04', '09:00') for m in last)
 
 
@@ -394,7 +394,7 @@ def test_header_injection_through_names_and_numbers(env):
         assert m.internal and m.envelope_rcpt == ['eve@cabinet.example']
         assert m.msg['Bcc'] is None and 'espion' not in str(m.msg['To'])
         assert len(m.msg.get_all('Subject')) == 1 and '\n' not in m.subject
-    assert ms[0].subject.startswith('Relance non délivrée : facture n° F-1 ')
+    assert ms[0].subject.startswith('Relance non délivrée\u00a0: facture n°\u00a0F-1 ')
     assert "un nom contient un caractère de contrôle" in ms[0].body
 
 

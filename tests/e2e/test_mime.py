@@ -109,7 +109,7 @@ def test_odd_names_parse_without_defects_and_inject_nothing(env):
         if decoded_rfc2047(m, 'To').startswith('=?') or '=?' in name or not name.isascii():
             assert decoded_rfc2047(m, 'To') == name + ' <odd%d@client.example>' % i
         assert 'evil.example' not in str(m.msg['To']).replace(name, '')
-        assert m.subject == "Rappel : note d'honoraires n° F-50%02d arrivée à échéance" % i
+        assert m.subject == "Rappel\u00a0: note d'honoraires n°\u00a0F-50%02d arrivée à échéance" % i
     for r in env.reminders():
         assert r['state'] == 'sent', r
 
@@ -129,7 +129,7 @@ def test_odd_invoice_numbers_in_subject(env):
     for i, n in enumerate(numbers):
         m = mails['num%d@client.example' % i]
         assert_clean(m, 'num%d@client.example' % i)
-        assert m.subject == "Rappel : note d'honoraires n° %s arrivée à échéance" % n
+        assert m.subject == "Rappel\u00a0: note d'honoraires n°\u00a0%s arrivée à échéance" % n
 
 
 def test_control_characters_in_names_fail_alone(env):

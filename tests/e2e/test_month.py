@@ -14,6 +14,22 @@ from test_mime import ODD_NAMES, attach_pdfs, pdf_bytes, write_pdf
 MIME_CHECK = from_meson('DUNNING_MIME_CHECK')
 
 
+def gmime_check(tmp_path, mails):
+    """tests/unit/mime_check.c on the very bytes the relay received of
+    MAILS (written under TMP_PATH): no problem in any."""
+    assert MIME_CHECK and os.access(MIME_CHECK, os.X_OK), 'DUNNING_MIME_CHECK not built'
+    paths = []
+    for i, m in enumerate(mails):
+        p = tmp_path / ('%03d.eml' % i)
+        p.write_bytes(m.raw.encode('ascii'))
+        paths.append(str(p))
+    r = subprocess.run([MIME_CHECK] + paths, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == len(paths) and all(l.endswith(' parts') for l in lines), r.stdout
+
+
 def portfolio(env):
     """About twenty clients whose invoices reach every stage in the month."""
     brule = env.lawyer('Maître Éloïse Brûlé', 'eloise.brule@cabinet.example')
@@ -96,16 +112,7 @@ def test_a_month_of_mail_parses_clean_in_python_and_gmime(env, tmp_path):
                 part.get_content()          # decodes, or raises
 
     # GMime, on the very bytes the relay received.
-    paths = []
-    for i, m in enumerate(mails):
-        p = tmp_path / ('%03d.eml' % i)
-        p.write_bytes(m.raw.encode('ascii'))
-        paths.append(str(p))
-    r = subprocess.run([MIME_CHECK] + paths, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=120)
-    assert r.returncode == 0, r.stdout + r.stderr
-    lines = r.stdout.splitlines()
-    assert len(lines) == len(paths) and all(l.endswith(' parts') for l in lines), r.stdout
+    gmime_check(tmp_path, mails)
 
 
 def test_mime_check_reports_what_gmime_objects_to(tmp_path):

@@ -137,7 +137,7 @@ def test_english_client_gets_english_j3(env):
     assert ('invoice no.&nbsp;<strong>E-1</strong> (your matter D-E-1), issued on 31 January '
             '2026, due on 2 March 2026: <strong>€1,234.56</strong>') in html.get_content()
     f = mails['francais@client.example']
-    assert f.subject.startswith("Rappel : note d'honoraires n° E-2")
+    assert f.subject.startswith("Rappel\u00a0: note d'honoraires n°\u00a0E-2")
     assert ("note d'honoraires n° E-2 (votre dossier D-E-2), émise le 31 janvier 2026, "
             "échue le 2 mars 2026 : 1 234,56 €") in f.text
     assert 'Dear' not in f.text
