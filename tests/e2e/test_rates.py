@@ -132,7 +132,7 @@ def test_digest_says_which_half_year_is_missing_and_how_many_invoices(make_env):
     env.cycle(NOW)
     (m,) = digests(env)
     assert m.rcpt == ALICE
-    assert m.subject == 'Relances : 2 éléments demandent votre attention'
+    assert m.subject == 'Relances\u00a0: 2 éléments demandent votre attention'
     assert ("Taux de l'intérêt légal manquant pour le second semestre 2022\u00a0: 1 facture "
             "sans montant d'intérêts.\n"
             "Taux de l'intérêt légal manquant pour le second semestre 2026\u00a0: 3 factures "
