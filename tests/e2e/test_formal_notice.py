@@ -83,8 +83,9 @@ def test_individual_without_clause_gets_no_interest_figure_and_the_mediator(make
             "La décision du bâtonnier pourra être rendue exécutoire par ordonnance du "
             "président du tribunal judiciaire (article 178 du même décret).",
             "articles L. 612-1 et L. 616-1 du Code de la consommation",
-            "médiateur de la consommation de la profession d'avocat : Médiateur de la "
-            "consommation de la profession d'avocat, https://mediateur-consommation-avocat.fr",
+            "recourir gratuitement au médiateur de la consommation de la profession : "
+            "Médiateur de la consommation de la profession d'avocat, "
+            "https://mediateur-consommation-avocat.fr.",
             "IBAN FR76 3000 6000 0112 3456 7890 189, BIC AGRIFRPP"]:
         assert phrase in t, (phrase, t)
     for absent in ('convention', 'fois le taux', 'intérêts de retard courus', 'indemnité',
