@@ -95,6 +95,9 @@ struct config {
 		char *address;
 		char *phone;
 		char *signature;
+		char *bar;		/* « barreau de Paris »: the formal notice (SPEC §2.1) */
+		char *iban, *bic;	/* shown for payment by transfer; "" none */
+		char *mediator;	/* the consumer mediator, named to individuals */
 		char language[3];	/* "fr" or "en": the lawyers' alerts and digest */
 	} firm;
 
@@ -121,6 +124,8 @@ struct config {
 	struct {
 		int multiplier_milli;	/* 1.5 is 1500 */
 		int start_after_days;
+		/* SPEC §2.1: the floor for professional clients, 0 off */
+		int professional_min_milli;
 		struct config_legal_rate *rates;	/* sorted by (year, half) */
 		size_t nrates;
 	} interest;

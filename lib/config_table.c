@@ -95,6 +95,10 @@ const struct config_key config_keys[] = {
 	{ "firm", "address", CONFIG_T_STR, "", AT(firm.address) },
 	{ "firm", "phone", CONFIG_T_STR, "", AT(firm.phone) },
 	{ "firm", "signature", CONFIG_T_STR, "", AT(firm.signature) },
+	{ "firm", "bar", CONFIG_T_STR, "", AT(firm.bar) },
+	{ "firm", "iban", CONFIG_T_STR, "", AT(firm.iban) },
+	{ "firm", "bic", CONFIG_T_STR, "", AT(firm.bic) },
+	{ "firm", "mediator", CONFIG_T_STR, "", AT(firm.mediator) },
 	{ "firm", "language", CONFIG_T_TEXT, "fr", AT(firm.language),
 	  .hint = "write \"fr\" or \"en\"", .choices = language_choices },
 
@@ -123,6 +127,9 @@ const struct config_key config_keys[] = {
 	  1, 100000, "write a factor above 0, at most 100, e.g. 1.5" },
 	{ "interest", "start_after_days", CONFIG_T_INT, "30", AT(interest.start_after_days),
 	  0, 3650, DAYS },
+	{ "interest", "professional_min_multiplier", CONFIG_T_FACTOR, "0",
+	  AT(interest.professional_min_milli), 0, 100000,
+	  "write 0 (off) or a factor, at most 100, e.g. 3" },
 
 	/* SPEC rule 9: invoices' PDFs are read only when switched on, only
 	 * from inside dir (mail/mime.c) */

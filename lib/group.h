@@ -34,6 +34,12 @@ struct send_item {
 	bool approved;		/* was approved: a retry goes back to approved */
 	struct interest_payment *payments;	/* the invoice's, oldest first: late interest */
 	size_t npayments;
+	/* Its fee agreement (SPEC §2 rule 13): signed, with the interest
+	 * clause, no legal aid; its multiplier (thousandths) and start days,
+	 * -1 when the agreement leaves them to the interest defaults. */
+	bool interest_clause;
+	int agreement_multiplier_milli;
+	int agreement_start_days;
 };
 
 /* What one message needs: the client, the lawyer, the invoices. */

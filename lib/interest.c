@@ -38,21 +38,22 @@ interest_rate(const struct config *cfg, cal_day issued, int64_t *rate)
 }
 
 int
-interest_accrued(const struct config *cfg, cal_day issued, int64_t amount_cents,
-    const struct interest_payment *pays, size_t n, cal_day until, int64_t *out_cents)
+interest_accrued_terms(const struct config *cfg, const struct interest_terms *t,
+    cal_day issued, int64_t amount_cents, const struct interest_payment *pays, size_t n,
+    cal_day until, int64_t *out_cents)
 {
 	int64_t rate;
 	cal_day from, next;
 	i128 acc = 0, v;
 	int rc;
 
-	if (cfg == NULL || out_cents == NULL || issued == CAL_NONE || until == CAL_NONE ||
-	    (n > 0 && pays == NULL))
+	if (cfg == NULL || t == NULL || out_cents == NULL || issued == CAL_NONE ||
+	    until == CAL_NONE || (n > 0 && pays == NULL))
 		return -1;
-	if ((rc = interest_rate(cfg, issued, &rate)) != 0)
+	if ((rc = interest_rate_terms(cfg, t, issued, &rate)) != 0)
 		return rc;
 	*out_cents = 0;
-	from = issued + cfg->interest.start_after_days;
+	from = issued + t->start_days;
 
 	/*
 	 * The balance is constant between two payment dates: walk the periods
@@ -102,5 +103,84 @@ interest_rate_format(char *buf, size_t n, int64_t rate, const char *lang)
 	frac[w] = '\0';
 	len = snprintf(buf, n, "%lld%s%s%s", (long long)(rate / 100000), en ? "." : ",", frac,
 	    en ? "%" : "\xc2\xa0%");
+	return len < 0 || (size_t)len >= n ? -1 : len;
+}
+
+void
+interest_terms_for(const struct config *cfg, bool clause, int mult_milli, int start_days,
+    bool professional, struct interest_terms *t)
+{
+	t->claimed = clause;
+	t->multiplier_milli = mult_milli > 0 ? mult_milli : cfg->interest.multiplier_milli;
+	t->start_days = start_days >= 0 ? start_days : cfg->interest.start_after_days;
+	if (professional && cfg->interest.professional_min_milli > t->multiplier_milli)
+		t->multiplier_milli = cfg->interest.professional_min_milli;
+}
+
+int
+interest_rate_terms(const struct config *cfg, const struct interest_terms *t, cal_day issued,
+    int64_t *rate)
+{
+	int64_t r;
+	int rc;
+
+	if (t == NULL || !t->claimed || t->multiplier_milli <= 0)
+		return INTEREST_NO_RATE;
+	if ((rc = interest_rate(cfg, issued, &r)) != 0)
+		return rc;
+	/* interest_rate() gives the configured multiplier × the legal rate
+	 * (config: multiplier >= 0.001): exactly divisible back. */
+	*rate = r / cfg->interest.multiplier_milli * t->multiplier_milli;
+	return 0;
+}
+
+int
+interest_accrued(const struct config *cfg, cal_day issued, int64_t amount_cents,
+    const struct interest_payment *pays, size_t n, cal_day until, int64_t *out_cents)
+{
+	struct interest_terms t;
+
+	if (cfg == NULL)
+		return -1;
+	interest_terms_for(cfg, true, -1, -1, false, &t);
+	return interest_accrued_terms(cfg, &t, issued, amount_cents, pays, n, until, out_cents);
+}
+
+int
+interest_multiplier_format(char *buf, size_t n, int milli, const char *lang)
+{
+	bool en = lang != NULL && strcmp(lang, "en") == 0;
+	char frac[4];
+	int len, w;
+
+	if (milli < 0)
+		return -1;
+	snprintf(frac, sizeof(frac), "%03d", milli % 1000);
+	for (w = 3; w > 0 && frac[w - 1] == '0'; w--)
+		;
+	frac[w] = '\0';
+	len = snprintf(buf, n, "%d%s%s", milli / 1000, w > 0 ? (en ? "." : ",") : "", frac);
+	return len < 0 || (size_t)len >= n ? -1 : len;
+}
+
+int
+interest_times_format(char *buf, size_t n, int milli, const char *lang)
+{
+	static const char *const units[] = { NULL, "une", "deux", "trois", "quatre", "cinq" };
+	char fig[32];
+	int len;
+
+	if (lang != NULL && strcmp(lang, "en") == 0) {
+		if (interest_multiplier_format(fig, sizeof(fig), milli, lang) < 0)
+			return -1;
+		len = snprintf(buf, n, "%s times", fig);
+	} else if (milli >= 1000 && milli < 6000 && (milli % 1000 == 0 || milli % 1000 == 500)) {
+		len = snprintf(buf, n, "%s fois%s", units[milli / 1000],
+		    milli % 1000 ? " et demie" : "");
+	} else {
+		if (interest_multiplier_format(fig, sizeof(fig), milli, lang) < 0)
+			return -1;
+		len = snprintf(buf, n, "%s fois", fig);
+	}
 	return len < 0 || (size_t)len >= n ? -1 : len;
 }

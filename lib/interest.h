@@ -8,6 +8,7 @@
 #ifndef DUNNING_INTEREST_H
 #define DUNNING_INTEREST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,21 @@ struct interest_payment {
 const struct config_legal_rate *interest_legal_rate(const struct config *cfg, int year,
     int half);
 
+/* The terms of an invoice's late interest (SPEC §2 rule 13, §2.1): claimed
+ * only under a signed fee agreement with the interest clause. */
+struct interest_terms {
+	bool claimed;		/* a signed agreement with the clause */
+	int multiplier_milli;	/* the agreement's, or the default; the floor applied */
+	int start_days;		/* after the issue date */
+};
+
+/* The terms of an invoice whose agreement is signed with the clause
+ * (CLAUSE), with the agreement's MULT_MILLI and START_DAYS (< 0: the
+ * interest defaults), for a PROFESSIONAL client or not (the floor
+ * interest.professional_min_multiplier applies to professionals). */
+void interest_terms_for(const struct config *cfg, bool clause, int mult_milli,
+    int start_days, bool professional, struct interest_terms *t);
+
 /* The annual rate that applies to an invoice issued on ISSUED, in units of
  * 1e-5 % (multiplier_milli × basis points: 1.5 × 2.62 % is 393000).
  * Returns 0, or INTEREST_NO_RATE. */
@@ -41,6 +57,23 @@ int interest_rate(const struct config *cfg, cal_day issued, int64_t *rate);
  * figure beyond int64. */
 int interest_accrued(const struct config *cfg, cal_day issued, int64_t amount_cents,
     const struct interest_payment *pays, size_t n, cal_day until, int64_t *out_cents);
+
+/* The same under the terms T: its multiplier and start days.  Returns
+ * INTEREST_NO_RATE also when T claims no interest. */
+int interest_rate_terms(const struct config *cfg, const struct interest_terms *t,
+    cal_day issued, int64_t *rate);
+int interest_accrued_terms(const struct config *cfg, const struct interest_terms *t,
+    cal_day issued, int64_t amount_cents, const struct interest_payment *pays, size_t n,
+    cal_day until, int64_t *out_cents);
+
+/* The multiplier MILLI exactly, for LANG: 1250 "1,25", 1500 "1,5", 2000
+ * "2" (en "1.25").  Returns the length, or -1. */
+int interest_multiplier_format(char *buf, size_t n, int milli, const char *lang);
+
+/* The multiplier as a French text says it: "une fois et demie", "deux
+ * fois"; in figures when it has no usual words ("1,25 fois"), and in
+ * English "1.5 times".  Returns the length, or -1. */
+int interest_times_format(char *buf, size_t n, int milli, const char *lang);
 
 /* RATE (as interest_rate() gives it) for LANG: "3,93 %" / "3.93%", with
  * more decimals only when the rate has them.  Returns the length, or -1. */

@@ -221,6 +221,11 @@ policy_decide(const struct policy_facts *f, const struct config *cfg, time_t now
 		if (done && r->stage > last) {
 			last = r->stage;
 			last_at = r->state == RS_SENT ? r->sent_at : r->decided_at;
+			/* SPEC §2.1: after a formal notice, the delays count
+			 * from the day it was posted, not the day it was
+			 * written (a letter posted late keeps its 8 days). */
+			if (r->state == RS_SENT && r->posted_at > last_at)
+				last_at = r->posted_at;
 		}
 	}
 	next = last + 1;

@@ -45,6 +45,7 @@ struct policy_reminder {
 	bool rejected;			/* cancelled by a lawyer's rejection */
 	bool retry;			/* planned again after a temporary failure:
 					 * not before scheduled_for (backoff) */
+	time_t posted_at;		/* a letter recorded posted (letter_sent), 0 if not */
 };
 
 struct policy_facts {

@@ -73,6 +73,32 @@ str(const char *s)
 	return v;
 }
 
+/* A configured text, or false when empty (a template's section). */
+static json_t *
+nonempty(const char *s)
+{
+	return s != NULL && *s ? str(s) : json_false();
+}
+
+/* A number of days as a French text writes it (« trente »), in figures
+ * when it has no usual word or in English. */
+static const char *
+days_words(char *buf, size_t n, int days, const char *lang)
+{
+	static const struct { int d; const char *w; } words[] = {
+		{ 8, "huit" }, { 10, "dix" }, { 15, "quinze" }, { 20, "vingt" },
+		{ 30, "trente" }, { 45, "quarante-cinq" }, { 60, "soixante" },
+		{ 90, "quatre-vingt-dix" },
+	};
+
+	if (strcmp(lang, "en") != 0)
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			if (words[i].d == days)
+				return words[i].w;
+	snprintf(buf, n, "%d", days);
+	return buf;
+}
+
 /* SPEC §3.4: the context, and nothing else. */
 json_t *
 context_client(const struct config *cfg, const struct send_group *g, time_t now)
@@ -86,6 +112,9 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	const char *payment_url = NULL;
 	int64_t total = 0, interest_total = 0, cents, rate, common_rate = -1;
 	bool interest_known = true, attached = g->nitems > 0;
+	size_t nclaimed = 0;
+	struct interest_terms terms, first = { 0 };
+	bool same_terms = true;
 	char *name = context_client_name(g), buf[64], *line;
 
 	json_object_set_new(client, "name", str(name));
@@ -125,12 +154,32 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 		json_object_set_new(inv, "partly_paid", json_boolean(it->balance_cents <
 		    it->amount_cents));
 		json_object_set_new(inv, "days_past_due", json_integer(today - it->due_on));
-		/* Late interest to today (SPEC §2.1): false when the half-year
-		 * of the issue date is not in the table, never a wrong figure.
-		 * The total is the sum of the figures shown, each rounded. */
-		if (interest_accrued(cfg, it->issued_on, it->amount_cents, it->payments,
-		    it->npayments, today, &cents) == 0 &&
-		    interest_rate(cfg, it->issued_on, &rate) == 0) {
+		/* Late interest to today (SPEC §2 rule 13, §2.1): only under a
+		 * signed agreement with the clause, at its terms; false when
+		 * not claimed or when the half-year of the issue date is not
+		 * in the table, never a wrong figure.  The total is the sum of
+		 * the figures shown, each rounded. */
+		interest_terms_for(cfg, it->interest_clause, it->agreement_multiplier_milli,
+		    it->agreement_start_days, pro, &terms);
+		json_object_set_new(inv, "interest_clause", json_boolean(terms.claimed));
+		if (terms.claimed) {
+			if (nclaimed++ == 0)
+				first = terms;
+			same_terms &= terms.multiplier_milli == first.multiplier_milli &&
+			    terms.start_days == first.start_days;
+		}
+		/* SPEC §2.1: the recovery indemnity, per invoice paid late,
+		 * between professionals only (L.441-10, D.441-5). */
+		if (pro)
+			set_amount(inv, "indemnity", 4000, "EUR", lang);
+		else
+			json_object_set_new(inv, "indemnity", json_false());
+		if (!terms.claimed) {
+			json_object_set_new(inv, "interest", json_false());
+			json_object_set_new(inv, "interest_rate", json_false());
+		} else if (interest_accrued_terms(cfg, &terms, it->issued_on, it->amount_cents,
+		    it->payments, it->npayments, today, &cents) == 0 &&
+		    interest_rate_terms(cfg, &terms, it->issued_on, &rate) == 0) {
 			set_amount(inv, "interest", cents, g->currency, lang);
 			interest_rate_format(buf, sizeof(buf), rate, lang);
 			json_object_set_new(inv, "interest_rate", json_string(buf));
@@ -159,21 +208,44 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	    json_false());
 	json_object_set_new(ctx, "attached", json_boolean(attached));
 
-	/* The recovery indemnity: between professionals only (L.441-10). */
-	if (pro)
-		set_amount(ctx, "indemnity", 4000, "EUR", lang);
-	else
+	/* The recovery indemnity: 40 EUR per invoice, between professionals
+	 * only (SPEC §2.1); each invoice shows its own. */
+	if (pro) {
+		set_amount(ctx, "indemnity", 4000 * (int64_t)g->nitems, "EUR", lang);
+		set_amount(ctx, "indemnity_each", 4000, "EUR", lang);
+	} else {
 		json_object_set_new(ctx, "indemnity", json_false());
-	snprintf(buf, sizeof(buf), "%d%s%d", cfg->interest.multiplier_milli / 1000,
-	    strcmp(lang, "en") == 0 ? "." : ",", cfg->interest.multiplier_milli % 1000 / 100);
-	json_object_set_new(ctx, "interest_multiplier", json_string(buf));
-	json_object_set_new(ctx, "interest_start_days",
-	    json_integer(cfg->interest.start_after_days));
-	if (interest_known)
+		json_object_set_new(ctx, "indemnity_each", json_false());
+	}
+	/* SPEC §2 rule 13: the clause's sentence only when an invoice is under
+	 * a signed clause; its terms when they are the same for all of them
+	 * (else each invoice shows its figure); the legal-rate sentence
+	 * (art. 1231-6 and 1344-1 C. civ., no figure) for the others. */
+	json_object_set_new(ctx, "interest_clause", json_boolean(nclaimed > 0));
+	json_object_set_new(ctx, "interest_clause_all", json_boolean(nclaimed > 0 &&
+	    nclaimed == g->nitems));
+	json_object_set_new(ctx, "legal_interest", json_boolean(nclaimed < g->nitems));
+	json_object_set_new(ctx, "legal_interest_all", json_boolean(nclaimed == 0));
+	json_object_set_new(ctx, "interest_terms", json_boolean(nclaimed > 0 && same_terms));
+	if (nclaimed > 0 && same_terms) {
+		interest_multiplier_format(buf, sizeof(buf), first.multiplier_milli, lang);
+		json_object_set_new(ctx, "interest_multiplier", json_string(buf));
+		interest_times_format(buf, sizeof(buf), first.multiplier_milli, lang);
+		json_object_set_new(ctx, "interest_times", json_string(buf));
+		json_object_set_new(ctx, "interest_start_days", json_integer(first.start_days));
+		json_object_set_new(ctx, "interest_start_words", json_string(days_words(buf,
+		    sizeof(buf), first.start_days, lang)));
+	} else {
+		json_object_set_new(ctx, "interest_multiplier", json_false());
+		json_object_set_new(ctx, "interest_times", json_false());
+		json_object_set_new(ctx, "interest_start_days", json_false());
+		json_object_set_new(ctx, "interest_start_words", json_false());
+	}
+	if (interest_known && nclaimed > 0)
 		set_amount(ctx, "interest_total", interest_total, g->currency, lang);
 	else
 		json_object_set_new(ctx, "interest_total", json_false());
-	if (interest_known && common_rate >= 0 &&
+	if (interest_known && nclaimed > 0 && common_rate >= 0 &&
 	    interest_rate_format(buf, sizeof(buf), common_rate, lang) > 0)
 		json_object_set_new(ctx, "interest_rate", json_string(buf));
 	else
@@ -186,6 +258,12 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	json_object_set_new(firm, "address", str(cfg->firm.address));
 	json_object_set_new(firm, "phone", str(cfg->firm.phone));
 	json_object_set_new(firm, "signature", str(cfg->firm.signature));
+	/* SPEC §2.1: the bar in the formal notice's signature, the bank
+	 * account for transfers, the consumer mediator (individuals only). */
+	json_object_set_new(firm, "bar", nonempty(cfg->firm.bar));
+	json_object_set_new(firm, "iban", nonempty(cfg->firm.iban));
+	json_object_set_new(firm, "bic", nonempty(cfg->firm.bic));
+	json_object_set_new(ctx, "mediator", pro ? json_false() : nonempty(cfg->firm.mediator));
 	json_object_set_new(ctx, "firm", firm);
 
 	set_date(ctx, "today", today, lang);

@@ -74,6 +74,62 @@ load_payments(struct store *s, const char *array, bool by_invoice, struct send_g
 	return rc;
 }
 
+/* The fee agreements of the invoices of groups G[0..NG) (SPEC §2 rule 13):
+ * an invoice claims interest only when its agreement is signed, has the
+ * clause and no legal aid, at the agreement's own multiplier and start. */
+static int
+load_agreements(struct store *s, const char *array, bool by_invoice, struct send_group *g,
+    size_t ng)
+{
+	const char *pr[1] = { array };
+	PGresult *res;
+
+	for (size_t k = 0; k < ng; k++)
+		for (size_t i = 0; i < g[k].nitems; i++) {
+			g[k].items[i].interest_clause = false;
+			g[k].items[i].agreement_multiplier_milli = -1;
+			g[k].items[i].agreement_start_days = -1;
+		}
+	res = store_qp(s, by_invoice ?
+	    "SELECT i.id, a.signed_on IS NOT NULL AND a.interest_clause AND a.legal_aid = 'none', "
+	    "  (a.interest_multiplier * 1000)::bigint, a.interest_start_days "
+	    "FROM dunning.invoice i JOIN dunning.fee_agreement a ON a.id = i.agreement_id "
+	    "WHERE i.id = ANY($1::bigint[])" :
+	    "SELECT i.id, a.signed_on IS NOT NULL AND a.interest_clause AND a.legal_aid = 'none', "
+	    "  (a.interest_multiplier * 1000)::bigint, a.interest_start_days "
+	    "FROM dunning.invoice i JOIN dunning.fee_agreement a ON a.id = i.agreement_id "
+	    "WHERE i.id IN (SELECT invoice_id FROM dunning.reminder WHERE id = ANY($1::bigint[]))",
+	    1, pr, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t inv, mult = -1, start = -1;
+		bool clause;
+
+		/* A term read as another would change the interest claimed:
+		 * the message is refused instead. */
+		if (store_parse_i64(PQgetvalue(res, r, 0), &inv) < 0 ||
+		    store_parse_bool(PQgetvalue(res, r, 1), &clause) < 0 ||
+		    (!PQgetisnull(res, r, 2) && (store_parse_i64(PQgetvalue(res, r, 2), &mult) < 0 ||
+		    mult <= 0 || mult > INT_MAX)) ||
+		    (!PQgetisnull(res, r, 3) && (store_parse_i64(PQgetvalue(res, r, 3), &start) < 0 ||
+		    start < 0 || start > INT_MAX))) {
+			snprintf(s->err, sizeof(s->err), "a fee agreement's column cannot be read");
+			PQclear(res);
+			return -1;
+		}
+		for (size_t k = 0; k < ng; k++)
+			for (size_t i = 0; i < g[k].nitems; i++)
+				if (g[k].items[i].invoice_id == inv) {
+					g[k].items[i].interest_clause = clause;
+					g[k].items[i].agreement_multiplier_milli = (int)mult;
+					g[k].items[i].agreement_start_days = (int)start;
+				}
+	}
+	PQclear(res);
+	return 0;
+}
+
 /* The client and lawyer: columns of CLIENT_SQL from the second on. */
 #define CLIENT_SQL \
 	"SELECT c.id, c.kind, c.first_name, c.last_name, c.company_name, c.email, " \
@@ -185,6 +241,8 @@ load_one(struct store *s, const char *array, bool by_invoice, int64_t client,
 			return -1;
 		}
 	PQclear(res);
+	if (load_agreements(s, array, by_invoice, g, 1) < 0)
+		return -1;
 	return load_payments(s, array, by_invoice, g, 1);
 }
 
@@ -262,6 +320,8 @@ load_groups(struct store *s, const int64_t *rems, const size_t *group_of,
 			    (long long)g[k].client_id, g[k].nitems, want[k]);
 			goto out;
 		}
+	if (load_agreements(s, ra, false, g, n) < 0)
+		goto out;
 	rc = load_payments(s, ra, false, g, n);
 out:
 	PQclear(res);

@@ -39,20 +39,24 @@
 	"    coalesce(floor(extract(epoch FROM sent_at)), 0)::bigint, " \
 	"    coalesce(floor(extract(epoch FROM decided_at)), 0)::bigint, " \
 	"    (state = 'cancelled' AND reason = 'rejected')::int, " \
-	"    retrying::int), ';' ORDER BY id) AS list " \
-	"  FROM dunning.reminder WHERE invoice_id = i.id) r ON true "
+	"    retrying::int, " \
+	"    coalesce((SELECT floor(extract(epoch FROM min(a.at)))::bigint " \
+	"      FROM dunning.audit_log a WHERE a.reminder_id = rm.id " \
+	"      AND a.action = 'letter_posted'), 0)), ';' ORDER BY id) AS list " \
+	"  FROM dunning.reminder rm WHERE invoice_id = i.id) r ON true "
 
 /* Parse one reminder "id stage state scheduled sent decided rejected
- * retry", as concat_ws writes it: eight fields, one space apart, the
- * numbers exact and the last two 0 or 1.  TEXT is cut up. */
+ * retry posted", as concat_ws writes it: nine fields, one space apart, the
+ * numbers exact, rejected and retry 0 or 1, posted the instant its letter
+ * was recorded posted (dunning.letter_sent) or 0.  TEXT is cut up. */
 static int
 parse_reminder(const struct config *cfg, char *text, struct policy_reminder *r)
 {
-	char *v[8];
+	char *v[9];
 	int64_t id;
 	int st;
 
-	for (int k = 0; k < 8; k++)
+	for (int k = 0; k < 9; k++)
 		if ((v[k] = strsep(&text, " ")) == NULL)
 			return -1;
 	if (text != NULL || *v[1] == '\0' || store_parse_i64(v[0], &id) < 0 ||
@@ -61,7 +65,8 @@ parse_reminder(const struct config *cfg, char *text, struct policy_reminder *r)
 	    store_parse_epoch(v[4], &r->sent_at) < 0 ||
 	    store_parse_epoch(v[5], &r->decided_at) < 0 ||
 	    (strcmp(v[6], "0") != 0 && strcmp(v[6], "1") != 0) ||
-	    (strcmp(v[7], "0") != 0 && strcmp(v[7], "1") != 0))
+	    (strcmp(v[7], "0") != 0 && strcmp(v[7], "1") != 0) ||
+	    store_parse_epoch(v[8], &r->posted_at) < 0)
 		return -1;
 	r->id = id;
 	r->stage = config_stage_index(cfg, v[1]);

@@ -18,7 +18,9 @@ def test_j30_states_the_interest_accrued_on_the_balance_per_period(env):
        1 Mar – 15 Mar: 15 days on 3 000,00 € = 300 000 c × 15 = 4 500 000 c·d
       10 500 000 × 0.0393 / 365 = 1 130.55 c → 11,31 € (half-up, once)."""
     c = env.client('compta@interets.example', company='Intérêts SARL')
-    env.invoice('F-INT-1', c, '2026-02-14', amount='4000.00', issued_on='2026-01-15')
+    agr = env.agreement(c)              # signed, with the clause, default terms
+    env.invoice('F-INT-1', c, '2026-02-14', amount='4000.00', issued_on='2026-01-15',
+                agreement_id=agr)
     env.cycle(at('2026-02-17'))            # j3
     env.cycle(at('2026-02-24'))            # j10
     env.pay('F-INT-1', '1000.00', at('2026-03-01', '11:00'))
@@ -34,12 +36,13 @@ def test_no_interest_figure_when_the_half_year_has_no_legal_rate(env):
     """Issued in 2022 H2, a half-year absent from the shipped table: the
     j30 states the contractual clause but no figure."""
     c = env.client('compta@ancien.example', company='Ancien SARL')
-    env.invoice('F-INT-2', c, '2026-02-14', amount='4000.00', issued_on='2022-12-15')
+    env.invoice('F-INT-2', c, '2026-02-14', amount='4000.00', issued_on='2022-12-15',
+                agreement_id=env.agreement(c, signed_on='2022-11-01'))
     env.cycle(at('2026-02-17'))
     env.cycle(at('2026-02-24'))
     env.cycle(at('2026-03-16'))
     text = j30_text(env, 'F-INT-2')
-    assert "fois le taux de l'intérêt légal" in text
+    assert "fois et demie le taux de l'intérêt légal" in text
     assert 'intérêts de retard courus' not in text, text
 
 

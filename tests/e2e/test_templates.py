@@ -54,7 +54,7 @@ def test_unknown_field_refused_with_file_line_and_field(env, tmp_path):
     partial: --check-config exits non-zero and names template, line, field."""
     copy = templates_copy(env, tmp_path)
     j30 = os.path.join(copy, 'fr', 'j30.txt')
-    line = typo(j30, '{{interest_multiplier}}', '{{interest_totl}}')
+    line = typo(j30, '{{total_balance}}', '{{interest_totl}}')
     r = env.daemon('--check-config')
     assert r.returncode != 0
     assert '%s:%d: no field "interest_totl" in the message context' % (j30, line) in r.stderr

@@ -141,20 +141,20 @@ result(int nrows, int ncols, char **v)
 static bool
 ref_reminder(char *tok, struct policy_reminder *r)
 {
-	char *v[8];
-	int64_t n[8];
+	char *v[9];
+	int64_t n[9];
 	int st = -1;
 	static const char *const states[] = { "planned", "held", "approved", "sending", "sent",
 		"failed", "cancelled", "in_doubt" };
 
-	for (int k = 0; k < 8; k++)
+	for (int k = 0; k < 9; k++)
 		if ((v[k] = strsep(&tok, " ")) == NULL)
 			return false;
 	if (tok != NULL || *v[1] == '\0')
 		return false;
 	if (!ref_i64(v[0], &n[0]) || !ref_epoch(v[3], &n[3]) || !ref_epoch(v[4], &n[4]) ||
 	    !ref_epoch(v[5], &n[5]) || (strcmp(v[6], "0") != 0 && strcmp(v[6], "1") != 0) ||
-	    (strcmp(v[7], "0") != 0 && strcmp(v[7], "1") != 0))
+	    (strcmp(v[7], "0") != 0 && strcmp(v[7], "1") != 0) || !ref_epoch(v[8], &n[8]))
 		return false;
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		if (strcmp(v[2], states[i]) == 0 && reminder_state_parse(v[2]) >= 0)
@@ -164,7 +164,7 @@ ref_reminder(char *tok, struct policy_reminder *r)
 	*r = (struct policy_reminder){ .id = n[0], .stage = config_stage_index(cfg, v[1]),
 	    .state = (enum reminder_state)st, .scheduled_for = (time_t)n[3],
 	    .sent_at = (time_t)n[4], .decided_at = (time_t)n[5], .rejected = *v[6] == '1',
-	    .retry = *v[7] == '1' };
+	    .retry = *v[7] == '1', .posted_at = (time_t)n[8] };
 	return true;
 }
 
@@ -240,7 +240,7 @@ facts(char **v)
 			if (a->id != b->id || a->stage != b->stage || a->state != b->state ||
 			    a->scheduled_for != b->scheduled_for || a->sent_at != b->sent_at ||
 			    a->decided_at != b->decided_at || a->rejected != b->rejected ||
-			    a->retry != b->retry)
+			    a->retry != b->retry || a->posted_at != b->posted_at)
 				FAIL("a reminder read is not what the list says");
 		}
 	} else if (ok) {

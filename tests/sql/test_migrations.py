@@ -44,7 +44,27 @@ SINCE_OLD = {
                 # issue 17 (021): the audit log's free texts in a side table
                 ('audit_text', 'audit_id'), ('audit_text', 'key'), ('audit_text', 'salt'),
                 ('audit_text', 'text'), ('audit_text_pkey', 'audit_id'),
-                ('audit_text_pkey', 'key')},
+                ('audit_text_pkey', 'key'),
+                # issue 18 (022): fee agreements and the invoice's agreement
+                ('fee_agreement', 'id'),
+                ('fee_agreement', 'client_id'),
+                ('fee_agreement', 'matter_ref'),
+                ('fee_agreement', 'sent_on'),
+                ('fee_agreement', 'signed_on'),
+                ('fee_agreement', 'signature_url'),
+                ('fee_agreement', 'interest_clause'),
+                ('fee_agreement', 'interest_multiplier'),
+                ('fee_agreement', 'interest_start_days'),
+                ('fee_agreement', 'legal_aid'),
+                ('fee_agreement', 'batonnier_filed_on'),
+                ('fee_agreement', 'mission_ended_on'),
+                ('invoice', 'agreement_id'), ('fee_agreement_pkey', 'id'),
+                ('fee_agreement_id_client_key', 'id'),
+                ('fee_agreement_id_client_key', 'client_id'),
+                ('fee_agreement_client_idx', 'client_id'),
+                ('invoice_agreement_idx', 'agreement_id'),
+                ('fee_agreement_id_seq', 'is_called'), ('fee_agreement_id_seq', 'last_value'),
+                ('fee_agreement_id_seq', 'log_cnt')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
@@ -54,7 +74,17 @@ SINCE_OLD = {
                     # issue 17 (021): the audit log's free texts
                     ('dunning.audit_text', 'audit_text_pkey'),
                     ('dunning.audit_text', 'audit_text_key_check'),
-                    ('dunning.audit_text', 'audit_text_salt_check')},
+                    ('dunning.audit_text', 'audit_text_salt_check'),
+                    # issue 18 (022): fee agreements
+                    ('dunning.fee_agreement', 'fee_agreement_pkey'),
+                    ('dunning.fee_agreement', 'fee_agreement_client_id_fkey'),
+                    ('dunning.fee_agreement', 'fee_agreement_multiplier_check'),
+                    ('dunning.fee_agreement', 'fee_agreement_start_days_check'),
+                    ('dunning.fee_agreement', 'fee_agreement_legal_aid_check'),
+                    ('dunning.fee_agreement', 'fee_agreement_legal_aid_no_clause'),
+                    ('dunning.fee_agreement', 'fee_agreement_signed_after_sent'),
+                    ('dunning.fee_agreement', 'fee_agreement_id_client_key'),
+                    ('dunning.invoice', 'invoice_agreement_fkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -83,7 +113,10 @@ SINCE_OLD = {
                   # actor), and 019 guards the chain's head
                   'dunning.audit_stamp()',
                   'dunning.audit(text,text,bigint,bigint,jsonb)',
-                  'dunning.audit_head_guard()'},
+                  'dunning.audit_head_guard()',
+                  # issue 18 (functions/agreements.sql): rule 13
+                  'dunning.agreement_signed(bigint,date)', 'dunning.agreement_filed(bigint,date)',
+                  'dunning.agreement_for_update(bigint)', 'dunning.check_record_date(date,text)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
@@ -91,11 +124,18 @@ SINCE_OLD = {
                   'wake_queue', 'wake_queue_pkey', 'wake_queue_id_seq',
                   'send_lock', 'send_lock_pkey',
                   # issue 17 (021)
-                  'audit_text', 'audit_text_pkey'},
+                  'audit_text', 'audit_text_pkey',
+                  # issue 18 (022)
+                  'fee_agreement', 'fee_agreement_pkey', 'fee_agreement_id_seq',
+                  'fee_agreement_id_client_key', 'fee_agreement_client_idx',
+                  'invoice_agreement_idx'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx',
                 'wake_queue_pkey', 'send_lock_pkey',      # issue 17 (020)
-                'audit_text_pkey'},                       # issue 17 (021)
+                'audit_text_pkey',                        # issue 17 (021)
+                # issue 18 (022)
+                'fee_agreement_pkey', 'fee_agreement_id_client_key',
+                'fee_agreement_client_idx', 'invoice_agreement_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
@@ -110,7 +150,12 @@ SINCE_OLD = {
                  ('invoice_next_action', 'next_action_owner'),
                  # issue 17 (021): the audit log's free texts, read as the log
                  ('audit_text', 'audit_text_lawyer'), ('audit_text', 'audit_text_read'),
-                 ('audit_text', 'audit_text_owner')},
+                 ('audit_text', 'audit_text_owner'),
+                 # issue 18 (022): fee agreements, need to know as in 009
+                 ('fee_agreement', 'fee_agreement_lawyer'),
+                 ('fee_agreement', 'fee_agreement_read'),
+                 ('fee_agreement', 'fee_agreement_admin'),
+                 ('fee_agreement', 'fee_agreement_owner')},
     'data': {'setting'},        # 017: plan_rules
 }
 

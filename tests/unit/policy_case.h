@@ -41,12 +41,14 @@ struct row {
 	const char *sent;
 	const char *decided;
 	bool rejected;
+	const char *posted;	/* a letter recorded posted (letter_sent), or NULL */
 };
 
 #define SENT(st, at)		{ st, RS_SENT, at, at, NULL, false }
 #define ROW(st, state, at)	{ st, state, at, NULL, NULL, false }
 #define APPROVED(st, at, by)	{ st, RS_APPROVED, at, NULL, by, false }
 #define REJECTED(st, at, by)	{ st, RS_CANCELLED, at, NULL, by, true }
+#define POSTED(st, at, post)	{ st, RS_SENT, at, at, NULL, false, post }
 
 /* The stages of the default invoice, sent on their due days. */
 #define J3	SENT("j3", "2026-03-05 09:00")
@@ -205,6 +207,7 @@ make_facts(const struct config *cfg, const struct pcase *c, struct policy_facts 
 		p->sent_at = r->sent ? when(r->sent) : 0;
 		p->decided_at = r->decided ? when(r->decided) : 0;
 		p->rejected = r->rejected;
+		p->posted_at = r->posted ? when(r->posted) : 0;
 	}
 }
 

@@ -34,6 +34,70 @@ check(const char *what, cal_day issued, int64_t amount, const struct interest_pa
 		    (long long)got);
 }
 
+/* MILLI for LANG prints as WANT, in figures and as the text says it. */
+static void
+mult_fmt(int milli, const char *lang, const char *want, const char *times)
+{
+	char buf[64], tb[64];
+
+	interest_multiplier_format(buf, sizeof(buf), milli, lang);
+	interest_times_format(tb, sizeof(tb), milli, lang);
+	if (!tap_ok(strcmp(buf, want) == 0 && strcmp(tb, times) == 0,
+	    "multiplier %d (%s) prints \"%s\", \"%s\"", milli, lang, want, times))
+		tap_diag("got \"%s\", \"%s\"", buf, tb);
+}
+
+/* SPEC §2 rule 13, §2.1: the terms of the agreement, its multiplier
+ * printed exactly, the floor for professional clients. */
+static void
+test_terms(cal_day jan15)
+{
+	struct interest_terms t;
+	struct config floor3 = cfg;
+	int64_t got = -1, rate = -1;
+
+	/* Finding 7: 1.25 printed « 1,25 », never « 1,2 ». */
+	mult_fmt(1250, "fr", "1,25", "1,25 fois");
+	mult_fmt(1500, "fr", "1,5", "une fois et demie");
+	mult_fmt(2000, "fr", "2", "deux fois");
+	mult_fmt(1250, "en", "1.25", "1.25 times");
+	mult_fmt(3000, "en", "3", "3 times");
+	mult_fmt(1125, "fr", "1,125", "1,125 fois");
+
+	/* No clause: no rate, no figure. */
+	interest_terms_for(&cfg, false, -1, -1, false, &t);
+	tap_ok(interest_accrued_terms(&cfg, &t, jan15, 100000, NULL, 0, jan15 + 60, &got) ==
+	    INTEREST_NO_RATE, "no signed clause: no interest figure");
+
+	/* The agreement's own terms: 1.25 × 2.62 % = 3.275 %, from 45 days:
+	 * 1 000,00 € from 1 March to 31 March (30 days):
+	 * 100 000 × 30 × 0.03275 / 365 = 269.18 c → 2,69 €. */
+	interest_terms_for(&cfg, true, 1250, 45, false, &t);
+	tap_ok(t.claimed && t.multiplier_milli == 1250 && t.start_days == 45,
+	    "the agreement's multiplier and start days replace the defaults");
+	tap_ok(interest_rate_terms(&cfg, &t, jan15, &rate) == 0 && rate == 327500,
+	    "1.25 × 2.62 %% = 3.275 %%");
+	tap_ok(interest_accrued_terms(&cfg, &t, jan15, 100000, NULL, 0, jan15 + 75, &got) == 0 &&
+	    got == 269, "1 000,00 EUR at 3.275 %% over 30 days from day 45: 2,69 EUR (got %lld)",
+	    (long long)got);
+
+	/* NULL terms: the defaults (1.5, 30 days). */
+	interest_terms_for(&cfg, true, -1, -1, true, &t);
+	tap_ok(t.multiplier_milli == 1500 && t.start_days == 30,
+	    "an agreement without terms: the interest defaults");
+
+	/* Finding 3: the floor, professional clients only. */
+	floor3.interest.professional_min_milli = 3000;
+	interest_terms_for(&floor3, true, 1500, -1, true, &t);
+	tap_ok(t.multiplier_milli == 3000, "professional: the higher of 1.5 and the floor 3");
+	interest_terms_for(&floor3, true, 4000, -1, true, &t);
+	tap_ok(t.multiplier_milli == 4000, "professional: the agreement's 4 above the floor 3");
+	interest_terms_for(&floor3, true, 1500, -1, false, &t);
+	tap_ok(t.multiplier_milli == 1500, "individual: no floor");
+	interest_terms_for(&cfg, true, 1500, -1, true, &t);
+	tap_ok(t.multiplier_milli == 1500, "floor 0: off");
+}
+
 /* RATE for LANG prints as WANT. */
 static void
 rate_fmt(int64_t rate, const char *lang, const char *want)
@@ -157,5 +221,6 @@ main(void)
 	rate_fmt(1200000, "en", "12.00%");
 	tap_ok(interest_rate_format(small, sizeof(small), 393000, "fr") < 0,
 	    "interest_rate_format: too small a buffer");
+	test_terms(jan15);
 	return tap_done();
 }

@@ -181,6 +181,20 @@ static const struct pcase cases[] = {
 	  .due = "2026-10-20", .now = "2026-10-23T16:00:00Z",
 	  .action = POLICY_WAIT, .stage = "j3", .reason = WANT(REASON_SEND_WINDOW),
 	  .due_day = "2026-10-23", .send_at = "2026-10-26T08:00:00Z" },
+	/* ---- SPEC §2.1: escalation from the formal notice's posting ---- */
+	/* j45 written Monday 20 April, posted (letter_sent) Thursday 30 April:
+	 * its eight days run from the posting, so the hand-over is 30 April +
+	 * 15 = 15 May, not 20 April + 15 = 5 May. */
+	{ .name = "escalation: j45 posted ten days after it was written: no hand-over 15 days after writing",
+	  .rows = { J3, J10, J30, POSTED("j45", "2026-04-20 10:00", "2026-04-30 11:00") },
+	  .now = "2026-05-05 10:00",
+	  .action = POLICY_WAIT, .reason = WANT(REASON_SEQUENCE_DONE), .op = WANT(ROW_KEEP),
+	  .due_day = "2026-05-15" },
+	{ .name = "escalation: ...handed over 15 days after its posting",
+	  .rows = { J3, J10, J30, POSTED("j45", "2026-04-20 10:00", "2026-04-30 11:00") },
+	  .now = "2026-05-15 07:00",
+	  .action = POLICY_ESCALATE, .reason = WANT(REASON_ESCALATION_DUE), .op = WANT(ROW_KEEP),
+	  .due_day = "2026-05-15" },
 	{ .name = "rule 7: business_days_only = false: a Saturday stage leaves Saturday",
 	  .all_days = true, .due = "2026-03-11", .now = "2026-03-14 10:00",
 	  .action = POLICY_SEND, .stage = "j3", .reason = WANT(REASON_DUE),

@@ -306,6 +306,18 @@ class Env:
         return self.one('INSERT INTO dunning.invoice (%s) VALUES (%s) RETURNING id' % (
             ', '.join(keys), ', '.join(['%s'] * len(keys))), [values[k] for k in keys])
 
+    def agreement(self, client, clause=True, signed_on='2025-12-01', multiplier=None,
+                  start_days=None, legal_aid='none', sent_on=None, **cols):
+        """A fee agreement of CLIENT (SPEC §2 rule 13): signed on SIGNED_ON
+        (None: not signed), with the interest CLAUSE or not."""
+        values = dict(client_id=client, interest_clause=clause, signed_on=signed_on,
+                      interest_multiplier=multiplier, interest_start_days=start_days,
+                      legal_aid=legal_aid, sent_on=sent_on)
+        values.update(cols)
+        keys = list(values)
+        return self.one('INSERT INTO dunning.fee_agreement (%s) VALUES (%s) RETURNING id' % (
+            ', '.join(keys), ', '.join(['%s'] * len(keys))), [values[k] for k in keys])
+
     def pay(self, number, amount, received_at, reference=None):
         return self.one('INSERT INTO dunning.payment (invoice_id, amount, received_at, reference) '
                         'SELECT id, %s, %s, %s FROM dunning.invoice WHERE number = %s '
