@@ -35,7 +35,18 @@ APPROVED_AT = at('2026-04-16', '17:00')
 # The case whose HTML parts of j03 and j10 are kept too.
 HTML_CASE = ('fr', 'professional', 'several')
 
-# (language, kind, how many): a client each, its own address.
+# The firm as a partner would configure it (the bar, the bank account, the
+# consumer mediator: SPEC §3.2).
+FIRM = ('  bar = "barreau de Paris"\n'
+        '  iban = "FR76 3000 6000 0112 3456 7890 189"\n'
+        '  bic = "AGRIFRPP"\n'
+        '  mediator = "Médiateur de la consommation de la profession d\'avocat, '
+        'https://mediateur-consommation-avocat.fr"\n')
+
+# (language, kind, how many): a client each, its own address.  The cases
+# with several invoices are under a signed fee agreement with the interest
+# clause (SPEC §2 rule 13), the others under none: each stage is read with
+# and without a clause.
 CASES = [
     ('fr', 'individual', 'one'), ('fr', 'individual', 'several'),
     ('fr', 'professional', 'one'), ('fr', 'professional', 'several'),
@@ -61,10 +72,11 @@ def make_client(env, lang, kind, many):
             'fr-professional-one': 120, 'fr-professional-several': 130,
             'en-individual-one': 140, 'en-professional-several': 150}[tag]
     numbers = ['F-2026-%04d' % base] + (['F-2026-%04d' % (base + 1)] if many == 'several' else [])
+    agreement = env.agreement(c, multiplier='1.25') if many == 'several' else None
     for i, n in enumerate(numbers):
         url = 'https://paiement.cabinet.example/p/%s' % n if kind == 'professional' else None
         env.invoice(n, c, '2026-03-02', amount=('1500.00', '980.00')[i],
-                    issued_on='2026-01-31', payment_url=url)
+                    issued_on='2026-01-31', payment_url=url, agreement_id=agreement)
     if many == 'several':
         env.pay(numbers[1], '80.00', at('2026-03-02', '09:00'))
     return email, numbers
@@ -139,9 +151,9 @@ def run_all(env):
     return out
 
 
-def test_golden_texts(env):
+def test_golden_texts(make_env):
     """Every case's text is its reviewed golden file, byte for byte."""
-    out = run_all(env)
+    out = run_all(make_env(firm_conf=FIRM))
     problems = [p for p in (golden(name, text) for name, text in sorted(out.items())) if p]
     if UPDATE:
         return
