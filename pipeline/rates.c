@@ -41,14 +41,18 @@ rates_gaps(struct store *s, const struct config *cfg, struct rates_gap **out)
 		snprintf(s->err, sizeof(s->err), "out of memory");
 		return -1;
 	}
-	/* One pass over the open invoices: their issue dates' half-years,
-	 * those not in the table counted per lawyer. */
+	/* One pass over the open invoices that claim interest (a signed
+	 * agreement with the clause, no legal aid: SPEC §2 rule 13, as
+	 * load.c reads it; the others need no rate): their issue dates'
+	 * half-years, those not in the table counted per lawyer. */
 	res = store_qp(s, "SELECT y, h, coalesce(lawyer_id, 0), count(*) "
 	    "FROM (SELECT extract(year FROM i.issued_on)::int AS y, "
 	    "    CASE WHEN extract(month FROM i.issued_on) <= 6 THEN 1 ELSE 2 END AS h, "
 	    "    c.lawyer_id "
 	    "  FROM dunning.invoice i JOIN dunning.client c ON c.id = i.client_id "
-	    "  WHERE i.status = 'open' AND i.amount > i.paid_total) o "
+	    "  JOIN dunning.fee_agreement a ON a.id = i.agreement_id "
+	    "  WHERE i.status = 'open' AND i.amount > i.paid_total "
+	    "    AND a.signed_on IS NOT NULL AND a.interest_clause AND a.legal_aid = 'none') o "
 	    "WHERE y * 10 + h <> ALL ($1::int[]) "
 	    "GROUP BY y, h, lawyer_id ORDER BY y, h, 3", 1, p, PGRES_TUPLES_OK);
 	free(known);

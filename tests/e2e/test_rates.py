@@ -65,22 +65,37 @@ def test_rates_adds_the_configuration_rows_to_the_shipped_table(make_env):
 
 def test_rates_counts_the_open_invoices_of_each_missing_half_year(make_env):
     """The half-years the table lacks, counted over the open invoices with a
-    balance due, whoever their lawyer: 2022-H2 (one), 2026-H2 (three, the
-    current half-year); not the paid, cancelled or covered ones.  Exit 1."""
+    balance due that claim interest (a signed agreement with the clause, no
+    legal aid: SPEC §2 rule 13), whoever their lawyer: 2022-H2 (one),
+    2026-H2 (four, the current half-year); not the paid, cancelled or
+    covered ones, nor those with no clause to claim under.  Exit 1."""
     env = make_env(extra_conf=ROWS)
     bob = env.lawyer('Maître Bob Durand', 'bob.durand@cabinet.example')
     a = env.client('a@client.example', company='Alpha SA')
     b = env.client('b@client.example', company='Beta SA', lawyer=bob)
-    env.invoice('R-OLD', a, '2023-01-15', issued_on='2022-12-15')          # 2022-H2
-    env.invoice('R-COVERED', a, '2022-04-01', issued_on='2022-03-01')      # 2022-H1: the file's
-    env.invoice('R-H2-1', a, '2027-01-15', issued_on='2026-07-15')
-    env.invoice('R-H2-2', a, '2027-01-15', issued_on='2026-09-01', amount='500.00')
-    env.invoice('R-H2-3', b, '2027-01-15', issued_on='2026-12-31')         # Bob's
-    env.invoice('R-H2-PAID', a, '2027-01-15', issued_on='2026-10-01', amount='200.00')
+    ga, gb = env.agreement(a), env.agreement(b)
+    env.invoice('R-OLD', a, '2023-01-15', issued_on='2022-12-15', agreement_id=ga)  # 2022-H2
+    env.invoice('R-COVERED', a, '2022-04-01', issued_on='2022-03-01',               # the file's
+                agreement_id=ga)
+    env.invoice('R-H2-1', a, '2027-01-15', issued_on='2026-07-15', agreement_id=ga)
+    env.invoice('R-H2-2', a, '2027-01-15', issued_on='2026-09-01', amount='500.00',
+                agreement_id=ga)
+    env.invoice('R-H2-3', b, '2027-01-15', issued_on='2026-12-31', agreement_id=gb)  # Bob's
+    env.invoice('R-H2-PAID', a, '2027-01-15', issued_on='2026-10-01', amount='200.00',
+                agreement_id=ga)
     env.pay('R-H2-PAID', '200.00', at('2026-11-02'))
-    env.invoice('R-H2-CANCELLED', a, '2027-01-15', issued_on='2026-10-01', status='cancelled')
-    env.invoice('R-H2-PART', a, '2027-01-15', issued_on='2026-11-02', amount='300.00')
+    env.invoice('R-H2-CANCELLED', a, '2027-01-15', issued_on='2026-10-01', status='cancelled',
+                agreement_id=ga)
+    env.invoice('R-H2-PART', a, '2027-01-15', issued_on='2026-11-02', amount='300.00',
+                agreement_id=ga)
     env.pay('R-H2-PART', '100.00', at('2026-11-03'))                       # still due: counted
+    # No interest to claim, no rate needed: no agreement, one not signed,
+    # one without the clause, one under legal aid.
+    env.invoice('R-H2-NONE', a, '2027-01-15', issued_on='2026-08-01')
+    for n, g in (('R-H2-UNSIGNED', env.agreement(a, signed_on=None)),
+                 ('R-H2-NOCLAUSE', env.agreement(a, clause=False)),
+                 ('R-H2-AID', env.agreement(a, clause=False, legal_aid='partial'))):
+        env.invoice(n, a, '2027-01-15', issued_on='2026-08-01', agreement_id=g)
     r = env.ctl('rates', now=NOW)
     assert r.returncode == 1, r.stdout + r.stderr
     assert missing(r.stdout) == {'2022-H2': 1, '2026-H2': 4}, r.stdout
@@ -117,18 +132,21 @@ def test_check_config_names_the_missing_half_year_and_a_replaced_row(make_env):
 
 def test_digest_says_which_half_year_is_missing_and_how_many_invoices(make_env):
     """Alice's clients have three open invoices issued in 2026-H2 and one in
-    2022-H2, half-years the table lacks: her digest says so, one line per
-    half-year (French typography: a no-break space before the colon), even
-    with nothing else to say.  Bob's invoices all have their rate: no
-    digest.  In English with firm.language = "en"."""
+    2022-H2 under a signed interest clause, half-years the table lacks: her
+    digest says so, one line per half-year (French typography: a no-break
+    space before the colon), even with nothing else to say; an invoice with
+    no clause needs no rate and is not counted.  Bob's invoices all have
+    their rate: no digest.  In English with firm.language = "en"."""
     env = make_env()
     bob = env.lawyer('Maître Bob Durand', 'bob.durand@cabinet.example')
     a = env.client('a@client.example', company='Alpha SA')
     b = env.client('b@client.example', company='Beta SA', lawyer=bob)
-    env.invoice('D-OLD', a, '2027-01-15', issued_on='2022-12-15')
+    ga = env.agreement(a)
+    env.invoice('D-OLD', a, '2027-01-15', issued_on='2022-12-15', agreement_id=ga)
     for n, day in (('D-1', '2026-07-15'), ('D-2', '2026-09-01'), ('D-3', '2026-11-30')):
-        env.invoice(n, a, '2027-01-15', issued_on=day)
-    env.invoice('D-BOB', b, '2027-01-15', issued_on='2026-03-02')
+        env.invoice(n, a, '2027-01-15', issued_on=day, agreement_id=ga)
+    env.invoice('D-NOCLAUSE', a, '2027-01-15', issued_on='2026-10-01')
+    env.invoice('D-BOB', b, '2027-01-15', issued_on='2026-03-02', agreement_id=env.agreement(b))
     env.cycle(NOW)
     (m,) = digests(env)
     assert m.rcpt == ALICE
@@ -143,7 +161,7 @@ def test_digest_says_which_half_year_is_missing_and_how_many_invoices(make_env):
 
     en = make_env(firm_conf='  language = "en"\n')
     c = en.client('c@client.example', company='Gamma Ltd')
-    en.invoice('E-1', c, '2027-01-15', issued_on='2026-08-03')
+    en.invoice('E-1', c, '2027-01-15', issued_on='2026-08-03', agreement_id=en.agreement(c))
     en.cycle(NOW)
     (m,) = digests(en)
     assert ('Legal interest rate missing for the second half of 2026: 1 invoice without an '
