@@ -1,6 +1,7 @@
 -- The prescription watch (SPEC §2 rule 14): the lawyer's written
 -- acknowledgement of a debt, and the alerts before an invoice prescribes.
--- The view dunning.prescription (views/prescription.sql) says when.
+-- The view dunning.prescription (views/reports.sql) says when: this file
+-- comes after it in sql/meson.build (a SQL function's body names it).
 --
 -- Repeatable (sql/README.md): change it here, never in a numbered migration.
 
@@ -71,9 +72,39 @@ BEGIN
 END
 $$;
 
+-- The prescription items of lawyer P_LAWYER's digest, in the columns of
+-- dunning.digest_items (section 7): the prescription alerts queued since
+-- this lawyer's previous digest day (all the first time) whose invoice is
+-- still unpaid in the same period (an interruption since removes it), so
+-- the digest tells each threshold once, as the alert does.  since is the
+-- first instant of the day it prescribes; attempts holds the threshold.
+CREATE OR REPLACE FUNCTION dunning.prescription_digest_items(p_lawyer bigint)
+RETURNS TABLE (section integer, reminder_id bigint, invoice_number text, matter_ref text,
+               client_name text, balance numeric, currency text, stage text, why text,
+               since timestamptz, detail text, attempts integer)
+LANGUAGE sql STABLE AS $$
+	WITH prev AS (
+		SELECT max(d.created_at) AS at FROM dunning.lawyer_digest d
+		WHERE d.lawyer_id = p_lawyer AND d.day < dunning.today()
+	)
+	SELECT DISTINCT ON (i.number) 7, NULL::bigint, i.number, i.matter_ref, p.client_name,
+	       dunning.notify_balance(i.id), i.currency::text, NULL::text, NULL::text,
+	       dunning.day_end(p.prescribes_on - 1), NULL::text,
+	       (a.details->>'threshold')::integer
+	FROM dunning.lawyer_alert a
+	JOIN dunning.invoice i ON i.id = a.invoice_id
+	JOIN dunning.prescription p ON p.invoice_number = i.number
+	CROSS JOIN prev
+	WHERE a.kind = 'prescription' AND a.lawyer_id = p_lawyer
+	  AND (prev.at IS NULL OR a.created_at > prev.at)
+	  AND (a.details->>'prescribes_on')::date = p.prescribes_on AND p.days_left > 0
+	ORDER BY i.number, a.created_at DESC
+$$;
+
 REVOKE EXECUTE ON FUNCTION dunning.acknowledge_debt(text, date, text),
-	dunning.prescription_alerts(integer[]) FROM PUBLIC;
+	dunning.prescription_alerts(integer[]), dunning.prescription_digest_items(bigint)
+	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dunning.acknowledge_debt(text, date, text)
 	TO dunning_lawyer, dunning_admin;
-GRANT EXECUTE ON FUNCTION dunning.prescription_alerts(integer[])
-	TO dunning_daemon, dunning_admin;
+GRANT EXECUTE ON FUNCTION dunning.prescription_alerts(integer[]),
+	dunning.prescription_digest_items(bigint) TO dunning_daemon, dunning_admin;

@@ -135,7 +135,8 @@ SINCE_OLD = {
                   'dunning.agreement_for_update(bigint)', 'dunning.check_record_date(date,text)',
                   # issue 18 (functions/prescription.sql): rule 14
                   'dunning.acknowledge_debt(text,date,text)',
-                  'dunning.prescription_alerts(integer[])'},
+                  'dunning.prescription_alerts(integer[])',
+                  'dunning.prescription_digest_items(bigint)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
