@@ -38,7 +38,7 @@ def test_alerts_at_90_and_30_days_once_each(env):
     assert m.subject == 'Prescription proche' + NBSP + ': facture n°' + NBSP + 'P-1'
     assert ('Prescription' + NBSP + ': la note d\'honoraires n°' + NBSP + 'P-1') in m.body
     text = ' '.join(lines(m))
-    assert ("Prescription : la note d'honoraires n° P-1 (dossier D-P-1) (client Société Pro), "
+    assert ("Prescription : la note d'honoraires n° P-1 (client Société Pro, dossier D-P-1), "
             "dont il reste dû 1 000,00 €, sera prescrite le 3 mars 2027, dans 90 jours. "
             "Une reconnaissance de dette écrite ou un paiement interrompt la prescription "
             "(article 2240 du code civil) ; une lettre recommandée ne l'interrompt pas.") in text
@@ -66,7 +66,7 @@ def test_english_alert(make_env):
     env.cycle(at('2026-12-03'))
     m = [x for x in alerts(env, ALICE) if 'Limitation' in (x.subject or '')]
     assert len(m) == 1
-    assert ('Limitation: fee note no. P-1 (file D-P-1) (client Société Pro), balance due '
+    assert ('Limitation: fee note no. P-1 (client Société Pro, file D-P-1), balance due '
             in m[0].body and 'becomes time-barred on' in m[0].body and 'in 90 days.' in m[0].body)
 
 
@@ -102,3 +102,14 @@ def test_a_lawyer_cannot_acknowledge_another_lawyers_invoice(env):
     r = env.ctl('-U', ra, 'acknowledge', 'P-1', 'hier', now=at('2026-12-11'))
     assert r.returncode == 2 and 'not a date' in r.stderr
     assert env.count('dunning.debt_acknowledgement') == 0
+
+
+def test_check_config_refuses_bad_alert_days(env):
+    """prescription.alert_days: positive whole numbers of days, checked at
+    --check-config with the line and what to write."""
+    env.write_config(extra_conf='prescription {\n  alert_days = { 90, 0 }\n}\n')
+    r = env.daemon('--check-config')
+    assert r.returncode != 0
+    assert 'alert_days 0 is not positive: write positive whole numbers of days' in r.stderr
+    env.write_config(extra_conf='prescription {\n  alert_days = { 60 }\n}\n')
+    assert env.daemon('--check-config').returncode == 0
