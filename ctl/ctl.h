@@ -53,6 +53,7 @@ void ctl_pad(const char *s, int width, const char *sep);
 /* The commands (argc/argv start at the command's name). */
 int cmd_dispute(struct ctl *c, int argc, char **argv);
 int cmd_clear_dispute(struct ctl *c, int argc, char **argv);
+int cmd_acknowledge(struct ctl *c, int argc, char **argv);
 int cmd_approve(struct ctl *c, int argc, char **argv);
 int cmd_reject(struct ctl *c, int argc, char **argv);
 int cmd_pause(struct ctl *c, int argc, char **argv);

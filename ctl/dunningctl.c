@@ -316,6 +316,8 @@ static const struct ctl_command commands[] = {
 	  cmd_dispute, true },
 	{ "clear-dispute", "INVOICE NOTE", "clear the dispute: the reminders resume",
 	  cmd_clear_dispute, true },
+	{ "acknowledge", "INVOICE ON_DATE [--note TEXT]", "record the client's written "
+	    "acknowledgement of the debt: the prescription starts again", cmd_acknowledge, true },
 	{ "pause", "--client ID|--invoice NUMBER UNTIL|--lift REASON",
 	  "no message before UNTIL, or lift the pause", cmd_pause, true },
 	{ "history", "INVOICE", "the invoice's reminders and audit rows", cmd_history, true },

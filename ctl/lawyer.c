@@ -1,6 +1,6 @@
 /*
- * lawyer — the lawyers' commands: dispute, clear-dispute, approve,
- * reject, pause, pending, history, letter-sent.
+ * lawyer — the lawyers' commands: dispute, clear-dispute, acknowledge,
+ * approve, reject, pause, pending, history, letter-sent.
  *
  * Each action is one of the SQL functions of SPEC §3.1, which validates,
  * audits with the login as actor and wakes the daemon; dunningctl only
@@ -49,6 +49,41 @@ cmd_clear_dispute(struct ctl *c, int argc, char **argv)
 		return ctl_refused(c);
 	printf("invoice %s: dispute cleared; the reminders resume, the next one not before "
 	    "%d days from now\n", argv[1], c->cfg->schedule.min_gap_days);
+	return EX_OK;
+}
+
+/* acknowledge INVOICE ON_DATE [--note TEXT]: a written acknowledgement of
+ * the debt, signed by the client on ON_DATE (rule 14: it starts the
+ * prescription period again). */
+int
+cmd_acknowledge(struct ctl *c, int argc, char **argv)
+{
+	const char *pos[2] = { NULL, NULL }, *note = NULL, *p[3];
+	int npos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--note") == 0 && i + 1 < argc && note == NULL)
+			note = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1] == '-')
+			return ctl_usage(c);
+		else if (npos < 2)
+			pos[npos++] = argv[i];
+		else
+			return ctl_usage(c);
+	}
+	if (npos != 2)
+		return ctl_usage(c);
+	if (cal_parse(pos[1]) == CAL_NONE) {
+		fprintf(stderr, "dunningctl: %s: not a date (YYYY-MM-DD)\n", pos[1]);
+		return EX_USAGE;
+	}
+	p[0] = pos[0];
+	p[1] = pos[1];
+	p[2] = note;
+	if (ctl_db_call(c->store, "acknowledge_debt", 3, p) < 0)
+		return ctl_refused(c);
+	printf("invoice %s: acknowledgement of the debt on %s recorded; the prescription "
+	    "period starts again from that day\n", pos[0], pos[1]);
 	return EX_OK;
 }
 

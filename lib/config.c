@@ -54,6 +54,11 @@ key_opt(struct config_ctx *ctx, const struct config_key *k, cfg_opt_t *o)
 			goto bad;
 		*o = (cfg_opt_t)CFG_INT_CB(k->name, (long)v, flags, config_parse_cb(k->type));
 		break;
+	case CONFIG_T_INT_LIST:
+		/* each element goes through parse_number, as a whole number */
+		*o = (cfg_opt_t)CFG_INT_LIST_CB(k->name, (char *)(uintptr_t)k->def, flags,
+		    config_parse_cb(CONFIG_T_INT));
+		break;
 	default:
 		/* libconfuse copies the default: its char * is never written */
 		*o = (cfg_opt_t)CFG_STR(k->name, (char *)(uintptr_t)k->def, flags);

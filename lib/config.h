@@ -12,6 +12,7 @@
 #include <time.h>
 
 #define CONFIG_MAX_STAGES 8
+#define CONFIG_MAX_ALERT_DAYS 8	/* prescription.alert_days */
 
 enum config_tls {
 	CONFIG_TLS_NONE,
@@ -129,6 +130,12 @@ struct config {
 		struct config_legal_rate *rates;	/* sorted by (year, half) */
 		size_t nrates;
 	} interest;
+
+	/* SPEC §2 rule 14: the lawyer is told this many days before an unpaid
+	 * invoice prescribes, each threshold once per period; ended by 0 */
+	struct {
+		int alert_days[CONFIG_MAX_ALERT_DAYS + 1];
+	} prescription;
 
 	/* SPEC rule 9: the invoices' PDFs, off unless switched on */
 	struct {

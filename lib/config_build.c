@@ -70,6 +70,20 @@ land(struct config_ctx *ctx, cfg_t *sec, const struct config_key *k, char *base,
 	case CONFIG_T_FACTOR:
 		v.i = (int)cfg_getint(sec, k->name);
 		break;
+	case CONFIG_T_INT_LIST: {
+		/* the checked values, 0-ended (config_parse.c refused the rest) */
+		size_t max = k->size / sizeof(int) - 1, n = cfg_size(sec, k->name), o = 0;
+		int *to = (int *)(void *)(base + k->at);
+
+		for (size_t i = 0; i < n && o < max; i++) {
+			long x = cfg_getnint(sec, k->name, (unsigned)i);
+
+			if (x >= k->min && x <= k->max)
+				to[o++] = (int)x;
+		}
+		to[o] = 0;
+		return;
+	}
 	}
 	memcpy(base + k->at, &v, size);
 }

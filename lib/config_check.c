@@ -372,9 +372,37 @@ check_attachments(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 }
 
 /* Run every rule that spans keys on C, read from ROOT. */
+/* prescription.alert_days: 1 to CONFIG_MAX_ALERT_DAYS whole numbers of
+ * days, each from 1 to 3650 (a malformed one was reported as parsed). */
+static void
+check_prescription(struct config_ctx *ctx, cfg_t *root)
+{
+	cfg_t *p = cfg_getsec(root, "prescription");
+	const struct config_key *k = config_key_find("prescription", "alert_days");
+	unsigned n = p != NULL ? cfg_size(p, "alert_days") : 0;
+	int line = p != NULL ? config_key_line(ctx, p, "alert_days") : 0;
+
+	if (p == NULL || k == NULL)
+		return;
+	if (n == 0 || n > CONFIG_MAX_ALERT_DAYS) {
+		config_error(ctx, line, "alert_days has %u values: %s", n, k->hint);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		long v = cfg_getnint(p, "alert_days", i);
+
+		if (v < k->min || v > k->max) {
+			config_error(ctx, line, "alert_days %ld is %s: %s", v,
+			    v < k->min ? "not positive" : "too large", k->hint);
+			return;
+		}
+	}
+}
+
 void
 config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 {
+	check_prescription(ctx, root);
 	check_smtp(ctx, root, c);
 	check_oauth(ctx, root, c);
 	check_schedule(ctx, root, c);

@@ -35,6 +35,8 @@ enum config_type {
 	CONFIG_T_FACTOR,	/* a factor, kept in thousandths: 1.5 is 1500 (int) */
 	CONFIG_T_STAGE,		/* a stage's name, kept as its index in stages[] (int) */
 	CONFIG_T_REFUSED,	/* declared only to be refused, the hint saying why */
+	CONFIG_T_INT_LIST,	/* { n, … } whole numbers in min..max, kept as an int
+				 * array ended by 0 (at most its size - 1 of them) */
 };
 
 /* A syntax a text value must follow: refused as "KEY \"V\" is not WHAT: HINT". */

@@ -58,6 +58,8 @@ parse_number(cfg_t *sec, cfg_opt_t *opt, const char *value, void *result)
 		owner = owner_of(ctx->root, opt);
 	k = owner != NULL ? config_key_find(owner->name, opt->name) : NULL;
 	type = k != NULL ? k->type : CONFIG_T_INT;
+	if (type == CONFIG_T_INT_LIST)	/* each of its values */
+		type = CONFIG_T_INT;
 
 	if (ctx != NULL)
 		snprintf(ctx->raw, sizeof(ctx->raw), "%s", value);
@@ -202,6 +204,14 @@ config_on_key(cfg_t *sec, cfg_opt_t *opt)
 		return 0;
 	}
 	config_note_open(ctx, sec);
+	/* A list: libconfuse calls this once per value and once more at its
+	 * end; its line is kept, its values checked once, by config_check(). */
+	if (k != NULL && k->type == CONFIG_T_INT_LIST) {
+		if (config_mark_find(ctx, sec, idx) == NULL)
+			(void)config_mark_add(ctx, sec, idx, line);
+		ctx->rejected = NULL;
+		return 0;
+	}
 	if ((prev = config_mark_find(ctx, sec, idx)) != NULL)
 		config_error(ctx, line, "%s is set twice (first on line %d): keep one", opt->name,
 		    prev->line);

@@ -138,6 +138,12 @@ const struct config_key config_keys[] = {
 	{ "attachments", "attach_invoice_pdf", CONFIG_T_BOOL, "false",
 	  AT(attachments.attach_invoice_pdf) },
 
+	/* SPEC §2 rule 14: days before an unpaid invoice prescribes */
+	{ "prescription", "alert_days", CONFIG_T_INT_LIST, "{90, 30}",
+	  AT(prescription.alert_days), 1, 3650,
+	  "write positive whole numbers of days, at most 3650, at most 8 of them, "
+	  "e.g. { 90, 30 }" },
+
 	{ "templates", "dir", CONFIG_T_STR, "/usr/share/dunningd/templates", AT(templates_dir),
 	  .hint = "write a directory", .nonempty = true },
 	{ "spool", "dir", CONFIG_T_STR, "/var/spool/dunningd", AT(spool_dir),
@@ -212,6 +218,7 @@ const struct config_section config_sections[] = {
 	 * force, and the file's rows add to them (config_build.c) */
 	{ "legal_rate", "interest", TABLE(rate_keys) },
 	{ "attachments", NULL },
+	{ "prescription", NULL },
 	{ "templates", NULL },
 	{ "spool", NULL },
 	{ "retention", NULL },

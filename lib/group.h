@@ -66,6 +66,7 @@ enum digest_section {
 	DIGEST_ESCALATED,	/* handed over since the previous digest */
 	DIGEST_DISPUTED,	/* disputes open for escalation.dispute_reminder_days */
 	DIGEST_NO_RATE,		/* a half-year the legal-rate table lacks (SPEC §2.1) */
+	DIGEST_PRESCRIPTION,	/* a prescription alert since the previous digest (rule 14) */
 	DIGEST_NSECTIONS
 };
 
@@ -92,7 +93,7 @@ struct digest_item {
  * failure; after_days). */
 struct lawyer_alert {
 	int64_t id;
-	char kind[16];		/* stage_sent, letter_ready, failed, escalated */
+	char kind[16];		/* stage_sent, letter_ready, failed, escalated, prescription */
 	int64_t lawyer_id;	/* 0: the client has no lawyer */
 	char *lawyer_name, *lawyer_email;
 	int64_t invoice_id, reminder_id;

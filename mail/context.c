@@ -316,6 +316,30 @@ next_stage(const struct config *cfg, const char *name)
 	    cfg->stages[i + 1].channel == CONFIG_CHANNEL_LETTER);
 }
 
+/* The prescription of alert A (SPEC §2 rule 14), or false: its invoice,
+ * the day it prescribes and the days left at NOW (the alert may leave a day
+ * after it was queued). */
+static json_t *
+prescription_of(const struct lawyer_alert *a, const json_t *invoices, time_t now,
+    const char *lang)
+{
+	const char *on = json_string_value(json_object_get(a->details, "prescribes_on"));
+	cal_day day = on != NULL ? cal_parse(on) : CAL_NONE;
+	const json_t *inv = json_array_get(invoices, 0);
+	json_t *o;
+	int left;
+
+	if (strcmp(a->kind, "prescription") != 0 || day == CAL_NONE || inv == NULL)
+		return json_false();
+	left = (int)(day - cal_local_day(now));
+	o = json_pack("{s:O, s:O, s:O, s:s, s:i, s:b}", "number", json_object_get(inv, "number"),
+	    "matter_ref", json_object_get(inv, "matter_ref"), "balance",
+	    json_object_get(inv, "balance"), "client", a->client_name ? a->client_name : "",
+	    "days_left", left, "several_days", left > 1);
+	set_date(o, "prescribes_on", day, lang);
+	return o;
+}
+
 /* The context of alert A. */
 json_t *
 context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
@@ -350,6 +374,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "count", json_integer((json_int_t)json_array_size(invoices)));
 	json_object_set_new(ctx, "several", json_boolean(json_array_size(invoices) > 1));
 	json_object_set_new(ctx, "invoices", invoices);
+	json_object_set_new(ctx, "prescription", prescription_of(a, invoices, now, lang));
 	set_amount(ctx, "total_balance", total, cur, lang);
 	json_object_set_new(ctx, "stage", str(stage));
 	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
@@ -369,7 +394,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 
 /* The digest's sections, in enum digest_section order. */
 static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
-	"in_doubt", "escalated", "disputed", "no_rate" };
+	"in_doubt", "escalated", "disputed", "no_rate", "prescription" };
 
 /* A half-year missing from the legal-rate table, for the digest: "second
  * semestre 2026" / "second half of 2026" (the template says « le » /
@@ -425,7 +450,9 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 		free(why);
 		cal_format_long(cal_local_day(it->since), lang, false, buf, sizeof(buf));
 		json_object_set_new(o, "since", json_string(buf));
-		json_object_set_new(o, "days", json_integer(today - cal_local_day(it->since)));
+		/* a prescription's since is the day it prescribes: days left */
+		json_object_set_new(o, "days", json_integer(it->section == DIGEST_PRESCRIPTION ?
+		    cal_local_day(it->since) - today : today - cal_local_day(it->since)));
 		json_array_append_new(lists[it->section], o);
 	}
 	for (int s = DIGEST_HELD; s < DIGEST_NSECTIONS; s++) {

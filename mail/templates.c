@@ -366,12 +366,17 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 		struct lawyer_alert a = { .id = 1, .kind = "stage_sent", .lawyer_id = 1,
 		    .lawyer_name = "L", .lawyer_email = "l@example.org", .invoice_id = 1,
 		    .reminder_id = 1, .client_name = "C", .attempts = 1 };
-		json_t *ctx;
+		json_t *ctx, *presc;
 
-		a.details = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "stage", "j3",
-		    "path", "/p", "why", "w", "invoices", "number", "F", "matter_ref", "D",
-		    "balance", "1.00", "currency", "EUR");
+		a.details = json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "stage",
+		    "j3", "path", "/p", "why", "w", "prescribes_on", "1970-03-03", "invoices",
+		    "number", "F", "matter_ref", "D", "balance", "1.00", "currency", "EUR");
 		ctx = context_alert(cfg, &a, 86400);
+		/* the prescription's fields, as an alert of that kind has them */
+		snprintf(a.kind, sizeof(a.kind), "prescription");
+		presc = context_alert(cfg, &a, 86400);
+		json_object_set(ctx, "prescription", json_object_get(presc, "prescription"));
+		json_decref(presc);
 		json_decref(a.details);
 		/* "next" may be false for the last stage: check it as an object. */
 		json_object_set_new(ctx, "next", json_pack("{s:s, s:b}", "stage", "j", "letter", 1));

@@ -84,6 +84,32 @@ alerts_add(struct store *s, const char *kind, const char *key, int64_t invoice,
 	return 0;
 }
 
+/* Queue the prescription alerts due now, in one statement. */
+int
+alerts_prescription(struct store *s, const int *days)
+{
+	char arr[16 * (CONFIG_MAX_ALERT_DAYS + 1)];
+	const char *p[1] = { arr };
+	size_t len = 0;
+	PGresult *res;
+	int n;
+
+	arr[len++] = '{';
+	for (int i = 0; days[i] > 0 && i < CONFIG_MAX_ALERT_DAYS; i++)
+		len += (size_t)snprintf(arr + len, sizeof(arr) - len, "%s%d", i ? "," : "",
+		    days[i]);
+	snprintf(arr + len, sizeof(arr) - len, "}");
+	if (strcmp(arr, "{}") == 0)
+		return 0;
+	res = store_q(s, "SELECT dunning.prescription_alerts($1::integer[])", 1, p,
+	    PGRES_TUPLES_OK);
+	if (res == NULL)
+		return -1;
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
 /* Claim the alerts due now, lawyer and client read in the same statement. */
 int
 alerts_claim(struct store *s, int max, struct lawyer_alert **out)
@@ -329,7 +355,11 @@ alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct di
 	res = store_q(s, "SELECT section, reminder_id, invoice_number, matter_ref, client_name, "
 	    "  balance::text, currency, stage, why, floor(extract(epoch FROM since))::bigint, "
 	    "  detail, attempts "
-	    "FROM dunning.digest_items($1, $2)", 2, p, PGRES_TUPLES_OK);
+	    "FROM dunning.digest_items($1, $2) "
+	    "UNION ALL SELECT section, reminder_id, invoice_number, matter_ref, client_name, "
+	    "  balance::text, currency, stage, why, floor(extract(epoch FROM since))::bigint, "
+	    "  detail, attempts "
+	    "FROM dunning.prescription_digest_items($1)", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	if ((v = store_rows(s, res, sizeof(*v), &n)) == NULL) {

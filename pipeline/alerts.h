@@ -40,6 +40,11 @@ int alerts_add(struct store *s, const char *kind, const char *key, int64_t invoi
  * (committed) with a lease.  Returns how many are in *OUT (malloc'ed, to
  * free with alerts_free), or -1. */
 int alerts_claim(struct store *s, int max, struct lawyer_alert **out);
+
+/* Queue the prescription alerts due now (SPEC §2 rule 14) for DAYS, the
+ * thresholds ended by 0: dunning.prescription_alerts.  The number queued,
+ * or -1. */
+int alerts_prescription(struct store *s, const int *days);
 void alerts_free(struct lawyer_alert *a, int n);
 
 /* Outcomes of alert A, each with its audit row. */

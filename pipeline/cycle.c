@@ -122,11 +122,13 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 	 * logged, and tried again by the next pass; a session the relay
 	 * refused would refuse it too. */
 	nt.seed = c->seed;
+	nt.prescription_day = c->prescription_day;
 	if (snd.refused_until == 0 && notify_run(&nt, c->clock, ns) < 0) {
 		ns->errors++;
 		rc = 1;
 	}
 	c->seed = nt.seed;
+	c->prescription_day = nt.prescription_day;
 	if (ns->alerts + ns->digests + ns->retried + ns->failed + ns->errors > 0)
 		log_info("lawyers: %d alerts, %d digests sent, %d retried, %d failed, %d errors",
 		    ns->alerts, ns->digests, ns->retried, ns->failed, ns->errors);

@@ -39,6 +39,7 @@ struct cycle {
 	unsigned int seed;		/* retry jitter, carried from pass to pass */
 	int refusals;			/* sessions the relay refused in a row */
 	cal_day rates_warned;		/* local day a missing legal rate was last said */
+	cal_day prescription_day;	/* local day the prescription alerts were queued */
 	bool read_all;			/* the planning pass reads every open invoice,
 					 * not only those due (plan_pass) */
 	bool (*stop)(void *arg);	/* NULL, or true to end a send pass early */

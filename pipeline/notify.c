@@ -319,6 +319,18 @@ notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats
 	if ((msgs = calloc(cap, sizeof(*msgs))) == NULL)
 		return -1;
 	mime_from_domain(n->cfg, domain, sizeof(domain));
+	/* SPEC §2 rule 14: once a day, at the day's first pass inside the
+	 * window, the invoices within prescription.alert_days of prescribing
+	 * get their alert queued (one set-based statement; each threshold once
+	 * per period, by the alert's key), so that it leaves at once, below,
+	 * and the digest that follows lists it.  A failure is logged and
+	 * tried again at the next pass. */
+	if (n->prescription_day != cal_local_day(now)) {
+		if (alerts_prescription(n->store, n->cfg->prescription.alert_days) < 0)
+			log_warnx("the prescription alerts: %s", store_error(n->store));
+		else
+			n->prescription_day = cal_local_day(now);
+	}
 	rc = run_alerts(n, now, domain, msgs, cap, st);
 	if (rc == 0)
 		rc = run_digests(n, now, domain, msgs, cap, st);

@@ -6,7 +6,8 @@
  *
  * Internal mail follows the client's send window: nothing reaches a lawyer
  * at night or on a holiday; what was queued meanwhile leaves at the next
- * opening, with the digest.  A lawyer without a usable address, or a relay
+ * opening, with the digest.  Once a day, before the alerts leave, the
+ * prescription alerts due are queued (SPEC §2 rule 14), by one statement.  A lawyer without a usable address, or a relay
  * refusing the mail, is audited and logged; the client's mail never waits
  * for it (it runs after the pass, and only then).
  */
@@ -28,6 +29,8 @@ struct notify_pass {
 	unsigned int seed;		/* retry jitter */
 	bool (*stop)(void *arg);	/* NULL, or true to end early */
 	void *stop_arg;
+	cal_day prescription_day;	/* in/out: the local day the prescription
+					 * alerts were last queued (once a day) */
 };
 
 struct notify_stats {

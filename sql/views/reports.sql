@@ -439,3 +439,65 @@ GRANT EXECUTE ON FUNCTION dunning.aging_at(date), dunning.aging_invoices_at(date
 GRANT SELECT ON dunning.aging, dunning.aging_invoices, dunning.kpi,
 	dunning.stage_effectiveness
 	TO dunning_accountant, dunning_lawyer, dunning_admin, dunning_daemon;
+
+-- The prescription watch (SPEC §2 rule 14, §3.1): per open invoice not paid
+-- in full, when its claim prescribes.  It runs as its caller, so that
+-- row-level security (009, 022, 023) shows a lawyer their own files only.
+--
+--   starting point  individual client: the end of the mission
+--                   (fee_agreement.mission_ended_on of the invoice's
+--                   agreement), or the invoice's issue date when unknown,
+--                   2 years (C. consom. L.218-2);
+--                   professional client: the due date, 5 years (art. 2224
+--                   C. civ.);
+--   interruptions   (art. 2240 C. civ.) the last payment's date (received_at
+--                   in the firm's time zone, invoice.last_paid_at), the last
+--                   written acknowledgement recorded by the lawyer
+--                   (debt_acknowledgement.on_date); an accepted payment plan
+--                   will be the third: plans do not exist yet, and the
+--                   column `plan_accepted_on` below is where its date goes
+--                   (NULL today).  A registered letter does not interrupt.
+--   starts_on       the latest of the starting point and the interruptions;
+--   prescribes_on   starts_on + 2 or 5 years;
+--   days_left       prescribes_on - dunning.today() (the one clock);
+--   last_interruption  the latest interruption's date, or NULL.
+--
+
+
+CREATE VIEW dunning.prescription WITH (security_invoker = true) AS
+WITH base AS (
+	SELECT i.number, dunning.notify_client_name(c) AS client_name, c.kind,
+	       CASE WHEN c.kind = 'individual' THEN coalesce(fa.mission_ended_on, i.issued_on)
+	            ELSE i.due_on END AS start_point,
+	       CASE WHEN c.kind = 'individual' THEN 2 ELSE 5 END AS years,
+	       (i.last_paid_at AT TIME ZONE dunning.firm_tz())::date AS paid_on,
+	       (SELECT max(a.on_date) FROM dunning.debt_acknowledgement a
+	        WHERE a.invoice_id = i.id) AS acknowledged_on,
+	       -- hook: the date an accepted payment plan was accepted (no plans yet)
+	       NULL::date AS plan_accepted_on
+	FROM dunning.invoice i
+	JOIN dunning.client c ON c.id = i.client_id
+	LEFT JOIN dunning.fee_agreement fa ON fa.id = i.agreement_id
+	WHERE i.status = 'open' AND i.amount - i.paid_total > 0
+), periods AS (
+	SELECT b.*,
+	       greatest(b.paid_on, b.acknowledged_on, b.plan_accepted_on) AS last_interruption
+	FROM base b
+), starts AS (
+	SELECT p.*, greatest(p.start_point, p.last_interruption) AS starts_on FROM periods p
+)
+SELECT s.number AS invoice_number, s.client_name, s.kind, s.starts_on,
+       (s.starts_on + make_interval(years => s.years))::date AS prescribes_on,
+       (s.starts_on + make_interval(years => s.years))::date - dunning.today() AS days_left,
+       s.last_interruption
+FROM starts s;
+
+COMMENT ON VIEW dunning.prescription IS
+	'Per open invoice not paid in full: when its claim prescribes (SPEC §2 rule 14). '
+	'Individual: 2 years from the end of the mission (or the issue date), L.218-2 C. consom.; '
+	'professional: 5 years from the due date, art. 2224 C. civ.; a payment or a written '
+	'acknowledgement starts the period again (art. 2240 C. civ.). Days at dunning.today().';
+
+REVOKE ALL ON dunning.prescription FROM PUBLIC;
+GRANT SELECT ON dunning.prescription
+	TO dunning_lawyer, dunning_accountant, dunning_admin, dunning_daemon;

@@ -64,7 +64,20 @@ SINCE_OLD = {
                 ('fee_agreement_client_idx', 'client_id'),
                 ('invoice_agreement_idx', 'agreement_id'),
                 ('fee_agreement_id_seq', 'is_called'), ('fee_agreement_id_seq', 'last_value'),
-                ('fee_agreement_id_seq', 'log_cnt')},
+                ('fee_agreement_id_seq', 'log_cnt'),
+                # issue 18 (023): the prescription watch's acknowledgements
+                ('debt_acknowledgement', 'id'), ('debt_acknowledgement', 'invoice_id'),
+                ('debt_acknowledgement', 'on_date'), ('debt_acknowledgement', 'recorded_at'),
+                ('debt_acknowledgement', 'recorded_by'), ('debt_acknowledgement_pkey', 'id'),
+                ('debt_acknowledgement_invoice_idx', 'invoice_id'),
+                ('debt_acknowledgement_invoice_idx', 'on_date'),
+                ('debt_acknowledgement_id_seq', 'is_called'),
+                ('debt_acknowledgement_id_seq', 'last_value'),
+                ('debt_acknowledgement_id_seq', 'log_cnt'),
+                ('prescription', 'invoice_number'), ('prescription', 'client_name'),
+                ('prescription', 'kind'), ('prescription', 'starts_on'),
+                ('prescription', 'prescribes_on'), ('prescription', 'days_left'),
+                ('prescription', 'last_interruption')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
@@ -84,7 +97,10 @@ SINCE_OLD = {
                     ('dunning.fee_agreement', 'fee_agreement_legal_aid_no_clause'),
                     ('dunning.fee_agreement', 'fee_agreement_signed_after_sent'),
                     ('dunning.fee_agreement', 'fee_agreement_id_client_key'),
-                    ('dunning.invoice', 'invoice_agreement_fkey')},
+                    ('dunning.invoice', 'invoice_agreement_fkey'),
+                    # issue 18 (023): acknowledgements of debt
+                    ('dunning.debt_acknowledgement', 'debt_acknowledgement_pkey'),
+                    ('dunning.debt_acknowledgement', 'debt_acknowledgement_invoice_id_fkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -116,7 +132,11 @@ SINCE_OLD = {
                   'dunning.audit_head_guard()',
                   # issue 18 (functions/agreements.sql): rule 13
                   'dunning.agreement_signed(bigint,date)', 'dunning.agreement_filed(bigint,date)',
-                  'dunning.agreement_for_update(bigint)', 'dunning.check_record_date(date,text)'},
+                  'dunning.agreement_for_update(bigint)', 'dunning.check_record_date(date,text)',
+                  # issue 18 (functions/prescription.sql): rule 14
+                  'dunning.acknowledge_debt(text,date,text)',
+                  'dunning.prescription_alerts(integer[])',
+                  'dunning.prescription_digest_items(bigint)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
@@ -128,14 +148,20 @@ SINCE_OLD = {
                   # issue 18 (022)
                   'fee_agreement', 'fee_agreement_pkey', 'fee_agreement_id_seq',
                   'fee_agreement_id_client_key', 'fee_agreement_client_idx',
-                  'invoice_agreement_idx'},
+                  'invoice_agreement_idx',
+                  # issue 18 (023): the prescription watch
+                  'debt_acknowledgement', 'debt_acknowledgement_pkey',
+                  'debt_acknowledgement_id_seq', 'debt_acknowledgement_invoice_idx',
+                  'prescription'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx',
                 'wake_queue_pkey', 'send_lock_pkey',      # issue 17 (020)
                 'audit_text_pkey',                        # issue 17 (021)
                 # issue 18 (022)
                 'fee_agreement_pkey', 'fee_agreement_id_client_key',
-                'fee_agreement_client_idx', 'invoice_agreement_idx'},
+                'fee_agreement_client_idx', 'invoice_agreement_idx',
+                # issue 18 (023)
+                'debt_acknowledgement_pkey', 'debt_acknowledgement_invoice_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
@@ -145,7 +171,15 @@ SINCE_OLD = {
                  # issue 17 (019): the chain's head guarded like the log
                  ('dunning.audit_head', 'audit_head_guard'),
                  ('dunning.audit_head', 'audit_head_no_truncate')},
-    'policies': {('invoice_next_action', 'next_action_read'),
+    # constraints kept by name whose definition changed on purpose
+    'constraints_changed': {
+        # issue 18 (023): the lawyer alert kind 'prescription' (rule 14)
+        ('dunning.lawyer_alert', 'lawyer_alert_kind_check')},
+    'policies': {# issue 18 (023): acknowledgements of debt under need-to-know
+                 ('debt_acknowledgement', 'debt_acknowledgement_lawyer'),
+                 ('debt_acknowledgement', 'debt_acknowledgement_read'),
+                 ('debt_acknowledgement', 'debt_acknowledgement_owner'),
+                 ('invoice_next_action', 'next_action_read'),
                  ('invoice_next_action', 'next_action_daemon'),
                  ('invoice_next_action', 'next_action_owner'),
                  # issue 17 (021): the audit log's free texts, read as the log
@@ -337,6 +371,8 @@ def without_since_old(cat):
            'functions': lambda r: r[0], 'relations': lambda r: r[0],
            'indexes': lambda r: r[0], 'triggers': lambda r: (r[0], r[1]),
            'policies': lambda r: (r[0], r[1]), 'data': lambda r: r[0]}
+    cat = dict(cat, constraints=[r for r in cat['constraints']
+                                 if key['constraints'](r) not in SINCE_OLD['constraints_changed']])
     return {k: [r for r in rows if k not in SINCE_OLD or key[k](r) not in SINCE_OLD[k]]
             for k, rows in cat.items()}
 

@@ -360,6 +360,8 @@ size_fits(const struct config_key *k)
 		return k->size == sizeof(int64_t);
 	case CONFIG_T_REFUSED:
 		return k->size == 0 && k->hint != NULL;
+	case CONFIG_T_INT_LIST:	/* at least one value and the ending 0 */
+		return k->size >= 2 * sizeof(int) && k->size % sizeof(int) == 0;
 	default:
 		return k->size == sizeof(int);
 	}
@@ -371,7 +373,8 @@ static bool
 row_ok(const struct config_key *k)
 {
 	bool number = k->type == CONFIG_T_INT || k->type == CONFIG_T_CENTS ||
-	    k->type == CONFIG_T_PERCENT || k->type == CONFIG_T_FACTOR;
+	    k->type == CONFIG_T_PERCENT || k->type == CONFIG_T_FACTOR ||
+	    k->type == CONFIG_T_INT_LIST;
 
 	return size_fits(k) && (!number || (k->hint != NULL && k->min <= k->max)) &&
 	    (k->choices == NULL || k->hint != NULL) && (k->format == NULL || k->hint != NULL) &&
