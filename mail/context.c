@@ -417,7 +417,7 @@ context_digest(const struct config *cfg, const char *lawyer_name,
     const struct digest_item *items, int n, const char *audit_head, time_t now)
 {
 	json_t *ctx = json_object(), *lists[DIGEST_NSECTIONS] = { NULL };
-	cal_day today = cal_local_day(now);
+	cal_day today = cal_local_day(now), days;
 	const char *lang = cfg->firm.language;
 	char buf[64];
 
@@ -451,8 +451,10 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 		cal_format_long(cal_local_day(it->since), lang, false, buf, sizeof(buf));
 		json_object_set_new(o, "since", json_string(buf));
 		/* a prescription's since is the day it prescribes: days left */
-		json_object_set_new(o, "days", json_integer(it->section == DIGEST_PRESCRIPTION ?
-		    cal_local_day(it->since) - today : today - cal_local_day(it->since)));
+		days = it->section == DIGEST_PRESCRIPTION ? cal_local_day(it->since) - today :
+		    today - cal_local_day(it->since);
+		json_object_set_new(o, "days", json_integer(days));
+		json_object_set_new(o, "several_days", json_boolean(days > 1));
 		json_array_append_new(lists[it->section], o);
 	}
 	for (int s = DIGEST_HELD; s < DIGEST_NSECTIONS; s++) {

@@ -187,3 +187,18 @@ def test_digest_lines_say_what_and_why(make_env):
     assert 'Contestations ouvertes depuis 3 jours ou plus (1) :' in text
     assert 'divorce' not in m.raw and 'privés' not in text
     assert ds[0].subject == 'Relances\u00a0: 1 élément demande votre attention'
+
+
+def test_a_dispute_one_day_old_reads_in_the_singular(make_env):
+    """« (1 jour) », not « (1 jours) »: a count of days agrees with its
+    number in the digest (the disputes' age, the days before prescription)."""
+    env = make_env(extra_conf='escalation { dispute_reminder_days = 1 }\n')
+    i = env.client('un@client.example', kind='individual', first='Léa', last='Petit')
+    env.invoice('U-1', i, '2026-03-02', amount='80.00', matter_ref=None)
+    env.replay_on(['2026-03-05'])
+    env.sql("SELECT dunning.flag_dispute('U-1', 'motif')", now=at('2026-03-31', '08:00'))
+    env.cycle(at('2026-04-01', '09:05'))
+    (m,) = digests(env)
+    assert item_lines(m) == [
+        '- facture n° U-1, Léa Petit, reste dû 80,00 € ; contestée depuis le 31 mars 2026 '
+        '(1 jour)']
