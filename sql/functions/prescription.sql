@@ -17,14 +17,7 @@ DECLARE
 	inv dunning.invoice := dunning.invoice_for_update(invoice_number);
 	ack_id bigint;
 BEGIN
-	IF on_date IS NULL THEN
-		RAISE EXCEPTION 'the acknowledgement date must be given'
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF on_date > dunning.today() THEN
-		RAISE EXCEPTION 'the acknowledgement date % is in the future (today is %)',
-			on_date, dunning.today() USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM dunning.check_record_date(on_date, 'the acknowledgement date');
 	IF inv.status <> 'open' OR inv.amount - inv.paid_total <= 0 THEN
 		RAISE EXCEPTION 'invoice "%" is closed (%): nothing to acknowledge', inv.number,
 			CASE WHEN inv.status <> 'open' THEN inv.status ELSE 'paid' END
