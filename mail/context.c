@@ -316,6 +316,33 @@ next_stage(const struct config *cfg, const char *name)
 	    cfg->stages[i + 1].channel == CONFIG_CHANNEL_LETTER);
 }
 
+/* Rule 13, partial legal aid (024): a 'legal_aid' alert's step, its
+ * agreement's file reference, signature and last filing day; "last"
+ * when the alert was queued on that last day (TOLD), not after it. */
+static void
+legal_aid(json_t *ctx, const struct lawyer_alert *a, cal_day told, const char *lang)
+{
+	json_t *d = a->details, *o;
+	const char *step = json_string_value(json_object_get(d, "step"));
+	const char *ref = json_string_value(json_object_get(d, "matter_ref"));
+	const char *signed_on = json_string_value(json_object_get(d, "signed_on"));
+	const char *deadline = json_string_value(json_object_get(d, "deadline"));
+
+	if (strcmp(a->kind, "legal_aid") != 0 || step == NULL) {
+		json_object_set_new(ctx, "legal_aid", json_false());
+		return;
+	}
+	o = json_pack("{s:b, s:b, s:b, s:I}", "signed", strcmp(step, "signed") == 0, "soon",
+	    strcmp(step, "soon") == 0, "deadline", strcmp(step, "deadline") == 0, "agreement",
+	    json_integer_value(json_object_get(d, "agreement_id")));
+	json_object_set_new(o, "matter_ref", ref != NULL ? json_string(ref) : json_false());
+	set_date(o, "signed_on", signed_on != NULL ? cal_parse(signed_on) : CAL_NONE, lang);
+	set_date(o, "last_day", deadline != NULL ? cal_parse(deadline) : CAL_NONE, lang);
+	json_object_set_new(o, "last", json_boolean(deadline != NULL &&
+	    cal_parse(deadline) == told));
+	json_object_set_new(ctx, "legal_aid", o);
+}
+
 /* The context of alert A. */
 json_t *
 context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
@@ -338,6 +365,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "escalated", json_boolean(strcmp(a->kind, "escalated") == 0));
 	json_object_set_new(client, "name", str(a->client_name));
 	json_object_set_new(ctx, "client", client);
+	legal_aid(ctx, a, cal_local_day(a->created_at ? a->created_at : now), lang);
 	json_array_foreach(list, i, v) {
 		json_t *inv = alert_invoice(v, lang);
 

@@ -84,6 +84,23 @@ alerts_add(struct store *s, const char *kind, const char *key, int64_t invoice,
 	return 0;
 }
 
+/* Queue the alerts of the partial legal-aid agreements due at the
+ * session's today (SPEC §2 rule 13): one statement for them all, each
+ * alert told once.  Returns how many were queued, or -1. */
+int
+alerts_legal_aid(struct store *s)
+{
+	PGresult *res = store_q(s, "SELECT dunning.legal_aid_alerts_queue()", 0, NULL,
+	    PGRES_TUPLES_OK);
+	int n;
+
+	if (res == NULL)
+		return -1;
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
 /* Claim the alerts due now, lawyer and client read in the same statement. */
 int
 alerts_claim(struct store *s, int max, struct lawyer_alert **out)
@@ -105,8 +122,10 @@ alerts_claim(struct store *s, int max, struct lawyer_alert **out)
 	    "SELECT c.id, c.kind, c.lawyer_id, l.full_name, l.email, c.invoice_id, "
 	    "  c.reminder_id, dunning.notify_client_name(cl), c.details::text, c.attempts, "
 	    "  floor(extract(epoch FROM c.created_at))::bigint "
-	    "FROM c JOIN dunning.invoice i ON i.id = c.invoice_id "
-	    "JOIN dunning.client cl ON cl.id = i.client_id "
+	    /* an alert names an invoice, or a fee agreement (024) */
+	    "FROM c LEFT JOIN dunning.invoice i ON i.id = c.invoice_id "
+	    "LEFT JOIN dunning.fee_agreement fa ON fa.id = c.agreement_id "
+	    "JOIN dunning.client cl ON cl.id = coalesce(i.client_id, fa.client_id) "
 	    "LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id ORDER BY c.id", 1, p,
 	    PGRES_TUPLES_OK);
 	if (res == NULL)

@@ -64,7 +64,12 @@ SINCE_OLD = {
                 ('fee_agreement_client_idx', 'client_id'),
                 ('invoice_agreement_idx', 'agreement_id'),
                 ('fee_agreement_id_seq', 'is_called'), ('fee_agreement_id_seq', 'last_value'),
-                ('fee_agreement_id_seq', 'log_cnt')},
+                ('fee_agreement_id_seq', 'log_cnt'),
+                # issue 18 (024): a lawyer's alert may name a fee agreement
+                # instead of an invoice (partial legal aid, rule 13)
+                ('lawyer_alert', 'invoice_id'), ('lawyer_alert', 'agreement_id'),
+                ('lawyer_alert_agreement_idx', 'agreement_id'),
+                ('fee_agreement_to_file_idx', 'signed_on')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
@@ -84,7 +89,11 @@ SINCE_OLD = {
                     ('dunning.fee_agreement', 'fee_agreement_legal_aid_no_clause'),
                     ('dunning.fee_agreement', 'fee_agreement_signed_after_sent'),
                     ('dunning.fee_agreement', 'fee_agreement_id_client_key'),
-                    ('dunning.invoice', 'invoice_agreement_fkey')},
+                    ('dunning.invoice', 'invoice_agreement_fkey'),
+                    # issue 18 (024): the partial legal-aid alerts
+                    ('dunning.lawyer_alert', 'lawyer_alert_kind_check'),
+                    ('dunning.lawyer_alert', 'lawyer_alert_names_its_subject'),
+                    ('dunning.lawyer_alert', 'lawyer_alert_agreement_id_fkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -116,7 +125,9 @@ SINCE_OLD = {
                   'dunning.audit_head_guard()',
                   # issue 18 (functions/agreements.sql): rule 13
                   'dunning.agreement_signed(bigint,date)', 'dunning.agreement_filed(bigint,date)',
-                  'dunning.agreement_for_update(bigint)', 'dunning.check_record_date(date,text)'},
+                  'dunning.agreement_for_update(bigint)', 'dunning.check_record_date(date,text)',
+                  # issue 18 (024): the partial legal-aid filing deadline
+                  'dunning.legal_aid_deadline(date)', 'dunning.legal_aid_alerts_queue(bigint)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
@@ -128,14 +139,18 @@ SINCE_OLD = {
                   # issue 18 (022)
                   'fee_agreement', 'fee_agreement_pkey', 'fee_agreement_id_seq',
                   'fee_agreement_id_client_key', 'fee_agreement_client_idx',
-                  'invoice_agreement_idx'},
+                  'invoice_agreement_idx',
+                  # issue 18 (024)
+                  'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx',
                 'wake_queue_pkey', 'send_lock_pkey',      # issue 17 (020)
                 'audit_text_pkey',                        # issue 17 (021)
                 # issue 18 (022)
                 'fee_agreement_pkey', 'fee_agreement_id_client_key',
-                'fee_agreement_client_idx', 'invoice_agreement_idx'},
+                'fee_agreement_client_idx', 'invoice_agreement_idx',
+                # issue 18 (024)
+                'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
@@ -330,6 +345,14 @@ def test_numbered_migrations_hold_no_function_or_view():
         assert found == ([] if f != '006_audit_commit_chain.sql'
                          else ['dunning.audit_canonical(a']), (f, found)
 
+# What SINCE_OLD names that the old layout has too, changed in place (so
+# not among the added names): issue 18 (024), a lawyer's alert may name a
+# fee agreement instead of an invoice, and has the kind 'legal_aid'.
+CHANGED_SINCE_OLD = {
+    'columns': {('lawyer_alert', 'invoice_id')},
+    'constraints': {('dunning.lawyer_alert', 'lawyer_alert_kind_check')},
+}
+
 
 def without_since_old(cat):
     """CAT without what SINCE_OLD names (on purpose different)."""
@@ -363,9 +386,12 @@ def test_fresh_database_is_the_old_layouts_schema(make_env):
     got, want = pg_temp_last_as_old(catalog(new)), catalog(old)
     assert_same(without_since_old(got), without_since_old(want))
     assert {(r[0], r[1]) for r in got['columns']} - {(r[0], r[1]) for r in want['columns']} \
-        == SINCE_OLD['columns']
+        == SINCE_OLD['columns'] - CHANGED_SINCE_OLD['columns']
     assert {(r[0], r[1]) for r in got['constraints']} - \
-        {(r[0], r[1]) for r in want['constraints']} == SINCE_OLD['constraints']
+        {(r[0], r[1]) for r in want['constraints']} == \
+        SINCE_OLD['constraints'] - CHANGED_SINCE_OLD['constraints']
+    for k, names in CHANGED_SINCE_OLD.items():     # changed in place, and really changed
+        assert not [r for r in got[k] if (r[0], r[1]) in names and r in want[k]], names
     assert {r[0] for r in got['functions'] if r not in want['functions']} == \
         SINCE_OLD['functions']
 
