@@ -4,7 +4,9 @@ within fifteen days of its signature, on pain of nullity.  The lawyer is
 told on the day it is signed, five days before the last day and on the
 last day while it is not filed; each once, none once filed.  Signed on
 3 March 2026, its last day is 18 March (the day of the signature is not
-counted)."""
+counted).  And dunningctl agreement-signed / agreement-filed."""
+import datetime as dt
+
 import pytest
 
 from harness import allow_simulated_clock, at
@@ -113,3 +115,64 @@ def test_an_agreement_not_under_partial_legal_aid_tells_nothing(env):
     for day in ('2026-03-03', '2026-03-13', '2026-03-18'):
         env.cycle(at(day, '10:00'))
     assert legal_aid_alerts(env) == [] and alerts(env) == []
+
+
+# ------------------------------------------------------------ dunningctl --
+
+def refused(r, words):
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr == 'dunningctl: %s\n' % words, r.stderr
+    assert r.stdout == ''
+
+
+def test_ctl_agreement_signed_and_filed(env):
+    """A lawyer logged in as themselves records the signature and the
+    filing of their client's agreement; another lawyer's agreement is
+    refused with the words of an unknown id, and a bad date or id is a
+    usage error; refusals change nothing."""
+    ra = env.cluster.ensure_role('maitre_roux', 'dunning_lawyer')
+    rb = env.cluster.ensure_role('maitre_blanc', 'dunning_lawyer')
+    la = env.lawyer('Maître Claire Roux', 'claire.roux@cabinet.example', db_role=ra)
+    lb = env.lawyer('Maître Jean Blanc', 'jean.blanc@cabinet.example', db_role=rb)
+    ca = env.client('a@client.example', lawyer=la)
+    cb = env.client('b@client.example', lawyer=lb)
+    mine = env.agreement(ca, clause=False, signed_on=None, legal_aid='partial')
+    theirs = env.agreement(cb, clause=False, signed_on=None, legal_aid='partial')
+    # a lawyer's functions follow the real clock (no simulated clock here)
+    today = env.one('SELECT dunning.today()')
+    day, before_day = str(today), str(today - dt.timedelta(days=1))
+
+    r = env.ctl('-U', ra, 'agreement-signed', str(mine), day, check=0)
+    assert r.stdout == 'fee agreement %d: recorded as signed on %s\n' % (mine, day)
+    assert str(env.one('SELECT signed_on FROM dunning.fee_agreement WHERE id = %s',
+                       (mine,))) == day
+    assert [s for s, _ in legal_aid_alerts(env)] == ['signed']
+
+    before = env.sql('SELECT to_jsonb(a)::text FROM dunning.fee_agreement a ORDER BY id')
+    audit = env.count('dunning.audit_log')
+    refused(env.ctl('-U', ra, 'agreement-signed', str(theirs), day),
+            'no fee agreement with id %d' % theirs)
+    refused(env.ctl('-U', ra, 'agreement-signed', '999999', day),
+            'no fee agreement with id 999999')
+    refused(env.ctl('-U', ra, 'agreement-filed', str(theirs), day),
+            'no fee agreement with id %d' % theirs)
+    for bad in ('2026-02-30', '3/3/2026', 'hier'):
+        r = env.ctl('-U', ra, 'agreement-signed', str(mine), bad)
+        assert r.returncode == 2 and 'not a date' in r.stderr, r.stderr
+    r = env.ctl('-U', ra, 'agreement-filed', 'x1', day)
+    assert r.returncode == 2, r.stderr
+    r = env.ctl('-U', ra, 'agreement-filed', str(mine))
+    assert r.returncode == 2 and 'usage: dunningctl' in r.stderr
+    refused(env.ctl('-U', ra, 'agreement-filed', str(mine), before_day),
+            'fee agreement %d was signed on %s: it cannot be filed on %s'
+            % (mine, day, before_day))
+    assert env.sql('SELECT to_jsonb(a)::text FROM dunning.fee_agreement a ORDER BY id') == before
+    assert env.count('dunning.audit_log') == audit
+
+    r = env.ctl('-U', ra, 'agreement-filed', str(mine), day, check=0)
+    assert r.stdout == ('fee agreement %d: recorded as filed with the bâtonnier on '
+                        '%s\n' % (mine, day))
+    assert str(env.one('SELECT batonnier_filed_on FROM dunning.fee_agreement WHERE id = %s',
+                       (mine,))) == day
+    h = env.ctl('agreement-signed', '--help', check=0)
+    assert h.stdout.startswith('usage: dunningctl') and 'agreement-signed' in h.stdout
