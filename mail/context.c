@@ -397,7 +397,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 
 /* The digest's sections, in enum digest_section order. */
 static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
-	"in_doubt", "escalated", "disputed", "no_rate" };
+	"in_doubt", "escalated", "disputed", "no_rate", "legal_aid" };
 
 /* A half-year missing from the legal-rate table, for the digest: "second
  * semestre 2026" / "second half of 2026" (the template says « le » /
@@ -412,6 +412,23 @@ no_rate_item(const struct digest_item *it, bool en)
 	snprintf(key, sizeof(key), "%d-H%d", it->year, it->half);
 	return json_pack("{s:s, s:s, s:I, s:b}", "half", half, "key", key, "invoices",
 	    (json_int_t)it->invoices, "several", it->invoices > 1);
+}
+
+/* A partial legal-aid agreement awaiting filing, for the digest (rule
+ * 13): its id, file, client, signature and last day; "late" once that
+ * day is past. */
+static json_t *
+legal_aid_item(const struct digest_item *it, cal_day today, const char *lang)
+{
+	json_t *o = json_pack("{s:I, s:b}", "agreement", (json_int_t)it->agreement_id, "late",
+	    it->last_day != CAL_NONE && today > it->last_day);
+
+	json_object_set_new(o, "matter_ref", it->matter_ref && *it->matter_ref ?
+	    str(it->matter_ref) : json_false());
+	json_object_set_new(o, "client", str(it->client_name));
+	set_date(o, "signed_on", it->signed_on, lang);
+	set_date(o, "last_day", it->last_day, lang);
+	return o;
 }
 
 /* The context of a digest. */
@@ -434,6 +451,11 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 		if (it->section == DIGEST_NO_RATE) {
 			json_decref(o);
 			json_array_append_new(lists[it->section], no_rate_item(it, lawyer_en(cfg)));
+			continue;
+		}
+		if (it->section == DIGEST_LEGAL_AID) {
+			json_decref(o);
+			json_array_append_new(lists[it->section], legal_aid_item(it, today, lang));
 			continue;
 		}
 		json_object_set_new(o, "reminder", it->reminder_id ?

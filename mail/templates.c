@@ -395,6 +395,8 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 			it[s].why = REASON_RELAY_REFUSED;
 			it[s].detail = "w";
 			it[s].since = 86400;
+			it[s].signed_on = 1;
+			it[s].last_day = 16;
 		}
 		return context_digest(cfg, "L", it, DIGEST_NSECTIONS - 1, "audit head 1:00", 86400 * 2);
 	}

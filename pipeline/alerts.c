@@ -334,6 +334,46 @@ alerts_digest_lawyers_free(struct digest_lawyer *l, int n)
 	free(l);
 }
 
+/* Append to the N items *OUT the partial legal-aid agreements of lawyer
+ * P[0] awaiting filing (rule 13).  The new count, or -1 (*OUT freed). */
+static int
+legal_aid_items(struct store *s, const char *const *p, struct digest_item **out, int n)
+{
+	PGresult *res = store_q(s, "SELECT agreement_id, matter_ref, client_name, "
+	    "  signed_on::text, last_day::text FROM dunning.legal_aid_pending($1)", 1, p,
+	    PGRES_TUPLES_OK);
+	struct digest_item *v;
+	int k;
+
+	if (res == NULL || (k = PQntuples(res)) == 0 ||
+	    (v = realloc(*out, (size_t)(n + k) * sizeof(*v))) == NULL) {
+		if (res != NULL && PQntuples(res) > 0)
+			snprintf(s->err, sizeof(s->err), "out of memory");
+		if (res == NULL || PQntuples(res) > 0) {
+			alerts_digest_items_free(*out, n);
+			*out = NULL;
+			n = -1;
+		}
+		PQclear(res);
+		return n;
+	}
+	memset(v + n, 0, (size_t)k * sizeof(*v));
+	for (int i = 0; i < k; i++) {
+		struct digest_item *it = &v[n + i];
+
+		it->section = DIGEST_LEGAL_AID;
+		it->agreement_id = store_col_i64(res, i, 0);
+		it->matter_ref = store_col(res, i, 1);
+		it->client_name = store_col(res, i, 2);
+		it->signed_on = cal_parse(PQgetvalue(res, i, 3));
+		it->last_day = cal_parse(PQgetvalue(res, i, 4));
+		snprintf(it->currency, sizeof(it->currency), "EUR");
+	}
+	PQclear(res);
+	*out = v;
+	return n + k;
+}
+
 /* The items of LAWYER's digest. */
 int
 alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct digest_item **out)
@@ -353,7 +393,7 @@ alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct di
 		return -1;
 	if ((v = store_rows(s, res, sizeof(*v), &n)) == NULL) {
 		PQclear(res);
-		return n;
+		return n == 0 ? legal_aid_items(s, p, out, 0) : n;
 	}
 	for (int i = 0; i < n; i++) {
 		int sec = atoi(PQgetvalue(res, i, 0));
@@ -379,7 +419,7 @@ alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct di
 	}
 	PQclear(res);
 	*out = v;
-	return n;
+	return legal_aid_items(s, p, out, n);
 }
 
 /* Free N items. */

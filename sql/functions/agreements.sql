@@ -89,6 +89,24 @@ LANGUAGE sql AS $$
 	SELECT count(*)::integer FROM ins
 $$;
 
+-- Rule 13, partial legal aid: what lawyer P_LAWYER's digest lists at the
+-- one clock's today, the agreements of their clients signed and not yet
+-- filed, until thirty days after their last day (then the alerts have
+-- said it three times and the agreement is void).
+CREATE OR REPLACE FUNCTION dunning.legal_aid_pending(p_lawyer bigint)
+RETURNS TABLE (agreement_id bigint, matter_ref text, client_name text, signed_on date,
+               last_day date)
+LANGUAGE sql STABLE AS $$
+	SELECT a.id, a.matter_ref, dunning.notify_client_name(c), a.signed_on,
+	       dunning.legal_aid_deadline(a.signed_on)
+	FROM dunning.fee_agreement a JOIN dunning.client c ON c.id = a.client_id
+	WHERE c.lawyer_id = p_lawyer AND a.legal_aid = 'partial'
+	  AND a.batonnier_filed_on IS NULL AND a.signed_on IS NOT NULL
+	  AND a.signed_on <= dunning.today()
+	  AND dunning.legal_aid_deadline(a.signed_on) + 30 >= dunning.today()
+	ORDER BY 5, 1
+$$;
+
 -- Rule 13: the client signed agreement AGREEMENT_ID on ON_DATE; its
 -- invoices may now claim the interest of its clause, and its chase stops.
 CREATE OR REPLACE FUNCTION dunning.agreement_signed(agreement_id bigint, on_date date)
@@ -152,8 +170,10 @@ $$;
 
 REVOKE EXECUTE ON FUNCTION dunning.agreement_for_update(bigint),
 	dunning.check_record_date(date, text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION dunning.legal_aid_alerts_queue(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION dunning.legal_aid_alerts_queue(bigint) TO dunning_daemon, dunning_admin;
+REVOKE EXECUTE ON FUNCTION dunning.legal_aid_alerts_queue(bigint),
+	dunning.legal_aid_pending(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dunning.legal_aid_alerts_queue(bigint),
+	dunning.legal_aid_pending(bigint) TO dunning_daemon, dunning_admin;
 REVOKE EXECUTE ON FUNCTION dunning.agreement_signed(bigint, date),
 	dunning.agreement_filed(bigint, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dunning.agreement_signed(bigint, date),

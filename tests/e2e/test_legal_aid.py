@@ -11,7 +11,7 @@ import pytest
 
 from harness import allow_simulated_clock, at
 
-from lawyer_mails import alerts
+from lawyer_mails import alerts, digests
 
 NBSP = '\u00a0'
 
@@ -176,3 +176,33 @@ def test_ctl_agreement_signed_and_filed(env):
                        (mine,))) == day
     h = env.ctl('agreement-signed', '--help', check=0)
     assert h.stdout.startswith('usage: dunningctl') and 'agreement-signed' in h.stdout
+
+
+# ---------------------------------------------------------------- digest --
+
+def test_the_digest_lists_the_agreement_while_it_is_not_filed(partial):
+    """Signed on 3 March, not filed: the lawyer's digests of 4 and 19
+    March list it (the latter as late); filed on 20 March, the digest of
+    23 March no longer does.  A total legal-aid agreement is never listed."""
+    env, agr = partial
+    allow_simulated_clock(env)
+    c = env.one('SELECT client_id FROM dunning.fee_agreement WHERE id = %s', (agr,))
+    env.agreement(c, clause=False, signed_on='2026-03-02', legal_aid='total')
+    env.sql('SELECT dunning.agreement_signed(%s, %s)', (agr, '2026-03-03'),
+            now=at('2026-03-03', '10:00'))
+    env.cycle(at('2026-03-04', '10:00'))
+    env.cycle(at('2026-03-19', '10:00'))
+    env.sql('SELECT dunning.agreement_filed(%s, %s)', (agr, '2026-03-20'),
+            now=at('2026-03-20', '10:00'))
+    env.cycle(at('2026-03-23', '10:00'))
+    ds = {m.date.date().isoformat(): m for m in digests(env)}
+    line = ('  - convention n°' + NBSP + '%d (dossier AJ-2026-7), Paul Lenoir' + NBSP
+            + ': signée le 3 mars 2026, à transmettre au plus tard le 18 mars 2026') % agr
+    assert 'Aide juridictionnelle partielle' + NBSP + ': conventions d\'honoraires à ' \
+        'transmettre au bâtonnier (1)' + NBSP + ':' in ds['2026-03-04'].body
+    assert line + '\n' in ds['2026-03-04'].body, ds['2026-03-04'].body
+    assert line + NBSP + '; délai expiré\n' in ds['2026-03-19'].body, ds['2026-03-19'].body
+    # filed: nothing left to tell, the digest of 23 March is empty (no mail)
+    assert '2026-03-23' not in ds
+    assert env.one("SELECT state FROM dunning.lawyer_digest WHERE day = '2026-03-23'") == 'empty'
+    assert all(m.body.count('convention n°') == 1 for m in ds.values())

@@ -127,7 +127,8 @@ SINCE_OLD = {
                   'dunning.agreement_signed(bigint,date)', 'dunning.agreement_filed(bigint,date)',
                   'dunning.agreement_for_update(bigint)', 'dunning.check_record_date(date,text)',
                   # issue 18 (024): the partial legal-aid filing deadline
-                  'dunning.legal_aid_deadline(date)', 'dunning.legal_aid_alerts_queue(bigint)'},
+                  'dunning.legal_aid_deadline(date)', 'dunning.legal_aid_alerts_queue(bigint)',
+                  'dunning.legal_aid_pending(bigint)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
