@@ -60,6 +60,7 @@ int cmd_pause(struct ctl *c, int argc, char **argv);
 int cmd_pending(struct ctl *c, int argc, char **argv);
 int cmd_history(struct ctl *c, int argc, char **argv);
 int cmd_letter_sent(struct ctl *c, int argc, char **argv);
+int cmd_agreement(struct ctl *c, int argc, char **argv);
 int cmd_preview(struct ctl *c, int argc, char **argv);
 int cmd_export_client(struct ctl *c, int argc, char **argv);
 int cmd_purge(struct ctl *c, int argc, char **argv);

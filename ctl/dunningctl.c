@@ -325,6 +325,10 @@ static const struct ctl_command commands[] = {
 	  "the message exactly as it would leave", cmd_preview, true },
 	{ "letter-sent", "REMINDER --tracking NUMBER", "record a formal notice's tracking number",
 	  cmd_letter_sent, true },
+	{ "agreement-signed", "AGREEMENT DATE", "record the day a fee agreement was signed",
+	  cmd_agreement, true },
+	{ "agreement-filed", "AGREEMENT DATE", "record the day a partial legal-aid agreement "
+	    "reached the bâtonnier", cmd_agreement, true },
 	{ "status", "", "connection, schema, reminders per state", cmd_status, false },
 	{ "rates", "", "the legal-rate table in force, and the half-years open invoices "
 	    "lack (exit 1)", cmd_rates, false },

@@ -1,6 +1,7 @@
 /*
  * lawyer — the lawyers' commands: dispute, clear-dispute, acknowledge,
- * approve, reject, pause, pending, history, letter-sent.
+ * approve, reject, pause, pending, history, letter-sent, agreement-signed,
+ * agreement-filed.
  *
  * Each action is one of the SQL functions of SPEC §3.1, which validates,
  * audits with the login as actor and wakes the daemon; dunningctl only
@@ -330,5 +331,36 @@ cmd_letter_sent(struct ctl *c, int argc, char **argv)
 		return ctl_refused(c);
 	printf("reminder %lld: letter recorded as posted, tracking number %s\n", (long long)id,
 	    tracking);
+	return EX_OK;
+}
+
+/* agreement-signed|agreement-filed AGREEMENT DATE: rule 13, the day the
+ * client signed a fee agreement, or the day one under partial legal aid
+ * reached the bâtonnier (dunning.agreement_signed, agreement_filed). */
+int
+cmd_agreement(struct ctl *c, int argc, char **argv)
+{
+	bool filed = strcmp(argv[0], "agreement-filed") == 0;
+	char ib[24];
+	const char *p[2] = { ib, NULL };
+	int64_t id;
+
+	if (argc != 3)
+		return ctl_usage(c);
+	if (!ctl_parse_id(argv[1], "a fee agreement id", &id))
+		return EX_USAGE;
+	if (cal_parse(argv[2]) == CAL_NONE) {
+		fprintf(stderr, "dunningctl: %s: not a date (YYYY-MM-DD)\n", argv[2]);
+		return EX_USAGE;
+	}
+	snprintf(ib, sizeof(ib), "%lld", (long long)id);
+	p[1] = argv[2];
+	if (ctl_db_call(c->store, filed ? "agreement_filed" : "agreement_signed", 2, p) < 0)
+		return ctl_refused(c);
+	if (filed)
+		printf("fee agreement %lld: recorded as filed with the bâtonnier on %s\n",
+		    (long long)id, argv[2]);
+	else
+		printf("fee agreement %lld: recorded as signed on %s\n", (long long)id, argv[2]);
 	return EX_OK;
 }

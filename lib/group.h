@@ -67,6 +67,7 @@ enum digest_section {
 	DIGEST_DISPUTED,	/* disputes open for escalation.dispute_reminder_days */
 	DIGEST_NO_RATE,		/* a half-year the legal-rate table lacks (SPEC §2.1) */
 	DIGEST_PRESCRIPTION,	/* a prescription alert since the previous digest (rule 14) */
+	DIGEST_LEGAL_AID,	/* partial legal aid: agreements to file (rule 13) */
 	DIGEST_NSECTIONS
 };
 
@@ -86,6 +87,8 @@ struct digest_item {
 	time_t since;		/* scheduled, failed, escalated or disputed at */
 	int year, half;		/* DIGEST_NO_RATE: the half-year missing... */
 	int64_t invoices;	/* ...and the lawyer's open invoices issued in it */
+	int64_t agreement_id;	/* DIGEST_LEGAL_AID: the agreement to file, its... */
+	cal_day signed_on, last_day;	/* ...signature and last filing day */
 };
 
 /* An alert claimed for sending.  DETAILS is the row's jsonb (stage,

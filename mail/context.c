@@ -340,6 +340,33 @@ prescription_of(const struct lawyer_alert *a, const json_t *invoices, time_t now
 	return o;
 }
 
+/* Rule 13, partial legal aid (024): a 'legal_aid' alert's step, its
+ * agreement's file reference, signature and last filing day; "last"
+ * when the alert was queued on that last day (TOLD), not after it. */
+static void
+legal_aid(json_t *ctx, const struct lawyer_alert *a, cal_day told, const char *lang)
+{
+	json_t *d = a->details, *o;
+	const char *step = json_string_value(json_object_get(d, "step"));
+	const char *ref = json_string_value(json_object_get(d, "matter_ref"));
+	const char *signed_on = json_string_value(json_object_get(d, "signed_on"));
+	const char *deadline = json_string_value(json_object_get(d, "deadline"));
+
+	if (strcmp(a->kind, "legal_aid") != 0 || step == NULL) {
+		json_object_set_new(ctx, "legal_aid", json_false());
+		return;
+	}
+	o = json_pack("{s:b, s:b, s:b, s:I}", "signed", strcmp(step, "signed") == 0, "soon",
+	    strcmp(step, "soon") == 0, "deadline", strcmp(step, "deadline") == 0, "agreement",
+	    json_integer_value(json_object_get(d, "agreement_id")));
+	json_object_set_new(o, "matter_ref", ref != NULL ? json_string(ref) : json_false());
+	set_date(o, "signed_on", signed_on != NULL ? cal_parse(signed_on) : CAL_NONE, lang);
+	set_date(o, "last_day", deadline != NULL ? cal_parse(deadline) : CAL_NONE, lang);
+	json_object_set_new(o, "last", json_boolean(deadline != NULL &&
+	    cal_parse(deadline) == told));
+	json_object_set_new(ctx, "legal_aid", o);
+}
+
 /* The context of alert A. */
 json_t *
 context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
@@ -362,6 +389,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "escalated", json_boolean(strcmp(a->kind, "escalated") == 0));
 	json_object_set_new(client, "name", str(a->client_name));
 	json_object_set_new(ctx, "client", client);
+	legal_aid(ctx, a, cal_local_day(a->created_at ? a->created_at : now), lang);
 	json_array_foreach(list, i, v) {
 		json_t *inv = alert_invoice(v, lang);
 
@@ -394,7 +422,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 
 /* The digest's sections, in enum digest_section order. */
 static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
-	"in_doubt", "escalated", "disputed", "no_rate", "prescription" };
+	"in_doubt", "escalated", "disputed", "no_rate", "prescription", "legal_aid" };
 
 /* A half-year missing from the legal-rate table, for the digest: "second
  * semestre 2026" / "second half of 2026" (the template says « le » /
@@ -409,6 +437,23 @@ no_rate_item(const struct digest_item *it, bool en)
 	snprintf(key, sizeof(key), "%d-H%d", it->year, it->half);
 	return json_pack("{s:s, s:s, s:I, s:b}", "half", half, "key", key, "invoices",
 	    (json_int_t)it->invoices, "several", it->invoices > 1);
+}
+
+/* A partial legal-aid agreement awaiting filing, for the digest (rule
+ * 13): its id, file, client, signature and last day; "late" once that
+ * day is past. */
+static json_t *
+legal_aid_item(const struct digest_item *it, cal_day today, const char *lang)
+{
+	json_t *o = json_pack("{s:I, s:b}", "agreement", (json_int_t)it->agreement_id, "late",
+	    it->last_day != CAL_NONE && today > it->last_day);
+
+	json_object_set_new(o, "matter_ref", it->matter_ref && *it->matter_ref ?
+	    str(it->matter_ref) : json_false());
+	json_object_set_new(o, "client", str(it->client_name));
+	set_date(o, "signed_on", it->signed_on, lang);
+	set_date(o, "last_day", it->last_day, lang);
+	return o;
 }
 
 /* The context of a digest. */
@@ -431,6 +476,11 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 		if (it->section == DIGEST_NO_RATE) {
 			json_decref(o);
 			json_array_append_new(lists[it->section], no_rate_item(it, lawyer_en(cfg)));
+			continue;
+		}
+		if (it->section == DIGEST_LEGAL_AID) {
+			json_decref(o);
+			json_array_append_new(lists[it->section], legal_aid_item(it, today, lang));
 			continue;
 		}
 		json_object_set_new(o, "reminder", it->reminder_id ?

@@ -380,6 +380,10 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 		json_decref(a.details);
 		/* "next" may be false for the last stage: check it as an object. */
 		json_object_set_new(ctx, "next", json_pack("{s:s, s:b}", "stage", "j", "letter", 1));
+		/* a 'legal_aid' alert's fields (024), checked as an object too */
+		json_object_set_new(ctx, "legal_aid", json_pack("{s:b, s:b, s:b, s:b, s:I, s:s, "
+		    "s:s, s:s}", "signed", 1, "soon", 1, "deadline", 1, "last", 1, "agreement",
+		    (json_int_t)1, "matter_ref", "D", "signed_on", "1", "last_day", "2"));
 		return ctx;
 	} else {
 		struct digest_item it[DIGEST_NSECTIONS - 1];
@@ -396,6 +400,8 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 			it[s].why = REASON_RELAY_REFUSED;
 			it[s].detail = "w";
 			it[s].since = 86400;
+			it[s].signed_on = 1;
+			it[s].last_day = 16;
 		}
 		return context_digest(cfg, "L", it, DIGEST_NSECTIONS - 1, "audit head 1:00", 86400 * 2);
 	}

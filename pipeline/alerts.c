@@ -84,6 +84,19 @@ alerts_add(struct store *s, const char *kind, const char *key, int64_t invoice,
 	return 0;
 }
 
+/* The count a queueing function returned, or -1 when it failed. */
+static int
+queued(PGresult *res)
+{
+	int n;
+
+	if (res == NULL)
+		return -1;
+	n = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return n;
+}
+
 /* Queue the prescription alerts due now, in one statement. */
 int
 alerts_prescription(struct store *s, const int *days)
@@ -91,8 +104,6 @@ alerts_prescription(struct store *s, const int *days)
 	char arr[16 * (CONFIG_MAX_ALERT_DAYS + 1)];
 	const char *p[1] = { arr };
 	size_t len = 0;
-	PGresult *res;
-	int n;
 
 	arr[len++] = '{';
 	for (int i = 0; days[i] > 0 && i < CONFIG_MAX_ALERT_DAYS; i++)
@@ -101,13 +112,18 @@ alerts_prescription(struct store *s, const int *days)
 	snprintf(arr + len, sizeof(arr) - len, "}");
 	if (strcmp(arr, "{}") == 0)
 		return 0;
-	res = store_q(s, "SELECT dunning.prescription_alerts($1::integer[])", 1, p,
-	    PGRES_TUPLES_OK);
-	if (res == NULL)
-		return -1;
-	n = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
+	return queued(store_q(s, "SELECT dunning.prescription_alerts($1::integer[])", 1, p,
+	    PGRES_TUPLES_OK));
+}
+
+/* Queue the alerts of the partial legal-aid agreements due at the
+ * session's today (SPEC §2 rule 13): one statement for them all, each
+ * alert told once.  Returns how many were queued, or -1. */
+int
+alerts_legal_aid(struct store *s)
+{
+	return queued(store_q(s, "SELECT dunning.legal_aid_alerts_queue()", 0, NULL,
+	    PGRES_TUPLES_OK));
 }
 
 /* Claim the alerts due now, lawyer and client read in the same statement. */
@@ -131,8 +147,10 @@ alerts_claim(struct store *s, int max, struct lawyer_alert **out)
 	    "SELECT c.id, c.kind, c.lawyer_id, l.full_name, l.email, c.invoice_id, "
 	    "  c.reminder_id, dunning.notify_client_name(cl), c.details::text, c.attempts, "
 	    "  floor(extract(epoch FROM c.created_at))::bigint "
-	    "FROM c JOIN dunning.invoice i ON i.id = c.invoice_id "
-	    "JOIN dunning.client cl ON cl.id = i.client_id "
+	    /* an alert names an invoice, or a fee agreement (024) */
+	    "FROM c LEFT JOIN dunning.invoice i ON i.id = c.invoice_id "
+	    "LEFT JOIN dunning.fee_agreement fa ON fa.id = c.agreement_id "
+	    "JOIN dunning.client cl ON cl.id = coalesce(i.client_id, fa.client_id) "
 	    "LEFT JOIN dunning.lawyer l ON l.id = c.lawyer_id ORDER BY c.id", 1, p,
 	    PGRES_TUPLES_OK);
 	if (res == NULL)
@@ -341,6 +359,46 @@ alerts_digest_lawyers_free(struct digest_lawyer *l, int n)
 	free(l);
 }
 
+/* Append to the N items *OUT the partial legal-aid agreements of lawyer
+ * P[0] awaiting filing (rule 13).  The new count, or -1 (*OUT freed). */
+static int
+legal_aid_items(struct store *s, const char *const *p, struct digest_item **out, int n)
+{
+	PGresult *res = store_q(s, "SELECT agreement_id, matter_ref, client_name, "
+	    "  signed_on::text, last_day::text FROM dunning.legal_aid_pending($1)", 1, p,
+	    PGRES_TUPLES_OK);
+	struct digest_item *v;
+	int k;
+
+	if (res == NULL || (k = PQntuples(res)) == 0 ||
+	    (v = realloc(*out, (size_t)(n + k) * sizeof(*v))) == NULL) {
+		if (res != NULL && PQntuples(res) > 0)
+			snprintf(s->err, sizeof(s->err), "out of memory");
+		if (res == NULL || PQntuples(res) > 0) {
+			alerts_digest_items_free(*out, n);
+			*out = NULL;
+			n = -1;
+		}
+		PQclear(res);
+		return n;
+	}
+	memset(v + n, 0, (size_t)k * sizeof(*v));
+	for (int i = 0; i < k; i++) {
+		struct digest_item *it = &v[n + i];
+
+		it->section = DIGEST_LEGAL_AID;
+		it->agreement_id = store_col_i64(res, i, 0);
+		it->matter_ref = store_col(res, i, 1);
+		it->client_name = store_col(res, i, 2);
+		it->signed_on = cal_parse(PQgetvalue(res, i, 3));
+		it->last_day = cal_parse(PQgetvalue(res, i, 4));
+		snprintf(it->currency, sizeof(it->currency), "EUR");
+	}
+	PQclear(res);
+	*out = v;
+	return n + k;
+}
+
 /* The items of LAWYER's digest. */
 int
 alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct digest_item **out)
@@ -364,7 +422,7 @@ alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct di
 		return -1;
 	if ((v = store_rows(s, res, sizeof(*v), &n)) == NULL) {
 		PQclear(res);
-		return n;
+		return n == 0 ? legal_aid_items(s, p, out, 0) : n;
 	}
 	for (int i = 0; i < n; i++) {
 		int sec = atoi(PQgetvalue(res, i, 0));
@@ -390,7 +448,7 @@ alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct di
 	}
 	PQclear(res);
 	*out = v;
-	return n;
+	return legal_aid_items(s, p, out, n);
 }
 
 /* Free N items. */

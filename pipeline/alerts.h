@@ -36,6 +36,10 @@ struct digest_lawyer {
 int alerts_add(struct store *s, const char *kind, const char *key, int64_t invoice,
     const int64_t *rems, size_t n, json_t *details);
 
+/* Queue the partial legal-aid alerts due at the session's today (rule
+ * 13), each once.  How many were queued, or -1. */
+int alerts_legal_aid(struct store *s);
+
 /* Claim up to MAX alerts due at the session's clock: marked 'sending'
  * (committed) with a lease.  Returns how many are in *OUT (malloc'ed, to
  * free with alerts_free), or -1. */

@@ -331,7 +331,12 @@ notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats
 		else
 			n->prescription_day = cal_local_day(now);
 	}
-	rc = run_alerts(n, now, domain, msgs, cap, st);
+	/* Each pass, not once a day: one cheap set-based statement over the
+	 * few agreements awaiting filing, idempotent by event_key, so a
+	 * signature entered by the firm's software is told the same day. */
+	rc = alerts_legal_aid(n->store) < 0 ? -1 : 0;
+	if (rc == 0)
+		rc = run_alerts(n, now, domain, msgs, cap, st);
 	if (rc == 0)
 		rc = run_digests(n, now, domain, msgs, cap, st);
 	free(msgs);
