@@ -14,6 +14,7 @@ does not create it).
 import glob
 import grp
 import os
+import pathlib
 import pwd
 import stat
 import subprocess
@@ -156,6 +157,42 @@ def test_installed_man_pages_render(pkg):
                            stderr=subprocess.PIPE, text=True, timeout=60,
                            env=dict(os.environ, MANWIDTH='80'))
         assert r.returncode == 0 and r.stderr == '', (name, r.stderr)
+
+
+def test_documented_database_commands_give_the_service_its_database(pkg):
+    """The three commands of dunningd(8) and README.Debian, run as written
+    against a private PostgreSQL 15 with peer authentication (PGHOST names
+    its socket); then the service's user, with the shipped configuration,
+    runs a planning pass."""
+    pg_bin = '/usr/lib/postgresql/15/bin'
+    # Not under pytest's tmp_path, which postgres may not enter.
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix='dunningd-pg-'))
+    os.chown(tmp_path, pwd.getpwnam('postgres').pw_uid, -1)
+    os.chmod(tmp_path, 0o755)
+    as_pg = ['runuser', '-u', 'postgres', '--']
+    r = run(as_pg + [pg_bin + '/initdb', '-D', str(tmp_path / 'data'), '--auth-local=peer',
+                     '--auth-host=reject', '-U', 'postgres'])
+    assert r.returncode == 0, r.stdout
+    env = dict(os.environ, PGHOST=str(tmp_path), PGPORT='55433')
+    r = run(as_pg + [pg_bin + '/pg_ctl', '-D', str(tmp_path / 'data'), '-w', '-l',
+                     str(tmp_path / 'log'), '-o', "-k %s -p 55433 -c listen_addresses=''"
+                     % tmp_path, 'start'])
+    assert r.returncode == 0, r.stdout
+    try:
+        with open('/usr/share/doc/dunningd/README.Debian', encoding='utf-8') as f:
+            commands = [ln.strip() for ln in f if ln.startswith('  runuser -u postgres')]
+        assert len(commands) == 3, commands
+        for command in commands:
+            r = run(['sh', '-c', command], env=env)
+            assert r.returncode == 0, (command, r.stdout)
+        r = run(['runuser', '-u', 'dunningd', '--', '/usr/sbin/dunningd', '--plan-only'],
+                env=env)
+        assert r.returncode == 0, r.stdout
+        assert 'planning pass' in r.stdout and '0 errors' in r.stdout, r.stdout
+    finally:
+        run(as_pg + [pg_bin + '/pg_ctl', '-D', str(tmp_path / 'data'), '-m', 'immediate',
+                     'stop'])
+        subprocess.run(['rm', '-rf', str(tmp_path)])
 
 
 def test_remove_keeps_the_configuration_then_purge_leaves_nothing(pkg):
