@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Total the cases of every suite meson ran, from each build directory's
-meson-logs/testlog.json: TAP tests count their "ok"/"not ok" lines, pytest
+meson-logs/testlog.json (BUILD:SETUP: testlog-SETUP.json, of meson test
+--setup SETUP): TAP tests count their "ok"/"not ok" lines, pytest
 suites their summary line, any other test counts as one case.  Prints one
 line per build and suite, then the totals: "N passed, N failed"."""
 import json
@@ -39,8 +40,11 @@ def main():
     total_p = total_f = 0
     for build in sys.argv[1:]:
         suites = {}
+        # BUILD:SETUP is the run of meson test --setup SETUP in BUILD.
+        build, _, setup = build.partition(':')
+        log = f'{build}/meson-logs/testlog' + (f'-{setup}' if setup else '') + '.json'
         try:
-            with open(f'{build}/meson-logs/testlog.json', encoding='utf-8') as f:
+            with open(log, encoding='utf-8') as f:
                 tests = [json.loads(l) for l in f if l.strip()]
         except FileNotFoundError:
             print(f'{build}: no test log (the build or the run failed)')

@@ -15,6 +15,7 @@ packages=(
 	python3-aiosmtpd python3-pytest python3-psycopg2
 	postfix sasl2-bin libsasl2-modules openssl
 	clang systemd
+	scdoc man-db
 )
 
 # Install whatever is missing (apt-get update once, first).
