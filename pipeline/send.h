@@ -23,7 +23,9 @@ struct send_pass {
 	char refusal[256];	/* the relay's last refusal, in this pass */
 	time_t refused_until;	/* when the refused messages are due again */
 	bool (*stop)(void *arg);	/* NULL, or true to end the pass early */
-	void *stop_arg;
+	bool (*quit)(void *arg);	/* NULL, or true to stop waiting for the database
+					 * (send.c: RECONNECT_WAIT) */
+	void *stop_arg;		/* of both */
 };
 
 struct send_stats {
