@@ -261,7 +261,10 @@ static bool
 reconnect(struct pending *p, struct db_wait *w, const char *what)
 {
 	struct send_pass *s = p->s;
-	struct timespec ts = { 0, 250000000L << (w->tries < 2 ? w->tries : 2) };
+	/* tv_nsec stays below 10^9: nanosleep refuses a second written there
+	 * (EINVAL, no wait at all: the 40 tries of old took about 1 s). */
+	struct timespec ts = w->tries < 2 ? (struct timespec){ 0, 250000000L << w->tries } :
+	    (struct timespec){ 1, 0 };
 
 	if (w->tries % RECONNECT_SAY == 0)
 		log_warnx("%s %s: %s; trying again (%d s at most)", what, p->g.message_id,

@@ -174,3 +174,51 @@ def test_notifications_resume_after_postgres_restart(make_private_env, private_c
     wait_until('the approved j3 sent', lambda: len(env.mails()) == 1, deadline=15)
     assert d.stop() == 0
     assert env.reminders('P-99')['j3']['state'] == 'sent'
+
+
+def test_stop_while_waiting_for_the_database_loses_one_never_twice(make_private_env,
+                                                                   private_cluster):
+    """The database goes away mid-batch and the sender waits for it (for a
+    failover's promotion: pipeline/send.c, RECONNECT_WAIT); a SIGTERM
+    during that wait ends it at once.  The outcome of the message in hand
+    is lost: 'sending', then in_doubt when its lease runs out, never sent
+    again; every other message is sent exactly once."""
+    import signal
+    import time
+    env = make_private_env(smtp_conf='messages_per_session = 5\n')
+    n = 20
+    for i in range(n):
+        due_j3(env, 'W-%02d' % i)
+    env.smtp.faults(delay={'eom': 0.2})
+    d = env.start_daemon(now=at(MONDAY, '10:00'))
+    wait_until('some messages', lambda: len(env.mails()) >= 3)
+    env.conn.close()
+    private_cluster.halt()
+    try:
+        mark = d.mark()
+        d.wait_log('trying again', after=mark, deadline=30)
+        t = time.monotonic()
+        d.signal(signal.SIGTERM)
+        d.wait(120)
+        took = time.monotonic() - t
+    finally:
+        private_cluster.resume()
+    assert took < 10, 'the stop took %.1f s' % took
+    d.wait_log('stopping while waiting for the database', after=mark, deadline=1)
+    # The one in hand, if any: 'sending' (the relay may have it), its
+    # outcome not recorded.
+    sending = [r['message_id'] for r in env.reminders() if r['state'] == 'sending']
+    assert len(sending) <= 1, sending
+    states = {r['message_id']: r['state'] for r in env.reminders() if r['message_id']}
+    assert all(states.get(m.message_id) == 'sent' or m.message_id in sending
+               for m in env.mails()), states
+    # Its lease run out: in_doubt, never sent again; the rest sent once.
+    env.cycle(at(MONDAY, '11:00'))
+    ids = [m.message_id for m in env.mails()]
+    assert len(ids) == len(set(ids)), 'a Message-ID arrived twice'
+    rows = env.reminders()
+    assert [r['message_id'] for r in rows if r['state'] == 'in_doubt'] == sending
+    assert sorted(r['message_id'] for r in rows if r['state'] == 'sent') == \
+        sorted(i for i in ids if i not in sending)
+    assert len([r for r in rows if r['state'] == 'sent']) + len(sending) == n
+    env.verify_audit()
