@@ -231,7 +231,8 @@ record(struct pending *p, struct outbox_msg *m)
 }
 
 /* Is it still worth waiting for the database (W) for P's message: not
- * stopped, within RECONNECT_WAIT? */
+ * stopped, within RECONNECT_WAIT, and no other wait of the batch ran out
+ * (else each of its messages would wait the whole time again)? */
 static bool
 waiting(struct pending *p, struct db_wait *w)
 {
@@ -241,6 +242,8 @@ waiting(struct pending *p, struct db_wait *w)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (w->tries == 0)
 		w->start = now;
+	if (s->db_gone)
+		return false;
 	if (s->quit != NULL && s->quit(s->stop_arg)) {
 		log_warnx("%s: stopping while waiting for the database", p->g.message_id);
 		return false;
@@ -248,6 +251,7 @@ waiting(struct pending *p, struct db_wait *w)
 	if (now.tv_sec - w->start.tv_sec >= RECONNECT_WAIT) {
 		log_warnx("%s: the database did not come back within %d s", p->g.message_id,
 		    RECONNECT_WAIT);
+		s->db_gone = true;
 		return false;
 	}
 	return true;
@@ -536,6 +540,7 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 			rc = -1;
 			break;
 		}
+		s->db_gone = false;
 		if ((rc = claim_batch(s->store, s->cfg, now, domain, groups, cap, &got)) <= 0)
 			break;
 		rc = 0;

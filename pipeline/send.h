@@ -26,6 +26,8 @@ struct send_pass {
 	bool (*quit)(void *arg);	/* NULL, or true to stop waiting for the database
 					 * (send.c: RECONNECT_WAIT) */
 	void *stop_arg;		/* of both */
+	bool db_gone;		/* a wait for the database ran out in this batch:
+				 * the batch's other messages do not wait again */
 };
 
 struct send_stats {
