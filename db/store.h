@@ -36,8 +36,9 @@ const char *store_error(const struct store *s);
  * dropped connection.  0 when the session is usable. */
 int store_ready(struct store *s);
 
-/* True when the connection failed (the server went away), as opposed to
- * one statement failing; asks the server when libpq does not know yet. */
+/* True when the connection failed (the server went away) or its server no
+ * longer takes writes (demoted, a standby), as opposed to one statement
+ * failing; asks the server when libpq does not know yet. */
 bool store_broken(struct store *s);
 
 /* The one clock on this session: SET dunning.now (0: the real clock). */

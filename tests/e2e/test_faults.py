@@ -222,3 +222,41 @@ def test_stop_while_waiting_for_the_database_loses_one_never_twice(make_private_
         sorted(i for i in ids if i not in sending)
     assert len([r for r in rows if r['state'] == 'sent']) + len(sending) == n
     env.verify_audit()
+
+
+def test_a_server_that_stops_taking_writes_is_waited_for(make_private_env, private_cluster):
+    """A primary being demoted in a planned failover (pg_autoctl perform
+    failover drains it with default_transaction_read_only) is up but
+    refuses every write: the sender takes it as gone and waits for a
+    server that takes writes (with several hosts and
+    target_session_attrs=read-write, the new primary), rather than give
+    up the message in hand and the rest of its session."""
+    env = make_private_env(smtp_conf='messages_per_session = 5\n')
+    n = 5
+    for i in range(n):
+        due_j3(env, 'R-%02d' % i)
+    env.smtp.faults(delay={'eom': 0.5})
+    d = env.start_daemon(now=at(MONDAY, '10:00'))
+    wait_until('a first message', lambda: len(env.mails()) >= 1)
+    admin = private_cluster.connect(env.dbname)
+
+    def read_only(on):
+        with admin.cursor() as cur:
+            cur.execute('SET default_transaction_read_only = off')
+            cur.execute('ALTER SYSTEM %s default_transaction_read_only%s'
+                        % (('SET', ' = on') if on else ('RESET', '')))
+            cur.execute('SELECT pg_reload_conf()')
+    mark = d.mark()
+    read_only(True)
+    try:
+        d.wait_log('trying again', after=mark, deadline=30)
+    finally:
+        read_only(False)
+        admin.close()
+    env.conn.close()
+    wait_until('every j3 sent', lambda: env.count('dunning.reminder', "state = 'sent'") == n,
+               deadline=60, interval=0.2)
+    assert d.stop() == 0
+    ids = [m.message_id for m in env.mails()]
+    assert len(ids) == n and len(set(ids)) == n
+    env.verify_audit()
