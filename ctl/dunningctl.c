@@ -249,6 +249,33 @@ print_status(const char *label, const char *value, void *arg)
 /* status: is everything as it should be?  Exit 0, or 1 when reminders
  * wait for the operator (failed, in doubt) or the relay refuses the
  * session. */
+/* status: the server's replication, and a warning (not an error: the
+ * exit status is unchanged) when it is a primary whose replicas are not
+ * synchronous (doc/operations.md). */
+static void
+print_replication(struct store *s)
+{
+	struct store_replication r;
+	char msg[512];
+
+	if (store_replication(s, &r) < 0) {
+		printf("replication          unknown (%s)\n", store_error(s));
+		return;
+	}
+	if (r.standby)
+		printf("replication          this server is a standby\n");
+	else if (r.replicas == 0)
+		printf("replication          none\n");
+	else if (r.unknown > 0)
+		printf("replication          %d replica(s), synchronous_standby_names %s "
+		    "(sync_state needs pg_read_all_stats)\n", r.replicas,
+		    r.names_set ? "set" : "empty");
+	else
+		printf("replication          %d replica(s), %d synchronous\n", r.replicas, r.sync);
+	if (store_replication_warning(&r, msg, sizeof(msg)))
+		printf("warning: %s\n", msg);
+}
+
 static int
 cmd_status(struct ctl *c, int argc, char **argv)
 {
@@ -266,6 +293,7 @@ cmd_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "dunningctl: %s\n", store_error(c->store));
 		return EX_FAIL;
 	}
+	print_replication(c->store);
 	if (version != store_known_version()) {
 		printf("attention: the schema is not the version this program knows\n");
 		return EX_FAIL;

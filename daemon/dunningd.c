@@ -85,6 +85,37 @@ audit_life(struct daemon *d, const char *action, bool once)
 }
 
 /* Run until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
+/* The warning of a replicated primary without a synchronous standby
+ * (store_replication_warning), on S; printed on stderr by --check-config
+ * (STORE NULL: connect to CONNINFO for it), logged at start.  Never an
+ * error: the configuration is right, the database's setup is the
+ * operator's (doc/operations.md). */
+static void
+warn_replication(struct store *s, const char *conninfo)
+{
+	struct store_replication r;
+	struct store *own = NULL;
+	char msg[512], err[256];
+
+	if (s == NULL && (s = own = store_connect(conninfo, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "warning: database not reached (%s): its replication was not "
+		    "checked\n", err);
+		return;
+	}
+	if (store_replication(s, &r) < 0)
+		snprintf(msg, sizeof(msg), "database: its replication not checked: %s",
+		    store_error(s));
+	else if (store_replication_warning(&r, msg, sizeof(msg)) == 0)
+		msg[0] = '\0';
+	if (msg[0] != '\0') {
+		if (own != NULL)
+			fprintf(stderr, "warning: %s\n", msg);
+		else
+			log_warnx("%s", msg);
+	}
+	store_close(own);
+}
+
 static int
 run(struct daemon *d, const char *path)
 {
@@ -157,6 +188,7 @@ main(int argc, char **argv)
 	if ((d.cfg = daemon_load(path, clock_now(&d.clock), &d.ms)) == NULL)
 		return 1;
 	if (check) {
+		warn_replication(NULL, d.cfg->conninfo);
 		printf("configuration OK\n");
 		goto out;
 	}
@@ -184,6 +216,7 @@ main(int argc, char **argv)
 	default:
 		fatalx("database: %s", store_error(d.store));
 	}
+	warn_replication(d.store, NULL);
 	audit_life(&d, "daemon_started", once);
 	if (once) {
 		struct cycle cy = { .cfg = d.cfg, .ms = d.ms, .password = d.password,

@@ -101,6 +101,16 @@ interrupted(void *arg)
 	return atomic_load(&w->interrupt);
 }
 
+/* The read of the stop flag while the sender waits for the database to
+ * come back (a failover): a reload does not end that wait, a stop does. */
+static bool
+quitting(void *arg)
+{
+	struct work *w = arg;
+
+	return atomic_load(&w->quit);
+}
+
 /* The cycle of one job of ME: the configuration in force (under mu). */
 static struct cycle
 job_cycle(struct worker *me)
@@ -108,7 +118,7 @@ job_cycle(struct worker *me)
 	struct work *w = me->w;
 	struct cycle c = { .cfg = w->cfg, .ms = w->ms, .password = w->password,
 	    .clock = w->clock, .store = me->store, .seed = me->seed, .refusals = me->refusals,
-	    .rates_warned = w->rates_warned, .stop = interrupted, .stop_arg = w };
+	    .rates_warned = w->rates_warned, .stop = interrupted, .quit = quitting, .stop_arg = w };
 
 	return c;
 }
@@ -259,6 +269,7 @@ work_init(struct work *w, const struct clock *clock, const char *conninfo, char 
 	pthread_cond_init(&w->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&w->interrupt, false);
+	atomic_init(&w->quit, false);
 	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		return -1;
@@ -316,6 +327,7 @@ work_stop(struct work *w)
 {
 	pthread_mutex_lock(&w->mu);
 	w->stopping = true;
+	atomic_store(&w->quit, true);
 	set_interrupt(w);
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);

@@ -71,6 +71,7 @@ struct work {
 	char last_error[256];
 
 	atomic_bool interrupt;	/* stopping or hold, read between messages */
+	atomic_bool quit;	/* stopping: a wait for the database gives up */
 	struct worker workers[W_COUNT];
 };
 

@@ -81,8 +81,11 @@ store_connect(const char *conninfo, char *err, size_t errlen)
 int
 store_ready(struct store *s)
 {
-	if (PQstatus(s->conn) != CONNECTION_OK) {
+	if (PQstatus(s->conn) != CONNECTION_OK || s->read_only) {
+		/* With several hosts and target_session_attrs=read-write, PQreset
+		 * goes through them all again: a failover's new primary. */
 		PQreset(s->conn);
+		s->read_only = false;
 		s->session++;
 		if (PQstatus(s->conn) != CONNECTION_OK) {
 			store_fail(s, NULL, "reconnecting");
@@ -96,7 +99,8 @@ store_ready(struct store *s)
 	return 0;
 }
 
-/* Has the connection itself failed (not just a statement)? */
+/* Has the connection itself failed (not just a statement), or does its
+ * server no longer take writes? */
 bool
 store_broken(struct store *s)
 {
@@ -106,11 +110,19 @@ store_broken(struct store *s)
 	if (PQstatus(s->conn) != CONNECTION_OK)
 		return true;
 	/* A server shutting down answers with an error before libpq sees the
-	 * socket close: ask once more. */
+	 * socket close: ask once more.  A primary being demoted in a planned
+	 * failover (pg_autoctl perform failover: default_transaction_read_only
+	 * while it drains) is up but refuses every write: as good as gone, the
+	 * next store_ready looks for the read-write host. */
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
-	res = PQexec(s->conn, "SELECT 1");
+	res = PQexec(s->conn, "SELECT pg_is_in_recovery() OR "
+	    "current_setting('transaction_read_only')::bool");
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (ok && strcmp(PQgetvalue(res, 0, 0), "f") != 0) {
+		s->read_only = true;
+		ok = false;
+	}
 	PQclear(res);
 	return !ok;
 }

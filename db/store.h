@@ -36,8 +36,9 @@ const char *store_error(const struct store *s);
  * dropped connection.  0 when the session is usable. */
 int store_ready(struct store *s);
 
-/* True when the connection failed (the server went away), as opposed to
- * one statement failing; asks the server when libpq does not know yet. */
+/* True when the connection failed (the server went away) or its server no
+ * longer takes writes (demoted, a standby), as opposed to one statement
+ * failing; asks the server when libpq does not know yet. */
 bool store_broken(struct store *s);
 
 /* The one clock on this session: SET dunning.now (0: the real clock). */
@@ -55,6 +56,20 @@ int store_migrate(struct store *s, FILE *out, int *repeatable);
 /* 1 when the repeatable files recorded in the database are those this
  * program carries (names and checksums), 0 when not, -1 on error. */
 int store_repeatables_current(struct store *s);
+
+/* The replication of the server (store_replication.c). */
+struct store_replication {
+	int replicas;		/* rows of pg_stat_replication */
+	int sync;		/* of them, sync_state sync or quorum */
+	int unknown;		/* of them, sync_state not visible to this role */
+	bool names_set;		/* synchronous_standby_names not empty */
+	bool commit_local;	/* synchronous_commit off or local */
+	bool standby;		/* the server is itself in recovery */
+};
+int store_replication(struct store *s, struct store_replication *r);
+/* 1 with a warning in BUF when R is a primary whose replicas are not
+ * synchronous (a failover may lose its last commits), else 0. */
+int store_replication_warning(const struct store_replication *r, char *buf, size_t len);
 
 /* Publish what SQL must know of the configuration (the time zone). */
 int store_publish_settings(struct store *s, const struct config *cfg);

@@ -23,6 +23,8 @@ struct store {
 	PGconn *conn;
 	char err[512];
 	unsigned int session;	/* counts reconnections: session locks die with one */
+	bool read_only;		/* the server stopped taking writes (a primary being
+				 * demoted, a standby): store_ready looks again */
 	struct store_prep prep[STORE_PREP];
 	size_t nprep;
 	unsigned int prep_session;	/* the session PREP belongs to */

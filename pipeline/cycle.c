@@ -104,7 +104,7 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 {
 	struct send_pass snd = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
 	    .password = c->password, .seed = c->seed, .refusals = c->refusals, .stop = c->stop,
-	    .stop_arg = c->stop_arg };
+	    .quit = c->quit, .stop_arg = c->stop_arg };
 	struct notify_pass nt = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
 	    .password = c->password, .stop = c->stop, .stop_arg = c->stop_arg };
 	int rc;

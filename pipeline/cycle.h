@@ -43,7 +43,9 @@ struct cycle {
 	bool read_all;			/* the planning pass reads every open invoice,
 					 * not only those due (plan_pass) */
 	bool (*stop)(void *arg);	/* NULL, or true to end a send pass early */
-	void *stop_arg;
+	bool (*quit)(void *arg);	/* NULL, or true to give up waiting for the
+					 * database (a stop, not a reload) */
+	void *stop_arg;		/* of both */
 };
 
 /* Counters of one cycle (or of the passes since the start). */

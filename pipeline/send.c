@@ -35,7 +35,30 @@
  * withheld (SPEC §3.5).
  */
 #define RETRY_WARN 5		/* attempts after which each retry is a warning */
-#define RECORD_TRIES 40		/* to record a known outcome, about 40 s */
+
+/*
+ * How long the sender waits for a database that went away with a message
+ * in hand (its mark, its lock, its re-check before the dot, its outcome):
+ * a restart takes seconds, but the promotion of a standby after the
+ * primary's death takes as long as the failover's monitor needs to call
+ * the primary dead (pg_auto_failover's defaults: 30 s to a minute,
+ * doc/operations.md).  An outcome the relay gave is recorded on the new
+ * primary once it is up; the conninfo names every host and asks for
+ * target_session_attrs=read-write, and each try re-resolves them
+ * (store_ready: PQreset).  Past the wait, or when the daemon is stopped
+ * during it (quit: SIGTERM, not a reload), the message stays 'sending'
+ * and its lease (OUTBOX_LEASE, longer than the wait) makes it in_doubt:
+ * never sent twice, at most the one message in hand lost to the operator's
+ * dunningctl in-doubt.
+ */
+#define RECONNECT_WAIT 300	/* seconds */
+#define RECONNECT_SAY 30	/* a warning every this many tries while waiting */
+
+/* One wait for the database: when it started, the tries so far. */
+struct db_wait {
+	struct timespec start;
+	int tries;
+};
 
 /* One claimed message of the batch. */
 struct pending {
@@ -207,19 +230,58 @@ record(struct pending *p, struct outbox_msg *m)
 	return 0;
 }
 
-/* The database went away while P's message was in hand: wait, then
- * reconnect — the I-th of RECORD_TRIES tries, about 40 s in all — WHAT
- * saying what for.  True when the store can be used again. */
+/* Is it still worth waiting for the database (W) for P's message: not
+ * stopped, within RECONNECT_WAIT, and no other wait of the batch ran out
+ * (else each of its messages would wait the whole time again)? */
 static bool
-reconnect(struct pending *p, int i, const char *what)
+waiting(struct pending *p, struct db_wait *w)
 {
 	struct send_pass *s = p->s;
-	struct timespec ts = { 0, 250000000L << (i < 2 ? i : 2) };
+	struct timespec now;
 
-	log_warnx("%s %s: %s; trying again", what, p->g.message_id, store_error(s->store));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (w->tries == 0)
+		w->start = now;
+	if (s->db_gone)
+		return false;
+	if (s->quit != NULL && s->quit(s->stop_arg)) {
+		log_warnx("%s: stopping while waiting for the database", p->g.message_id);
+		return false;
+	}
+	if (now.tv_sec - w->start.tv_sec >= RECONNECT_WAIT) {
+		log_warnx("%s: the database did not come back within %d s", p->g.message_id,
+		    RECONNECT_WAIT);
+		s->db_gone = true;
+		return false;
+	}
+	return true;
+}
+
+/* The database went away while P's message was in hand: wait (a quarter
+ * of a second, then half, then a second a try), then reconnect — the
+ * W->tries-th try, WHAT saying what for.  True when the store can be used
+ * again (on whichever host is now read-write). */
+static bool
+reconnect(struct pending *p, struct db_wait *w, const char *what)
+{
+	struct send_pass *s = p->s;
+	/* tv_nsec stays below 10^9: nanosleep refuses a second written there
+	 * (EINVAL, no wait at all: the 40 tries of old took about 1 s). */
+	struct timespec ts = w->tries < 2 ? (struct timespec){ 0, 250000000L << w->tries } :
+	    (struct timespec){ 1, 0 };
+
+	if (w->tries % RECONNECT_SAY == 0)
+		log_warnx("%s %s: %s; trying again (%d s at most)", what, p->g.message_id,
+		    store_error(s->store), RECONNECT_WAIT);
+	w->tries++;
 	nanosleep(&ts, NULL);
-	return store_ready(s->store) == 0 &&
-	    (!p->clock->set || store_set_now(s->store, clock_now(p->clock)) == 0);
+	if (store_ready(s->store) < 0 ||
+	    (p->clock->set && store_set_now(s->store, clock_now(p->clock)) < 0))
+		return false;
+	if (w->tries > 1)
+		log_info("%s: the database answers again after %d tries", p->g.message_id,
+		    w->tries);
+	return true;
 }
 
 /* The outcome of one message: record it, release the invoice.  The
@@ -234,8 +296,8 @@ handed(struct outbox_msg *m, void *arg)
 	int rc = record(p, m);
 
 	(void)arg;
-	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
-		if (reconnect(p, i, "recording the outcome of"))
+	for (struct db_wait w = { 0 }; rc < 0 && store_broken(s->store) && waiting(p, &w); )
+		if (reconnect(p, &w, "recording the outcome of"))
 			rc = record(p, m);
 	if (rc < 0) {
 		/* Its lease will turn it in_doubt: never sent twice. */
@@ -255,8 +317,8 @@ withhold(struct pending *p)
 	struct send_pass *s = p->s;
 	int rc = outcome_withheld(s->store, s->cfg, &p->g);
 
-	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
-		if (reconnect(p, i, "withholding"))
+	for (struct db_wait w = { 0 }; rc < 0 && store_broken(s->store) && waiting(p, &w); )
+		if (reconnect(p, &w, "withholding"))
 			rc = outcome_withheld(s->store, s->cfg, &p->g);
 	if (rc < 0) {
 		log_warnx("withholding %s: %s; it will be in_doubt", p->g.message_id,
@@ -278,8 +340,8 @@ hold(struct pending *p, const char *what)
 	struct send_pass *s = p->s;
 	int rc = outcome_hold(s->store, s->cfg, &p->g);
 
-	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
-		if (reconnect(p, i, what))
+	for (struct db_wait w = { 0 }; rc < 0 && store_broken(s->store) && waiting(p, &w); )
+		if (reconnect(p, &w, what))
 			rc = outcome_hold(s->store, s->cfg, &p->g);
 	return rc;
 }
@@ -304,8 +366,8 @@ before_dot(struct mailer_msg *mm, void *arg)
 	log_warnx("%s: the database connection dropped while the relay had it: its send lock "
 	    "is taken again before the end of DATA (%s)", p->g.message_id, store_error(s->store));
 	rc = -1;
-	for (int i = 0; rc < 0 && i < RECORD_TRIES; i++) {
-		if (!reconnect(p, i, "re-checking"))
+	for (struct db_wait w = { 0 }; rc < 0 && waiting(p, &w); ) {
+		if (!reconnect(p, &w, "re-checking"))
 			continue;
 		if ((rc = outcome_hold(s->store, s->cfg, &p->g)) < 0 && !store_broken(s->store))
 			break;
@@ -342,8 +404,8 @@ ready(struct outbox_msg *m, void *arg)
 		rc = outcome_mark_sending(s->store, s->cfg, &p->g);
 	/* A database that went away and comes back within the tries: the
 	 * message goes on, rather than wait for its claim's lease. */
-	for (int i = 0; rc < 0 && store_broken(s->store) && i < RECORD_TRIES; i++)
-		if (reconnect(p, i, "marking"))
+	for (struct db_wait w = { 0 }; rc < 0 && store_broken(s->store) && waiting(p, &w); )
+		if (reconnect(p, &w, "marking"))
 			rc = outcome_mark_sending(s->store, s->cfg, &p->g);
 	if (rc == 1) {
 		p->marked = true;
@@ -478,6 +540,7 @@ send_run(struct send_pass *s, const struct clock *clock, struct send_stats *st)
 			rc = -1;
 			break;
 		}
+		s->db_gone = false;
 		if ((rc = claim_batch(s->store, s->cfg, now, domain, groups, cap, &got)) <= 0)
 			break;
 		rc = 0;

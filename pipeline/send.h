@@ -23,7 +23,11 @@ struct send_pass {
 	char refusal[256];	/* the relay's last refusal, in this pass */
 	time_t refused_until;	/* when the refused messages are due again */
 	bool (*stop)(void *arg);	/* NULL, or true to end the pass early */
-	void *stop_arg;
+	bool (*quit)(void *arg);	/* NULL, or true to stop waiting for the database
+					 * (send.c: RECONNECT_WAIT) */
+	void *stop_arg;		/* of both */
+	bool db_gone;		/* a wait for the database ran out in this batch:
+				 * the batch's other messages do not wait again */
 };
 
 struct send_stats {

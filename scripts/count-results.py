@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Total the cases of every suite meson ran, from each build directory's
 meson-logs/testlog.json (BUILD:SETUP: testlog-SETUP.json, of meson test
---setup SETUP): TAP tests count their "ok"/"not ok" lines, pytest
+--setup SETUP; with the default setup, also failover.json, the failover
+suite's run of its own): TAP tests count their "ok"/"not ok" lines, pytest
 suites their summary line, any other test counts as one case.  Prints one
 line per build and suite, then the totals: "N passed, N failed"."""
 import json
@@ -50,6 +51,13 @@ def main():
             print(f'{build}: no test log (the build or the run failed)')
             total_f += 1
             continue
+        # The failover suite's run of its own (scripts/test: --logbase failover).
+        try:
+            if not setup:
+                with open(f'{build}/meson-logs/failover.json', encoding='utf-8') as f:
+                    tests += [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            pass
         for t in tests:
             p, fl = count(t)
             suite = t['name']

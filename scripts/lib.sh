@@ -11,7 +11,7 @@ packages=(
 	libpq-dev libevent-dev libcurl4-openssl-dev libconfuse-dev libjansson-dev
 	libgmime-3.0-dev libssl-dev libsystemd-dev
 	libpango1.0-dev libcairo2-dev fonts-dejavu-core poppler-utils
-	postgresql-15 postgresql-client-15 tzdata
+	postgresql-15 postgresql-client-15 postgresql-15-auto-failover pg-auto-failover-cli tzdata
 	python3-aiosmtpd python3-pytest python3-psycopg2
 	postfix sasl2-bin libsasl2-modules openssl
 	clang systemd

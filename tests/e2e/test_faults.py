@@ -174,3 +174,89 @@ def test_notifications_resume_after_postgres_restart(make_private_env, private_c
     wait_until('the approved j3 sent', lambda: len(env.mails()) == 1, deadline=15)
     assert d.stop() == 0
     assert env.reminders('P-99')['j3']['state'] == 'sent'
+
+
+def test_stop_while_waiting_for_the_database_loses_one_never_twice(make_private_env,
+                                                                   private_cluster):
+    """The database goes away mid-batch and the sender waits for it (for a
+    failover's promotion: pipeline/send.c, RECONNECT_WAIT); a SIGTERM
+    during that wait ends it at once.  The outcome of the message in hand
+    is lost: 'sending', then in_doubt when its lease runs out, never sent
+    again; every other message is sent exactly once."""
+    import signal
+    import time
+    env = make_private_env(smtp_conf='messages_per_session = 5\n')
+    n = 20
+    for i in range(n):
+        due_j3(env, 'W-%02d' % i)
+    env.smtp.faults(delay={'eom': 0.2})
+    d = env.start_daemon(now=at(MONDAY, '10:00'))
+    wait_until('some messages', lambda: len(env.mails()) >= 3)
+    env.conn.close()
+    private_cluster.halt()
+    try:
+        mark = d.mark()
+        d.wait_log('trying again', after=mark, deadline=30)
+        t = time.monotonic()
+        d.signal(signal.SIGTERM)
+        d.wait(120)
+        took = time.monotonic() - t
+    finally:
+        private_cluster.resume()
+    assert took < 10, 'the stop took %.1f s' % took
+    d.wait_log('stopping while waiting for the database', after=mark, deadline=1)
+    # The one in hand, if any: 'sending' (the relay may have it), its
+    # outcome not recorded.
+    sending = [r['message_id'] for r in env.reminders() if r['state'] == 'sending']
+    assert len(sending) <= 1, sending
+    states = {r['message_id']: r['state'] for r in env.reminders() if r['message_id']}
+    assert all(states.get(m.message_id) == 'sent' or m.message_id in sending
+               for m in env.mails()), states
+    # Its lease run out: in_doubt, never sent again; the rest sent once.
+    env.cycle(at(MONDAY, '11:00'))
+    ids = [m.message_id for m in env.mails()]
+    assert len(ids) == len(set(ids)), 'a Message-ID arrived twice'
+    rows = env.reminders()
+    assert [r['message_id'] for r in rows if r['state'] == 'in_doubt'] == sending
+    assert sorted(r['message_id'] for r in rows if r['state'] == 'sent') == \
+        sorted(i for i in ids if i not in sending)
+    assert len([r for r in rows if r['state'] == 'sent']) + len(sending) == n
+    env.verify_audit()
+
+
+def test_a_server_that_stops_taking_writes_is_waited_for(make_private_env, private_cluster):
+    """A primary being demoted in a planned failover (pg_autoctl perform
+    failover drains it with default_transaction_read_only) is up but
+    refuses every write: the sender takes it as gone and waits for a
+    server that takes writes (with several hosts and
+    target_session_attrs=read-write, the new primary), rather than give
+    up the message in hand and the rest of its session."""
+    env = make_private_env(smtp_conf='messages_per_session = 5\n')
+    n = 5
+    for i in range(n):
+        due_j3(env, 'R-%02d' % i)
+    env.smtp.faults(delay={'eom': 0.5})
+    d = env.start_daemon(now=at(MONDAY, '10:00'))
+    wait_until('a first message', lambda: len(env.mails()) >= 1)
+    admin = private_cluster.connect(env.dbname)
+
+    def read_only(on):
+        with admin.cursor() as cur:
+            cur.execute('SET default_transaction_read_only = off')
+            cur.execute('ALTER SYSTEM %s default_transaction_read_only%s'
+                        % (('SET', ' = on') if on else ('RESET', '')))
+            cur.execute('SELECT pg_reload_conf()')
+    mark = d.mark()
+    read_only(True)
+    try:
+        d.wait_log('trying again', after=mark, deadline=30)
+    finally:
+        read_only(False)
+        admin.close()
+    env.conn.close()
+    wait_until('every j3 sent', lambda: env.count('dunning.reminder', "state = 'sent'") == n,
+               deadline=60, interval=0.2)
+    assert d.stop() == 0
+    ids = [m.message_id for m in env.mails()]
+    assert len(ids) == n and len(set(ids)) == n
+    env.verify_audit()

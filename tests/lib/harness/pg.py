@@ -54,10 +54,13 @@ class Cluster:
         else:
             settings = ('-c fsync=off -c synchronous_commit=%s -c full_page_writes=off'
                         % ('on' if self.durable else 'off'))
-        opts = ("-k %s -p %d -c listen_addresses='' %s -c max_connections=100 "
-                "-c log_min_messages=warning" % (self.dir, self.port, settings))
+        self.opts = ("-k %s -p %d -c listen_addresses='' %s -c max_connections=100 "
+                     "-c log_min_messages=warning" % (self.dir, self.port, settings))
+        self._start()
+
+    def _start(self):
         r = self._pg(os.path.join(PG_BIN, 'pg_ctl'), '-D', self.data, '-l', self.log, '-w',
-                     '-t', '60', '-o', opts, 'start')
+                     '-t', '60', '-o', self.opts, 'start')
         if r.returncode != 0:
             log = open(self.log).read() if os.path.exists(self.log) else ''
             raise RuntimeError('pg_ctl start failed:\n' + r.stdout + log)
@@ -69,6 +72,18 @@ class Cluster:
                      '-w', 'stop', timeout=60)
             self.started = False
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def halt(self):
+        """pg_ctl stop -m immediate, the cluster kept: every session dies, and
+        none is accepted until resume()."""
+        r = self._pg(os.path.join(PG_BIN, 'pg_ctl'), '-D', self.data, '-m', 'immediate',
+                     '-w', 'stop', timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError('pg_ctl stop failed:\n' + r.stdout)
+
+    def resume(self):
+        """Start again after halt()."""
+        self._start()
 
     def restart(self):
         """pg_ctl restart -m immediate: every session dies at once."""
