@@ -315,9 +315,16 @@ ready(struct outbox_msg *m, void *arg)
 	if (strcmp(why, "signed") == 0)
 		settle(j, "sending", "cancelled", "agreement_reminder_cancelled",
 		    REASON_AGREEMENT_SIGNED, NULL, NULL);
-	else if (strcmp(why, "busy") == 0)
-		settle(j, "sending", "planned", "agreement_reminder_withheld", REASON_NONE, NULL,
+	else if (strcmp(why, "busy") == 0) {
+		/* due again after a backoff, not at once: a signature left
+		 * open in a lawyer's session must not make this pass spin */
+		char at[32];
+
+		cal_format_instant(clock_now(j->clock) + outbox_backoff(j->p->cfg, 1, &j->p->seed),
+		    at);
+		settle(j, "sending", "planned", "agreement_reminder_withheld", REASON_NONE, at,
 		    NULL);
+	}
 	return false;
 db:
 	/* Marked or not, nothing was handed: a marked row becomes in_doubt

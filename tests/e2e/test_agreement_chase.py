@@ -361,3 +361,30 @@ def test_the_lawyer_reads_only_their_clients_reminders(env):
         assert 'permission denied' in str(e.value)
     finally:
         conn.close()
+
+
+def test_agreement_being_changed_withholds_without_spinning(pro):
+    """A transaction of the firm's software holds the agreement's row (an
+    update not yet committed): the reminder, marked, cannot be held; it is
+    withheld (audited, not an attempt) and due again after a backoff, so
+    the pass ends instead of trying again and again; once committed, the
+    next pass after the backoff sends it."""
+    env, c, a = pro
+    other = env.connect(autocommit=False)
+    try:
+        with other.cursor() as cur:
+            cur.execute('UPDATE dunning.fee_agreement SET mission_ended_on = NULL '
+                        'WHERE id = %s', (a,))
+        env.cycle(at('2026-03-03', '10:00'))
+        assert env.mails() == []
+        (r,) = chase(env)
+        assert r[1:3] == ('a1', 'planned') and r[4] == 0
+        assert r[5] > instant('2026-03-03', '10:00')
+        acts = [x['action'] for x in agr_audit(env)]
+        assert acts.count('agreement_reminder_withheld') == 1, acts
+    finally:
+        other.rollback()
+        other.close()
+    env.cycle(at('2026-03-03', '11:00'))
+    assert sent(env) == [('2026-03-03', 'a1')]
+    assert chase(env)[0][4] == 1
