@@ -174,7 +174,9 @@ record(struct job *j, const char *expect, const char *state, const char *action,
 	    "  lease_until = NULL, "
 	    "  sent_at = CASE WHEN $2 = 'sent' THEN dunning.now() ELSE sent_at END, "
 	    "  scheduled_for = coalesce($3::timestamptz, scheduled_for), "
-	    "  attempts = attempts - CASE WHEN $6 = 'agreement_reminder_withheld' THEN 1 "
+	    /* withheld or cancelled after the mark: not handed, not an attempt */
+	    "  attempts = attempts - CASE WHEN $7 = 'sending' AND $6 IN "
+	    "    ('agreement_reminder_withheld', 'agreement_reminder_cancelled') THEN 1 "
 	    "    ELSE 0 END, "
 	    "  reason = coalesce($4, reason), last_error = coalesce($5, last_error) "
 	    "  WHERE id = $1 AND state = $7 "

@@ -388,3 +388,35 @@ def test_agreement_being_changed_withholds_without_spinning(pro):
     env.cycle(at('2026-03-03', '11:00'))
     assert sent(env) == [('2026-03-03', 'a1')]
     assert chase(env)[0][4] == 1
+
+
+def test_signature_between_claim_and_hand_withholds(env):
+    """The last check before a message is handed: a signature that reached
+    the row without the trigger (a session replicating the firm's data,
+    triggers off) after the claim and before the hold: the reminder is
+    withheld and cancelled, never handed, not counted as an attempt."""
+    c1 = env.client('first@client.example')
+    c2 = env.client('second@client.example')
+    env.agreement(c1, clause=False, signed_on=None, sent_on='2026-03-02', signature_url=URL)
+    a2 = env.agreement(c2, clause=False, signed_on=None, sent_on='2026-03-02',
+                       signature_url=URL)
+    env.smtp.faults(delay={'eom': 3})
+    w = Worker(lambda: env.cycle(at('2026-03-03', '10:00')))
+    wait_until('the first message is handed',
+               lambda: any(e['event'] == 'eom' for e in env.smtp.events()))
+    replica = env.connect()
+    try:
+        with replica.cursor() as cur:
+            cur.execute('SET session_replication_role = replica')
+        env.sql('UPDATE dunning.fee_agreement SET signed_on = %s WHERE id = %s',
+                ('2026-03-03', a2), conn=replica)
+    finally:
+        replica.close()
+    w.outcome()
+    env.smtp.faults()
+    assert [m.rcpt for m in env.mails()] == ['first@client.example']
+    r2 = [r for r in chase(env) if r[0] == a2][0]
+    assert r2[2:5] == ('cancelled', 'agreement_signed', 0)
+    acts = [x['action'] for x in agr_audit(env) if x['details']['agreement_id'] == a2]
+    assert acts == ['agreement_reminder_planned', 'agreement_reminder_sending',
+                    'agreement_reminder_cancelled'], acts
