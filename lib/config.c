@@ -182,6 +182,7 @@ config_load(const char *path, struct config_diag *diag)
 		config_check_repeats(&ctx, root, "stage");
 		config_check_repeats(&ctx, cfg_getsec(root, "approval"), "threshold");
 		config_check_repeats(&ctx, cfg_getsec(root, "interest"), "legal_rate");
+		config_check_repeats(&ctx, cfg_getsec(root, "agreement"), "stage");
 		for (size_t i = 0; i < config_nsections; i++) {
 			const struct config_section *s = &config_sections[i];
 			cfg_t *parent = s->parent ? config_untitled(root, s->parent) : root;

@@ -13,6 +13,7 @@
 
 #define CONFIG_MAX_STAGES 8
 #define CONFIG_MAX_ALERT_DAYS 8	/* prescription.alert_days */
+#define CONFIG_MAX_AGREEMENT_STAGES 4	/* agreement { stage … } */
 
 enum config_tls {
 	CONFIG_TLS_NONE,
@@ -137,6 +138,16 @@ struct config {
 		int alert_days[CONFIG_MAX_ALERT_DAYS + 1];
 	} prescription;
 
+	/* SPEC §2 rule 13: the chase of fee agreements sent and not signed,
+	 * each stage offset_days calendar days after sent_on (its template an
+	 * e-mail; channel, notify_lawyer and requires_approval refused), then
+	 * the lawyer told unsigned_alert_days calendar days after sent_on */
+	struct {
+		struct config_stage stages[CONFIG_MAX_AGREEMENT_STAGES];	/* offsets increasing */
+		size_t nstages;
+		int unsigned_alert_days;
+	} agreement;
+
 	/* SPEC rule 9: the invoices' PDFs, off unless switched on */
 	struct {
 		char *dir;	/* absolute; pdf_path must resolve inside it */
@@ -166,6 +177,9 @@ void config_check_date(const struct config *cfg, time_t now, struct config_diag 
 
 /* Index of the stage called NAME, or -1. */
 int config_stage_index(const struct config *cfg, const char *name);
+
+/* Index of the fee agreements' stage called NAME, or -1. */
+int config_agreement_stage_index(const struct config *cfg, const char *name);
 
 /* Approval threshold for CURRENCY in cents, or -1 when none is configured
  * (SPEC §2 rule 5: treated as above the threshold). */

@@ -126,6 +126,23 @@ land_stages(struct config_ctx *ctx, cfg_t *root, struct config *c)
 	}
 }
 
+/* Copy the fee agreements' stages (SPEC §2 rule 13; more than
+ * CONFIG_MAX_AGREEMENT_STAGES are refused by config_check.c). */
+static void
+land_agreement_stages(struct config_ctx *ctx, cfg_t *root, struct config *c)
+{
+	cfg_t *a = cfg_getsec(root, "agreement");
+	unsigned n = a != NULL ? cfg_size(a, "stage") : 0;
+
+	for (unsigned i = 0; i < n && i < CONFIG_MAX_AGREEMENT_STAGES; i++) {
+		cfg_t *sec = cfg_getnsec(a, "stage", i);
+		struct config_stage *st = &c->agreement.stages[c->agreement.nstages++];
+
+		snprintf(st->name, sizeof(st->name), "%s", cfg_title(sec) ? cfg_title(sec) : "");
+		land_titled(ctx, sec, "stage", st);
+	}
+}
+
 /* Copy the thresholds, each titled with its currency. */
 static void
 land_thresholds(struct config_ctx *ctx, cfg_t *root, struct config *c)
@@ -236,6 +253,7 @@ config_build(struct config_ctx *ctx, cfg_t *root)
 	/* the stages first: approval_from_stage lands as an index into them */
 	land_stages(ctx, root, c);
 	land_thresholds(ctx, root, c);
+	land_agreement_stages(ctx, root, c);
 	land_rates(ctx, root, c);
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];

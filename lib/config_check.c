@@ -293,6 +293,49 @@ check_stages(struct config_ctx *ctx, cfg_t *root)
 	}
 }
 
+/* Check the fee agreements' stages (SPEC §2 rule 13): how many, their
+ * names, their offsets increasing, an e-mail template each; an invoice
+ * stage's other keys have no meaning here and are refused. */
+static void
+check_agreement(struct config_ctx *ctx, cfg_t *root)
+{
+	static const char *const refused[] = { "channel", "notify_lawyer", "requires_approval" };
+	cfg_t *a = cfg_getsec(root, "agreement");
+	unsigned n = a != NULL ? cfg_size(a, "stage") : 0;
+	long prev = -1;
+	struct config_shown s;
+
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *sec = cfg_getnsec(a, "stage", i);
+		const char *name = cfg_title(sec);
+		int line = config_sec_line(ctx, sec);
+		long off = cfg_getint(sec, "offset_days");
+		bool has_off = cfg_size(sec, "offset_days") > 0 &&
+		    config_usable(ctx, sec, "offset_days");
+
+		if (i == CONFIG_MAX_AGREEMENT_STAGES)
+			config_error(ctx, line, "too many agreement stages (%u): at most %d", n,
+			    CONFIG_MAX_AGREEMENT_STAGES);
+		if (!config_is_name(name, 31, false))
+			config_error(ctx, line, "agreement stage \"%s\" has an invalid name: use 1 "
+			    "to 31 characters among a-z, 0-9 and _, e.g. \"a1\"", config_show(&s, name));
+		if (has_off && prev >= 0 && off <= prev)
+			config_error(ctx, config_where(ctx, sec, "offset_days"), "agreement stage "
+			    "\"%s\": offset_days %ld is not after the previous stage's %ld: offsets "
+			    "must increase in file order", config_show(&s, name), off, prev);
+		prev = has_off ? off : -1;
+		for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+			cfg_opt_t *o = cfg_getopt(sec, refused[k]);
+
+			if (o != NULL && (o->flags & CFGF_MODIFIED))
+				config_error(ctx, config_where(ctx, sec, refused[k]), "agreement stage "
+				    "\"%s\": %s does not apply to a fee agreement's reminder (an "
+				    "e-mail, never held): remove it", config_show(&s, name), refused[k]);
+		}
+		check_required(ctx, sec, "stage", name);
+	}
+}
+
 /* Check approval_from_stage and the thresholds' currencies. */
 static void
 check_approval(struct config_ctx *ctx, cfg_t *root, const struct config *c)
@@ -407,6 +450,7 @@ config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 	check_oauth(ctx, root, c);
 	check_schedule(ctx, root, c);
 	check_stages(ctx, root);
+	check_agreement(ctx, root);
 	check_approval(ctx, root, c);
 	check_interest(ctx, root);
 	check_attachments(ctx, root, c);

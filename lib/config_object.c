@@ -12,6 +12,16 @@
 
 #include "config_int.h"
 
+/* Index of the fee agreements' stage called NAME, or -1. */
+int
+config_agreement_stage_index(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < cfg->agreement.nstages; i++)
+		if (strcmp(cfg->agreement.stages[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Index of the stage called NAME, or -1. */
 int
 config_stage_index(const struct config *cfg, const char *name)

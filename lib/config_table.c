@@ -144,6 +144,11 @@ const struct config_key config_keys[] = {
 	  "write positive whole numbers of days, at most 3650, at most 8 of them, "
 	  "e.g. { 90, 30 }" },
 
+	/* SPEC §2 rule 13: the lawyer told of an agreement still unsigned */
+	{ "agreement", "unsigned_alert_days", CONFIG_T_INT, "10",
+	  AT(agreement.unsigned_alert_days), 1, 3650,
+	  "write 1 to 3650 (calendar days after the agreement was sent)" },
+
 	{ "templates", "dir", CONFIG_T_STR, "/usr/share/dunningd/templates", AT(templates_dir),
 	  .hint = "write a directory", .nonempty = true },
 	{ "spool", "dir", CONFIG_T_STR, "/var/spool/dunningd", AT(spool_dir),
@@ -219,6 +224,16 @@ const struct config_section config_sections[] = {
 	{ "legal_rate", "interest", TABLE(rate_keys) },
 	{ "attachments", NULL },
 	{ "prescription", NULL },
+	/* agreement { stage "a1" { … } }: the same keys as an invoice's stage
+	 * (one table, as config_section_find() finds a kind by its name);
+	 * config_check.c refuses there all but offset_days and template */
+	{ "agreement", NULL },
+	{ "stage", "agreement", TABLE(stage_keys),
+	  "agreement {\n"
+	  "  stage \"a1\" { offset_days = 1 template = \"a01\" }\n"
+	  "  stage \"a3\" { offset_days = 3 template = \"a03\" }\n"
+	  "  stage \"a7\" { offset_days = 7 template = \"a07\" }\n"
+	  "}\n" },
 	{ "templates", NULL },
 	{ "spool", NULL },
 	{ "retention", NULL },

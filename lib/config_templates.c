@@ -91,5 +91,18 @@ config_check_templates(struct config_ctx *ctx, cfg_t *root, const struct config 
 			if (st->channel == CONFIG_CHANNEL_EMAIL)
 				need_file(ctx, c->templates_dir, langs[l], st, "subject", line);
 		}
+		/* the fee agreements' reminders (rule 13): e-mails */
+		for (size_t i = 0; i < c->agreement.nstages; i++) {
+			const struct config_stage *st = &c->agreement.stages[i];
+			cfg_t *sec = cfg_getnsec(cfg_getsec(root, "agreement"), "stage", (unsigned)i);
+			int line = config_where(ctx, sec, "template");
+
+			if (*st->template_name == '\0' || !config_usable(ctx, sec, "template"))
+				continue;
+			if (line == 0)
+				line = dirline;
+			need_file(ctx, c->templates_dir, langs[l], st, "txt", line);
+			need_file(ctx, c->templates_dir, langs[l], st, "subject", line);
+		}
 	}
 }

@@ -96,7 +96,8 @@ struct digest_item {
  * failure; after_days). */
 struct lawyer_alert {
 	int64_t id;
-	char kind[16];		/* stage_sent, letter_ready, failed, escalated, prescription */
+	char kind[24];		/* stage_sent, letter_ready, failed, escalated, prescription,
+				 * legal_aid, agreement_unsigned */
 	int64_t lawyer_id;	/* 0: the client has no lawyer */
 	char *lawyer_name, *lawyer_email;
 	int64_t invoice_id, reminder_id;

@@ -109,6 +109,14 @@ static const struct {
 	[REASON_LEASE_EXPIRED] = { "lease_expired",
 	    "l'expéditeur s'est arrêté pendant l'envoi",
 	    "the sender stopped while sending" },
+	[REASON_SIGNATURE_URL_REFUSED] = { "signature_url_refused",
+	    "le lien de signature de la convention n'est pas une adresse https:// sûre",
+	    "the agreement's signature link is not a safe https:// address" },
+	[REASON_AGREEMENT_SIGNED] = { "agreement_signed", "la convention a été signée",
+	    "the agreement was signed" },
+	[REASON_STAGE_SKIPPED] = { "stage_skipped",
+	    "l'étape suivante était déjà due : une seule relance part",
+	    "the next stage was already due: only one reminder leaves" },
 };
 
 /* The code stored for R. */

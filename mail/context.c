@@ -2,6 +2,7 @@
  * context — the template contexts: the client's message (SPEC §3.4), the
  * lawyer's alert and digest.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +275,54 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	return ctx;
 }
 
+/* The name A's client is addressed by, as for an invoice's reminder. */
+char *
+context_agreement_name(const struct agreement_mail *a)
+{
+	/* context_client_name only reads them */
+	struct send_group g = { .kind = (char *)(uintptr_t)a->kind,
+	    .first_name = (char *)(uintptr_t)a->first_name,
+	    .last_name = (char *)(uintptr_t)a->last_name,
+	    .company_name = (char *)(uintptr_t)a->company_name };
+
+	return context_client_name(&g);
+}
+
+/* SPEC §2 rule 13: a fee agreement's reminder.  No file reference, no
+ * matter: the agreement is named by the day it was sent. */
+json_t *
+context_agreement(const struct config *cfg, const struct agreement_mail *a, time_t now)
+{
+	const char *lang = a->language != NULL && strcmp(a->language, "en") == 0 ? "en" : "fr";
+	bool pro = a->kind != NULL && strcmp(a->kind, "professional") == 0;
+	json_t *ctx = json_object(), *client = json_object(), *lawyer = json_object();
+	json_t *firm = json_object();
+	char *name = context_agreement_name(a);
+
+	json_object_set_new(client, "name", str(name));
+	json_object_set_new(client, "professional", json_boolean(pro));
+	json_object_set_new(client, "individual", json_boolean(!pro));
+	free(name);
+	json_object_set_new(ctx, "client", client);
+	json_object_set_new(ctx, "salutation", json_string(strcmp(lang, "en") == 0 ?
+	    "Dear Sir or Madam," : "Madame, Monsieur,"));
+	set_date(ctx, "sent_on", a->sent_on, lang);
+	json_object_set_new(ctx, "signature_url", str(a->signature_url));
+	json_object_set_new(lawyer, "name", str(a->lawyer_name ? a->lawyer_name : cfg->firm.name));
+	json_object_set_new(lawyer, "email", str(a->lawyer_email));
+	json_object_set_new(ctx, "lawyer", lawyer);
+	json_object_set_new(firm, "name", str(cfg->firm.name));
+	json_object_set_new(firm, "address", str(cfg->firm.address));
+	json_object_set_new(firm, "phone", str(cfg->firm.phone));
+	json_object_set_new(firm, "signature", str(cfg->firm.signature));
+	json_object_set_new(firm, "bar", nonempty(cfg->firm.bar));
+	json_object_set_new(ctx, "firm", firm);
+	set_date(ctx, "today", cal_local_day(now), lang);
+	json_object_set_new(ctx, "stage", json_string(a->stage >= 0 &&
+	    (size_t)a->stage < cfg->agreement.nstages ? cfg->agreement.stages[a->stage].name : ""));
+	return ctx;
+}
+
 /* True when the lawyers read English (firm.language). */
 static bool
 lawyer_en(const struct config *cfg)
@@ -367,6 +416,33 @@ legal_aid(json_t *ctx, const struct lawyer_alert *a, cal_day told, const char *l
 	json_object_set_new(ctx, "legal_aid", o);
 }
 
+/* Rule 13, the chase (025): an 'agreement_unsigned' alert, the agreement
+ * still unsigned DAYS after it was sent ("unsigned"), or a reminder of its
+ * chase that could not be sent ("failed": the stage, the reason in the
+ * alert's "why"); its file reference and the day it was sent. */
+static void
+agreement_alert(json_t *ctx, const struct lawyer_alert *a, const char *lang)
+{
+	json_t *d = a->details, *o;
+	const char *step = json_string_value(json_object_get(d, "step"));
+	const char *ref = json_string_value(json_object_get(d, "matter_ref"));
+	const char *sent_on = json_string_value(json_object_get(d, "sent_on"));
+	const char *stage = json_string_value(json_object_get(d, "stage"));
+	int days = (int)json_integer_value(json_object_get(d, "days"));
+
+	if (strcmp(a->kind, "agreement_unsigned") != 0 || step == NULL) {
+		json_object_set_new(ctx, "agreement", json_false());
+		return;
+	}
+	o = json_pack("{s:b, s:b, s:I, s:i}", "unsigned", strcmp(step, "unsigned") == 0,
+	    "failed", strcmp(step, "failed") == 0, "agreement",
+	    json_integer_value(json_object_get(d, "agreement_id")), "days", days);
+	json_object_set_new(o, "matter_ref", ref != NULL && *ref ? str(ref) : json_false());
+	json_object_set_new(o, "stage", str(stage));
+	set_date(o, "sent_on", sent_on != NULL ? cal_parse(sent_on) : CAL_NONE, lang);
+	json_object_set_new(ctx, "agreement", o);
+}
+
 /* The context of alert A. */
 json_t *
 context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
@@ -390,6 +466,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(client, "name", str(a->client_name));
 	json_object_set_new(ctx, "client", client);
 	legal_aid(ctx, a, cal_local_day(a->created_at ? a->created_at : now), lang);
+	agreement_alert(ctx, a, lang);
 	json_array_foreach(list, i, v) {
 		json_t *inv = alert_invoice(v, lang);
 

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "calendar.h"
 #include "config.h"
 #include "group.h"
 
@@ -26,6 +27,25 @@ bool context_attached(const struct config *cfg, const struct send_item *it);
 /* The name G's client is addressed by (the company, or first and last
  * name), malloc'ed. */
 char *context_client_name(const struct send_group *g);
+
+/* A fee agreement's reminder (SPEC §2 rule 13, pipeline/chase.c): what
+ * its message may say, and nothing of the matter. */
+struct agreement_mail {
+	int stage;		/* index into cfg->agreement.stages */
+	const char *message_id;	/* "<…>" */
+	const char *kind, *first_name, *last_name, *company_name, *email, *language;
+	const char *lawyer_name, *lawyer_email;
+	const char *signature_url;
+	cal_day sent_on;
+};
+
+/* The context of A's message at NOW: the client's name and kind, the
+ * firm, the lawyer, the day it was sent and the signature link. */
+json_t *context_agreement(const struct config *cfg, const struct agreement_mail *a,
+    time_t now);
+
+/* The name A's client is addressed by, malloc'ed. */
+char *context_agreement_name(const struct agreement_mail *a);
 
 /* The context of alert A (sql/010), composed at NOW. */
 json_t *context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now);

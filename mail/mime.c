@@ -459,6 +459,81 @@ out:
 	return out;
 }
 
+/* Reply-To of a client's message: the configured address, else the
+ * lawyer's LAWYER_EMAIL when it is one plain address, else smtp.from. */
+static void
+client_reply_to(GMimeMessage *m, const struct config *cfg, const char *lawyer_email)
+{
+	const char *reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : NULL;
+
+	if (reply_to == NULL && check_address(lawyer_email)) {
+		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, lawyer_email);
+	} else {
+		InternetAddressList *rt = internet_address_list_parse(NULL,
+		    reply_to != NULL ? reply_to : cfg->smtp.from);
+
+		if (rt != NULL) {
+			internet_address_list_append(g_mime_message_get_reply_to(m), rt);
+			g_object_unref(rt);
+		}
+		utf8_names(g_mime_message_get_reply_to(m));
+	}
+}
+
+/* Render a fee agreement's reminder and wrap it: no attachment ever. */
+char *
+mime_agreement_compose(const struct templates *ts, const struct config *cfg,
+    const struct agreement_mail *a, time_t now, size_t *len, char *err, size_t errlen,
+    struct mime_copy *copy)
+{
+	json_t *ctx = context_agreement(cfg, a, now);
+	struct send_group none = { 0 };
+	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
+	GMimeMessage *m = NULL;
+	GMimeObject *body = NULL;
+	bool refused = false;
+
+	if ((subject = templates_agreement_render(ts, a->language, a->stage, TEMPLATES_SUBJECT,
+	    ctx, err, errlen)) == NULL ||
+	    (text = templates_agreement_render(ts, a->language, a->stage, TEMPLATES_TEXT, ctx,
+	    err, errlen)) == NULL)
+		goto out;
+	err[0] = '\0';
+	html = templates_agreement_render(ts, a->language, a->stage, TEMPLATES_HTML, ctx, err,
+	    errlen);
+	if (html == NULL && err[0] != '\0')
+		goto out;
+	if ((body = body_parts(cfg, &none, text, html, err, errlen, &refused)) == NULL)
+		goto out;
+	one_line(subject);
+	name = context_agreement_name(a);
+	if ((m = envelope(cfg, name, a->email, subject, a->message_id, now, err, errlen)) == NULL)
+		goto out;
+	client_reply_to(m, cfg, a->lawyer_email);
+	g_mime_message_set_mime_part(m, body);
+	if (harden_headers(m, name, a->email, subject) < 0) {
+		snprintf(err, errlen, "cannot encode the To or Subject header");
+		goto out;
+	}
+	out = wire_text(m, len);
+	if (out != NULL && copy != NULL) {
+		copy->subject = subject;
+		copy->text = text;
+		subject = text = NULL;
+	}
+out:
+	if (body != NULL)
+		g_object_unref(body);
+	if (m != NULL)
+		g_object_unref(m);
+	json_decref(ctx);
+	free(subject);
+	free(text);
+	free(html);
+	free(name);
+	return out;
+}
+
 /* Render the lawyer's mail WHICH and wrap it. */
 char *
 mime_lawyer_compose(const struct templates *ts, const struct config *cfg,

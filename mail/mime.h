@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "context.h"
 #include "group.h"
 #include "reason.h"
 #include "templates.h"
@@ -37,6 +38,14 @@ char *mime_compose_kept(const struct templates *ts, const struct config *cfg,
 /* The address part of the configured From ("relances@cabinet.example"),
  * and its domain, for Message-IDs. */
 const char *mime_from_domain(const struct config *cfg, char *buf, size_t n);
+
+/* A fee agreement's reminder A (SPEC §2 rule 13) at NOW: its stage's
+ * templates in the client's language, from smtp.from to the client,
+ * Reply-To as a reminder's; COPY (may be NULL) gets the subject and text.
+ * NULL with the reason in ERR. */
+char *mime_agreement_compose(const struct templates *ts, const struct config *cfg,
+    const struct agreement_mail *a, time_t now, size_t *len, char *err, size_t errlen,
+    struct mime_copy *copy);
 
 /* Render WHICH with CTX into a complete RFC 5322 message to TO_NAME
  * <TO_ADDR> from smtp.from, with MESSAGE_ID ("<...>"), malloc'ed. */

@@ -34,6 +34,9 @@ struct templates {
 	bool have[NLANGS];
 	struct template *tpl[NLANGS][CONFIG_MAX_STAGES][TEMPLATES_NPARTS];
 	char name[CONFIG_MAX_STAGES][64];	/* each stage's template, for errors */
+	/* the fee agreements' reminders (rule 13): subject, text, HTML */
+	struct template *agr[NLANGS][CONFIG_MAX_AGREEMENT_STAGES][TEMPLATES_NPARTS];
+	char agr_name[CONFIG_MAX_AGREEMENT_STAGES][64];
 	struct partial partials[NLANGS][MAX_PARTIALS];
 	int npartials[NLANGS];
 	/* the lawyer's mail, French: templates_lawyer_load() */
@@ -224,6 +227,61 @@ load_one(struct templates *ts, const struct config *cfg, int l, int s, enum temp
 	return rc;
 }
 
+/* The context an agreement's templates are checked against: every field
+ * context_agreement gives. */
+static json_t *
+agreement_sample(const struct config *cfg, int stage, const char *lang)
+{
+	struct agreement_mail a = { .stage = stage, .message_id = "<x@example>",
+	    .kind = "professional", .first_name = "A", .last_name = "B", .company_name = "C",
+	    .email = "c@example.org", .language = lang, .lawyer_name = "L",
+	    .lawyer_email = "l@example.org", .signature_url = "https://sign.example/1",
+	    .sent_on = cal_from_ymd(2026, 3, 2) };
+
+	return context_agreement(cfg, &a, cal_local_time(cal_from_ymd(2026, 3, 3), 600));
+}
+
+/* Parse and check part P of agreement stage S in language L: the subject
+ * and text are required, the HTML optional. */
+static int
+load_agreement(struct templates *ts, const struct config *cfg, int l, int s,
+    enum templates_part p, char *err, size_t errlen)
+{
+	char path[1024];
+	struct template_error te;
+	const char *name = cfg->agreement.stages[s].template_name;
+	char *text;
+	size_t len;
+	json_t *sample;
+	int rc = 0;
+
+	config_template_path(path, sizeof(path), cfg->templates_dir, langs[l], name, suffixes[p]);
+	if ((text = file_read(path, &len)) == NULL) {
+		if (p == TEMPLATES_HTML && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	snprintf(ts->agr_name[s], sizeof(ts->agr_name[s]), "%s", name);
+	if (utf8_text(path, text, err, errlen) < 0) {
+		free(text);
+		return -1;
+	}
+	ts->agr[l][s][p] = template_parse(text, len, &te);
+	free(text);
+	if (ts->agr[l][s][p] == NULL) {
+		located(err, errlen, path, &te);
+		return -1;
+	}
+	sample = agreement_sample(cfg, s, langs[l]);
+	if (template_check(ts->agr[l][s][p], sample, &te) < 0) {
+		located(err, errlen, path, &te);
+		rc = -1;
+	}
+	json_decref(sample);
+	return rc;
+}
+
 /* Load every language directory present; French is required. */
 struct templates *
 templates_load(const struct config *cfg, char *err, size_t errlen)
@@ -264,6 +322,11 @@ templates_load(const struct config *cfg, char *err, size_t errlen)
 			for (int p = 0; p < TEMPLATES_NPARTS; p++)
 				if (load_one(ts, cfg, l, (int)s, (enum templates_part)p, err, errlen) < 0)
 					goto fail;
+		for (size_t s = 0; s < cfg->agreement.nstages; s++)
+			for (int p = 0; p < TEMPLATES_NPARTS; p++)
+				if (load_agreement(ts, cfg, l, (int)s, (enum templates_part)p, err,
+				    errlen) < 0)
+					goto fail;
 	}
 	return ts;
 fail:
@@ -281,6 +344,9 @@ templates_free(struct templates *ts)
 		for (int s = 0; s < CONFIG_MAX_STAGES; s++)
 			for (int p = 0; p < TEMPLATES_NPARTS; p++)
 				template_free(ts->tpl[l][s][p]);
+		for (int s = 0; s < CONFIG_MAX_AGREEMENT_STAGES; s++)
+			for (int p = 0; p < TEMPLATES_NPARTS; p++)
+				template_free(ts->agr[l][s][p]);
 		for (int i = 0; i < ts->npartials[l]; i++)
 			free(ts->partials[l][i].text);
 	}
@@ -341,6 +407,33 @@ templates_render(const struct templates *ts, const struct send_group *g, enum te
 	return typography(out, l == 0, p == TEMPLATES_HTML, err, errlen);
 }
 
+/* Part P of agreement stage STAGE in LANGUAGE (French when the firm
+ * ships no English set), rendered with CTX. */
+char *
+templates_agreement_render(const struct templates *ts, const char *language, int stage,
+    enum templates_part p, json_t *ctx, char *err, size_t errlen)
+{
+	int l = language != NULL && strcmp(language, "en") == 0 && ts->have[1] ? 1 : 0;
+	const struct template *t;
+	struct template_error te;
+	char *out;
+
+	if (stage < 0 || stage >= CONFIG_MAX_AGREEMENT_STAGES ||
+	    (t = ts->agr[l][stage][p]) == NULL) {
+		if (p != TEMPLATES_HTML)
+			snprintf(err, errlen, "no template for the agreement's stage");
+		return NULL;
+	}
+	if ((out = template_render(t, ctx, p == TEMPLATES_HTML, find_partial,
+	    (void *)ts->partials[l], &te)) == NULL) {
+		char why[300];
+
+		snprintf(err, errlen, "template %s/%s.%s: %s", langs[l], ts->agr_name[stage],
+		    suffixes[p], template_error_text(&te, why, sizeof(why)));
+	}
+	return typography(out, l == 0, p == TEMPLATES_HTML, err, errlen);
+}
+
 /* The letter: the text template rendered, as a document. */
 char *
 templates_letter(const struct templates *ts, const struct config *cfg,
@@ -384,6 +477,10 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 		json_object_set_new(ctx, "legal_aid", json_pack("{s:b, s:b, s:b, s:b, s:I, s:s, "
 		    "s:s, s:s}", "signed", 1, "soon", 1, "deadline", 1, "last", 1, "agreement",
 		    (json_int_t)1, "matter_ref", "D", "signed_on", "1", "last_day", "2"));
+		/* an 'agreement_unsigned' alert's (025) */
+		json_object_set_new(ctx, "agreement", json_pack("{s:b, s:b, s:I, s:i, s:s, s:s, "
+		    "s:s}", "unsigned", 1, "failed", 1, "agreement", (json_int_t)1, "days", 10,
+		    "matter_ref", "D", "stage", "a1", "sent_on", "1"));
 		return ctx;
 	} else {
 		struct digest_item it[DIGEST_NSECTIONS - 1];

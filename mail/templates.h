@@ -57,6 +57,12 @@ int templates_lawyer_load(struct templates *ts, const struct config *cfg, char *
 char *templates_render(const struct templates *ts, const struct send_group *g,
     enum templates_part p, json_t *ctx, char *err, size_t errlen);
 
+/* Part P of the fee agreement's reminder at stage STAGE (an index into
+ * cfg->agreement.stages) in LANGUAGE, rendered with CTX (malloc'ed).  NULL
+ * with the reason in ERR; a missing HTML part leaves ERR untouched. */
+char *templates_agreement_render(const struct templates *ts, const char *language,
+    int stage, enum templates_part p, json_t *ctx, char *err, size_t errlen);
+
 /* The letter (channel "letter") as UTF-8 text, malloc'ed. */
 char *templates_letter(const struct templates *ts, const struct config *cfg,
     const struct send_group *g, time_t now, char *err, size_t errlen);

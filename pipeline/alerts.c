@@ -126,6 +126,18 @@ alerts_legal_aid(struct store *s)
 	    PGRES_TUPLES_OK));
 }
 
+/* Queue the alerts of the agreements still unsigned DAYS after they were
+ * sent (SPEC §2 rule 13): one statement, each told once (event_key). */
+int
+alerts_agreement_unsigned(struct store *s, int days)
+{
+	char db[24];
+	const char *p[1] = { store_i64(db, days) };
+
+	return queued(store_q(s, "SELECT dunning.agreement_unsigned_alerts_queue($1::integer)", 1,
+	    p, PGRES_TUPLES_OK));
+}
+
 /* Claim the alerts due now, lawyer and client read in the same statement. */
 int
 alerts_claim(struct store *s, int max, struct lawyer_alert **out)

@@ -40,6 +40,10 @@ int alerts_add(struct store *s, const char *kind, const char *key, int64_t invoi
  * 13), each once.  How many were queued, or -1. */
 int alerts_legal_aid(struct store *s);
 
+/* Queue the alerts of the fee agreements sent DAYS calendar days ago or
+ * more and still unsigned (rule 13), each once.  How many, or -1. */
+int alerts_agreement_unsigned(struct store *s, int days);
+
 /* Claim up to MAX alerts due at the session's clock: marked 'sending'
  * (committed) with a lease.  Returns how many are in *OUT (malloc'ed, to
  * free with alerts_free), or -1. */

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "chase.h"
 #include "log.h"
 #include "cycle.h"
 
@@ -59,6 +60,7 @@ read_head(struct cycle *c, struct plan_stats *ps)
 static int
 plan_at(struct cycle *c, time_t now, struct plan_stats *ps, double *ms)
 {
+	struct chase_stats cs;
 	struct timespec t0;
 	int expired;
 
@@ -75,6 +77,13 @@ plan_at(struct cycle *c, time_t now, struct plan_stats *ps, double *ms)
 		return -1;
 	if (ms != NULL)
 		*ms = ms_since(&t0);
+	/* SPEC §2 rule 13: the fee agreements' chase, planned with the
+	 * invoices; a failure is logged and tried again at the next pass. */
+	if (chase_plan(c->store, c->cfg, now, &cs) < 0)
+		log_warnx("planning the fee agreements' reminders: %s", store_error(c->store));
+	else if (cs.planned + cs.skipped > 0)
+		log_info("fee agreements: %d reminder(s) planned, %d stage(s) skipped", cs.planned,
+		    cs.skipped);
 	warn_rates(c, now);
 	return read_head(c, ps);
 }
@@ -118,6 +127,28 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 	c->refusals = snd.refusals;
 	if (rc < 0)
 		return -1;
+	/* SPEC §2 rule 13: the fee agreements' reminders, after the
+	 * invoices', on the same outbox; a failure is logged, the next pass
+	 * tries again. */
+	if (snd.refused_until == 0) {
+		struct chase_pass ch = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
+		    .password = c->password, .seed = c->seed, .stop = c->stop,
+		    .stop_arg = c->stop_arg };
+		struct chase_stats cs = { 0 };
+
+		if (chase_send(&ch, c->clock, &cs) < 0)
+			ss->errors++;
+		c->seed = ch.seed;
+		ss->sent += cs.sent;
+		ss->retried += cs.retried;
+		ss->failed += cs.failed;
+		ss->in_doubt += cs.in_doubt;
+		ss->errors += cs.errors;
+		if (cs.sent + cs.retried + cs.failed + cs.in_doubt + cs.withheld + cs.errors > 0)
+			log_info("fee agreements: %d sent, %d retried, %d failed, %d in doubt, "
+			    "%d withheld, %d errors", cs.sent, cs.retried, cs.failed, cs.in_doubt,
+			    cs.withheld, cs.errors);
+	}
 	/* The clients' mail went first: a failure here is the lawyers' mail's,
 	 * logged, and tried again by the next pass; a session the relay
 	 * refused would refuse it too. */

@@ -335,6 +335,10 @@ notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats
 	 * few agreements awaiting filing, idempotent by event_key, so a
 	 * signature entered by the firm's software is told the same day. */
 	rc = alerts_legal_aid(n->store) < 0 ? -1 : 0;
+	/* Rule 13: the agreements still unsigned at unsigned_alert_days,
+	 * likewise each pass, each told once. */
+	if (rc == 0 && alerts_agreement_unsigned(n->store, n->cfg->agreement.unsigned_alert_days) < 0)
+		rc = -1;
 	if (rc == 0)
 		rc = run_alerts(n, now, domain, msgs, cap, st);
 	if (rc == 0)

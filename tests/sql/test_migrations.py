@@ -82,7 +82,28 @@ SINCE_OLD = {
                 # instead of an invoice (partial legal aid, rule 13)
                 ('lawyer_alert', 'invoice_id'), ('lawyer_alert', 'agreement_id'),
                 ('lawyer_alert_agreement_idx', 'agreement_id'),
-                ('fee_agreement_to_file_idx', 'signed_on')},
+                ('fee_agreement_to_file_idx', 'signed_on'),
+                # issue 18 (025): the chase of unsigned fee agreements
+                ('agreement_reminder', 'id'),
+                ('agreement_reminder', 'agreement_id'),
+                ('agreement_reminder', 'stage'),
+                ('agreement_reminder', 'state'),
+                ('agreement_reminder', 'scheduled_for'),
+                ('agreement_reminder', 'created_at'),
+                ('agreement_reminder', 'sent_at'),
+                ('agreement_reminder', 'message_id'),
+                ('agreement_reminder', 'attempts'),
+                ('agreement_reminder', 'lease_until'),
+                ('agreement_reminder', 'reason'),
+                ('agreement_reminder', 'last_error'),
+                ('agreement_reminder_pkey', 'id'),
+                ('agreement_reminder_once', 'agreement_id'), ('agreement_reminder_once', 'stage'),
+                ('agreement_reminder_due_idx', 'scheduled_for'),
+                ('agreement_reminder_sending_idx', 'lease_until'),
+                ('fee_agreement_to_chase_idx', 'sent_on'),
+                ('agreement_reminder_id_seq', 'is_called'),
+                ('agreement_reminder_id_seq', 'last_value'),
+                ('agreement_reminder_id_seq', 'log_cnt')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
@@ -109,7 +130,12 @@ SINCE_OLD = {
                     # issue 18 (024): the partial legal-aid alerts
                     ('dunning.lawyer_alert', 'lawyer_alert_kind_check'),
                     ('dunning.lawyer_alert', 'lawyer_alert_names_its_subject'),
-                    ('dunning.lawyer_alert', 'lawyer_alert_agreement_id_fkey')},
+                    ('dunning.lawyer_alert', 'lawyer_alert_agreement_id_fkey'),
+                    # issue 18 (025): the agreements' reminders
+                    ('dunning.agreement_reminder', 'agreement_reminder_pkey'),
+                    ('dunning.agreement_reminder', 'agreement_reminder_once'),
+                    ('dunning.agreement_reminder', 'agreement_reminder_state_check'),
+                    ('dunning.agreement_reminder', 'agreement_reminder_agreement_id_fkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -148,7 +174,14 @@ SINCE_OLD = {
                   'dunning.prescription_digest_items(bigint)',
                   # issue 18 (024): the partial legal-aid filing deadline
                   'dunning.legal_aid_deadline(date)', 'dunning.legal_aid_alerts_queue(bigint)',
-                  'dunning.legal_aid_pending(bigint)'},
+                  'dunning.legal_aid_pending(bigint)',
+                  # issue 18 (025): the chase of unsigned fee agreements
+                  'dunning.agreement_chase_stop()',
+                  'dunning.agreement_chase_candidates(text[],integer[],integer)',
+                  'dunning.agreement_chase_plan(bigint[],text[],text[],timestamp with time zone[])',
+                  'dunning.agreement_chase_hold(bigint)',
+                  'dunning.agreement_unsigned_alerts_queue(integer)',
+                  'dunning.agreement_chase_failed_alert(bigint,text,text,text)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
@@ -166,7 +199,11 @@ SINCE_OLD = {
                   'debt_acknowledgement_id_seq', 'debt_acknowledgement_invoice_idx',
                   'prescription',
                   # issue 18 (024)
-                  'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx'},
+                  'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx',
+                  # issue 18 (025)
+                  'agreement_reminder', 'agreement_reminder_pkey', 'agreement_reminder_id_seq',
+                  'agreement_reminder_once', 'agreement_reminder_due_idx',
+                  'agreement_reminder_sending_idx', 'fee_agreement_to_chase_idx'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx',
                 'wake_queue_pkey', 'send_lock_pkey',      # issue 17 (020)
@@ -177,7 +214,11 @@ SINCE_OLD = {
                 # issue 18 (023)
                 'debt_acknowledgement_pkey', 'debt_acknowledgement_invoice_idx',
                 # issue 18 (024)
-                'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx'},
+                'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx',
+                # issue 18 (025)
+                'agreement_reminder_pkey', 'agreement_reminder_once',
+                'agreement_reminder_due_idx', 'agreement_reminder_sending_idx',
+                'fee_agreement_to_chase_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
@@ -186,7 +227,9 @@ SINCE_OLD = {
                  ('dunning.audit_log', 'audit_log_texts'),      # issue 17 (021)
                  # issue 17 (019): the chain's head guarded like the log
                  ('dunning.audit_head', 'audit_head_guard'),
-                 ('dunning.audit_head', 'audit_head_no_truncate')},
+                 ('dunning.audit_head', 'audit_head_no_truncate'),
+                 # issue 18 (025): a signature stops the chase at once
+                 ('dunning.fee_agreement', 'fee_agreement_signed_stops_chase')},
     'policies': {# issue 18 (023): acknowledgements of debt under need-to-know
                  ('debt_acknowledgement', 'debt_acknowledgement_lawyer'),
                  ('debt_acknowledgement', 'debt_acknowledgement_read'),
@@ -201,7 +244,12 @@ SINCE_OLD = {
                  ('fee_agreement', 'fee_agreement_lawyer'),
                  ('fee_agreement', 'fee_agreement_read'),
                  ('fee_agreement', 'fee_agreement_admin'),
-                 ('fee_agreement', 'fee_agreement_owner')},
+                 ('fee_agreement', 'fee_agreement_owner'),
+                 # issue 18 (025): the agreements' reminders, read as the agreements
+                 ('agreement_reminder', 'agreement_reminder_lawyer'),
+                 ('agreement_reminder', 'agreement_reminder_read'),
+                 ('agreement_reminder', 'agreement_reminder_daemon'),
+                 ('agreement_reminder', 'agreement_reminder_owner')},
     'data': {'setting'},        # 017: plan_rules
 }
 
@@ -378,8 +426,8 @@ def test_numbered_migrations_hold_no_function_or_view():
 
 # What SINCE_OLD names that the old layout has too, changed in place (so
 # not among the added names): issue 18, a lawyer's alert has the kinds
-# 'prescription' (023) and 'legal_aid' (024), and may name a fee agreement
-# instead of an invoice (024).
+# 'prescription' (023), 'legal_aid' (024) and 'agreement_unsigned' (025),
+# and may name a fee agreement instead of an invoice (024).
 CHANGED_SINCE_OLD = {
     'columns': {('lawyer_alert', 'invoice_id')},
     'constraints': {('dunning.lawyer_alert', 'lawyer_alert_kind_check')},

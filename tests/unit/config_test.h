@@ -60,7 +60,8 @@ mkdir_or_bail(const char *path)
 static void
 make_tree(void)
 {
-	static const char *const names[] = { "j03", "j10", "j30", "j45" };
+	/* the invoices' stages, then the fee agreements' (agreement { … }) */
+	static const char *const names[] = { "j03", "j10", "j30", "j45", "a01", "a03", "a07" };
 	char d[400];
 
 	snprintf(tmp, sizeof(tmp), "%s/test_config.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -73,7 +74,7 @@ make_tree(void)
 	for (int lang = 0; lang < 2; lang++) {
 		snprintf(d, sizeof(d), "%s/%s", tpl, lang ? "en" : "fr");
 		mkdir_or_bail(d);
-		for (size_t i = 0; i < 4; i++) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			char f[64];
 
 			snprintf(f, sizeof(f), "%s.txt", names[i]);
@@ -90,6 +91,14 @@ make_tree(void)
 	touch(d, "j10.txt");
 	touch(d, "j10.subject");
 	touch(d, "nosubj.txt");
+	for (size_t i = 4; i < sizeof(names) / sizeof(names[0]); i++) {
+		char f[64];
+
+		snprintf(f, sizeof(f), "%s.txt", names[i]);
+		touch(d, f);
+		snprintf(f, sizeof(f), "%s.subject", names[i]);
+		touch(d, f);
+	}
 	snprintf(d, sizeof(d), "%s/en", tpl_partial);
 	mkdir_or_bail(d);
 	touch(d, "j03.txt");
@@ -97,6 +106,14 @@ make_tree(void)
 	touch(d, "j10.txt");
 	touch(d, "nosubj.txt");
 	touch(d, "nosubj.subject");
+	for (size_t i = 4; i < sizeof(names) / sizeof(names[0]); i++) {
+		char f[64];
+
+		snprintf(f, sizeof(f), "%s.txt", names[i]);
+		touch(d, f);
+		snprintf(f, sizeof(f), "%s.subject", names[i]);
+		touch(d, f);
+	}
 	touch(tmp, "smtp_password");
 	touch(tmp, "oauth_client_secret");
 	touch(tmp, "oauth_refresh_token");
