@@ -89,15 +89,16 @@ put_range(const struct config_key *k)
 	printf("; ");
 }
 
-/* The path of section NAME: its parents first, a titled one's title as
- * a placeholder. */
+/* The path of section NAME, declared as S (NULL: the first of that name;
+ * "stage" is both a top-level section and one inside `agreement`): its
+ * parents first, a titled one's title as a placeholder. */
 static void
-put_section(const char *name)
+put_section(const char *name, const struct config_section *s)
 {
-	const struct config_section *s = config_section_find(name);
-
+	if (s == NULL)
+		s = config_section_find(name);
 	if (s != NULL && s->parent != NULL) {
-		put_section(s->parent);
+		put_section(s->parent, NULL);
 		printf(".");
 	}
 	printf("%s", name);
@@ -107,9 +108,9 @@ put_section(const char *name)
 }
 
 static void
-put_key(const struct config_key *k)
+put_key(const struct config_key *k, const struct config_section *s)
 {
-	put_section(k->section);
+	put_section(k->section, s);
 	printf(".%s\t(", k->name);
 	if (k->type == CONFIG_T_REFUSED) {
 		printf("refused)\n");
@@ -136,17 +137,17 @@ main(void)
 
 		if (s->keys != NULL) {
 			for (size_t j = 0; j < s->nkeys; j++)
-				put_key(&s->keys[j]);
+				put_key(&s->keys[j], s);
 			continue;
 		}
 		for (size_t j = 0; j < config_nkeys; j++)
 			if (strcmp(config_keys[j].section, s->name) == 0)
-				put_key(&config_keys[j]);
+				put_key(&config_keys[j], NULL);
 	}
 	/* A row whose section is not declared would be named by no man page:
 	 * print it anyway, the comparison then fails on it. */
 	for (size_t j = 0; j < config_nkeys; j++)
 		if (config_section_find(config_keys[j].section) == NULL)
-			put_key(&config_keys[j]);
+			put_key(&config_keys[j], NULL);
 	return 0;
 }
