@@ -181,9 +181,9 @@ BEGIN
 	ELSE
 		PERFORM dunning.lawyer_alert_add('plan_proposed', format('plan_proposed:%s', plan_id),
 			first_inv, NULL,
-			jsonb_build_object('plan_id', plan_id, 'proposed_by', p_by, 'total', tot,
+			jsonb_build_object('plan_id', plan_id, 'proposed_by', p_by, 'total', tot::text,
 				'instalments', p_instalments, 'first_due', p_first_due,
-				'why', CASE WHEN broke THEN 'broken_plan'
+				'held_why', CASE WHEN broke THEN 'broken_plan'
 				            WHEN limit_amount IS NULL THEN 'no_threshold'
 				            ELSE 'threshold' END));
 	END IF;
@@ -375,9 +375,10 @@ BEGIN
 					        WHERE s.owed > 0)));
 			PERFORM dunning.lawyer_alert_add('plan_broken', format('plan_broken:%s', p.id),
 				first_inv, NULL,
-				jsonb_build_object('plan_id', p.id, 'paid', p.paid, 'total', p.total,
+				jsonb_build_object('plan_id', p.id, 'paid', p.paid::text,
+					'total', p.total::text, 'breach_days', p_breach,
 					'late', (SELECT max(s.owed) FROM dunning.plan_schedule(p.id, p.paid) s
-					         WHERE s.due_on < today)));
+					         WHERE s.due_on < today)::text));
 			PERFORM dunning.wake('plan', pi.invoice_id, p.client_id)
 			FROM dunning.plan_invoice pi WHERE pi.plan_id = p.id;
 			changed := changed + 1;

@@ -513,10 +513,11 @@ GRANT SELECT ON dunning.prescription
 -- row-level security (026) shows a lawyer their own clients' plans only.
 CREATE VIEW dunning.plans WITH (security_invoker = true) AS
 SELECT p.id AS plan_id, dunning.notify_client_name(c) AS client_name, p.currency, p.state,
-       p.total, pd.paid, nx.due_on AS next_due_on, nx.left_to_pay AS next_amount,
+       p.total, pd.paid::numeric(12,2) AS paid, nx.due_on AS next_due_on,
+       nx.left_to_pay::numeric(12,2) AS next_amount,
        CASE WHEN p.state IN ('proposed', 'active') THEN
             coalesce((SELECT max(s.owed) FROM dunning.plan_schedule(p.id, pd.paid) s
-                      WHERE s.due_on < dunning.today()), 0) END AS late_amount
+                      WHERE s.due_on < dunning.today()), 0)::numeric(12,2) END AS late_amount
 FROM dunning.payment_plan p
 JOIN dunning.client c ON c.id = p.client_id
 CROSS JOIN LATERAL (SELECT dunning.plan_paid(p.id) AS paid) pd

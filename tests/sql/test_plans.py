@@ -103,7 +103,7 @@ def test_a_client_with_a_plan_broken_200_days_ago_is_held(world):
     assert old
     plan = propose(env, a, ['PL-S', 'PL-S2'], n=2)
     assert state(env, plan) == 'proposed'
-    assert env.one("SELECT details->>'why' FROM dunning.lawyer_alert "
+    assert env.one("SELECT details->>'held_why' FROM dunning.lawyer_alert "
                    "WHERE kind = 'plan_proposed'") == 'broken_plan'
 
 
