@@ -109,6 +109,13 @@ static const struct {
 	[REASON_LEASE_EXPIRED] = { "lease_expired",
 	    "l'expéditeur s'est arrêté pendant l'envoi",
 	    "the sender stopped while sending" },
+	/* Payment plans (rule 11). */
+	[REASON_PLAN_ACTIVE] = { "plan_active",
+	    "échéancier en cours : relances suspendues",
+	    "payment plan in progress: reminders suspended" },
+	[REASON_PLAN_ENDED_GAP] = { "plan_ended_gap",
+	    "délai minimal après la rupture ou l'annulation de l'échéancier",
+	    "minimum gap after the payment plan was broken or cancelled" },
 };
 
 /* The code stored for R. */

@@ -60,6 +60,9 @@ enum reason {
 	REASON_GAVE_UP,
 	REASON_NO_ANSWER_AFTER_DATA,
 	REASON_LEASE_EXPIRED,
+	/* Payment plans (SPEC §2 rule 11: lib/policy.c, sql/functions/plans.sql). */
+	REASON_PLAN_ACTIVE,
+	REASON_PLAN_ENDED_GAP,
 	REASON_COUNT
 };
 
