@@ -42,6 +42,9 @@ def plan_mails(env):
 
 def test_plan_suspends_reminds_breaks_and_escalation_resumes(env):
     role, _ = world(env)
+    # the daemon as production runs it: a dunning_daemon login, under the
+    # plans' grants and row-level security
+    env.write_config(db_user=env.cluster.ensure_role('plans_daemon', 'dunning_daemon'))
     env.pay('F-1', '100.01', at('2026-03-04'))
     env.cycle(at('2026-03-05'))
     env.cycle(at('2026-03-12'))
@@ -162,6 +165,14 @@ def test_held_plan_told_approved_then_completed(env):
     assert env.one('SELECT state FROM dunning.payment_plan') == 'completed'
     r = env.ctl('-U', role, 'plans', now=at('2026-04-21'), check=0)
     assert 'completed' in r.stdout and '1 payment plan' in r.stdout
+    # the client's access request (GDPR) holds the plan
+    client = env.one("SELECT id FROM dunning.client WHERE email = %s", (CLIENT,))
+    doc = json.loads(env.ctl('export-client', str(client), check=0).stdout)
+    [p] = doc['payment_plans']
+    assert (p['id'], p['state'], p['total'], p['invoices']) == (plan, 'completed', '3000.00',
+                                                                ['F-1'])
+    assert p['instalments'] == [{'seq': 1, 'due_on': '2026-03-25', 'amount': '1500.00'},
+                                {'seq': 2, 'due_on': '2026-04-25', 'amount': '1500.00'}]
     env.verify_audit()
 
 
