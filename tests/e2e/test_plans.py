@@ -193,3 +193,44 @@ def test_cancel_resumes_after_the_gap(env):
     assert stages(env) == ['j3', 'j10']
     env.cycle(at('2026-04-07'))
     assert stages(env) == ['j3', 'j10', 'j30']
+
+
+def test_instalment_reminders_keep_the_outbox_guarantees(make_env):
+    """Inside the send window only; a relay's temporary refusal retried,
+    then sent once; a claim whose sender stopped is in doubt, never sent
+    again blindly; an English client reads English."""
+    env = make_env(tempfail=r'^pro@')
+    role, _ = world(env)
+    env.sql("UPDATE dunning.client SET language = 'en'")
+    env.ctl('-U', role, 'plan-propose', 'F-1', '--instalments', '2', '--first-due',
+            '2026-03-25', now=at('2026-03-16'), check=0)
+    env.cycle(at('2026-03-23', '07:00'))            # before the window: queued only
+    assert env.sql('SELECT kind, state, attempts FROM dunning.plan_message') == [
+        ('due', 'planned', 0)]
+    env.cycle(at('2026-03-23', '09:30'))            # the relay says 451
+    assert env.sql('SELECT state, attempts, last_error IS NOT NULL FROM dunning.plan_message'
+                   ) == [('planned', 1, True)]
+    assert plan_mails(env) == []
+    env.restart_smtp()
+    env.cycle(at('2026-03-23', '11:00'))            # after the backoff
+    [m] = plan_mails(env)
+    assert m.subject == 'Payment plan: instalment 1 due on 25 March 2026'
+    text = ' '.join(m.body.split())
+    assert 'instalment 1 of 2, for €500.00, falls due on 25 March 2026.' in text
+    assert 'this instalment included, is €1,000.00.' in text
+    env.cycle(at('2026-03-23', '15:00'))
+    env.cycle(at('2026-03-24'))
+    assert len(plan_mails(env)) == 1                # never twice
+    assert env.sql('SELECT state, attempts FROM dunning.plan_message') == [('sent', 2)]
+    # a sender that stopped after marking the late reminder 'sending'
+    env.sql('SELECT dunning.plans_pass(3, 3, 10)', now=at('2026-03-28'))
+    env.sql("UPDATE dunning.plan_message SET state = 'sending', attempts = 1, "
+            "lease_until = %s, message_id = '<dunning-plan.x@test>' WHERE kind = 'late'",
+            (at('2026-03-28', '09:05'),))
+    env.cycle(at('2026-03-30'))
+    assert env.sql("SELECT state, reason FROM dunning.plan_message WHERE kind = 'late'") == [
+        ('in_doubt', 'lease_expired')]
+    assert len(plan_mails(env)) == 1
+    assert env.one("SELECT count(*) FROM dunning.audit_log "
+                   "WHERE action = 'plan_reminder_in_doubt'") == 1
+    env.verify_audit()
