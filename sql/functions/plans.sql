@@ -394,16 +394,27 @@ BEGIN
 			ON CONFLICT ON CONSTRAINT plan_message_once DO NOTHING;
 		END IF;
 	END LOOP;
-	-- What is queued and no longer asked: cancelled before it leaves.
+	-- What is queued and no longer asked, or may not leave (an invoice of
+	-- the plan disputed: rule 4), cancelled before it leaves.
 	UPDATE dunning.plan_message m SET state = 'cancelled', lease_until = NULL,
-	       reason = CASE WHEN pl.state <> 'active' THEN 'plan_ended' ELSE 'paid' END
+	       reason = CASE WHEN pl.state <> 'active' THEN 'plan_ended'
+	                     WHEN dunning.plan_disputed(pl.id) THEN 'disputed' ELSE 'paid' END
 	FROM dunning.payment_plan pl
 	WHERE pl.id = m.plan_id AND m.state = 'planned'
-	  AND (pl.state <> 'active'
+	  AND (pl.state <> 'active' OR dunning.plan_disputed(pl.id)
 	       OR NOT EXISTS (SELECT 1 FROM dunning.plan_schedule(pl.id, dunning.plan_paid(pl.id)) s
 	                      WHERE s.seq = m.seq AND s.left_to_pay > 0));
 	RETURN changed;
 END
+$$;
+
+-- Is an invoice of plan P_PLAN disputed?  Then no reminder of the plan
+-- leaves (rule 4), whatever the plan's state.
+CREATE OR REPLACE FUNCTION dunning.plan_disputed(p_plan bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	SELECT EXISTS (SELECT 1 FROM dunning.plan_invoice pi
+	               JOIN dunning.invoice i ON i.id = pi.invoice_id
+	               WHERE pi.plan_id = p_plan AND i.disputed_at IS NOT NULL)
 $$;
 
 -- When the escalation of invoice P_INVOICE resumes after a plan: the
@@ -462,5 +473,5 @@ GRANT EXECUTE ON FUNCTION dunning.plans_pass(integer, integer, integer),
 	dunning.plan_digest_items(bigint) TO dunning_daemon, dunning_admin;
 GRANT EXECUTE ON FUNCTION dunning.plan_paid(bigint), dunning.plan_schedule(bigint, numeric),
 	dunning.plan_resumed_at(bigint), dunning.plan_active(bigint),
-	dunning.plan_first_invoice(bigint)
+	dunning.plan_first_invoice(bigint), dunning.plan_disputed(bigint)
 	TO dunning_daemon, dunning_lawyer, dunning_accountant, dunning_admin;

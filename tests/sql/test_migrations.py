@@ -246,6 +246,7 @@ SINCE_OLD['functions'] |= {
     'dunning.approve_plan(bigint)', 'dunning.cancel_plan(bigint,text)',
     'dunning.payment_plan_open()', 'dunning.plan_active(bigint)',
     'dunning.plan_auto_accept_max(text)', 'dunning.plan_digest_items(bigint)',
+    'dunning.plan_disputed(bigint)',
     'dunning.plan_first_invoice(bigint)', 'dunning.plan_for_update(bigint,text[])',
     'dunning.plan_paid(bigint)',
     'dunning.plan_propose_for(bigint,bigint[],integer,date,text,text)',

@@ -252,3 +252,15 @@ def test_an_accepted_plan_interrupts_prescription(world):
     propose(env, a, ['PL-S'], n=2)
     assert env.one("SELECT last_interruption FROM dunning.prescription "
                    "WHERE invoice_number = 'PL-S'", now=TODAY) == D('2026-12-07')
+
+
+def test_a_dispute_stops_the_plans_reminders(world):
+    env, a = world['env'], world['login'](MAITRE_A)
+    plan = propose(env, a, ['PL-1'])
+    env.sql('SELECT dunning.plans_pass(3, 3, 10)', now='2026-12-12T10:00:00+01:00')
+    assert env.sql('SELECT kind, state FROM dunning.plan_message') == [('due', 'planned')]
+    env.sql("SELECT dunning.flag_dispute('PL-1', 'conteste')", now='2026-12-12T11:00:00+01:00',
+            conn=a)
+    env.sql('SELECT dunning.plans_pass(3, 3, 10)', now='2026-12-12T11:01:00+01:00')
+    assert env.sql('SELECT kind, state, reason FROM dunning.plan_message '
+                   'WHERE plan_id = %s', (plan,)) == [('due', 'cancelled', 'disputed')]
