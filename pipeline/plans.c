@@ -257,8 +257,7 @@ done(struct outbox_msg *om, void *arg)
 	(void)arg;
 	switch (outbox_judge(p->cfg, om->m.outcome, n->attempts, false, &gave_up)) {
 	case OUTBOX_SENT:
-		rc = record(p->store, n, "sent", REASON_NONE, om->m.status, 0,
-		    "plan_reminder_sent");
+		rc = record(p->store, n, "sent", REASON_NONE, NULL, 0, "plan_reminder_sent");
 		j->st->sent++;
 		break;
 	case OUTBOX_RETRY:

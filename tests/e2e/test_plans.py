@@ -221,7 +221,8 @@ def test_instalment_reminders_keep_the_outbox_guarantees(make_env):
     env.cycle(at('2026-03-23', '15:00'))
     env.cycle(at('2026-03-24'))
     assert len(plan_mails(env)) == 1                # never twice
-    assert env.sql('SELECT state, attempts FROM dunning.plan_message') == [('sent', 2)]
+    assert env.sql('SELECT state, attempts, last_error FROM dunning.plan_message') == [
+        ('sent', 2, None)]
     # a sender that stopped after marking the late reminder 'sending'
     env.sql('SELECT dunning.plans_pass(3, 3, 10)', now=at('2026-03-28'))
     env.sql("UPDATE dunning.plan_message SET state = 'sending', attempts = 1, "
