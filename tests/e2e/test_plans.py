@@ -67,7 +67,7 @@ def test_plan_suspends_reminds_breaks_and_escalation_resumes(env):
     assert due.rcpt == CLIENT
     assert due.subject == 'Échéancier' + NBSP + ': échéance n°' + NBSP + '1 du 25 mars 2026'
     text = ' '.join(norm_spaces(due.body).split())
-    assert "l'échéance n° 1 sur 3, d'un montant de 299,99 €, arrive le 25 mars 2026" in text
+    assert "l'échéance n° 1 sur 3, d'un montant de 299,99 €, est à régler le 25 mars 2026" in text
     assert 'cette échéance comprise, est de 899,99 €' in text
     assert '1 000,00' not in text and 'D-F-1' not in text      # never the original, no matter
     env.pay('F-1', '299.99', at('2026-03-24'))
