@@ -65,5 +65,9 @@ int cmd_preview(struct ctl *c, int argc, char **argv);
 int cmd_export_client(struct ctl *c, int argc, char **argv);
 int cmd_purge(struct ctl *c, int argc, char **argv);
 int cmd_rates(struct ctl *c, int argc, char **argv);
+/* ctl/plans.c: payment plans (SPEC §2 rule 11) */
+int cmd_plans(struct ctl *c, int argc, char **argv);
+int cmd_plan_propose(struct ctl *c, int argc, char **argv);
+int cmd_plan_decide(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -357,6 +357,18 @@ static const struct ctl_command commands[] = {
 	  cmd_agreement, true },
 	{ "agreement-filed", "AGREEMENT DATE", "record the day a partial legal-aid agreement "
 	    "reached the bâtonnier", cmd_agreement, true },
+	/* payment plans (SPEC §2 rule 11): ctl/plans.c */
+	{ "plans", "[--json]", "the payment plans, with the next instalment and what is late",
+	  cmd_plans, true },
+	{ "plan-propose", "INVOICE... --instalments N --first-due DATE [--note TEXT]",
+	  "propose a payment plan: accepted at once under plan.auto_accept_max, else held",
+	  cmd_plan_propose, true },
+	{ "plan-approve", "ID", "accept a payment plan waiting for approval", cmd_plan_decide,
+	  true },
+	{ "plan-reject", "ID REASON", "refuse a payment plan waiting for approval",
+	  cmd_plan_decide, true },
+	{ "plan-cancel", "ID REASON", "end a proposed or active payment plan: the reminders "
+	    "resume", cmd_plan_decide, true },
 	{ "status", "", "connection, schema, reminders per state", cmd_status, false },
 	{ "rates", "", "the legal-rate table in force, and the half-years open invoices "
 	    "lack (exit 1)", cmd_rates, false },

@@ -151,6 +151,18 @@ export_read(struct store *s, int64_t id)
 	    "WHERE i.client_id = $1 ORDER BY r.created_at, r.id", p[0]) < 0 ||
 	    export_rows(s, out, "messages", "SELECT m.* FROM dunning.message_copy m "
 	    "WHERE m.client_id = $1 ORDER BY m.kept_at, m.message_id", p[0]) < 0 ||
+	    /* payment plans (SPEC §2 rule 11, 026): each with its invoices,
+	     * instalments and instalment reminders */
+	    export_rows(s, out, "payment_plans", "SELECT pl.*, "
+	    "  (SELECT json_agg(i.number ORDER BY i.number) FROM dunning.plan_invoice pi "
+	    "   JOIN dunning.invoice i ON i.id = pi.invoice_id WHERE pi.plan_id = pl.id) "
+	    "    AS invoices, "
+	    "  (SELECT json_agg(json_build_object('seq', t.seq, 'due_on', t.due_on, "
+	    "     'amount', t.amount::text) ORDER BY t.seq) FROM dunning.plan_instalment t "
+	    "   WHERE t.plan_id = pl.id) AS instalments, "
+	    "  (SELECT json_agg(m ORDER BY m.id) FROM dunning.plan_message m "
+	    "   WHERE m.plan_id = pl.id) AS reminders "
+	    "FROM dunning.payment_plan pl WHERE pl.client_id = $1 ORDER BY pl.id", p[0]) < 0 ||
 	    export_rows(s, out, "audit", "SELECT a.id, a.at, a.actor, a.action, a.invoice_id, "
 	    "  a.reminder_id, dunning.audit_details(a.id, a.details) AS details "
 	    "FROM dunning.audit_log a "

@@ -95,7 +95,8 @@ daemon_load(const char *path, time_t now, struct templates **ms)
 		fprintf(stderr, "%s\n", err);
 		goto refuse;
 	}
-	if (templates_lawyer_load(*ms, cfg, err, sizeof(err)) < 0) {
+	if (templates_lawyer_load(*ms, cfg, err, sizeof(err)) < 0 ||
+	    templates_plan_load(*ms, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		templates_free(*ms);
 		*ms = NULL;

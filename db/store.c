@@ -5,6 +5,7 @@
  * store_audit.c.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,12 +265,43 @@ store_set_now(struct store *s, time_t now)
 	return 0;
 }
 
-/* Tell SQL the firm's time zone, so dunning.today() agrees with us. */
+/* Tell SQL the firm's time zone, so dunning.today() agrees with us, and
+ * the plans' settings the lawyers' and dunningweb's functions read (SPEC §2
+ * rule 11: plan.max_instalments, plan.interval_months, plan.auto_accept_max
+ * as a JSON object currency → amount; sql/functions/plans.sql). */
 int
 store_publish_settings(struct store *s, const struct config *cfg)
 {
-	const char *p[1] = { cfg->schedule.timezone };
+	char maxn[16], months[16], *json = NULL;
+	size_t len = 0;
+	FILE *f;
+	const char *p[4];
+	int rc;
 
-	return store_cmd(s, "UPDATE dunning.setting SET value = $1 "
-	    "WHERE key = 'timezone' AND value IS DISTINCT FROM $1", 1, p);
+	if ((f = open_memstream(&json, &len)) == NULL)
+		return -1;
+	fputc('{', f);
+	for (size_t i = 0; i < cfg->plan.nauto_accept; i++) {
+		const struct config_threshold *t = &cfg->plan.auto_accept[i];
+
+		fprintf(f, "%s\"%s\": \"%lld.%02lld\"", i ? ", " : "", t->currency,
+		    (long long)(t->amount_cents / 100), (long long)(t->amount_cents % 100));
+	}
+	fputc('}', f);
+	if (fclose(f) != 0) {
+		free(json);
+		return -1;
+	}
+	snprintf(maxn, sizeof(maxn), "%d", cfg->plan.max_instalments);
+	snprintf(months, sizeof(months), "%d", cfg->plan.interval_months);
+	p[0] = cfg->schedule.timezone;
+	p[1] = maxn;
+	p[2] = months;
+	p[3] = json;
+	rc = store_cmd(s, "UPDATE dunning.setting s SET value = v.value "
+	    "FROM (VALUES ('timezone', $1), ('plan.max_instalments', $2), "
+	    "  ('plan.interval_months', $3), ('plan.auto_accept_max', $4)) v(key, value) "
+	    "WHERE s.key = v.key AND s.value IS DISTINCT FROM v.value", 4, p);
+	free(json);
+	return rc;
 }

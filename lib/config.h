@@ -147,6 +147,16 @@ struct config {
 		size_t nstages;
 		int unsigned_alert_days;
 	} agreement;
+	/* SPEC §2 rule 11: payment plans */
+	struct {
+		int max_instalments;
+		int interval_months;
+		struct config_threshold *auto_accept;	/* auto_accept_max per currency */
+		size_t nauto_accept;
+		int reminder_days_before;
+		int late_days;
+		int breach_after_days;
+	} plan;
 
 	/* SPEC rule 9: the invoices' PDFs, off unless switched on */
 	struct {

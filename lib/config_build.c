@@ -164,6 +164,28 @@ land_thresholds(struct config_ctx *ctx, cfg_t *root, struct config *c)
 	}
 }
 
+/* Copy the plans' automatic-acceptance amounts, each titled with its
+ * currency (SPEC §2 rule 11). */
+static void
+land_auto_accept(struct config_ctx *ctx, cfg_t *root, struct config *c)
+{
+	cfg_t *p = cfg_getsec(root, "plan");
+	unsigned n = cfg_size(p, "auto_accept_max");
+
+	if ((c->plan.auto_accept = calloc(n ? n : 1, sizeof(*c->plan.auto_accept))) == NULL) {
+		config_error(ctx, 0, "out of memory");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *t = cfg_getnsec(p, "auto_accept_max", i);
+		struct config_threshold *th = &c->plan.auto_accept[c->plan.nauto_accept++];
+		const char *cur = cfg_title(t);
+
+		snprintf(th->currency, sizeof(th->currency), "%s", cur ? cur : "");
+		land_titled(ctx, t, "auto_accept_max", th);
+	}
+}
+
 /* Order of legal-rate rows: by year, then half. */
 static int
 rate_cmp(const void *a, const void *b)
@@ -254,6 +276,7 @@ config_build(struct config_ctx *ctx, cfg_t *root)
 	land_stages(ctx, root, c);
 	land_thresholds(ctx, root, c);
 	land_agreement_stages(ctx, root, c);
+	land_auto_accept(ctx, root, c);
 	land_rates(ctx, root, c);
 	for (size_t i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];

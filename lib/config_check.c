@@ -442,6 +442,36 @@ check_prescription(struct config_ctx *ctx, cfg_t *root)
 	}
 }
 
+/* Check the plans' currencies and days (SPEC §2 rule 11): a reminder after
+ * a missed instalment must come before the breach. */
+static void
+check_plan(struct config_ctx *ctx, cfg_t *root, const struct config *c)
+{
+	cfg_t *p = cfg_getsec(root, "plan");
+	unsigned n = cfg_size(p, "auto_accept_max");
+	struct config_shown s;
+
+	for (unsigned i = 0; i < n; i++) {
+		cfg_t *t = cfg_getnsec(p, "auto_accept_max", i);
+		const char *cur = cfg_title(t);
+
+		if (cur == NULL || strlen(cur) != 3 || !UPPER(cur[0]) || !UPPER(cur[1]) ||
+		    !UPPER(cur[2]))
+			config_error(ctx, config_sec_line(ctx, t), "auto_accept_max \"%s\": write "
+			    "the currency as three upper-case letters, e.g. auto_accept_max \"EUR\"",
+			    config_show(&s, cur));
+		check_required(ctx, t, "auto_accept_max", cur);
+	}
+	if (c->plan.late_days >= c->plan.breach_after_days) {
+		int line = config_where(ctx, p, "breach_after_days");
+
+		config_error(ctx, line ? line : config_where(ctx, p, "late_days"),
+		    "plan: breach_after_days (%d) must be more than late_days (%d): the late "
+		    "reminder comes before the plan is broken", c->plan.breach_after_days,
+		    c->plan.late_days);
+	}
+}
+
 void
 config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 {
@@ -452,6 +482,7 @@ config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 	check_stages(ctx, root);
 	check_agreement(ctx, root);
 	check_approval(ctx, root, c);
+	check_plan(ctx, root, c);
 	check_interest(ctx, root);
 	check_attachments(ctx, root, c);
 }

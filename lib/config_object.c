@@ -121,6 +121,7 @@ config_free(struct config *cfg)
 	}
 	free(cfg->path);
 	free(cfg->thresholds);
+	free(cfg->plan.auto_accept);
 	free(cfg->interest.rates);
 	free(cfg);
 }

@@ -148,6 +148,18 @@ const struct config_key config_keys[] = {
 	{ "agreement", "unsigned_alert_days", CONFIG_T_INT, "10",
 	  AT(agreement.unsigned_alert_days), 1, 3650,
 	  "write 1 to 3650 (calendar days after the agreement was sent)" },
+	/* SPEC §2 rule 11: payment plans (the daemon publishes max_instalments,
+	 * interval_months and auto_accept_max to dunning.setting for SQL) */
+	{ "plan", "max_instalments", CONFIG_T_INT, "3", AT(plan.max_instalments),
+	  2, 12, "write 2 to 12 (instalments)" },
+	{ "plan", "interval_months", CONFIG_T_INT, "1", AT(plan.interval_months),
+	  1, 12, "write 1 to 12 (months between two instalments)" },
+	{ "plan", "reminder_days_before", CONFIG_T_INT, "3", AT(plan.reminder_days_before),
+	  0, 30, "write 0 to 30 (days before an instalment)" },
+	{ "plan", "late_days", CONFIG_T_INT, "3", AT(plan.late_days),
+	  1, 60, "write 1 to 60 (days after a missed instalment)" },
+	{ "plan", "breach_after_days", CONFIG_T_INT, "10", AT(plan.breach_after_days),
+	  1, 365, "write 1 to 365 (days after a missed instalment), more than late_days" },
 
 	{ "templates", "dir", CONFIG_T_STR, "/usr/share/dunningd/templates", AT(templates_dir),
 	  .hint = "write a directory", .nonempty = true },
@@ -180,6 +192,13 @@ static const struct config_key threshold_keys[] = {
 	{ "threshold", "amount", CONFIG_T_CENTS, NULL,
 	  IN(struct config_threshold, amount_cents), 0, 100000000000000LL,
 	  "write 0 or more, e.g. 5000", .need = "add e.g. amount = 5000" },
+};
+
+/* auto_accept_max "CUR" { … } in plan: a plan below it is accepted at once. */
+static const struct config_key auto_accept_keys[] = {
+	{ "auto_accept_max", "amount", CONFIG_T_CENTS, NULL,
+	  IN(struct config_threshold, amount_cents), 0, 100000000000000LL,
+	  "write 0 or more, e.g. 1500", .need = "add e.g. amount = 1500" },
 };
 
 /* legal_rate "YYYY-Hn" { … } in interest: one half-year's rates, added to
@@ -234,6 +253,9 @@ const struct config_section config_sections[] = {
 	  "  stage \"a3\" { offset_days = 3 template = \"a03\" }\n"
 	  "  stage \"a7\" { offset_days = 7 template = \"a07\" }\n"
 	  "}\n" },
+	{ "plan", NULL },
+	{ "auto_accept_max", "plan", TABLE(auto_accept_keys),
+	  "plan { auto_accept_max \"EUR\" { amount = 1500 } }\n" },
 	{ "templates", NULL },
 	{ "spool", NULL },
 	{ "retention", NULL },

@@ -68,6 +68,7 @@ enum digest_section {
 	DIGEST_NO_RATE,		/* a half-year the legal-rate table lacks (SPEC §2.1) */
 	DIGEST_PRESCRIPTION,	/* a prescription alert since the previous digest (rule 14) */
 	DIGEST_LEGAL_AID,	/* partial legal aid: agreements to file (rule 13) */
+	DIGEST_PLAN,		/* payment plans waiting for approval (rule 11) */
 	DIGEST_NSECTIONS
 };
 
@@ -105,6 +106,28 @@ struct lawyer_alert {
 	json_t *details;
 	int attempts;		/* including this one */
 	time_t created_at;
+};
+
+/* A payment plan's instalment reminder (SPEC §2 rule 11, dunning.plan_message):
+ * to the client, in their language, before an instalment ('due') or after
+ * a missed one ('late').  Only what the plan asks now: THIS instalment's
+ * amount still due and what the whole plan still asks, never the invoices'
+ * original amounts nor any matter detail.  Filled by pipeline/plans.c. */
+struct plan_notice {
+	int64_t id;		/* the plan_message row */
+	int64_t plan_id;
+	int seq, ninstalments;	/* this instalment, of how many */
+	bool late;		/* 'late', else 'due' */
+	char *client_name, *email, *language;
+	char *lawyer_name, *lawyer_email;
+	char *invoices;		/* the plan's invoice numbers, ", " between */
+	bool several;		/* more than one invoice */
+	char currency[4];
+	int64_t amount_cents;	/* this instalment, still due */
+	int64_t remaining_cents;	/* the whole plan, still due */
+	cal_day due_on;
+	int attempts;		/* including this one */
+	char message_id[200];
 };
 
 /* Free what a claim (or a preview) allocated in G. */

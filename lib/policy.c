@@ -101,6 +101,8 @@ decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *
 		r = REASON_PAID;
 	else if (f->disputed)
 		r = REASON_DISPUTED;
+	else if (f->plan_active)
+		r = REASON_PLAN_ACTIVE;	/* rule 11: the plan's reminders instead */
 	else if (f->escalated)
 		r = REASON_ESCALATED;	/* handed over: the lawyer decides now */
 	else
@@ -109,7 +111,8 @@ decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *
 		say(d, POLICY_CANCEL, r);
 		d->op = ROW_CANCEL_PENDING;
 	} else {
-		say(d, r == REASON_DISPUTED ? POLICY_WAIT : POLICY_NOTHING, r);
+		say(d, r == REASON_DISPUTED || r == REASON_PLAN_ACTIVE ? POLICY_WAIT :
+		    POLICY_NOTHING, r);
 	}
 	return true;
 }
@@ -180,6 +183,9 @@ hold_back(const struct policy_facts *f, const struct config *cfg, cal_day due,
 		    REASON_DISPUTE_CLEARED_GAP);
 	push(&due, why, f->invoice_paused_until, REASON_PAUSED);
 	push(&due, why, f->client_paused_until, REASON_PAUSED);
+	if (f->plan_ended_at != 0)
+		push(&due, why, cal_local_day(f->plan_ended_at) + cfg->schedule.min_gap_days,
+		    REASON_PLAN_ENDED_GAP);
 	return due;
 }
 
@@ -332,6 +338,7 @@ policy_next_look(const struct config *cfg, time_t now, const struct policy_decis
 	case REASON_PAID:
 	case REASON_DISPUTED:
 	case REASON_ESCALATED:
+	case REASON_PLAN_ACTIVE:	/* the plan's end wakes the invoice */
 		return 0;
 	default:
 		break;

@@ -62,6 +62,11 @@ struct policy_facts {
 	bool strategic;
 	time_t last_payment_at;		/* 0 = no payment */
 	bool escalated;			/* the sequence already ended */
+	/* Rule 11: in an active payment plan (no escalation message), and
+	 * when an accepted plan of it last broke or was cancelled (0 never:
+	 * the next stage min_gap_days after it). */
+	bool plan_active;
+	time_t plan_ended_at;
 	/* Not a fact the rules read: when the planner meant to look at the
 	 * invoice again (dunning.invoice_next_action; 0 none, POLICY_LOOK_NOW
 	 * after a change of its facts). */

@@ -117,6 +117,13 @@ static const struct {
 	[REASON_STAGE_SKIPPED] = { "stage_skipped",
 	    "l'étape suivante était déjà due : une seule relance part",
 	    "the next stage was already due: only one reminder leaves" },
+	/* Payment plans (rule 11). */
+	[REASON_PLAN_ACTIVE] = { "plan_active",
+	    "échéancier en cours : relances suspendues",
+	    "payment plan in progress: reminders suspended" },
+	[REASON_PLAN_ENDED_GAP] = { "plan_ended_gap",
+	    "délai minimal après la rupture ou l'annulation de l'échéancier",
+	    "minimum gap after the payment plan was broken or cancelled" },
 };
 
 /* The code stored for R. */

@@ -64,6 +64,9 @@ enum reason {
 	REASON_SIGNATURE_URL_REFUSED,
 	REASON_AGREEMENT_SIGNED,
 	REASON_STAGE_SKIPPED,
+	/* Payment plans (SPEC §2 rule 11: lib/policy.c, sql/functions/plans.sql). */
+	REASON_PLAN_ACTIVE,
+	REASON_PLAN_ENDED_GAP,
 	REASON_COUNT
 };
 

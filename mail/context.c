@@ -443,6 +443,53 @@ agreement_alert(json_t *ctx, const struct lawyer_alert *a, const char *lang)
 	json_object_set_new(ctx, "agreement", o);
 }
 
+/* An amount of an alert's details, numeric text ("899.99"), for LANG. */
+static void
+set_detail_amount(json_t *o, const char *key, const json_t *d, const char *dkey,
+    const char *cur, const char *lang)
+{
+	const char *v = json_string_value(json_object_get(d, dkey));
+	int64_t cents = 0;
+
+	if (v != NULL)
+		money_parse(v, &cents);
+	set_amount(o, key, cents, cur, lang);
+}
+
+/* Rule 11 (026): a 'plan_proposed' or 'plan_broken' alert's plan — its id,
+ * total, instalments and first date, why it waits for the lawyer; what was
+ * paid and what was late when it broke — or false. */
+static json_t *
+plan_of(const struct config *cfg, const struct lawyer_alert *a, const char *cur,
+    const char *lang)
+{
+	json_t *d = a->details, *o;
+	bool proposed = strcmp(a->kind, "plan_proposed") == 0;
+	const char *held = json_string_value(json_object_get(d, "held_why"));
+	const char *by = json_string_value(json_object_get(d, "proposed_by"));
+	const char *first = json_string_value(json_object_get(d, "first_due"));
+
+	if (!proposed && strcmp(a->kind, "plan_broken") != 0)
+		return json_false();
+	o = json_pack("{s:b, s:b, s:I, s:I, s:b, s:I, s:I}", "proposed", proposed, "broken",
+	    !proposed, "id", json_integer_value(json_object_get(d, "plan_id")), "instalments",
+	    json_integer_value(json_object_get(d, "instalments")), "by_client",
+	    by != NULL && strcmp(by, "client") == 0, "breach_days",
+	    json_integer_value(json_object_get(d, "breach_days")), "min_gap",
+	    (json_int_t)cfg->schedule.min_gap_days);
+	json_object_set_new(o, "threshold", json_boolean(held != NULL &&
+	    strcmp(held, "threshold") == 0));
+	json_object_set_new(o, "broken_before", json_boolean(held != NULL &&
+	    strcmp(held, "broken_plan") == 0));
+	json_object_set_new(o, "no_threshold", json_boolean(held != NULL &&
+	    strcmp(held, "no_threshold") == 0));
+	set_detail_amount(o, "total", d, "total", cur, lang);
+	set_detail_amount(o, "paid", d, "paid", cur, lang);
+	set_detail_amount(o, "late", d, "late", cur, lang);
+	set_date(o, "first_due", first != NULL ? cal_parse(first) : CAL_NONE, lang);
+	return o;
+}
+
 /* The context of alert A. */
 json_t *
 context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
@@ -480,6 +527,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "several", json_boolean(json_array_size(invoices) > 1));
 	json_object_set_new(ctx, "invoices", invoices);
 	json_object_set_new(ctx, "prescription", prescription_of(a, invoices, now, lang));
+	json_object_set_new(ctx, "plan", plan_of(cfg, a, cur, lang));
 	set_amount(ctx, "total_balance", total, cur, lang);
 	json_object_set_new(ctx, "stage", str(stage));
 	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
@@ -499,7 +547,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 
 /* The digest's sections, in enum digest_section order. */
 static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
-	"in_doubt", "escalated", "disputed", "no_rate", "prescription", "legal_aid" };
+	"in_doubt", "escalated", "disputed", "no_rate", "prescription", "legal_aid", "plans" };
 
 /* A half-year missing from the legal-rate table, for the digest: "second
  * semestre 2026" / "second half of 2026" (the template says « le » /
@@ -582,6 +630,13 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 		    today - cal_local_day(it->since);
 		json_object_set_new(o, "days", json_integer(days));
 		json_object_set_new(o, "several_days", json_boolean(days > 1));
+		/* a plan waiting for approval (rule 11): its id (the detail)
+		 * and its number of instalments (the attempts) */
+		if (it->section == DIGEST_PLAN) {
+			json_object_set_new(o, "plan", json_integer(it->detail != NULL ?
+			    strtoll(it->detail, NULL, 10) : 0));
+			json_object_set_new(o, "instalments", json_integer(it->attempts));
+		}
 		json_array_append_new(lists[it->section], o);
 	}
 	for (int s = DIGEST_HELD; s < DIGEST_NSECTIONS; s++) {
@@ -602,5 +657,41 @@ context_digest(const struct config *cfg, const char *lawyer_name,
 	json_object_set_new(ctx, "today", json_string(buf));
 	/* SPEC §3.5: the audit chain's head, published outside the database. */
 	json_object_set_new(ctx, "audit_head", json_string(audit_head));
+	return ctx;
+}
+
+/* ---- payment plans (SPEC §2 rule 11) -------------------------------------- */
+
+/* The context of the instalment reminder N at NOW, in the client's
+ * language: what this instalment and the plan still ask, the date, the
+ * plan's invoice numbers; the firm and the lawyer for the signature. */
+json_t *
+context_plan(const struct config *cfg, const struct plan_notice *n, time_t now)
+{
+	const char *lang = n->language != NULL && strcmp(n->language, "en") == 0 ? "en" : "fr";
+	json_t *ctx = json_object(), *firm = json_object(), *lawyer = json_object();
+
+	(void)now;
+	json_object_set_new(ctx, "client_name", str(n->client_name));
+	json_object_set_new(ctx, "invoices", str(n->invoices));
+	json_object_set_new(ctx, "several", json_boolean(n->several));
+	json_object_set_new(ctx, "seq", json_integer(n->seq));
+	json_object_set_new(ctx, "count", json_integer(n->ninstalments));
+	json_object_set_new(ctx, "last", json_boolean(n->seq == n->ninstalments));
+	json_object_set_new(ctx, "late", json_boolean(n->late));
+	set_amount(ctx, "amount", n->amount_cents, n->currency, lang);
+	set_amount(ctx, "remaining", n->remaining_cents, n->currency, lang);
+	json_object_set_new(ctx, "rest", json_boolean(n->remaining_cents > n->amount_cents));
+	set_date(ctx, "due_on", n->due_on, lang);
+	json_object_set_new(lawyer, "name", str(n->lawyer_name ? n->lawyer_name : cfg->firm.name));
+	json_object_set_new(ctx, "lawyer", lawyer);
+	json_object_set_new(firm, "name", str(cfg->firm.name));
+	json_object_set_new(firm, "address", str(cfg->firm.address));
+	json_object_set_new(firm, "phone", str(cfg->firm.phone));
+	json_object_set_new(firm, "signature", str(cfg->firm.signature));
+	json_object_set_new(firm, "bar", nonempty(cfg->firm.bar));
+	json_object_set_new(firm, "iban", nonempty(cfg->firm.iban));
+	json_object_set_new(firm, "bic", nonempty(cfg->firm.bic));
+	json_object_set_new(ctx, "firm", firm);
 	return ctx;
 }

@@ -55,4 +55,8 @@ json_t *context_alert(const struct config *cfg, const struct lawyer_alert *a, ti
 json_t *context_digest(const struct config *cfg, const char *lawyer_name,
     const struct digest_item *items, int n, const char *audit_head, time_t now);
 
+/* The context of a payment plan's instalment reminder N at NOW (SPEC §2
+ * rule 11), in N's language. */
+json_t *context_plan(const struct config *cfg, const struct plan_notice *n, time_t now);
+
 #endif

@@ -573,3 +573,67 @@ out:
 	free(text);
 	return out;
 }
+
+/* A payment plan's instalment reminder N (SPEC §2 rule 11) to the client,
+ * in their language, text only; Reply-To as for a reminder.  COPY (may be
+ * NULL) gets the subject and text as rendered. */
+char *
+mime_plan_compose(const struct templates *ts, const struct config *cfg,
+    const struct plan_notice *n, time_t now, size_t *len, char *err, size_t errlen,
+    struct mime_copy *copy)
+{
+	enum templates_plan which = n->late ? TEMPLATES_PLAN_LATE : TEMPLATES_PLAN_DUE;
+	json_t *ctx = context_plan(cfg, n, now);
+	char *subject = NULL, *text = NULL, *out = NULL;
+	const char *reply_to, *name;
+	GMimeMessage *m = NULL;
+	GMimeObject *tp;
+
+	if (!check_address(n->email)) {
+		snprintf(err, errlen, "the client has no valid e-mail address");
+		goto out;
+	}
+	if ((subject = templates_plan_render(ts, which, n->language, TEMPLATES_SUBJECT, ctx, err,
+	    errlen)) == NULL ||
+	    (text = templates_plan_render(ts, which, n->language, TEMPLATES_TEXT, ctx, err,
+	    errlen)) == NULL)
+		goto out;
+	one_line(subject);
+	name = n->client_name != NULL && !check_has_control(n->client_name) ? n->client_name :
+	    NULL;
+	if ((m = envelope(cfg, name, n->email, subject, n->message_id, now, err, errlen)) == NULL)
+		goto out;
+	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : NULL;
+	if (reply_to == NULL && check_address(n->lawyer_email)) {
+		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, n->lawyer_email);
+	} else {
+		InternetAddressList *rt = internet_address_list_parse(NULL,
+		    reply_to != NULL ? reply_to : cfg->smtp.from);
+
+		if (rt != NULL) {
+			internet_address_list_append(g_mime_message_get_reply_to(m), rt);
+			g_object_unref(rt);
+		}
+		utf8_names(g_mime_message_get_reply_to(m));
+	}
+	tp = text_part("plain", text);
+	g_mime_message_set_mime_part(m, tp);
+	g_object_unref(tp);
+	if (harden_headers(m, name, n->email, subject) < 0) {
+		snprintf(err, errlen, "cannot encode the To or Subject header");
+		goto out;
+	}
+	out = wire_text(m, len);
+	if (out != NULL && copy != NULL) {
+		copy->subject = subject;
+		copy->text = text;
+		subject = text = NULL;
+	}
+out:
+	if (m != NULL)
+		g_object_unref(m);
+	json_decref(ctx);
+	free(subject);
+	free(text);
+	return out;
+}

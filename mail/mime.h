@@ -53,4 +53,11 @@ char *mime_lawyer_compose(const struct templates *ts, const struct config *cfg,
     enum templates_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
     const char *message_id, time_t now, size_t *len, char *err, size_t errlen);
 
+/* A payment plan's instalment reminder N to the client (SPEC §2 rule 11),
+ * with N's Message-ID, text only, in N's language; COPY (may be NULL) gets
+ * the subject and text as rendered.  NULL with the reason in ERR. */
+char *mime_plan_compose(const struct templates *ts, const struct config *cfg,
+    const struct plan_notice *n, time_t now, size_t *len, char *err, size_t errlen,
+    struct mime_copy *copy);
+
 #endif

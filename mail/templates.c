@@ -42,6 +42,8 @@ struct templates {
 	/* the lawyer's mail, French: templates_lawyer_load() */
 	struct template *lawyer[TEMPLATES_LAWYER_KINDS][TEMPLATES_HTML];
 	bool lawyer_fr;		/* ...in French (firm.language) */
+	/* the plans' reminders: templates_plan_load() */
+	struct template *plan[NLANGS][TEMPLATES_PLAN_KINDS][TEMPLATES_HTML];
 };
 
 /* Partials of a language: files "_NAME.txt" beside the templates. */
@@ -353,6 +355,10 @@ templates_free(struct templates *ts)
 	for (int k = 0; k < TEMPLATES_LAWYER_KINDS; k++)
 		for (int p = 0; p < TEMPLATES_HTML; p++)
 			template_free(ts->lawyer[k][p]);
+	for (int l = 0; l < NLANGS; l++)
+		for (int k = 0; k < TEMPLATES_PLAN_KINDS; k++)
+			for (int p = 0; p < TEMPLATES_HTML; p++)
+				template_free(ts->plan[l][k][p]);
 	free(ts);
 }
 
@@ -481,6 +487,12 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 		json_object_set_new(ctx, "agreement", json_pack("{s:b, s:b, s:I, s:i, s:s, s:s, "
 		    "s:s}", "unsigned", 1, "failed", 1, "agreement", (json_int_t)1, "days", 10,
 		    "matter_ref", "D", "stage", "a1", "sent_on", "1"));
+		/* a plan's alert (026), checked as an object */
+		json_object_set_new(ctx, "plan", json_pack("{s:b, s:b, s:I, s:I, s:b, s:I, s:I, "
+		    "s:b, s:b, s:b, s:s, s:s, s:s, s:s}", "proposed", 1, "broken", 1, "id",
+		    (json_int_t)1, "instalments", (json_int_t)3, "by_client", 1, "breach_days",
+		    (json_int_t)10, "min_gap", (json_int_t)5, "threshold", 1, "broken_before", 1,
+		    "no_threshold", 1, "total", "1", "paid", "1", "late", "1", "first_due", "1"));
 		return ctx;
 	} else {
 		struct digest_item it[DIGEST_NSECTIONS - 1];
@@ -571,4 +583,96 @@ templates_lawyer_render(const struct templates *ts, enum templates_lawyer which,
 		    template_error_text(&te, why, sizeof(why)));
 	}
 	return typography(out, ts->lawyer_fr, false, err, errlen);
+}
+
+/* ---- the plans' reminders (SPEC §2 rule 11) ------------------------------- */
+
+static const char *const plan_names[TEMPLATES_PLAN_KINDS] = { "plan_due", "plan_late" };
+
+/* The sample the plans' templates are checked against, in LANG. */
+static json_t *
+plan_sample(const struct config *cfg, const char *lang, bool late)
+{
+	char code[8];
+	struct plan_notice n = { .id = 1, .plan_id = 1, .seq = 2, .ninstalments = 3,
+	    .late = late, .client_name = "C", .email = "c@example.org", .language = code,
+	    .lawyer_name = "L", .lawyer_email = "l@example.org", .invoices = "F-0001, F-0002",
+	    .several = true, .currency = "EUR", .amount_cents = 30000,
+	    .remaining_cents = 60000, .due_on = cal_from_ymd(2026, 3, 3), .attempts = 1 };
+
+	snprintf(code, sizeof(code), "%s", lang);
+	return context_plan(cfg, &n, cal_local_time(cal_from_ymd(2026, 3, 1), 600));
+}
+
+/* Load templates/LANG/plan_{due,late}.{subject,txt} of every language
+ * present. */
+int
+templates_plan_load(struct templates *ts, const struct config *cfg, char *err, size_t errlen)
+{
+	for (int l = 0; l < NLANGS; l++) {
+		if (!ts->have[l])
+			continue;
+		for (int k = 0; k < TEMPLATES_PLAN_KINDS; k++) {
+			json_t *sample = plan_sample(cfg, langs[l], k == TEMPLATES_PLAN_LATE);
+
+			for (int p = 0; p < TEMPLATES_HTML; p++) {
+				char path[1024];
+				struct template_error te;
+				size_t len;
+				char *text;
+
+				config_template_path(path, sizeof(path), cfg->templates_dir, langs[l],
+				    plan_names[k], suffixes[p]);
+				if ((text = file_read(path, &len)) == NULL) {
+					if (errno == ENOENT && l > 0)
+						continue;	/* French instead */
+					snprintf(err, errlen, "%s: %s", path, strerror(errno));
+					json_decref(sample);
+					return -1;
+				}
+				if (utf8_text(path, text, err, errlen) < 0) {
+					free(text);
+					json_decref(sample);
+					return -1;
+				}
+				template_free(ts->plan[l][k][p]);
+				ts->plan[l][k][p] = template_parse(text, len, &te);
+				free(text);
+				if (ts->plan[l][k][p] == NULL ||
+				    template_check(ts->plan[l][k][p], sample, &te) < 0) {
+					located(err, errlen, path, &te);
+					json_decref(sample);
+					return -1;
+				}
+			}
+			json_decref(sample);
+		}
+	}
+	return 0;
+}
+
+/* Part P of the plan reminder WHICH in LANG (French when LANG has none). */
+char *
+templates_plan_render(const struct templates *ts, enum templates_plan which, const char *lang,
+    enum templates_part p, json_t *ctx, char *err, size_t errlen)
+{
+	int l = lang != NULL && strcmp(lang, "en") == 0 && ts->have[1] &&
+	    ts->plan[1][which][TEMPLATES_SUBJECT] != NULL &&
+	    ts->plan[1][which][TEMPLATES_TEXT] != NULL ? 1 : 0;
+	struct template_error te;
+	char *out;
+
+	if (ts->plan[l][which][p] == NULL) {
+		snprintf(err, errlen, "template %s/%s.%s is not loaded", langs[l], plan_names[which],
+		    suffixes[p]);
+		return NULL;
+	}
+	if ((out = template_render(ts->plan[l][which][p], ctx, false, find_partial,
+	    (void *)ts->partials[l], &te)) == NULL) {
+		char why[300];
+
+		snprintf(err, errlen, "template %s/%s.%s: %s", langs[l], plan_names[which],
+		    suffixes[p], template_error_text(&te, why, sizeof(why)));
+	}
+	return typography(out, l == 0, false, err, errlen);
 }

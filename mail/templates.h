@@ -75,4 +75,27 @@ bool templates_lawyer_loaded(const struct templates *ts, enum templates_lawyer w
 char *templates_lawyer_render(const struct templates *ts, enum templates_lawyer which,
     enum templates_part p, json_t *ctx, char *err, size_t errlen);
 
+/*
+ * A payment plan's instalment reminders to the client (SPEC §2 rule 11):
+ * templates/LANG/plan_due.* and plan_late.*, subject and text, in every
+ * language present (a language without them falls back to French).
+ */
+enum templates_plan {
+	TEMPLATES_PLAN_DUE,
+	TEMPLATES_PLAN_LATE,
+	TEMPLATES_PLAN_KINDS
+};
+
+/* Parse and check the plans' templates into TS.  A language whose files
+ * are missing has none (its clients get the French ones); French must
+ * have them.  -1 with the file and line in ERR. */
+int templates_plan_load(struct templates *ts, const struct config *cfg, char *err,
+    size_t errlen);
+
+/* Part P (subject or text) of the plan reminder WHICH in LANG rendered with
+ * CTX, French typography for French, malloc'ed; NULL with the reason in
+ * ERR. */
+char *templates_plan_render(const struct templates *ts, enum templates_plan which,
+    const char *lang, enum templates_part p, json_t *ctx, char *err, size_t errlen);
+
 #endif

@@ -429,7 +429,12 @@ alerts_digest_items(struct store *s, int64_t lawyer, int dispute_days, struct di
 	    "UNION ALL SELECT section, reminder_id, invoice_number, matter_ref, client_name, "
 	    "  balance::text, currency, stage, why, floor(extract(epoch FROM since))::bigint, "
 	    "  detail, attempts "
-	    "FROM dunning.prescription_digest_items($1)", 2, p, PGRES_TUPLES_OK);
+	    "FROM dunning.prescription_digest_items($1) "
+	    /* rule 11: the plans waiting for approval (section 9) */
+	    "UNION ALL SELECT section, reminder_id, invoice_number, matter_ref, client_name, "
+	    "  balance::text, currency, stage, why, floor(extract(epoch FROM since))::bigint, "
+	    "  detail, attempts "
+	    "FROM dunning.plan_digest_items($1)", 2, p, PGRES_TUPLES_OK);
 	if (res == NULL)
 		return -1;
 	if ((v = store_rows(s, res, sizeof(*v), &n)) == NULL) {

@@ -7,6 +7,7 @@
 #include "chase.h"
 #include "log.h"
 #include "cycle.h"
+#include "plans.h"
 
 /* Milliseconds elapsed since T0 (CLOCK_MONOTONIC). */
 static double
@@ -72,6 +73,10 @@ plan_at(struct cycle *c, time_t now, struct plan_stats *ps, double *ms)
 	if (expired > 0)
 		log_warnx("%d reminder(s) left in 'sending' by a stopped sender are now in_doubt: "
 		    "see dunningctl in-doubt", expired);
+	/* SPEC §2 rule 11: the plans first, so that an invoice whose plan
+	 * ended or began is decided in this very pass (its bookmark). */
+	if (plans_pass(c->store, c->cfg, &(struct plans_stats){ 0 }) < 0)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (plan_pass(c->store, c->cfg, now, c->read_all, ps) < 0)
 		return -1;
@@ -148,6 +153,23 @@ cycle_send(struct cycle *c, struct send_stats *ss, struct notify_stats *ns)
 			log_info("fee agreements: %d sent, %d retried, %d failed, %d in doubt, "
 			    "%d withheld, %d errors", cs.sent, cs.retried, cs.failed, cs.in_doubt,
 			    cs.withheld, cs.errors);
+	}
+	/* SPEC §2 rule 11: the plans' instalment reminders, client mail too,
+	 * unless the relay refused the session. */
+	if (snd.refused_until == 0) {
+		struct plans_send ps = { .cfg = c->cfg, .ms = c->ms, .store = c->store,
+		    .password = c->password, .seed = c->seed };
+		struct plans_stats pst = { 0 };
+
+		if (plans_send(&ps, c->clock, &pst) < 0) {
+			log_warnx("payment plan reminders: %s", store_error(c->store));
+			rc = 1;
+		}
+		c->seed = ps.seed;
+		if (pst.sent + pst.retried + pst.failed + pst.in_doubt + pst.cancelled > 0)
+			log_info("payment plan reminders: %d sent, %d retried, %d failed, "
+			    "%d in doubt, %d withheld", pst.sent, pst.retried, pst.failed,
+			    pst.in_doubt, pst.cancelled);
 	}
 	/* The clients' mail went first: a failure here is the lawyers' mail's,
 	 * logged, and tried again by the next pass; a session the relay

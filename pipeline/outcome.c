@@ -287,7 +287,8 @@ outcome_failed(struct store *s, const struct config *cfg, struct send_group *g,
 /*
  * Right before G is handed: in one statement, its reminders must still
  * carry G's claim and be due, their invoices open, not disputed, not
- * handed over, not paused, and owing what the message says; then their
+ * handed over, not paused, in no active payment plan (rule 11), and owing
+ * what the message says; then their
  * send locks are taken (tried: a payment or a dispute being recorded
  * wins) and the reminders marked 'sending', each with its audit row —
  * all of them or none — and committed (the statement's own transaction:
@@ -320,6 +321,7 @@ outcome_mark_sending(struct store *s, const struct config *cfg, struct send_grou
 	    "    WHERE r.claim = $3::bigint AND r.lease_until >= dunning.now() "
 	    "      AND r.state IN ('planned', 'approved') AND r.scheduled_for <= dunning.now() "
 	    "      AND i.status = 'open' AND i.disputed_at IS NULL AND i.escalated_at IS NULL "
+	    "      AND NOT dunning.plan_active(i.id) "
 	    "      AND coalesce(i.paused_until, '-infinity') <= dunning.today() "
 	    "      AND coalesce(c.paused_until, '-infinity') <= dunning.today() "
 	    "      AND ((i.amount - coalesce((SELECT sum(pm.amount) FROM dunning.payment pm "
@@ -421,6 +423,7 @@ outcome_hold(struct store *s, const struct config *cfg, struct send_group *g)
 	    "JOIN dunning.client c ON c.id = i.client_id "
 	    "WHERE r.state = 'sending' AND r.message_id = $3 "
 	    "  AND i.status = 'open' AND i.disputed_at IS NULL AND i.escalated_at IS NULL "
+	    "  AND NOT dunning.plan_active(i.id) "
 	    "  AND coalesce(i.paused_until, '-infinity') <= dunning.today() "
 	    "  AND coalesce(c.paused_until, '-infinity') <= dunning.today() "
 	    "  AND ((i.amount - coalesce((SELECT sum(pm.amount) FROM dunning.payment pm "

@@ -473,8 +473,9 @@ WITH base AS (
 	       (i.last_paid_at AT TIME ZONE dunning.firm_tz())::date AS paid_on,
 	       (SELECT max(a.on_date) FROM dunning.debt_acknowledgement a
 	        WHERE a.invoice_id = i.id) AS acknowledged_on,
-	       -- hook: the date an accepted payment plan was accepted (no plans yet)
-	       NULL::date AS plan_accepted_on
+	       (SELECT max((p.accepted_at AT TIME ZONE dunning.firm_tz())::date)
+	        FROM dunning.plan_invoice pi JOIN dunning.payment_plan p ON p.id = pi.plan_id
+	        WHERE pi.invoice_id = i.id AND p.accepted_at IS NOT NULL) AS plan_accepted_on
 	FROM dunning.invoice i
 	JOIN dunning.client c ON c.id = i.client_id
 	LEFT JOIN dunning.fee_agreement fa ON fa.id = i.agreement_id
@@ -495,9 +496,41 @@ FROM starts s;
 COMMENT ON VIEW dunning.prescription IS
 	'Per open invoice not paid in full: when its claim prescribes (SPEC §2 rule 14). '
 	'Individual: 2 years from the end of the mission (or the issue date), L.218-2 C. consom.; '
-	'professional: 5 years from the due date, art. 2224 C. civ.; a payment or a written '
-	'acknowledgement starts the period again (art. 2240 C. civ.). Days at dunning.today().';
+	'professional: 5 years from the due date, art. 2224 C. civ.; a payment, a written '
+	'acknowledgement or an accepted payment plan starts the period again (art. 2240 C. civ.). '
+	'Days at dunning.today().';
 
 REVOKE ALL ON dunning.prescription FROM PUBLIC;
 GRANT SELECT ON dunning.prescription
+	TO dunning_lawyer, dunning_accountant, dunning_admin, dunning_daemon;
+
+-- Payment plans (SPEC §2 rule 11, §3.1, 026): per plan, its client, its
+-- total (the balances it shares), what was paid on its invoices since it was
+-- proposed (dunning.plan_paid), and while it is proposed or active: the
+-- next instalment not yet paid whose date is today or later (next_due_on,
+-- and what of it is still asked, next_amount) and what is owed of the
+-- instalments whose date has passed (late_amount).  Runs as its caller:
+-- row-level security (026) shows a lawyer their own clients' plans only.
+CREATE VIEW dunning.plans WITH (security_invoker = true) AS
+SELECT p.id AS plan_id, dunning.notify_client_name(c) AS client_name, p.currency, p.state,
+       p.total, pd.paid::numeric(12,2) AS paid, nx.due_on AS next_due_on,
+       nx.left_to_pay::numeric(12,2) AS next_amount,
+       CASE WHEN p.state IN ('proposed', 'active') THEN
+            coalesce((SELECT max(s.owed) FROM dunning.plan_schedule(p.id, pd.paid) s
+                      WHERE s.due_on < dunning.today()), 0)::numeric(12,2) END AS late_amount
+FROM dunning.payment_plan p
+JOIN dunning.client c ON c.id = p.client_id
+CROSS JOIN LATERAL (SELECT dunning.plan_paid(p.id) AS paid) pd
+LEFT JOIN LATERAL (
+	SELECT s.due_on, s.left_to_pay FROM dunning.plan_schedule(p.id, pd.paid) s
+	WHERE p.state IN ('proposed', 'active') AND s.left_to_pay > 0
+	  AND s.due_on >= dunning.today()
+	ORDER BY s.seq LIMIT 1) nx ON true;
+
+COMMENT ON VIEW dunning.plans IS
+	'Per payment plan (SPEC §2 rule 11): total, paid since its proposal, the next instalment '
+	'still asked and the amount late (proposed and active plans). Days at dunning.today().';
+
+REVOKE ALL ON dunning.plans FROM PUBLIC;
+GRANT SELECT ON dunning.plans
 	TO dunning_lawyer, dunning_accountant, dunning_admin, dunning_daemon;

@@ -253,6 +253,61 @@ SINCE_OLD = {
     'data': {'setting'},        # 017: plan_rules
 }
 
+# Issue 19 (026, functions/plans.sql, base/plans.sql, views/reports.sql):
+# payment plans — their tables, outbox of instalment reminders, functions,
+# the view dunning.plans, need to know as in 009.
+_PLAN_TABLES = {
+    'payment_plan': ['accepted_at', 'breached_at', 'client_id', 'created_at', 'created_by',
+                     'currency', 'decided_at', 'decided_by', 'ended_at', 'id', 'proposed_by',
+                     'state', 'total'],
+    'payment_plan_client_idx': ['client_id'], 'payment_plan_open_idx': ['id'],
+    'payment_plan_pkey': ['id'],
+    'plan_instalment': ['amount', 'due_on', 'plan_id', 'seq'],
+    'plan_instalment_pkey': ['plan_id', 'seq'],
+    'plan_invoice': ['invoice_id', 'open', 'plan_id'],
+    'plan_invoice_invoice_idx': ['invoice_id'], 'plan_invoice_one_open': ['invoice_id'],
+    'plan_invoice_pkey': ['invoice_id', 'plan_id'],
+    'plan_message': ['attempts', 'created_at', 'id', 'kind', 'last_error', 'lease_until',
+                     'message_id', 'plan_id', 'reason', 'scheduled_for', 'sent_at', 'seq',
+                     'state'],
+    'plan_message_once': ['kind', 'plan_id', 'seq'], 'plan_message_open_idx': ['scheduled_for'],
+    'plan_message_pkey': ['id'],
+    'payment_plan_id_seq': ['is_called', 'last_value', 'log_cnt'],
+    'plan_message_id_seq': ['is_called', 'last_value', 'log_cnt'],
+    'plans': ['client_name', 'currency', 'late_amount', 'next_amount', 'next_due_on', 'paid',
+              'plan_id', 'state', 'total'],
+}
+SINCE_OLD['columns'] |= {(t, c) for t, cols in _PLAN_TABLES.items() for c in cols}
+SINCE_OLD['relations'] |= set(_PLAN_TABLES)
+SINCE_OLD['indexes'] |= {t for t in _PLAN_TABLES if t.endswith(('_idx', '_pkey', '_once',
+                                                                 '_one_open'))}
+SINCE_OLD['constraints'] |= {('dunning.' + t, t + '_' + c) for t, cs in {
+    'payment_plan': ['active_was_accepted', 'broken_has_time', 'client_id_fkey',
+                     'ended_has_time', 'pkey', 'proposed_by_check', 'state_check',
+                     'total_check'],
+    'plan_instalment': ['amount_check', 'pkey', 'plan_id_fkey', 'seq_check'],
+    'plan_invoice': ['invoice_id_fkey', 'pkey', 'plan_id_fkey'],
+    'plan_message': ['attempts_check', 'kind_check', 'once', 'pkey', 'plan_id_fkey',
+                     'plan_id_seq_fkey', 'reason_is_a_code', 'sent_has_time', 'state_check'],
+}.items() for c in cs}
+SINCE_OLD['functions'] |= {
+    'dunning.approve_plan(bigint)', 'dunning.cancel_plan(bigint,text)',
+    'dunning.payment_plan_open()', 'dunning.plan_active(bigint)',
+    'dunning.plan_auto_accept_max(text)', 'dunning.plan_digest_items(bigint)',
+    'dunning.plan_disputed(bigint)',
+    'dunning.plan_first_invoice(bigint)', 'dunning.plan_for_update(bigint,text[])',
+    'dunning.plan_paid(bigint)',
+    'dunning.plan_propose_for(bigint,bigint[],integer,date,text,text)',
+    'dunning.plan_resumed_at(bigint)', 'dunning.plan_schedule(bigint,numeric)',
+    'dunning.plan_setting_int(text,integer)', 'dunning.plan_wake(dunning.payment_plan,text)',
+    'dunning.plans_pass(integer,integer,integer)',
+    'dunning.propose_plan(text[],integer,date,text)', 'dunning.reject_plan(bigint,text)'}
+SINCE_OLD['triggers'] |= {('dunning.payment_plan', 'payment_plan_open')}
+SINCE_OLD['policies'] |= {(t, t + '_' + p) for t in ('payment_plan', 'plan_instalment',
+                                                     'plan_invoice', 'plan_message')
+                          for p in ('lawyer', 'owner', 'read')} \
+    | {('plan_message', 'plan_message_daemon_update')}
+
 
 def repeatable_files():
     """{name: text} of the repeatable files, in sql/meson.build's order."""

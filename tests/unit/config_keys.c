@@ -103,7 +103,8 @@ put_section(const char *name, const struct config_section *s)
 	}
 	printf("%s", name);
 	if (s != NULL && s->keys != NULL)
-		printf(".%s", strcmp(name, "threshold") == 0 ? "CUR" :
+		printf(".%s", strcmp(name, "threshold") == 0 ||
+		    strcmp(name, "auto_accept_max") == 0 ? "CUR" :
 		    strcmp(name, "legal_rate") == 0 ? "PERIOD" : "NAME");
 }
 

@@ -66,6 +66,8 @@ struct pcase {
 	enum invoice_status status;
 	bool disputed;
 	const char *cleared;		/* dispute cleared at; NULL: never */
+	bool plan_active;		/* in an active payment plan (rule 11) */
+	const char *plan_ended;		/* an accepted plan broke or was cancelled at */
 	const char *inv_pause;		/* paused_until dates; NULL: none */
 	const char *cli_pause;
 	bool strategic;
@@ -191,6 +193,8 @@ make_facts(const struct config *cfg, const struct pcase *c, struct policy_facts 
 	f->status = c->status;
 	f->disputed = c->disputed;
 	f->dispute_cleared_at = c->cleared ? when(c->cleared) : 0;
+	f->plan_active = c->plan_active;
+	f->plan_ended_at = c->plan_ended ? when(c->plan_ended) : 0;
 	f->invoice_paused_until = c->inv_pause ? date_of(c->inv_pause) : CAL_NONE;
 	f->client_paused_until = c->cli_pause ? date_of(c->cli_pause) : CAL_NONE;
 	f->strategic = c->strategic;

@@ -577,6 +577,57 @@ test_attachments(void)
 	}
 }
 
+/* plan { … } (SPEC §2 rule 11): the defaults, a currency written right,
+ * the late reminder before the breach, the ranges. */
+static void
+test_plan(void)
+{
+	static const struct {
+		const char *text, *error;
+		int line;
+	} cases[] = {
+		{ "plan {\n  auto_accept_max \"eur\" { amount = 100 }\n}\n",
+		  "auto_accept_max \"eur\": write the currency as three upper-case letters", 2 },
+		{ "plan {\n  late_days = 10\n  breach_after_days = 10\n}\n",
+		  "breach_after_days (10) must be more than late_days (10)", 3 },
+		{ "plan {\n  max_instalments = 1\n}\n", "write 2 to 12", 2 },
+		{ "plan {\n  auto_accept_max \"USD\" { }\n}\n", "has no amount", 2 },
+		{ "plan { max_instalments = 2 auto_accept_max \"USD\" { amount = 900.50 } }\n",
+		  NULL, 0 },
+		{ "", NULL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config_diag d = { 0 };
+		char text[512];
+		struct config *c;
+
+		snprintf(text, sizeof(text), "%stemplates { dir = \"@TPL@\" }\n", cases[i].text);
+		c = load_text(text, &d);
+		if (cases[i].error == NULL) {
+			if (!tap_ok(c != NULL && d.nerrors == 0, "plan case %zu: accepted", i))
+				dump(&d);
+		} else {
+			expect_count(c, &d, 1, "plan");
+			expect(&d, cases[i].line, cases[i].error);
+		}
+		if (c != NULL && i == 4)
+			tap_ok(c->plan.max_instalments == 2 && c->plan.nauto_accept == 1 &&
+			    strcmp(c->plan.auto_accept[0].currency, "USD") == 0 &&
+			    c->plan.auto_accept[0].amount_cents == 90050 && c->plan.late_days == 3,
+			    "plan: written values land");
+		if (c != NULL && i == 5)
+			tap_ok(c->plan.max_instalments == 3 && c->plan.interval_months == 1 &&
+			    c->plan.nauto_accept == 1 &&
+			    strcmp(c->plan.auto_accept[0].currency, "EUR") == 0 &&
+			    c->plan.auto_accept[0].amount_cents == 150000 &&
+			    c->plan.reminder_days_before == 3 && c->plan.late_days == 3 &&
+			    c->plan.breach_after_days == 10, "plan: the defaults of SPEC §3.2");
+		config_free(c);
+		config_diag_free(&d);
+	}
+}
+
 /* Files that cannot be read as a configuration. */
 static void
 test_unreadable(void)
@@ -624,6 +675,7 @@ main(int argc, char **argv)
 	test_from();
 	test_oauth();
 	test_attachments();
+	test_plan();
 	test_unreadable();
 	remove_tree();
 	return tap_done();

@@ -207,6 +207,27 @@ static const struct pcase cases[] = {
 	  .now = "2026-03-05 10:30",
 	  .action = POLICY_SEND, .stage = "j3", .reason = WANT(REASON_APPROVED) },
 
+	/* ---- Rule 11: payment plans ---- */
+	{ .name = "rule 11: an active plan with a planned j30: cancel pending",
+	  .plan_active = true, .rows = { J3, J10, ROW("j30", RS_PLANNED, "2026-04-01 09:00") },
+	  .now = "2026-04-01 08:00",
+	  .action = POLICY_CANCEL, .reason = WANT(REASON_PLAN_ACTIVE),
+	  .op = WANT(ROW_CANCEL_PENDING) },
+	{ .name = "rule 11: an active plan, j30 due: wait, no message",
+	  .plan_active = true, .rows = { J3, J10 }, .now = "2026-04-02 10:00",
+	  .action = POLICY_WAIT, .reason = WANT(REASON_PLAN_ACTIVE), .op = WANT(ROW_KEEP) },
+	/* broken Tuesday 5 May: 5 + 5 = Sunday 10, the window Monday 11 */
+	{ .name = "rule 11: broken on Tuesday 5 May: j30 not before the 10th (+5 days)",
+	  .plan_ended = "2026-05-05 10:00", .rows = { J3, J10 }, .now = "2026-05-08 10:00",
+	  .action = POLICY_WAIT, .stage = "j30", .reason = WANT(REASON_PLAN_ENDED_GAP),
+	  .due_day = "2026-05-10", .send_at = "2026-05-11 09:00" },
+	{ .name = "rule 11: broken on 5 May: j30 leaves Monday 11 May",
+	  .plan_ended = "2026-05-05 10:00", .rows = { J3, J10 }, .now = "2026-05-11 10:00",
+	  .action = POLICY_SEND, .stage = "j30", .reason = WANT(REASON_DUE) },
+	{ .name = "rule 11: a plan that ended long ago holds nothing back",
+	  .plan_ended = "2026-03-20 10:00", .rows = { J3, J10 }, .now = "2026-04-01 10:00",
+	  .action = POLICY_SEND, .stage = "j30", .reason = WANT(REASON_DUE) },
+
 	/* ---- Rule 6: pause ---- */
 	{ .name = "rule 6: invoice paused until 20 March: j3 waits",
 	  .inv_pause = "2026-03-20", .now = "2026-03-05 10:00",
