@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "config_int.h"
 
 /* Index of the stage called NAME, or -1. */
@@ -112,5 +114,6 @@ config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg->thresholds);
 	free(cfg->interest.rates);
+	OPENSSL_cleanse(cfg->web.keys, sizeof(cfg->web.keys));
 	free(cfg);
 }

@@ -144,6 +144,21 @@ const struct config_key config_keys[] = {
 	  "write positive whole numbers of days, at most 3650, at most 8 of them, "
 	  "e.g. { 90, 30 }" },
 
+	/* SPEC §2 rule 12, §3.3: dunningweb and the links in the clients' mail */
+	{ "web", "listen", CONFIG_T_STR, "127.0.0.1:8080", AT(web.listen),
+	  .hint = "write ADDRESS:PORT, e.g. \"127.0.0.1:8080\"", .nonempty = true,
+	  .restart = true },
+	{ "web", "conninfo", CONFIG_T_STR, "dbname=dunning user=dunning_web", AT(web.conninfo),
+	  .restart = true },
+	{ "web", "base_url", CONFIG_T_STR, "", AT(web.base_url),
+	  .hint = "write the page's public address, e.g. \"https://pay.cabinet.example\"" },
+	{ "web", "secret_file", CONFIG_T_STR, "", AT(web.secret_file) },
+	{ "web", "secret", CONFIG_T_REFUSED, NULL, NOWHERE,
+	  .hint = "secrets do not belong in this file: use secret_file or the systemd "
+	  "credential web_secret" },
+	{ "web", "link_days", CONFIG_T_INT, "60", AT(web.link_days),
+	  1, 3650, "write 1 to 3650 (days)" },
+
 	{ "templates", "dir", CONFIG_T_STR, "/usr/share/dunningd/templates", AT(templates_dir),
 	  .hint = "write a directory", .nonempty = true },
 	{ "spool", "dir", CONFIG_T_STR, "/var/spool/dunningd", AT(spool_dir),
@@ -219,6 +234,7 @@ const struct config_section config_sections[] = {
 	{ "legal_rate", "interest", TABLE(rate_keys) },
 	{ "attachments", NULL },
 	{ "prescription", NULL },
+	{ "web", NULL },
 	{ "templates", NULL },
 	{ "spool", NULL },
 	{ "retention", NULL },

@@ -99,6 +99,27 @@ days_words(char *buf, size_t n, int days, const char *lang)
 	return buf;
 }
 
+/* SPEC §2 rule 12: the client's page, web.base_url/r/TOKEN, for the
+ * invoices of G ("page": false without base_url or a key), and whether it
+ * offers a payment plan ("plan": j10 on). */
+static json_t *
+links(const struct config *cfg, const struct send_group *g, time_t now)
+{
+	json_t *o = json_object();
+	int64_t ids[TOKEN_MAX_INVOICES];
+	char url[TOKEN_MAX_LEN + 1024];
+	bool ok = g->nitems > 0 && g->nitems <= TOKEN_MAX_INVOICES;
+
+	for (size_t i = 0; ok && i < g->nitems; i++)
+		ids[i] = g->items[i].invoice_id;
+	ok = ok && config_web_link(cfg, g->stage, g->client_id, ids, g->nitems, now, url,
+	    sizeof(url)) == 0;
+	json_object_set_new(o, "page", ok ? json_string(url) : json_false());
+	json_object_set_new(o, "plan", json_boolean(ok &&
+	    (token_rights_for_stage(cfg->stages[g->stage].offset_days) & TOKEN_PLAN)));
+	return o;
+}
+
 /* SPEC §3.4: the context, and nothing else. */
 json_t *
 context_client(const struct config *cfg, const struct send_group *g, time_t now)
@@ -271,6 +292,7 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	set_date(dates, "in_8_days", today + 8, lang);
 	json_object_set_new(ctx, "dates", dates);
 	json_object_set_new(ctx, "stage", json_string(cfg->stages[g->stage].name));
+	json_object_set_new(ctx, "links", links(cfg, g, now));
 	return ctx;
 }
 
