@@ -101,6 +101,8 @@ decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *
 		r = REASON_PAID;
 	else if (f->disputed)
 		r = REASON_DISPUTED;
+	else if (f->reported)
+		r = REASON_REPORTED;	/* rule 12: until a lawyer handles it */
 	else if (f->escalated)
 		r = REASON_ESCALATED;	/* handed over: the lawyer decides now */
 	else
@@ -109,7 +111,8 @@ decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *
 		say(d, POLICY_CANCEL, r);
 		d->op = ROW_CANCEL_PENDING;
 	} else {
-		say(d, r == REASON_DISPUTED ? POLICY_WAIT : POLICY_NOTHING, r);
+		say(d, r == REASON_DISPUTED || r == REASON_REPORTED ? POLICY_WAIT : POLICY_NOTHING,
+		    r);
 	}
 	return true;
 }
@@ -331,6 +334,7 @@ policy_next_look(const struct config *cfg, time_t now, const struct policy_decis
 	case REASON_WRITTEN_OFF:
 	case REASON_PAID:
 	case REASON_DISPUTED:
+	case REASON_REPORTED:
 	case REASON_ESCALATED:
 		return 0;
 	default:

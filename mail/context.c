@@ -389,6 +389,35 @@ legal_aid(json_t *ctx, const struct lawyer_alert *a, cal_day told, const char *l
 	json_object_set_new(ctx, "legal_aid", o);
 }
 
+/* Rule 12: a 'client_report' alert's report, or false: its id and its
+ * category in words (LANG).  Never the client's text: it is not in the
+ * alert, the lawyer reads it with dunningctl reports. */
+static json_t *
+report_of(const struct lawyer_alert *a, const char *lang)
+{
+	static const struct { const char *code, *fr, *en; } cats[] = {
+		{ "already_paid", "le client indique avoir déjà payé",
+		  "the client says they have already paid" },
+		{ "amount_disputed", "le client conteste le montant",
+		  "the client disputes the amount" },
+		{ "service_disputed", "le client conteste la prestation",
+		  "the client disputes the service" },
+		{ "hardship", "le client fait état de difficultés financières",
+		  "the client reports financial hardship" },
+		{ "other", "autre difficulté", "another problem" },
+	};
+	const char *cat = json_string_value(json_object_get(a->details, "category"));
+	const char *words = NULL;
+
+	if (strcmp(a->kind, "client_report") != 0 || cat == NULL)
+		return json_false();
+	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+		if (strcmp(cat, cats[i].code) == 0)
+			words = strcmp(lang, "en") == 0 ? cats[i].en : cats[i].fr;
+	return json_pack("{s:s, s:I}", "category", words != NULL ? words : cat, "id",
+	    json_integer_value(json_object_get(a->details, "report_id")));
+}
+
 /* The context of alert A. */
 json_t *
 context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
@@ -425,6 +454,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "several", json_boolean(json_array_size(invoices) > 1));
 	json_object_set_new(ctx, "invoices", invoices);
 	json_object_set_new(ctx, "prescription", prescription_of(a, invoices, now, lang));
+	json_object_set_new(ctx, "report", report_of(a, lang));
 	set_amount(ctx, "total_balance", total, cur, lang);
 	json_object_set_new(ctx, "stage", str(stage));
 	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));

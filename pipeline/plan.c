@@ -30,7 +30,9 @@
 	"  coalesce(floor(extract(epoch FROM i.last_paid_at)), 0)::bigint, " \
 	"  i.escalated_at IS NOT NULL, r.list, " \
 	"  CASE WHEN b.next_action_at = '-infinity' THEN 1 " \
-	"    ELSE floor(extract(epoch FROM b.next_action_at))::bigint END " \
+	"    ELSE floor(extract(epoch FROM b.next_action_at))::bigint END, " \
+	"  EXISTS (SELECT 1 FROM dunning.client_report_invoice ri " \
+	"    WHERE ri.invoice_id = i.id AND NOT ri.handled) " \
 	"FROM dunning.invoice i " \
 	"JOIN dunning.client c ON c.id = i.client_id " \
 	"LEFT JOIN dunning.invoice_next_action b ON b.invoice_id = i.id " \
@@ -110,6 +112,7 @@ plan_parse_facts(const struct config *cfg, const PGresult *res, int i, struct po
 	    store_parse_bool(PQgetvalue(res, i, 11), &f->strategic) < 0 ||
 	    store_parse_epoch(PQgetvalue(res, i, 12), &f->last_payment_at) < 0 ||
 	    store_parse_bool(PQgetvalue(res, i, 13), &f->escalated) < 0 ||
+	    store_parse_bool(PQgetvalue(res, i, 16), &f->reported) < 0 ||
 	    (!PQgetisnull(res, i, 15) && store_parse_epoch(PQgetvalue(res, i, 15),
 	    &f->next_look) < 0))
 		return -1;

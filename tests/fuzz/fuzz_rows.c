@@ -5,7 +5,7 @@
  * and payment rows (load.c).  The rows are built in memory
  * (PQmakeEmptyPGresult, PQsetvalue): no database.
  *
- * Byte 0: the reader — 0 the facts (16 columns), 1 an invoice (13), 2 a
+ * Byte 0: the reader — 0 the facts (17 columns), 1 an invoice (13), 2 a
  * client (14), 3 payments (3 columns a row, byte 1 % 8 + 1 rows, for
  * invoice 1 + byte 1 / 8 % 3).  Then the texts, separated by NUL bytes;
  * a text of the single byte 0xff is SQL NULL, a missing one empty.
@@ -172,7 +172,7 @@ ref_reminder(char *tok, struct policy_reminder *r)
 static void
 facts(char **v)
 {
-	PGresult *res = result(1, 16, v);
+	PGresult *res = result(1, 17, v);
 	struct policy_facts want, got;
 	bool ok = true;
 	int64_t n;
@@ -206,6 +206,7 @@ facts(char **v)
 	ok &= ref_epoch(v[12], &n);
 	want.last_payment_at = (time_t)n;
 	ok &= ref_bool(v[13], &want.escalated);
+	ok &= ref_bool(v[16], &want.reported);
 	if (v[15] != NULL) {
 		ok &= ref_epoch(v[15], &n);
 		want.next_look = (time_t)n;
@@ -231,7 +232,8 @@ facts(char **v)
 		    got.invoice_paused_until != want.invoice_paused_until ||
 		    got.client_paused_until != want.client_paused_until ||
 		    got.strategic != want.strategic || got.last_payment_at != want.last_payment_at ||
-		    got.escalated != want.escalated || got.next_look != want.next_look ||
+		    got.escalated != want.escalated || got.reported != want.reported ||
+		    got.next_look != want.next_look ||
 		    got.nreminders != want.nreminders)
 			FAIL("the facts read are not what the row says");
 		for (int i = 0; i < got.nreminders; i++) {

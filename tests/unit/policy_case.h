@@ -65,6 +65,7 @@ struct pcase {
 	const char *currency;		/* NULL: EUR */
 	enum invoice_status status;
 	bool disputed;
+	bool reported;		/* an open client report (rule 12) */
 	const char *cleared;		/* dispute cleared at; NULL: never */
 	const char *inv_pause;		/* paused_until dates; NULL: none */
 	const char *cli_pause;
@@ -190,6 +191,7 @@ make_facts(const struct config *cfg, const struct pcase *c, struct policy_facts 
 	snprintf(f->currency, sizeof(f->currency), "%s", c->currency ? c->currency : "EUR");
 	f->status = c->status;
 	f->disputed = c->disputed;
+	f->reported = c->reported;
 	f->dispute_cleared_at = c->cleared ? when(c->cleared) : 0;
 	f->invoice_paused_until = c->inv_pause ? date_of(c->inv_pause) : CAL_NONE;
 	f->client_paused_until = c->cli_pause ? date_of(c->cli_pause) : CAL_NONE;
