@@ -65,5 +65,7 @@ int cmd_preview(struct ctl *c, int argc, char **argv);
 int cmd_export_client(struct ctl *c, int argc, char **argv);
 int cmd_purge(struct ctl *c, int argc, char **argv);
 int cmd_rates(struct ctl *c, int argc, char **argv);
+int cmd_reports(struct ctl *c, int argc, char **argv);
+int cmd_report_handle(struct ctl *c, int argc, char **argv);
 
 #endif
