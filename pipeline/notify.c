@@ -13,6 +13,7 @@
 #include "mime.h"
 #include "notify.h"
 #include "policy.h"
+#include "acks.h"
 #include "alerts.h"
 #include "rates.h"
 
@@ -337,6 +338,9 @@ notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats
 	rc = alerts_legal_aid(n->store) < 0 ? -1 : 0;
 	if (rc == 0)
 		rc = run_alerts(n, now, domain, msgs, cap, st);
+	/* Rule 12: the clients' acknowledgements of their reports. */
+	if (rc == 0)
+		rc = acks_run(n, now, domain, cap, st);
 	if (rc == 0)
 		rc = run_digests(n, now, domain, msgs, cap, st);
 	free(msgs);

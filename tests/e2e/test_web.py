@@ -79,11 +79,19 @@ def test_report_stops_the_invoice_and_tells_the_lawyer(world):
                                      'message': 'encore'})
     assert status == 200 and 'déjà reçu' in again, again
     assert env.count('dunning.client_report') == 1
-    # The j10 day: the client gets nothing, the lawyer got the alert,
-    # which names the category and never the client's words.
+    # The j10 day: the client gets no reminder, only the acknowledgement
+    # of the report (once, naming the mediator to an individual), and the
+    # lawyer got the alert, which names the category and never the
+    # client's words.
     env.cycle(J10)
-    new = env.new_mails()
-    assert not [m for m in new if m.rcpt == 'paul@client.example'], new
+    env.cycle(at('2026-03-12', '11:00'))
+    new = [m for m in env.new_mails() if m.rcpt == 'paul@client.example']
+    assert [m.subject for m in new] == ['Accusé de réception de votre signalement '
+                                        '(F-2026-0100)'], new
+    assert 'Médiateur de la consommation' in new[0].text and 'déjà réglé' in new[0].text
+    assert new[0].reply_to == 'alice.martin@cabinet.example'
+    assert env.one('SELECT state FROM dunning.client_ack WHERE report_id = %s', (rid,)) == 'sent'
+
     alerts = [m for m in env.lawyer_mails() if 'Problème signalé' in (m.subject or '')]
     assert len(alerts) == 1, [m.subject for m in env.lawyer_mails()]
     assert 'déjà payé' in alerts[0].text and 'F-2026-0100' in alerts[0].text
