@@ -3,6 +3,7 @@
  * OpenSSL, compared with CRYPTO_memcmp; every field parsed strictly, so a
  * token has one spelling only.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -175,7 +176,7 @@ token_sign(const struct token *t, const struct token_key *k, char *out, size_t n
 }
 
 /* A decimal at *P up to the character END: no sign, no leading zero, at
- * most 18 digits; *P moved past END.  -1 otherwise. */
+ * most INT64_MAX; *P moved past END.  -1 otherwise. */
 static int
 get_num(const char **p, char end, int64_t *v)
 {
@@ -184,7 +185,7 @@ get_num(const char **p, char end, int64_t *v)
 
 	*v = 0;
 	while (s[d] >= '0' && s[d] <= '9') {
-		if (d == 18)
+		if (*v > (INT64_MAX - (s[d] - '0')) / 10)
 			return -1;
 		*v = *v * 10 + (s[d] - '0');
 		d++;

@@ -4,6 +4,7 @@
  * one is refused; two keys during a rotation; the anti-forgery token is
  * bound to its link.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,6 +130,15 @@ strict_fields(void)
 	    token_verify(buf, &one, 1, 1000, &got) == TOKEN_OK && got.ninvoices == TOKEN_MAX_INVOICES,
 	    "the most invoices of the largest ids fit in TOKEN_MAX_LEN");
 	tap_ok(token_sign(&t, &one, buf, 100) < 0, "a buffer too small: not signed");
+	/* Found by fuzz_token: an id of 19 digits was signed, then refused. */
+	t.ninvoices = 1;
+	t.invoices[0] = INT64_MAX;
+	tap_ok(token_sign(&t, &one, buf, sizeof(buf)) > 0 &&
+	    token_verify(buf, &one, 1, 1000, &got) == TOKEN_OK && got.invoices[0] == INT64_MAX,
+	    "the largest id signs and reads back");
+	snprintf(body, sizeof(body), "1.%s.9223372036854775808.1.3.2000000000.%s", one.kid,
+	    buf + strlen(buf) - 43);
+	tap_ok(token_verify(body, &one, 1, 1000, &got) == TOKEN_MALFORMED, "one past it refused");
 }
 
 static void
