@@ -68,6 +68,7 @@ enum digest_section {
 	DIGEST_NO_RATE,		/* a half-year the legal-rate table lacks (SPEC §2.1) */
 	DIGEST_PRESCRIPTION,	/* a prescription alert since the previous digest (rule 14) */
 	DIGEST_LEGAL_AID,	/* partial legal aid: agreements to file (rule 13) */
+	DIGEST_NO_ANSWER,	/* no payment, report nor plan 48 business hours after j10 (rule 12) */
 	DIGEST_NSECTIONS
 };
 

@@ -474,7 +474,8 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 
 /* The digest's sections, in enum digest_section order. */
 static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
-	"in_doubt", "escalated", "disputed", "no_rate", "prescription", "legal_aid" };
+	"in_doubt", "escalated", "disputed", "no_rate", "prescription", "legal_aid",
+	"no_answer" };
 
 /* A half-year missing from the legal-rate table, for the digest: "second
  * semestre 2026" / "second half of 2026" (the template says « le » /

@@ -244,9 +244,13 @@ page_done(struct evbuffer *b, const struct page *p, bool again)
 	    T("Votre signalement a bien été reçu", "Your report has been received"),
 	    again ? T("Nous avions déjà reçu votre signalement : il n'est pas enregistré une "
 	    "seconde fois.", "We had already received your report: it is not recorded twice.") :
-	    T("Merci. Les relances de ces notes d'honoraires sont suspendues ; votre avocat "
-	    "examine votre message et reviendra vers vous.", "Thank you. The reminders of these "
-	    "invoices are suspended; your lawyer will read your message and come back to you."),
+	    p->n > 1 ? T("Merci. Les relances de ces notes d'honoraires sont suspendues ; votre "
+	    "avocat examine votre message et reviendra vers vous.", "Thank you. The reminders of "
+	    "these invoices are suspended; your lawyer will read your message and come back to "
+	    "you.") : T("Merci. Les relances de cette note d'honoraires sont suspendues ; votre "
+	    "avocat examine votre message et reviendra vers vous.", "Thank you. The reminders of "
+	    "this invoice are suspended; your lawyer will read your message and come back to "
+	    "you."),
 	    again ? "" : T("Un accusé de réception vous est adressé par courriel.",
 	    "An acknowledgement is on its way to you by e-mail."));
 	if (p->individual && *p->cfg->firm.mediator) {

@@ -181,6 +181,46 @@ BEGIN
 END
 $$;
 
+-- Rule 12's line of lawyer P_LAWYER's digest: the open, unpaid invoices
+-- whose message of stage P_STAGE (the one that offers a plan, j10) was sent
+-- and that, 48 business hours later (two weekdays; public holidays not
+-- counted out), have had no payment, no report and no dispute since; each
+-- listed once, in the first digest after its 48 hours.  Section 9
+-- (lib/group.h, DIGEST_NO_ANSWER); since: the message's sending.
+CREATE OR REPLACE FUNCTION dunning.no_answer_digest_items(p_lawyer bigint, p_stage text)
+RETURNS TABLE (section integer, reminder_id bigint, invoice_number text, matter_ref text,
+               client_name text, balance numeric, currency text, stage text, why text,
+               since timestamptz, detail text, attempts integer)
+LANGUAGE sql STABLE AS $$
+	WITH prev AS (
+		SELECT max(d.created_at) AS at FROM dunning.lawyer_digest d
+		WHERE d.lawyer_id = p_lawyer AND d.day < dunning.today()
+	), sent AS (
+		SELECT r.id, r.invoice_id, r.stage, r.sent_at,
+		       r.sent_at + CASE extract(isodow FROM r.sent_at AT TIME ZONE dunning.firm_tz())
+		                   WHEN 4 THEN interval '4 days' WHEN 5 THEN interval '4 days'
+		                   WHEN 6 THEN interval '4 days' WHEN 7 THEN interval '3 days'
+		                   ELSE interval '2 days' END AS deadline
+		FROM dunning.reminder r
+		WHERE r.stage = p_stage AND r.state = 'sent'
+	)
+	SELECT 9, s.id, i.number, i.matter_ref, dunning.notify_client_name(c),
+	       i.amount - i.paid_total, i.currency::text, s.stage, NULL::text, s.sent_at,
+	       NULL::text, 0
+	FROM sent s
+	JOIN dunning.invoice i ON i.id = s.invoice_id
+	JOIN dunning.client c ON c.id = i.client_id
+	CROSS JOIN prev
+	WHERE c.lawyer_id = p_lawyer AND i.status = 'open' AND i.amount > i.paid_total
+	  AND i.disputed_at IS NULL AND i.escalated_at IS NULL
+	  AND s.deadline <= dunning.now() AND (prev.at IS NULL OR s.deadline > prev.at)
+	  AND coalesce(i.last_paid_at, '-infinity') < s.sent_at
+	  AND NOT EXISTS (SELECT 1 FROM dunning.client_report_invoice ri
+	                  JOIN dunning.client_report rp ON rp.id = ri.report_id
+	                  WHERE ri.invoice_id = i.id AND rp.received_at >= s.sent_at)
+	ORDER BY s.sent_at, i.number
+$$;
+
 -- dunning_web executes these two and nothing else of ours it needs; the
 -- lawyers and the admin handle reports.
 REVOKE EXECUTE ON FUNCTION dunning.web_invoices(bigint, bigint[]),
@@ -190,3 +230,6 @@ GRANT EXECUTE ON FUNCTION dunning.web_invoices(bigint, bigint[]),
 	dunning.web_report(bigint, bigint[], text, text) TO dunning_web;
 GRANT EXECUTE ON FUNCTION dunning.handle_report(bigint, text, text)
 	TO dunning_lawyer, dunning_admin;
+REVOKE EXECUTE ON FUNCTION dunning.no_answer_digest_items(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dunning.no_answer_digest_items(bigint, text)
+	TO dunning_daemon, dunning_admin;

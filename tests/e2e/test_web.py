@@ -239,3 +239,36 @@ def test_rotation_two_keys(make_env):
 
 
 
+
+
+def test_digest_names_who_did_not_answer_j10_within_48_business_hours(make_env):
+    """Rule 12: j10 leaves on Thursday 12 March 2026; 48 business hours
+    later is Monday 16 March: that day's digest lists the client who has
+    neither paid nor reported (once), not the one who reported nor the one
+    who paid."""
+    env = make_env()
+    Web(env, now=at('2026-03-12'))             # base_url and key: links in the mails
+    silent = env.client('silent@client.example')
+    told = env.client('told@client.example')
+    payer = env.client('payer@client.example')
+    inv = {c: env.invoice('F-NA-%d' % c, c, '2026-03-02', amount='300.00')
+           for c in (silent, told, payer)}
+    for day in ('2026-03-05', '2026-03-12'):
+        env.cycle(at(day))
+    conn = psycopg2.connect(env.cluster.conninfo(env.dbname, WEB_LOGIN))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT dunning.web_report(%s, %s, 'hardship', '')", (told, [inv[told]]))
+    conn.close()
+    env.pay('F-NA-%d' % payer, '300.00', at('2026-03-13', '09:00'))
+    for day in ('2026-03-13', '2026-03-16', '2026-03-17'):
+        env.cycle(at(day))
+    digests = {m.date.date().isoformat(): m.text for m in env.lawyer_mails()
+               if '.digest.' in m.message_id}
+    line = 'Sans réponse 48 heures ouvrées'
+    assert line not in digests.get('2026-03-13', ''), digests.get('2026-03-13')
+    assert line in digests['2026-03-16'], digests['2026-03-16']
+    assert 'F-NA-%d' % silent in digests['2026-03-16'].split(line)[1]
+    assert 'F-NA-%d' % told not in digests['2026-03-16'].split(line)[1]
+    assert 'F-NA-%d' % payer not in digests['2026-03-16'].split(line)[1]
+    assert line not in digests.get('2026-03-17', '')

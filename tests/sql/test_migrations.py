@@ -405,7 +405,8 @@ SINCE_OLD['constraints'] |= {
         'client_ack_attempts_check')}
 SINCE_OLD['functions'] |= {'dunning.web_invoices(bigint,bigint[])',
                            'dunning.web_report(bigint,bigint[],text,text)',
-                           'dunning.handle_report(bigint,text,text)'}
+                           'dunning.handle_report(bigint,text,text)',
+                           'dunning.no_answer_digest_items(bigint,text)'}
 SINCE_OLD['relations'] |= set(_WEB_TABLES)
 SINCE_OLD['indexes'] |= {'client_report_pkey', 'client_report_client_idx',
                          'client_report_open_idx', 'client_report_invoice_pkey',
