@@ -144,12 +144,13 @@ const struct config_key config_keys[] = {
 	  "write positive whole numbers of days, at most 3650, at most 8 of them, "
 	  "e.g. { 90, 30 }" },
 
-	/* SPEC §2 rule 12, §3.3: dunningweb and the links in the clients' mail */
+	/* SPEC §2 rule 12, §3.3: dunningweb and the links in the clients' mail.
+	 * listen and conninfo are dunningweb's, read at its start (it has no
+	 * reload); the daemon, whose SIGHUP the restart column is for, never
+	 * uses them. */
 	{ "web", "listen", CONFIG_T_STR, "127.0.0.1:8080", AT(web.listen),
-	  .hint = "write ADDRESS:PORT, e.g. \"127.0.0.1:8080\"", .nonempty = true,
-	  .restart = true },
-	{ "web", "conninfo", CONFIG_T_STR, "dbname=dunning user=dunning_web", AT(web.conninfo),
-	  .restart = true },
+	  .hint = "write ADDRESS:PORT, e.g. \"127.0.0.1:8080\"", .nonempty = true },
+	{ "web", "conninfo", CONFIG_T_STR, "dbname=dunning user=dunning_web", AT(web.conninfo) },
 	{ "web", "base_url", CONFIG_T_STR, "", AT(web.base_url),
 	  .hint = "write the page's public address, e.g. \"https://pay.cabinet.example\"" },
 	{ "web", "secret_file", CONFIG_T_STR, "", AT(web.secret_file) },

@@ -3,6 +3,7 @@ dunningweb): the link of a real mail opened over HTTP, a problem reported,
 the invoice stopped at once and the lawyer told without the client's
 words; every link that does not work gets the same page and changes
 nothing; bad input refused with a clear page; per-address limits."""
+import json
 import os
 
 import psycopg2
@@ -272,3 +273,30 @@ def test_digest_names_who_did_not_answer_j10_within_48_business_hours(make_env):
     assert 'F-NA-%d' % told not in digests['2026-03-16'].split(line)[1]
     assert 'F-NA-%d' % payer not in digests['2026-03-16'].split(line)[1]
     assert line not in digests.get('2026-03-17', '')
+
+
+def test_a_lawyer_reads_and_handles_their_own_clients_reports_only(make_env):
+    """Row-level security on client_report: the other lawyer's client's
+    report is neither listed nor handled (it reads as unknown)."""
+    env = make_env()
+    ra = env.cluster.ensure_role('web_lawyer_a', 'dunning_lawyer')
+    rb = env.cluster.ensure_role('web_lawyer_b', 'dunning_lawyer')
+    la = env.lawyer('Maître A', 'a@cabinet.example', db_role=ra)
+    lb = env.lawyer('Maître B', 'b@cabinet.example', db_role=rb)
+    ca = env.client('ca@client.example', lawyer=la)
+    env.client('cb@client.example', lawyer=lb)
+    inv = env.invoice('F-RLS-1', ca, '2026-03-02')
+    env.cluster.ensure_role(WEB_LOGIN, 'dunning_web')
+    conn = psycopg2.connect(env.cluster.conninfo(env.dbname, WEB_LOGIN))
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT dunning.web_report(%s, %s, 'other', 'texte de A')", (ca, [inv]))
+        rid = cur.fetchone()[0]
+    conn.close()
+    assert 'texte de A' in env.ctl('-U', ra, 'reports', check=0).stdout
+    theirs = env.ctl('-U', rb, 'reports', '--json', check=0).stdout
+    assert json.loads(theirs) == []
+    r = env.ctl('-U', rb, 'report-handle', str(rid), 'resume', check=1)
+    assert 'no client report with id %d' % rid in r.stderr, r.stderr
+    env.ctl('-U', ra, 'report-handle', str(rid), 'resume', '--note', 'vu', check=0)
+    assert env.one('SELECT handled_by FROM dunning.client_report') == ra
