@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from harness import at
+from harness import at, wait_until
 from harness.paths import DUNNINGWEB
 
 from web_rig import Web, link_in
@@ -73,7 +73,9 @@ def test_report_form_in_chromium_without_javascript(make_env, tmp_path):
         d.find_element(By.CSS_SELECTOR, 'input[value="hardship"]').click()
         d.find_element(By.ID, 'message').send_keys('I lost my job; can we talk?')
         d.find_element(By.CSS_SELECTOR, 'button[type="submit"]').click()
-        assert 'Your report has been received' in d.page_source, d.page_source
+        # The click returns before the next page is in: poll for it.
+        wait_until('the confirmation page',
+                   lambda: 'Your report has been received' in d.page_source)
         shoot(d, tmp_path, 'done')
     finally:
         d.quit()
