@@ -69,5 +69,7 @@ int cmd_rates(struct ctl *c, int argc, char **argv);
 int cmd_plans(struct ctl *c, int argc, char **argv);
 int cmd_plan_propose(struct ctl *c, int argc, char **argv);
 int cmd_plan_decide(struct ctl *c, int argc, char **argv);
+int cmd_reports(struct ctl *c, int argc, char **argv);
+int cmd_report_handle(struct ctl *c, int argc, char **argv);
 
 #endif

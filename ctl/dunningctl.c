@@ -369,6 +369,10 @@ static const struct ctl_command commands[] = {
 	  cmd_plan_decide, true },
 	{ "plan-cancel", "ID REASON", "end a proposed or active payment plan: the reminders "
 	    "resume", cmd_plan_decide, true },
+	{ "reports", "[--all] [--json]", "the clients' reports from their page, with their "
+	    "words", cmd_reports, true },
+	{ "report-handle", "REPORT dispute|resume|plan|paid [--note TEXT]", "record the "
+	    "decision on a client's report", cmd_report_handle, true },
 	{ "status", "", "connection, schema, reminders per state", cmd_status, false },
 	{ "rates", "", "the legal-rate table in force, and the half-years open invoices "
 	    "lack (exit 1)", cmd_rates, false },

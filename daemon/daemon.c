@@ -91,6 +91,13 @@ daemon_load(const char *path, time_t now, struct templates **ms)
 	}
 	if (!spool_ready(cfg, path))
 		goto refuse;
+	/* Rule 12: with web.base_url, every client mail carries a signed link;
+	 * without a key it could carry none. */
+	if (*cfg->web.base_url != '\0' && cfg->web.nkeys == 0) {
+		fprintf(stderr, "%s: web.base_url is set but the links' key cannot be read: %s\n",
+		    path, cfg->web.key_error);
+		goto refuse;
+	}
 	if ((*ms = templates_load(cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		goto refuse;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "token.h"
+
 #define CONFIG_MAX_STAGES 8
 #define CONFIG_MAX_ALERT_DAYS 8	/* prescription.alert_days */
 #define CONFIG_MAX_AGREEMENT_STAGES 4	/* agreement { stage … } */
@@ -157,6 +159,20 @@ struct config {
 		int late_days;
 		int breach_after_days;
 	} plan;
+	/* SPEC §2 rule 12: the clients' page (dunningweb) and its links */
+	struct {
+		char *listen;	/* ADDRESS:PORT */
+		char *conninfo;	/* dunningweb's own connection, role dunning_web */
+		char *base_url;	/* "" = no links in messages, dunningweb refuses to start */
+		char *secret_file;	/* "" = the systemd credential web_secret */
+		int link_days;	/* a link works this many days after its message */
+		/* The links' keys, read from secret_file or the credential at
+		 * each load (config_web.c): the current one first; 0 keys and
+		 * the reason in key_error when there is none to be had. */
+		struct token_key keys[2];
+		int nkeys;
+		char key_error[256];
+	} web;
 
 	/* SPEC rule 9: the invoices' PDFs, off unless switched on */
 	struct {
@@ -184,6 +200,13 @@ struct config *config_load(const char *path, struct config_diag *diag);
 
 /* Warnings that depend on the date: the legal-rate half-year of NOW missing. */
 void config_check_date(const struct config *cfg, time_t now, struct config_diag *diag);
+
+/* The link of rule 12 to the page of client CLIENT's invoices
+ * INVOICES[0..N) of a message of stage STAGE composed at NOW, into OUT (N
+ * bytes): web.base_url/r/TOKEN.  0, or -1 when base_url is empty, there
+ * is no key or the link does not fit (config_web.c). */
+int config_web_link(const struct config *cfg, int stage, int64_t client,
+    const int64_t *invoices, size_t ninvoices, time_t now, char *out, size_t n);
 
 /* Index of the stage called NAME, or -1. */
 int config_stage_index(const struct config *cfg, const char *name);

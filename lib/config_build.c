@@ -284,6 +284,7 @@ config_build(struct config_ctx *ctx, cfg_t *root)
 		land(ctx, config_untitled(root, k->section), k, (char *)c, c);
 	}
 	config_check(ctx, root, c);
+	config_web_keys(c);
 	if (c->templates_dir != NULL)
 		config_check_templates(ctx, root, c);
 	if (ctx->nerrors > 0) {

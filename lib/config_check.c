@@ -472,9 +472,30 @@ check_plan(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 	}
 }
 
+/* web (rule 12): a public address over TLS (http:// only to a loopback
+ * host, for tests), with no query: the links are BASE_URL/r/TOKEN; a
+ * secret file that exists when named. */
+static void
+check_web(struct config_ctx *ctx, cfg_t *root, const struct config *c)
+{
+	cfg_t *w = cfg_getsec(root, "web");
+	const char *url = c->web.base_url, *why = NULL;
+	struct config_shown s;
+
+	if (w == NULL || url == NULL)
+		return;
+	if (*url != '\0' && config_usable(ctx, w, "base_url") &&
+	    (!token_url_ok(url, &why) || url[strcspn(url, "?#")] != '\0'))
+		config_error(ctx, config_key_line(ctx, w, "base_url"), "base_url \"%s\" %s: "
+		    "write the page's public address, e.g. \"https://pay.cabinet.example\"",
+		    config_show(&s, url), why != NULL ? why : "holds a query or a fragment");
+	check_secret_file(ctx, w, "secret_file", c->web.secret_file, "web_secret");
+}
+
 void
 config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c)
 {
+	check_web(ctx, root, c);
 	check_prescription(ctx, root);
 	check_smtp(ctx, root, c);
 	check_oauth(ctx, root, c);

@@ -197,4 +197,9 @@ void config_check(struct config_ctx *ctx, cfg_t *root, const struct config *c);
 /* config_templates.c: every stage's template files exist. */
 void config_check_templates(struct config_ctx *ctx, cfg_t *root, const struct config *c);
 
+/* Read the links' keys (web.secret_file, or the systemd credential
+ * web_secret) into C->web (config_web.c); a failure is kept in
+ * C->web.key_error, for the programs that need a key to refuse. */
+void config_web_keys(struct config *c);
+
 #endif

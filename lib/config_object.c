@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "config_int.h"
 
 /* Index of the fee agreements' stage called NAME, or -1. */
@@ -123,5 +125,6 @@ config_free(struct config *cfg)
 	free(cfg->thresholds);
 	free(cfg->plan.auto_accept);
 	free(cfg->interest.rates);
+	OPENSSL_cleanse(cfg->web.keys, sizeof(cfg->web.keys));
 	free(cfg);
 }

@@ -160,6 +160,21 @@ const struct config_key config_keys[] = {
 	  1, 60, "write 1 to 60 (days after a missed instalment)" },
 	{ "plan", "breach_after_days", CONFIG_T_INT, "10", AT(plan.breach_after_days),
 	  1, 365, "write 1 to 365 (days after a missed instalment), more than late_days" },
+	/* SPEC §2 rule 12, §3.3: dunningweb and the links in the clients' mail.
+	 * listen and conninfo are dunningweb's, read at its start (it has no
+	 * reload); the daemon, whose SIGHUP the restart column is for, never
+	 * uses them. */
+	{ "web", "listen", CONFIG_T_STR, "127.0.0.1:8080", AT(web.listen),
+	  .hint = "write ADDRESS:PORT, e.g. \"127.0.0.1:8080\"", .nonempty = true },
+	{ "web", "conninfo", CONFIG_T_STR, "dbname=dunning user=dunning_web", AT(web.conninfo) },
+	{ "web", "base_url", CONFIG_T_STR, "", AT(web.base_url),
+	  .hint = "write the page's public address, e.g. \"https://pay.cabinet.example\"" },
+	{ "web", "secret_file", CONFIG_T_STR, "", AT(web.secret_file) },
+	{ "web", "secret", CONFIG_T_REFUSED, NULL, NOWHERE,
+	  .hint = "secrets do not belong in this file: use secret_file or the systemd "
+	  "credential web_secret" },
+	{ "web", "link_days", CONFIG_T_INT, "60", AT(web.link_days),
+	  1, 3650, "write 1 to 3650 (days)" },
 
 	{ "templates", "dir", CONFIG_T_STR, "/usr/share/dunningd/templates", AT(templates_dir),
 	  .hint = "write a directory", .nonempty = true },
@@ -256,6 +271,7 @@ const struct config_section config_sections[] = {
 	{ "plan", NULL },
 	{ "auto_accept_max", "plan", TABLE(auto_accept_keys),
 	  "plan { auto_accept_max \"EUR\" { amount = 1500 } }\n" },
+	{ "web", NULL },
 	{ "templates", NULL },
 	{ "spool", NULL },
 	{ "retention", NULL },

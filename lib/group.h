@@ -69,6 +69,7 @@ enum digest_section {
 	DIGEST_PRESCRIPTION,	/* a prescription alert since the previous digest (rule 14) */
 	DIGEST_LEGAL_AID,	/* partial legal aid: agreements to file (rule 13) */
 	DIGEST_PLAN,		/* payment plans waiting for approval (rule 11) */
+	DIGEST_NO_ANSWER,	/* no payment, report nor plan 48 business hours after j10 (rule 12) */
 	DIGEST_NSECTIONS
 };
 

@@ -101,6 +101,8 @@ decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *
 		r = REASON_PAID;
 	else if (f->disputed)
 		r = REASON_DISPUTED;
+	else if (f->reported)
+		r = REASON_REPORTED;	/* rule 12: until a lawyer handles it */
 	else if (f->plan_active)
 		r = REASON_PLAN_ACTIVE;	/* rule 11: the plan's reminders instead */
 	else if (f->escalated)
@@ -111,8 +113,8 @@ decide_stop(const struct policy_facts *f, bool pending, struct policy_decision *
 		say(d, POLICY_CANCEL, r);
 		d->op = ROW_CANCEL_PENDING;
 	} else {
-		say(d, r == REASON_DISPUTED || r == REASON_PLAN_ACTIVE ? POLICY_WAIT :
-		    POLICY_NOTHING, r);
+		say(d, r == REASON_DISPUTED || r == REASON_REPORTED || r == REASON_PLAN_ACTIVE ?
+		    POLICY_WAIT : POLICY_NOTHING, r);
 	}
 	return true;
 }
@@ -337,6 +339,7 @@ policy_next_look(const struct config *cfg, time_t now, const struct policy_decis
 	case REASON_WRITTEN_OFF:
 	case REASON_PAID:
 	case REASON_DISPUTED:
+	case REASON_REPORTED:
 	case REASON_ESCALATED:
 	case REASON_PLAN_ACTIVE:	/* the plan's end wakes the invoice */
 		return 0;

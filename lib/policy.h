@@ -56,6 +56,7 @@ struct policy_facts {
 	char currency[4];
 	enum invoice_status status;
 	bool disputed;
+	bool reported;			/* an open client report names it (rule 12) */
 	time_t dispute_cleared_at;	/* 0 = never */
 	cal_day invoice_paused_until;	/* CAL_NONE = not paused */
 	cal_day client_paused_until;

@@ -39,6 +39,7 @@ enum reason {
 	REASON_ESCALATION_DUE,
 	REASON_ESCALATED,
 	REASON_RETRY_BACKOFF,
+	REASON_REPORTED,	/* the client reported a problem (rule 12) */
 	/* A lawyer's or the operator's (sql/functions/lawyer_actions.sql). */
 	REASON_REJECTED,
 	REASON_RESEND_REQUESTED,

@@ -100,6 +100,27 @@ days_words(char *buf, size_t n, int days, const char *lang)
 	return buf;
 }
 
+/* SPEC §2 rule 12: the client's page, web.base_url/r/TOKEN, for the
+ * invoices of G ("page": false without base_url or a key), and whether it
+ * offers a payment plan ("plan": j10 on). */
+static json_t *
+links(const struct config *cfg, const struct send_group *g, time_t now)
+{
+	json_t *o = json_object();
+	int64_t ids[TOKEN_MAX_INVOICES];
+	char url[TOKEN_MAX_LEN + 1024];
+	bool ok = g->nitems > 0 && g->nitems <= TOKEN_MAX_INVOICES;
+
+	for (size_t i = 0; ok && i < g->nitems; i++)
+		ids[i] = g->items[i].invoice_id;
+	ok = ok && config_web_link(cfg, g->stage, g->client_id, ids, g->nitems, now, url,
+	    sizeof(url)) == 0;
+	json_object_set_new(o, "page", ok ? json_string(url) : json_false());
+	json_object_set_new(o, "plan", json_boolean(ok &&
+	    (token_rights_for_stage(cfg->stages[g->stage].offset_days) & TOKEN_PLAN)));
+	return o;
+}
+
 /* SPEC §3.4: the context, and nothing else. */
 json_t *
 context_client(const struct config *cfg, const struct send_group *g, time_t now)
@@ -272,6 +293,7 @@ context_client(const struct config *cfg, const struct send_group *g, time_t now)
 	set_date(dates, "in_8_days", today + 8, lang);
 	json_object_set_new(ctx, "dates", dates);
 	json_object_set_new(ctx, "stage", json_string(cfg->stages[g->stage].name));
+	json_object_set_new(ctx, "links", links(cfg, g, now));
 	return ctx;
 }
 
@@ -490,6 +512,35 @@ plan_of(const struct config *cfg, const struct lawyer_alert *a, const char *cur,
 	return o;
 }
 
+/* Rule 12: a 'client_report' alert's report, or false: its id and its
+ * category in words (LANG).  Never the client's text: it is not in the
+ * alert, the lawyer reads it with dunningctl reports. */
+static json_t *
+report_of(const struct lawyer_alert *a, const char *lang)
+{
+	static const struct { const char *code, *fr, *en; } cats[] = {
+		{ "already_paid", "le client indique avoir déjà payé",
+		  "the client says they have already paid" },
+		{ "amount_disputed", "le client conteste le montant",
+		  "the client disputes the amount" },
+		{ "service_disputed", "le client conteste la prestation",
+		  "the client disputes the service" },
+		{ "hardship", "le client fait état de difficultés financières",
+		  "the client reports financial hardship" },
+		{ "other", "autre difficulté", "another problem" },
+	};
+	const char *cat = json_string_value(json_object_get(a->details, "category"));
+	const char *words = NULL;
+
+	if (strcmp(a->kind, "client_report") != 0 || cat == NULL)
+		return json_false();
+	for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+		if (strcmp(cat, cats[i].code) == 0)
+			words = strcmp(lang, "en") == 0 ? cats[i].en : cats[i].fr;
+	return json_pack("{s:s, s:I}", "category", words != NULL ? words : cat, "id",
+	    json_integer_value(json_object_get(a->details, "report_id")));
+}
+
 /* The context of alert A. */
 json_t *
 context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now)
@@ -528,6 +579,7 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 	json_object_set_new(ctx, "invoices", invoices);
 	json_object_set_new(ctx, "prescription", prescription_of(a, invoices, now, lang));
 	json_object_set_new(ctx, "plan", plan_of(cfg, a, cur, lang));
+	json_object_set_new(ctx, "report", report_of(a, lang));
 	set_amount(ctx, "total_balance", total, cur, lang);
 	json_object_set_new(ctx, "stage", str(stage));
 	json_object_set_new(ctx, "reminder", json_integer((json_int_t)a->reminder_id));
@@ -547,7 +599,8 @@ context_alert(const struct config *cfg, const struct lawyer_alert *a, time_t now
 
 /* The digest's sections, in enum digest_section order. */
 static const char *const digest_keys[DIGEST_NSECTIONS] = { NULL, "held", "failed",
-	"in_doubt", "escalated", "disputed", "no_rate", "prescription", "legal_aid", "plans" };
+	"in_doubt", "escalated", "disputed", "no_rate", "prescription", "legal_aid", "plans",
+	"no_answer" };
 
 /* A half-year missing from the legal-rate table, for the digest: "second
  * semestre 2026" / "second half of 2026" (the template says « le » /

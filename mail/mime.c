@@ -637,3 +637,39 @@ out:
 	free(text);
 	return out;
 }
+
+/* A plain-text message to a client that no template makes (the
+ * acknowledgement of a report, mail/ack.c): SUBJECT and TEXT as given,
+ * Reply-To REPLY_TO when it is an address. */
+char *
+mime_plain_compose(const struct config *cfg, const char *to_name, const char *to_addr,
+    const char *reply_to, const char *subject, const char *text, const char *message_id,
+    time_t now, size_t *len, char *err, size_t errlen)
+{
+	GMimeMessage *m;
+	GMimeObject *tp;
+	char *subj, *out;
+
+	if (!check_address(to_addr)) {
+		snprintf(err, errlen, "no valid e-mail address");
+		return NULL;
+	}
+	if ((subj = strdup(subject)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	one_line(subj);
+	m = envelope(cfg, to_name != NULL && !check_has_control(to_name) ? to_name : NULL,
+	    to_addr, subj, message_id, now, err, errlen);
+	free(subj);
+	if (m == NULL)
+		return NULL;
+	if (reply_to != NULL && check_address(reply_to))
+		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, reply_to);
+	tp = text_part("plain", text);
+	g_mime_message_set_mime_part(m, tp);
+	g_object_unref(tp);
+	out = wire_text(m, len);
+	g_object_unref(m);
+	return out;
+}

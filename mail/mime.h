@@ -49,6 +49,12 @@ char *mime_agreement_compose(const struct templates *ts, const struct config *cf
 
 /* Render WHICH with CTX into a complete RFC 5322 message to TO_NAME
  * <TO_ADDR> from smtp.from, with MESSAGE_ID ("<...>"), malloc'ed. */
+/* A plain-text message that no template makes (mail/ack.c): to TO_NAME
+ * <TO_ADDR>, Reply-To REPLY_TO (may be NULL); NULL with the reason in ERR. */
+char *mime_plain_compose(const struct config *cfg, const char *to_name, const char *to_addr,
+    const char *reply_to, const char *subject, const char *text, const char *message_id,
+    time_t now, size_t *len, char *err, size_t errlen);
+
 char *mime_lawyer_compose(const struct templates *ts, const struct config *cfg,
     enum templates_lawyer which, json_t *ctx, const char *to_name, const char *to_addr,
     const char *message_id, time_t now, size_t *len, char *err, size_t errlen);

@@ -467,14 +467,20 @@ lawyer_sample(const struct config *cfg, enum templates_lawyer which)
 		    .reminder_id = 1, .client_name = "C", .attempts = 1 };
 		json_t *ctx, *presc;
 
-		a.details = json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}", "stage",
-		    "j3", "path", "/p", "why", "w", "prescribes_on", "1970-03-03", "invoices",
+		a.details = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:[{s:s, s:s, s:s, s:s}]}",
+		    "stage", "j3", "path", "/p", "why", "w", "prescribes_on", "1970-03-03",
+		    "category", "other", "report_id", 1, "invoices",
 		    "number", "F", "matter_ref", "D", "balance", "1.00", "currency", "EUR");
 		ctx = context_alert(cfg, &a, 86400);
 		/* the prescription's fields, as an alert of that kind has them */
 		snprintf(a.kind, sizeof(a.kind), "prescription");
 		presc = context_alert(cfg, &a, 86400);
 		json_object_set(ctx, "prescription", json_object_get(presc, "prescription"));
+		json_decref(presc);
+		/* and a client report's (rule 12) */
+		snprintf(a.kind, sizeof(a.kind), "client_report");
+		presc = context_alert(cfg, &a, 86400);
+		json_object_set(ctx, "report", json_object_get(presc, "report"));
 		json_decref(presc);
 		json_decref(a.details);
 		/* "next" may be false for the last stage: check it as an object. */

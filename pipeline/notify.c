@@ -13,7 +13,9 @@
 #include "mime.h"
 #include "notify.h"
 #include "policy.h"
+#include "acks.h"
 #include "alerts.h"
+#include "no_answer.h"
 #include "rates.h"
 
 #define MAX_ROUNDS 100		/* sessions in one run, at most: the rest waits */
@@ -263,8 +265,13 @@ run_digests(struct notify_pass *n, time_t now, const char *domain, struct outbox
 		if (n->stop != NULL && n->stop(n->stop_arg))
 			break;
 		if ((ni = alerts_digest_items(n->store, l[i].id,
-		    n->cfg->escalation_dispute_reminder_days, &items)) >= 0)
+		    n->cfg->escalation_dispute_reminder_days, &items)) >= 0) {
 			add_no_rate(&items, &ni, gaps, ngaps, l[i].id);
+			/* Rule 12: without it, the digest still goes. */
+			if (no_answer_items(n->store, n->cfg, l[i].id, &items, &ni) < 0)
+				log_warnx("the no-answer line of lawyer %lld's digest: %s",
+				    (long long)l[i].id, store_error(n->store));
+		}
 		if (ni < 0 || (took = alerts_digest_take(n->store, &l[i], day, ni)) < 0) {
 			alerts_digest_items_free(items, ni > 0 ? ni : 0);
 			rc = -1;
@@ -341,6 +348,9 @@ notify_run(struct notify_pass *n, const struct clock *clock, struct notify_stats
 		rc = -1;
 	if (rc == 0)
 		rc = run_alerts(n, now, domain, msgs, cap, st);
+	/* Rule 12: the clients' acknowledgements of their reports. */
+	if (rc == 0)
+		rc = acks_run(n, now, domain, cap, st);
 	if (rc == 0)
 		rc = run_digests(n, now, domain, msgs, cap, st);
 	free(msgs);

@@ -32,7 +32,9 @@
 	"  CASE WHEN b.next_action_at = '-infinity' THEN 1 " \
 	"    ELSE floor(extract(epoch FROM b.next_action_at))::bigint END, " \
 	"  dunning.plan_active(i.id), " \
-	"  coalesce(floor(extract(epoch FROM dunning.plan_resumed_at(i.id))), 0)::bigint " \
+	"  coalesce(floor(extract(epoch FROM dunning.plan_resumed_at(i.id))), 0)::bigint, " \
+	"  EXISTS (SELECT 1 FROM dunning.client_report_invoice ri " \
+	"    WHERE ri.invoice_id = i.id AND NOT ri.handled) " \
 	"FROM dunning.invoice i " \
 	"JOIN dunning.client c ON c.id = i.client_id " \
 	"LEFT JOIN dunning.invoice_next_action b ON b.invoice_id = i.id " \
@@ -115,7 +117,8 @@ plan_parse_facts(const struct config *cfg, const PGresult *res, int i, struct po
 	    (!PQgetisnull(res, i, 15) && store_parse_epoch(PQgetvalue(res, i, 15),
 	    &f->next_look) < 0) ||
 	    store_parse_bool(PQgetvalue(res, i, 16), &f->plan_active) < 0 ||
-	    store_parse_epoch(PQgetvalue(res, i, 17), &f->plan_ended_at) < 0)
+	    store_parse_epoch(PQgetvalue(res, i, 17), &f->plan_ended_at) < 0 ||
+	    store_parse_bool(PQgetvalue(res, i, 18), &f->reported) < 0)
 		return -1;
 	memcpy(f->currency, cur, 4);
 	if (strcmp(status, "open") == 0)

@@ -13,6 +13,7 @@ packages=(
 	libpango1.0-dev libcairo2-dev fonts-dejavu-core poppler-utils
 	postgresql-15 postgresql-client-15 postgresql-15-auto-failover pg-auto-failover-cli tzdata
 	python3-aiosmtpd python3-pytest python3-psycopg2
+	chromium chromium-driver python3-selenium
 	postfix sasl2-bin libsasl2-modules openssl
 	clang systemd
 	scdoc man-db

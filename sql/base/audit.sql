@@ -71,6 +71,19 @@ BEGIN
 	                       AND NOT (SELECT r.rolsuper FROM pg_roles r
 	                                WHERE r.rolname = session_user)
 	                  THEN 'daemon' ELSE session_user::text END;
+	-- A client's own action through dunningweb (027, rule 12): a login
+	-- granted dunning_web (directly: the role may not exist yet when the
+	-- early migrations write rows) writes only through the self-service
+	-- functions, each of which names its client in dunning.web_client for
+	-- its transaction; such a row is signed client:<id>.
+	IF NEW.actor <> 'daemon' AND EXISTS (
+		SELECT 1 FROM pg_auth_members m
+		JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+		WHERE g.rolname = 'dunning_web' AND u.rolname = session_user AND NOT u.rolsuper)
+	THEN
+		NEW.actor := 'client:' || coalesce(nullif(current_setting('dunning.web_client', true),
+		                                          ''), '?');
+	END IF;
 	NEW.details := coalesce(NEW.details, '{}'::jsonb);
 	IF jsonb_typeof(NEW.details) = 'object' AND NEW.details ? 'real_at' THEN
 		NEW.details := NEW.details - 'real_at';

@@ -160,5 +160,35 @@ def test_golden_texts(make_env):
     assert not problems, '\n'.join(problems)
     # Every golden file is still produced: none left over from a case removed.
     on_disk = {os.path.relpath(os.path.join(d, f), GOLDEN)
-               for d, _, fs in os.walk(GOLDEN) for f in fs if f.endswith(('.txt', '.html'))}
+               for d, _, fs in os.walk(GOLDEN) for f in fs if f.endswith(('.txt', '.html'))
+               and not os.path.relpath(d, GOLDEN).startswith('link')}
     assert on_disk == set(out), sorted(on_disk ^ set(out))
+
+
+# Issue 19: with web.base_url, each client mail carries its page's link
+# (rule 12), signed with this fixed key at the fixed clock: the same text
+# every run.  The cases above run without base_url and are unchanged.
+LINK_KEY = 'golden-key-0123456789abcdef0123456789abcdef'
+LINK_CASES = [('fr', 'individual', 'one'), ('en', 'professional', 'several')]
+
+
+def test_golden_texts_with_links(make_env, tmp_path):
+    """j3 (pay, report) and j10 (a plan too) with the page's link:
+    tests/golden/link/, byte for byte."""
+    secret = tmp_path / 'web_secret'
+    secret.write_text(LINK_KEY + '\n')
+    secret.chmod(0o600)
+    env = make_env(firm_conf=FIRM, extra_conf='web { base_url = "https://client.cabinet.example/" '
+                   'secret_file = "%s" }\n' % secret)
+    clients = {make_client(env, *case)[0]: case for case in LINK_CASES}
+    out = {}
+    for stage in ('j03', 'j10'):
+        env.cycle(at(DAYS[stage][1]))
+        sent = {m.rcpt: m for m in env.new_mails()}
+        for email, (lang, kind, many) in clients.items():
+            m = sent[email]
+            out['link/%s/%s-%s-%s.txt' % (lang, stage, kind, many)] = mail_text(m)
+            html = m.msg.get_body(preferencelist=('html',)).get_content()
+            assert 'href="https://client.cabinet.example/r/1.' in html, html
+    problems = [p for p in (golden(name, text) for name, text in sorted(out.items())) if p]
+    assert not problems, '\n'.join(problems)

@@ -5,7 +5,7 @@
  * and payment rows (load.c).  The rows are built in memory
  * (PQmakeEmptyPGresult, PQsetvalue): no database.
  *
- * Byte 0: the reader — 0 the facts (18 columns), 1 an invoice (13), 2 a
+ * Byte 0: the reader — 0 the facts (19 columns), 1 an invoice (13), 2 a
  * client (14), 3 payments (3 columns a row, byte 1 % 8 + 1 rows, for
  * invoice 1 + byte 1 / 8 % 3).  Then the texts, separated by NUL bytes;
  * a text of the single byte 0xff is SQL NULL, a missing one empty.
@@ -172,7 +172,7 @@ ref_reminder(char *tok, struct policy_reminder *r)
 static void
 facts(char **v)
 {
-	PGresult *res = result(1, 18, v);
+	PGresult *res = result(1, 19, v);
 	struct policy_facts want, got;
 	bool ok = true;
 	int64_t n;
@@ -213,6 +213,7 @@ facts(char **v)
 	ok &= ref_bool(v[16], &want.plan_active);
 	ok &= ref_epoch(v[17], &n);
 	want.plan_ended_at = (time_t)n;
+	ok &= ref_bool(v[18], &want.reported);
 	if (ok && v[14] != NULL) {
 		char *list = strdup(v[14]), *save = NULL;
 
@@ -236,6 +237,7 @@ facts(char **v)
 		    got.strategic != want.strategic || got.last_payment_at != want.last_payment_at ||
 		    got.escalated != want.escalated || got.next_look != want.next_look ||
 		    got.plan_active != want.plan_active || got.plan_ended_at != want.plan_ended_at ||
+		    got.reported != want.reported ||
 		    got.nreminders != want.nreminders)
 			FAIL("the facts read are not what the row says");
 		for (int i = 0; i < got.nreminders; i++) {

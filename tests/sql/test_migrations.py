@@ -479,6 +479,47 @@ def test_numbered_migrations_hold_no_function_or_view():
         assert found == ([] if f != '006_audit_commit_chain.sql'
                          else ['dunning.audit_canonical(a']), (f, found)
 
+# issue 19 (027, functions/selfservice.sql): the clients' reports from their
+# page, their acknowledgements, and the self-service functions.
+_WEB_TABLES = {
+    'client_report': ('id', 'client_id', 'received_at', 'category', 'message', 'state',
+                      'outcome', 'handled_by', 'handled_at'),
+    'client_report_invoice': ('report_id', 'invoice_id', 'handled'),
+    'client_ack': ('report_id', 'state', 'attempts', 'next_try_at', 'lease_until', 'sent_at',
+                   'message_id', 'last_error'),
+    'client_report_pkey': ('id',), 'client_report_client_idx': ('client_id',),
+    'client_report_open_idx': ('received_at',),
+    'client_report_id_seq': ('is_called', 'last_value', 'log_cnt'),
+    'client_report_invoice_pkey': ('report_id', 'invoice_id'),
+    'client_report_invoice_open': ('invoice_id',),
+    'client_ack_pkey': ('report_id',), 'client_ack_open_idx': ('report_id',),
+}
+SINCE_OLD['columns'] |= {(t, c) for t, cols in _WEB_TABLES.items() for c in cols}
+SINCE_OLD['constraints'] |= {
+    ('dunning.client_report', c) for c in (
+        'client_report_pkey', 'client_report_client_id_fkey', 'client_report_category_check',
+        'client_report_message_length', 'client_report_state_check',
+        'client_report_outcome_check', 'client_report_handled')} | {
+    ('dunning.client_report_invoice', c) for c in (
+        'client_report_invoice_pkey', 'client_report_invoice_report_id_fkey',
+        'client_report_invoice_invoice_id_fkey')} | {
+    ('dunning.client_ack', c) for c in (
+        'client_ack_pkey', 'client_ack_report_id_fkey', 'client_ack_state_check',
+        'client_ack_attempts_check')}
+SINCE_OLD['functions'] |= {'dunning.web_invoices(bigint,bigint[])',
+                           'dunning.web_report(bigint,bigint[],text,text)',
+                           'dunning.handle_report(bigint,text,text)',
+                           'dunning.no_answer_digest_items(bigint,text)'}
+SINCE_OLD['relations'] |= set(_WEB_TABLES)
+SINCE_OLD['indexes'] |= {'client_report_pkey', 'client_report_client_idx',
+                         'client_report_open_idx', 'client_report_invoice_pkey',
+                         'client_report_invoice_open', 'client_ack_pkey', 'client_ack_open_idx'}
+SINCE_OLD['policies'] |= {(t, t + s) for t in ('client_report', 'client_report_invoice')
+                          for s in ('_lawyer', '_read', '_owner')} | {
+    ('client_ack', 'client_ack_daemon'), ('client_ack', 'client_ack_read'),
+    ('client_ack', 'client_ack_owner')}
+
+
 # What SINCE_OLD names that the old layout has too, changed in place (so
 # not among the added names): issue 18, a lawyer's alert has the kinds
 # 'prescription' (023), 'legal_aid' (024) and 'agreement_unsigned' (025),

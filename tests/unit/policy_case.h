@@ -65,6 +65,7 @@ struct pcase {
 	const char *currency;		/* NULL: EUR */
 	enum invoice_status status;
 	bool disputed;
+	bool reported;		/* an open client report (rule 12) */
 	const char *cleared;		/* dispute cleared at; NULL: never */
 	bool plan_active;		/* in an active payment plan (rule 11) */
 	const char *plan_ended;		/* an accepted plan broke or was cancelled at */
@@ -192,6 +193,7 @@ make_facts(const struct config *cfg, const struct pcase *c, struct policy_facts 
 	snprintf(f->currency, sizeof(f->currency), "%s", c->currency ? c->currency : "EUR");
 	f->status = c->status;
 	f->disputed = c->disputed;
+	f->reported = c->reported;
 	f->dispute_cleared_at = c->cleared ? when(c->cleared) : 0;
 	f->plan_active = c->plan_active;
 	f->plan_ended_at = c->plan_ended ? when(c->plan_ended) : 0;

@@ -83,6 +83,18 @@ static const struct pcase cases[] = {
 	{ .name = "rule 4: disputed before any reminder: no j3 at J+3",
 	  .disputed = true, .now = "2026-03-05 10:00",
 	  .action = POLICY_WAIT, .reason = WANT(REASON_DISPUTED), .op = WANT(ROW_KEEP) },
+	/* ---- Rule 12: a client's report stops the messages at once ---- */
+	{ .name = "rule 12: reported with a planned j10: cancel",
+	  .reported = true, .rows = { J3, ROW("j10", RS_PLANNED, "2026-03-12 09:00") },
+	  .now = "2026-03-12 08:00",
+	  .action = POLICY_CANCEL, .reason = WANT(REASON_REPORTED), .op = WANT(ROW_CANCEL_PENDING) },
+	{ .name = "rule 12: reported, nothing pending: wait, no stage, never looked at again",
+	  .reported = true, .rows = { J3 }, .now = "2026-03-12 10:00",
+	  .action = POLICY_WAIT, .reason = WANT(REASON_REPORTED), .op = WANT(ROW_KEEP),
+	  .look = "none" },
+	{ .name = "rule 12: reported and paid: paid wins (nothing)",
+	  .reported = true, .balance = "0.00", .rows = { J3 }, .now = "2026-03-12 10:00",
+	  .action = POLICY_NOTHING, .reason = WANT(REASON_PAID), .op = WANT(ROW_KEEP) },
 	/* j10 was planned for 12 March and cancelled by the dispute; cleared
 	 * Friday 13 March: 13 + 5 = Wednesday 18 March. */
 	{ .name = "rule 4: dispute cleared on Friday: j10 not before Wednesday (+5 days)",

@@ -29,6 +29,8 @@ PYTHON = sys.executable
 SOURCE_ROOT = from_meson('DUNNING_SOURCE_ROOT')
 DUNNINGD = from_meson('DUNNINGD')
 DUNNINGCTL = from_meson('DUNNINGCTL')
+# dunningweb (issue 19): read by its tests only, so that bench/ needs none.
+DUNNINGWEB = os.environ.get('DUNNINGWEB', '')
 # The SMTP recorder is a script next to this package (scripts/lib.sh runs it too).
 RECORDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         'smtp_recorder.py')
