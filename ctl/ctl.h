@@ -65,5 +65,6 @@ int cmd_preview(struct ctl *c, int argc, char **argv);
 int cmd_export_client(struct ctl *c, int argc, char **argv);
 int cmd_purge(struct ctl *c, int argc, char **argv);
 int cmd_rates(struct ctl *c, int argc, char **argv);
+int cmd_import(struct ctl *c, int argc, char **argv);
 
 #endif

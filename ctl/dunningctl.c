@@ -346,6 +346,8 @@ static const struct ctl_command commands[] = {
 	  cmd_export_client, false },
 	{ "purge", "[--dry-run]", "anonymise files closed beyond retention.years", cmd_purge,
 	  false },
+	{ "import", "invoices|clients|payments FILE.csv [--dry-run]", "the practice software's "
+	    "CSV export: good rows in, bad ones reported by line (exit 1)", cmd_import, false },
 	{ NULL, NULL, NULL, NULL, false },
 };
 

@@ -82,7 +82,31 @@ SINCE_OLD = {
                 # instead of an invoice (partial legal aid, rule 13)
                 ('lawyer_alert', 'invoice_id'), ('lawyer_alert', 'agreement_id'),
                 ('lawyer_alert_agreement_idx', 'agreement_id'),
-                ('fee_agreement_to_file_idx', 'signed_on')},
+                ('fee_agreement_to_file_idx', 'signed_on'),
+                # issue 20 (028): a client's code in the practice software and
+                # IBAN, the bank statements' credit entries
+                ('client', 'client_ref'), ('client', 'iban'),
+                ('client_ref_key', 'client_ref'), ('client_iban_idx', 'iban'),
+                ('client_email_idx', 'lower'),
+                ('statement_entry', 'id'),
+                ('statement_entry', 'entry_ref'),
+                ('statement_entry', 'format'),
+                ('statement_entry', 'booked_on'),
+                ('statement_entry', 'amount'),
+                ('statement_entry', 'currency'),
+                ('statement_entry', 'debtor_name'),
+                ('statement_entry', 'debtor_iban'),
+                ('statement_entry', 'remittance'),
+                ('statement_entry', 'end_to_end_id'),
+                ('statement_entry', 'invoice_id'),
+                ('statement_entry', 'payment_id'),
+                ('statement_entry', 'matched_by'),
+                ('statement_entry', 'imported_at'),
+                ('statement_entry_pkey', 'id'), ('statement_entry_ref_key', 'entry_ref'),
+                ('statement_entry_unmatched_idx', 'booked_on'),
+                ('statement_entry_invoice_idx', 'invoice_id'),
+                ('statement_entry_id_seq', 'is_called'), ('statement_entry_id_seq', 'last_value'),
+                ('statement_entry_id_seq', 'log_cnt')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
@@ -109,7 +133,19 @@ SINCE_OLD = {
                     # issue 18 (024): the partial legal-aid alerts
                     ('dunning.lawyer_alert', 'lawyer_alert_kind_check'),
                     ('dunning.lawyer_alert', 'lawyer_alert_names_its_subject'),
-                    ('dunning.lawyer_alert', 'lawyer_alert_agreement_id_fkey')},
+                    ('dunning.lawyer_alert', 'lawyer_alert_agreement_id_fkey'),
+                    # issue 20 (028): client_ref, iban, the statements' entries
+                    ('dunning.client', 'client_ref_check'), ('dunning.client', 'client_iban_check'),
+                    ('dunning.statement_entry', 'statement_entry_pkey'),
+                    ('dunning.statement_entry', 'statement_entry_ref_key'),
+                    ('dunning.statement_entry', 'statement_entry_entry_ref_check'),
+                    ('dunning.statement_entry', 'statement_entry_format_check'),
+                    ('dunning.statement_entry', 'statement_entry_amount_check'),
+                    ('dunning.statement_entry', 'statement_entry_currency_check'),
+                    ('dunning.statement_entry', 'statement_entry_matched_by_check'),
+                    ('dunning.statement_entry', 'statement_entry_placed'),
+                    ('dunning.statement_entry', 'statement_entry_invoice_id_fkey'),
+                    ('dunning.statement_entry', 'statement_entry_payment_id_fkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -148,7 +184,10 @@ SINCE_OLD = {
                   'dunning.prescription_digest_items(bigint)',
                   # issue 18 (024): the partial legal-aid filing deadline
                   'dunning.legal_aid_deadline(date)', 'dunning.legal_aid_alerts_queue(bigint)',
-                  'dunning.legal_aid_pending(bigint)'},
+                  'dunning.legal_aid_pending(bigint)',
+                  # issue 20 (functions/import.sql): the imports' audit rows,
+                  # a statement's entry placed by hand
+                  'dunning.import_audit(text,bigint,jsonb)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
@@ -166,7 +205,12 @@ SINCE_OLD = {
                   'debt_acknowledgement_id_seq', 'debt_acknowledgement_invoice_idx',
                   'prescription',
                   # issue 18 (024)
-                  'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx'},
+                  'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx',
+                  # issue 20 (028)
+                  'client_ref_key', 'client_iban_idx', 'client_email_idx',
+                  'statement_entry', 'statement_entry_pkey', 'statement_entry_id_seq',
+                  'statement_entry_ref_key', 'statement_entry_unmatched_idx',
+                  'statement_entry_invoice_idx'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx',
                 'wake_queue_pkey', 'send_lock_pkey',      # issue 17 (020)
@@ -177,7 +221,11 @@ SINCE_OLD = {
                 # issue 18 (023)
                 'debt_acknowledgement_pkey', 'debt_acknowledgement_invoice_idx',
                 # issue 18 (024)
-                'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx'},
+                'lawyer_alert_agreement_idx', 'fee_agreement_to_file_idx',
+                # issue 20 (028)
+                'client_ref_key', 'client_iban_idx', 'client_email_idx',
+                'statement_entry_pkey', 'statement_entry_ref_key',
+                'statement_entry_unmatched_idx', 'statement_entry_invoice_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
@@ -201,7 +249,12 @@ SINCE_OLD = {
                  ('fee_agreement', 'fee_agreement_lawyer'),
                  ('fee_agreement', 'fee_agreement_read'),
                  ('fee_agreement', 'fee_agreement_admin'),
-                 ('fee_agreement', 'fee_agreement_owner')},
+                 ('fee_agreement', 'fee_agreement_owner'),
+                 # issue 20 (028): bank statements' entries: the accountant
+                 # reads, the administrator writes
+                 ('statement_entry', 'statement_entry_read'),
+                 ('statement_entry', 'statement_entry_admin'),
+                 ('statement_entry', 'statement_entry_owner')},
     'data': {'setting'},        # 017: plan_rules
 }
 

@@ -1,0 +1,195 @@
+"""dunningctl import and import-statement (issue 20, SPEC §3.3): the
+practice software's CSV exports and the bank's statements.  Good rows go in,
+bad ones are reported with their line in the file; a file imported twice
+records nothing new; the paid invoices get no reminder."""
+import json
+import os
+import re
+
+import pytest
+
+SOURCE = os.environ.get('DUNNING_SOURCE_ROOT', '.')
+DATA = os.path.join(SOURCE, 'tests', 'data', 'import')
+
+# The firm's export as Kleos-like software writes it: ';', Windows-1252,
+# "1 234,56", dd/mm/yyyy, its own column names.
+EXPORT_CONF = '''
+import {
+  separator = ";"
+  encoding = "windows-1252"
+  decimal_mark = ","
+  date_format = "dd/mm/yyyy"
+  columns = "number = N° facture, client_ref = Code client, client_email = Courriel, client_company_name = Raison sociale, client_last_name = Nom, client_first_name = Prénom, matter_ref = Dossier, issued_on = Date facture, due_on = Échéance, amount = Montant TTC"
+}
+'''
+HEADER = 'N° facture;Code client;Raison sociale;Nom;Prénom;Courriel;Dossier;Date facture;Échéance;Montant TTC'
+
+
+def export_rows(n=50):
+    """N good rows: invoices F-2026-001… of ten clients, due in January and
+    February 2026, amounts 1 234,56 and up."""
+    rows = []
+    for i in range(1, n + 1):
+        c = (i - 1) % 10 + 1
+        company = 'Société Élan %02d' % c if c % 2 else ''
+        last = '' if c % 2 else 'Dupré-%02d' % c
+        first = '' if c % 2 else 'Hélène'
+        due_day = (i - 1) % 28 + 1
+        month = 1 if i <= 25 else 2
+        rows.append('F-2026-%03d;CL%03d;%s;%s;%s;client%02d@exemple.fr;D-%03d;'
+                    '%02d/%02d/2025;%02d/%02d/2026;"%s"' % (
+                        i, c, company, last, first, c, i, due_day, 12, due_day, month,
+                        '1 %03d,%02d' % (200 + i, i)))
+    return rows
+
+
+def amount_of(i):
+    return '%d.%02d' % (1200 + i, i)
+
+
+def write_export(path, rows):
+    with open(path, 'wb') as f:
+        f.write(('\r\n'.join([HEADER] + rows) + '\r\n').encode('cp1252'))
+
+
+@pytest.fixture
+def ienv(make_env):
+    return make_env(extra_conf=EXPORT_CONF)
+
+
+def bad_export(tmp_path):
+    """The 50 good rows with three bad ones at lines 5, 20 and 41 (the
+    header is line 1)."""
+    rows = export_rows()
+    rows.insert(3, 'F-2026-901;CL901;;Inconnu;Paul;;D-901;01/12/2025;01/01/2026;100,00')
+    rows.insert(18, 'F-2026-902;CL001;Société Élan 01;;;client01@exemple.fr;D-902;'
+                    '01/12/2025;01/01/2026;-120,00')
+    rows.insert(39, 'F-2026-903;CL001;Société Élan 01;;;client01@exemple.fr;D-903;'
+                    '01/12/2025;31/02/2026;"2 000,00"')
+    path = str(tmp_path / 'factures.csv')
+    write_export(path, rows)
+    return path
+
+
+def refused_lines(out):
+    return {int(m.group(1)): m.group(2)
+            for m in re.finditer(r'^\S+:(\d+): refused(?: \S+)?: (.*)$', out, re.M)}
+
+
+def test_import_invoices_from_the_firms_export(ienv, tmp_path):
+    path = bad_export(tmp_path)
+    r = ienv.ctl('import', 'invoices', path)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    bad = refused_lines(r.stdout)
+    assert sorted(bad) == [5, 20, 41], r.stdout
+    assert 'missing e-mail' in bad[5]
+    assert 'negative amount' in bad[20]
+    assert 'bad date' in bad[41] and '31/02/2026' in bad[41]
+    assert '53 rows, 50 new, 0 updated, 0 unchanged, 3 refused, 10 clients created' in r.stdout
+    assert ienv.count('dunning.invoice') == 50
+    assert ienv.count('dunning.client') == 10
+    # the export's values, converted: Windows-1252 names, amounts, dates
+    assert ienv.one("SELECT amount::text FROM dunning.invoice WHERE number = 'F-2026-007'") \
+        == amount_of(7)
+    assert ienv.sql("SELECT issued_on::text, due_on::text, matter_ref FROM dunning.invoice "
+                    "WHERE number = 'F-2026-030'") == [('2025-12-02', '2026-02-02', 'D-030')]
+    assert ienv.sql("SELECT kind, company_name, email, client_ref FROM dunning.client "
+                    "WHERE client_ref = 'CL001'") == [
+        ('professional', 'Société Élan 01', 'client01@exemple.fr', 'CL001')]
+    assert ienv.sql("SELECT kind, first_name, last_name FROM dunning.client "
+                    "WHERE client_ref = 'CL002'") == [('individual', 'Hélène', 'Dupré-02')]
+    audit = ienv.audit('import_invoices')
+    assert len(audit) == 1
+    d = audit[0]['details']
+    assert (d['rows'], d['inserted'], d['updated'], d['refused'], d['clients_created']) == \
+        (53, 50, 0, 3, 10), d
+
+
+def test_import_again_updates_what_changed_and_says_so(ienv, tmp_path):
+    path = str(tmp_path / 'factures.csv')
+    rows = export_rows()
+    write_export(path, rows)
+    ienv.ctl('import', 'invoices', path, check=0)
+    r = ienv.ctl('import', 'invoices', path, check=0)
+    assert '50 rows, 0 new, 0 updated, 50 unchanged, 0 refused, 0 clients created' in r.stdout
+    rows[6] = rows[6].replace('"1 207,07"', '"1 300,00"').replace('07/01/2026', '15/01/2026')
+    write_export(path, rows)
+    r = ienv.ctl('import', 'invoices', path, check=0)
+    assert re.search(r'^\S+:8: updated F-2026-007: due_on, amount 1207\.07 → 1300\.00$',
+                     r.stdout, re.M), r.stdout
+    assert '0 new, 1 updated, 49 unchanged' in r.stdout
+    assert ienv.sql("SELECT amount::text, due_on::text FROM dunning.invoice "
+                    "WHERE number = 'F-2026-007'") == [('1300.00', '2026-01-15')]
+    assert len(ienv.audit('import_invoices')) == 3
+
+
+def test_dry_run_writes_nothing(ienv, tmp_path):
+    path = bad_export(tmp_path)
+    r = ienv.ctl('import', 'invoices', path, '--dry-run')
+    assert r.returncode == 1
+    assert 'dry run, nothing written: invoices: 53 rows, 50 new' in r.stdout
+    assert ienv.count('dunning.invoice') == 0 and ienv.count('dunning.client') == 0
+    assert ienv.audit('import_invoices') == []
+
+
+def test_line_break_in_a_name_and_a_quote_never_closed(ienv, tmp_path):
+    rows = export_rows(3)
+    rows.insert(1, 'F-2026-950;CL950;"Société\r\nCoupée";;;x@exemple.fr;D;01/12/2025;'
+                   '01/01/2026;10,00')
+    rows.append('F-2026-951;CL951;"Jamais fermée;;;y@exemple.fr;D;01/12/2025;01/01/2026;1')
+    path = str(tmp_path / 'f.csv')
+    write_export(path, rows)
+    r = ienv.ctl('import', 'invoices', path)
+    assert r.returncode == 1
+    bad = refused_lines(r.stdout)
+    # the quoted line break spans lines 3-4: the next row is line 5
+    assert sorted(bad) == [3, 7], r.stdout
+    assert 'line break in client_company_name' in bad[3]
+    assert 'not closed' in bad[7]
+    assert ienv.count('dunning.invoice') == 3
+
+
+def test_missing_column_is_named(ienv, tmp_path):
+    path = str(tmp_path / 'f.csv')
+    with open(path, 'wb') as f:
+        f.write('N° facture;Courriel;Montant TTC\r\nF-1;a@b.fr;1,00\r\n'.encode('cp1252'))
+    r = ienv.ctl('import', 'invoices', path)
+    assert r.returncode == 1
+    assert 'no column «Date facture» (issued_on' in r.stderr
+    assert ienv.count('dunning.invoice') == 0
+
+
+def test_import_clients_and_payments(make_env, tmp_path):
+    env = make_env()        # the default format: ',', UTF-8, ISO dates, '.'
+    clients = tmp_path / 'clients.csv'
+    clients.write_text('\ufeffclient_ref,email,kind,company_name,last_name,iban\r\n'
+                       'C1,a@exemple.fr,professional,Alpha SARL,,FR76 3000 6000 0112 3456 7890 189\r\n'
+                       'C2,,individual,,Martin,\r\n'
+                       'C3,c@exemple.fr,individual,,Durand,FR76 0000 0000 0000 0000 0000 001\r\n',
+                       encoding='utf-8')
+    r = env.ctl('import', 'clients', str(clients))
+    assert r.returncode == 1
+    bad = refused_lines(r.stdout)
+    assert sorted(bad) == [3, 4], r.stdout
+    assert 'missing e-mail' in bad[3] and 'not an IBAN' in bad[4]
+    assert env.sql("SELECT iban FROM dunning.client WHERE client_ref = 'C1'") == \
+        [('FR7630006000011234567890189',)]
+    clients.write_text('client_ref,email,city\nC1,alpha@exemple.fr,Lyon\n', encoding='utf-8')
+    r = env.ctl('import', 'clients', str(clients), check=0)
+    assert re.search(r':2: updated C1: email, address$', r.stdout, re.M), r.stdout
+
+    cid = env.one("SELECT id FROM dunning.client WHERE client_ref = 'C1'")
+    env.invoice('F-1', cid, '2026-01-10', amount='500.00')
+    pay = tmp_path / 'payments.csv'
+    pay.write_text('invoice_number,amount,received_on,reference\n'
+                   'F-1,200.00,2026-01-05,VIR-1\n'
+                   'F-404,10.00,2026-01-05,VIR-2\n'
+                   'F-1,50.00,2026-01-06,AV-2026-001\n', encoding='utf-8')
+    r = env.ctl('import', 'payments', str(pay))
+    assert r.returncode == 1
+    assert refused_lines(r.stdout) == {3: 'unknown invoice F-404'}, r.stdout
+    assert env.one("SELECT sum(amount)::text FROM dunning.payment") == '250.00'
+    assert len(env.audit('payment_recorded')) == 2
+    r = env.ctl('import', 'payments', str(pay))
+    assert '0 new, 0 updated, 2 unchanged, 1 refused' in r.stdout
+    assert env.count('dunning.payment') == 2
