@@ -66,5 +66,7 @@ int cmd_export_client(struct ctl *c, int argc, char **argv);
 int cmd_purge(struct ctl *c, int argc, char **argv);
 int cmd_rates(struct ctl *c, int argc, char **argv);
 int cmd_import(struct ctl *c, int argc, char **argv);
+int cmd_import_statement(struct ctl *c, int argc, char **argv);
+int cmd_payment_assign(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -149,7 +149,7 @@ static int
 operation(const char *line, size_t lineno, size_t rank, struct stmt_entry *e, char *err,
     size_t errlen)
 {
-	char *acct, *num, *ref;
+	char acct[22], *num, *ref;
 	int64_t cents;
 
 	memset(e, 0, sizeof(*e));
@@ -174,21 +174,20 @@ operation(const char *line, size_t lineno, size_t rank, struct stmt_entry *e, ch
 		    "code", lineno);
 		return -1;
 	}
-	acct = field(line, 2, 30);
+	/* the account: bank, branch and account number */
+	snprintf(acct, sizeof(acct), "%.5s%.5s%.11s", line + 2, line + 11, line + 21);
+	for (char *q = acct; *q; q++)
+		if (*q == ' ')
+			*q = '_';
 	num = field(line, 81, 7);
 	ref = field(line, 104, 16);
 	if ((e->ref = malloc(200)) != NULL) {
 		if ((num == NULL || strspn(num, "0") == strlen(num)) && ref == NULL)
-			snprintf(e->ref, 200, "CFONB/%.30s/%s/#%zu", line + 2, e->booked_on, rank);
+			snprintf(e->ref, 200, "CFONB/%s/%s/#%zu", acct, e->booked_on, rank);
 		else
-			snprintf(e->ref, 200, "CFONB/%.30s/%s/%s/%s", line + 2, e->booked_on,
+			snprintf(e->ref, 200, "CFONB/%s/%s/%s/%s", acct, e->booked_on,
 			    num ? num : "", ref ? ref : "");
-		/* the account part: letters and digits only */
-		for (char *p = e->ref + 6; *p && *p != '/'; p++)
-			if (*p == ' ')
-				*p = '_';
 	}
-	free(acct);
 	free(num);
 	e->end_to_end = NULL;
 	e->remittance = field(line, 48, 32);

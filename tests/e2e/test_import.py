@@ -19,7 +19,7 @@ import {
   encoding = "windows-1252"
   decimal_mark = ","
   date_format = "dd/mm/yyyy"
-  columns = "number = N° facture, client_ref = Code client, client_email = Courriel, client_company_name = Raison sociale, client_last_name = Nom, client_first_name = Prénom, matter_ref = Dossier, issued_on = Date facture, due_on = Échéance, amount = Montant TTC"
+  columns = "number = N° facture, client_ref = Code client, client_email = Courriel, client_company_name = Raison sociale, client_last_name = Nom, client_first_name = Prénom, matter_ref = Dossier, issued_on = Date facture, due_on = Échéance, amount = Montant TTC, email = Courriel, iban = IBAN"
 }
 '''
 HEADER = 'N° facture;Code client;Raison sociale;Nom;Prénom;Courriel;Dossier;Date facture;Échéance;Montant TTC'
@@ -193,3 +193,99 @@ def test_import_clients_and_payments(make_env, tmp_path):
     r = env.ctl('import', 'payments', str(pay))
     assert '0 new, 0 updated, 2 unchanged, 1 refused' in r.stdout
     assert env.count('dunning.payment') == 2
+
+
+def ibans():
+    with open(os.path.join(DATA, 'ibans.txt')) as f:
+        return dict(line.split() for line in f)
+
+
+def sample(name):
+    return os.path.join(DATA, name)
+
+
+def paid_numbers(env):
+    return [r[0] for r in env.sql(
+        'SELECT i.number FROM dunning.invoice i JOIN dunning.payment p ON p.invoice_id = i.id '
+        'GROUP BY i.number ORDER BY i.number')]
+
+
+def test_statements_pay_invoices_and_the_paid_ones_get_no_reminder(ienv, tmp_path):
+    """Issue 20's "done means", less the package: the firm's export with
+    three bad rows, then a camt.053 and a CFONB 120 statement (and a
+    camt.054 notification) that pay some invoices, each imported twice;
+    the next cycle reminds only the unpaid ones."""
+    ib = ibans()
+    clients = str(tmp_path / 'clients.csv')
+    with open(clients, 'wb') as f:
+        f.write(('Code client;Courriel;IBAN\r\nCL003;client03@exemple.fr;%s\r\n'
+                 'CL007;client07@exemple.fr;%s\r\n' % (ib['CL003'], ib['CL007'])).encode('cp1252'))
+    r = ienv.ctl('import', 'invoices', bad_export(tmp_path))
+    assert r.returncode == 1 and sorted(refused_lines(r.stdout)) == [5, 20, 41], r.stdout
+    print(r.stdout)
+    r = ienv.ctl('import', 'clients', clients, check=0)
+    assert '2 rows, 0 new, 2 updated' in r.stdout, r.stdout
+
+    r = ienv.ctl('import-statement', sample('camt053.xml'), check=0)
+    print(r.stdout)
+    assert re.search(r'^paid +BQ260112-0001 .* → F-2026-001 \(its number', r.stdout, re.M)
+    assert re.search(r'^paid +BQ260112-0002 .* → F-2026-002 \(its number', r.stdout, re.M)
+    assert re.search(r'^paid +BQ260113-0003 .* → F-2026-003 \(amount and the client',
+                     r.stdout, re.M)
+    assert re.search(r'^unmatched BQ260113-0004 +2026-01-13 +350\.00 EUR +M\. INCONNU', r.stdout,
+                     re.M)
+    assert ('camt.053 %s: 6 credits, 5 paid (4 by number, 1 by amount and IBAN), 1 unmatched, '
+            '0 already imported; 1 debit or pending left aside' % sample('camt053.xml')) \
+        in r.stdout
+    r = ienv.ctl('import-statement', sample('cfonb120.txt'), check=0)
+    print(r.stdout)
+    assert 'cfonb120' in r.stdout and '2 paid (1 by number, 1 by amount and IBAN)' in r.stdout
+    r = ienv.ctl('import-statement', sample('camt054.xml'), check=0)
+    assert '1 paid (1 by number, 0 by amount and IBAN)' in r.stdout, r.stdout
+    paid = ['F-2026-%03d' % i for i in range(1, 9)]
+    assert paid_numbers(ienv) == paid
+    assert ienv.count('dunning.payment') == 8
+    assert ienv.count('dunning.statement_entry') == 9
+
+    # each statement again: nothing new
+    for name in ('camt053.xml', 'cfonb120.txt', 'camt054.xml'):
+        r = ienv.ctl('import-statement', sample(name), check=0)
+        assert ' 0 paid (0 by number, 0 by amount and IBAN), 0 unmatched' in r.stdout, r.stdout
+    assert ienv.count('dunning.payment') == 8
+    assert ienv.count('dunning.statement_entry') == 9
+    assert len(ienv.audit('import_statement')) == 6
+    assert len(ienv.audit('payment_recorded')) == 8
+
+    # the accountant's list, then the one left placed by hand
+    r = ienv.ctl('import-statement', '--unmatched', check=0)
+    assert re.search(r'^unmatched BQ260113-0004 ', r.stdout, re.M), r.stdout
+    assert '1 entry unmatched' in r.stdout
+    ienv.ctl('payment-assign', 'BQ260113-0004', 'F-2026-009', check=0)
+    r = ienv.ctl('payment-assign', 'BQ260113-0004', 'F-2026-010')
+    assert r.returncode == 1 and 'already a payment of invoice F-2026-009' in r.stderr
+    assert '0 entries unmatched' in ienv.ctl('import-statement', '--unmatched', check=0).stdout
+
+    r = ienv.cycle('2026-03-10T10:00:00+01:00')
+    reminded = {rem['number'] for rem in ienv.reminders()}
+    print(sorted(reminded))
+    assert not reminded & set(paid), sorted(reminded & set(paid))
+    # F-2026-009 only partly paid (350.00 of 1 209,09): still reminded
+    assert 'F-2026-009' in reminded
+    assert len(reminded) == 50 - 8, sorted(reminded)
+    ienv.verify_audit()
+
+
+def test_dry_run_statement_writes_nothing(ienv, tmp_path):
+    ienv.ctl('import', 'invoices', bad_export(tmp_path))
+    r = ienv.ctl('import-statement', sample('camt053.xml'), '--dry-run', check=0)
+    assert 'dry run, nothing written: camt.053' in r.stdout and '4 paid' in r.stdout
+    assert ienv.count('dunning.payment') == 0 and ienv.count('dunning.statement_entry') == 0
+
+
+def test_statement_refused_whole(ienv, tmp_path):
+    bad = tmp_path / 'evil.xml'
+    bad.write_text('<?xml version="1.0"?><!DOCTYPE Document SYSTEM "file:///etc/passwd">'
+                   '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"/>')
+    r = ienv.ctl('import-statement', str(bad))
+    assert r.returncode == 1 and 'DOCTYPE' in r.stderr and 'nothing imported' in r.stderr
+    assert ienv.count('dunning.statement_entry') == 0

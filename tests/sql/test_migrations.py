@@ -187,7 +187,8 @@ SINCE_OLD = {
                   'dunning.legal_aid_pending(bigint)',
                   # issue 20 (functions/import.sql): the imports' audit rows,
                   # a statement's entry placed by hand
-                  'dunning.import_audit(text,bigint,jsonb)'},
+                  'dunning.import_audit(text,bigint,jsonb)',
+                  'dunning.payment_assign(text,text)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
