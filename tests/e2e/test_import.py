@@ -289,3 +289,33 @@ def test_statement_refused_whole(ienv, tmp_path):
     r = ienv.ctl('import-statement', str(bad))
     assert r.returncode == 1 and 'DOCTYPE' in r.stderr and 'nothing imported' in r.stderr
     assert ienv.count('dunning.statement_entry') == 0
+
+
+def test_the_administrator_imports_the_accountant_reads(ienv, tmp_path):
+    """Who may import (028): the administrator (the firm's software, the
+    operator); the accountant reads the entries and writes nothing; a
+    lawyer does not read the bank's statements."""
+    admin = ienv.cluster.ensure_role('import_admin', 'dunning_admin')
+    compta = ienv.cluster.ensure_role('import_compta', 'dunning_accountant')
+    lawyer = ienv.cluster.ensure_role('import_maitre', 'dunning_lawyer')
+    path = bad_export(tmp_path)
+
+    r = ienv.ctl('-U', compta, 'import', 'invoices', path)
+    assert r.returncode == 1 and 'permission denied' in r.stderr, (r.stdout, r.stderr)
+    assert ienv.count('dunning.invoice') == 0
+    r = ienv.ctl('-U', admin, 'import', 'invoices', path)
+    assert r.returncode == 1 and '50 new' in r.stdout, (r.stdout, r.stderr)
+    assert ienv.audit('import_invoices')[0]['actor'] == admin
+
+    r = ienv.ctl('-U', compta, 'import-statement', sample('camt053.xml'))
+    assert r.returncode == 1 and 'permission denied' in r.stderr, (r.stdout, r.stderr)
+    ienv.ctl('-U', admin, 'import-statement', sample('camt053.xml'), check=0)
+    assert ienv.count('dunning.payment') == 4
+    r = ienv.ctl('-U', compta, 'import-statement', '--unmatched', check=0)
+    assert '2 entries unmatched' in r.stdout
+    r = ienv.ctl('-U', compta, 'payment-assign', 'BQ260113-0004', 'F-2026-010')
+    assert r.returncode == 1 and 'permission denied' in r.stderr
+    r = ienv.ctl('-U', lawyer, 'import-statement', '--unmatched')
+    assert r.returncode == 1 and 'permission denied' in r.stderr
+    ienv.ctl('-U', admin, 'payment-assign', 'BQ260113-0004', 'F-2026-010', check=0)
+    assert ienv.audit('statement_entry_assigned')[0]['number'] == 'F-2026-010'
