@@ -380,6 +380,16 @@ take_row(struct run *r, const struct csv_row *row)
 	return put(r, "\n", 1);
 }
 
+/* S with its line ends and tabs as spaces (a long import.columns may be
+ * written over several lines). */
+static void
+blanks(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+			*s = ' ';
+}
+
 /* The export's name of our column OURS: its rename in import.columns, or
  * OURS itself, into BUF. */
 static const char *
@@ -395,6 +405,7 @@ their_name(const struct config *cfg, const char *ours, char *buf, size_t n)
 		if (end == NULL)
 			end = p + strlen(p);
 		snprintf(pair, sizeof(pair), "%.*s", (int)(end - p), p);
+		blanks(pair);
 		if ((eq = strchr(pair, '=')) != NULL) {
 			char *k = pair, *v = (char *)eq + 1;
 
@@ -424,6 +435,7 @@ columns_ok(const struct config *cfg)
 		if (end == NULL)
 			end = p + strlen(p);
 		snprintf(pair, sizeof(pair), "%.*s", (int)(end - p), p);
+		blanks(pair);
 		if ((eq = strchr(pair, '=')) == NULL) {
 			fprintf(stderr, "dunningctl: import.columns: «%s» is not «ours = theirs»\n",
 			    pair);
