@@ -178,32 +178,40 @@ static const char *const steps[] = {
 	"      WHERE NOT u.already AND u.invoice_id IS NULL AND u.why IS NULL "
 	"      GROUP BY u.seq) m "
 	"WHERE m.seq = t.seq",
-	/* one balance is paid once: a second transfer of it is not guessed */
+	/* one balance is paid once: a second transfer of it is not guessed
+	 * (the rank of each matched entry among those of its invoice) */
 	"UPDATE stmt_row t SET invoice_id = NULL, matched_by = NULL, "
-	"  why = 'the same amount from the same IBAN as entry ' || f.entry_ref "
-	"FROM stmt_row f WHERE t.matched_by = 'iban_amount' AND f.matched_by IS NOT NULL "
-	"  AND f.invoice_id = t.invoice_id AND f.seq < t.seq",
+	"  why = 'the same amount from the same IBAN as entry ' || d.first_ref "
+	"FROM (SELECT seq, first_value(entry_ref) OVER w AS first_ref, "
+	"        row_number() OVER w AS rank "
+	"      FROM stmt_row WHERE matched_by IS NOT NULL "
+	"      WINDOW w AS (PARTITION BY invoice_id ORDER BY seq)) d "
+	"WHERE d.seq = t.seq AND d.rank > 1 AND t.matched_by = 'iban_amount'",
 	"UPDATE stmt_row SET why = CASE WHEN debtor_iban IS NULL "
 	"  THEN 'no invoice number in the transfer, and no IBAN of the payer' "
 	"  ELSE 'no invoice number in the transfer, and the IBAN is no client''s' END "
 	"WHERE NOT already AND invoice_id IS NULL AND why IS NULL",
 };
 
-/* The payments and the entries. */
-static const char record_sql[] =
+/* The payments, each entry then naming its own (by the bank's
+ * reference, unique in stmt_row by now: an index lookup per payment). */
+static const char pay_sql[] =
 	"WITH pay AS ("
 	"  INSERT INTO dunning.payment (invoice_id, amount, received_at, reference) "
 	"  SELECT invoice_id, amount, booked_on::timestamp AT TIME ZONE dunning.firm_tz(), "
 	"    entry_ref FROM stmt_row WHERE NOT already AND invoice_id IS NOT NULL ORDER BY seq "
-	"  RETURNING id, invoice_id, reference) "
+	"  RETURNING id, reference) "
+	"UPDATE stmt_row t SET payment_id = pay.id FROM pay "
+	"WHERE t.entry_ref = pay.reference AND NOT t.already";
+
+/* The entries, matched or not. */
+static const char record_sql[] =
 	"INSERT INTO dunning.statement_entry (entry_ref, format, booked_on, amount, currency, "
 	"  debtor_name, debtor_iban, remittance, end_to_end_id, invoice_id, payment_id, "
 	"  matched_by) "
-	"SELECT t.entry_ref, $1, t.booked_on, t.amount, t.currency, t.debtor_name, "
-	"  t.debtor_iban, t.remittance, t.end_to_end_id, t.invoice_id, p.id, t.matched_by "
-	"FROM stmt_row t LEFT JOIN pay p ON p.reference = t.entry_ref "
-	"  AND p.invoice_id = t.invoice_id "
-	"WHERE NOT t.already ORDER BY t.seq";
+	"SELECT entry_ref, $1, booked_on, amount, currency, debtor_name, debtor_iban, "
+	"  remittance, end_to_end_id, invoice_id, payment_id, matched_by "
+	"FROM stmt_row WHERE NOT already ORDER BY seq";
 
 /* Send the COPY data. */
 static int
@@ -274,7 +282,8 @@ stmt_sql_apply(struct store *s, const struct stmt *st, const char *path, bool dr
 	if (ctl_db_cmd(s, "CREATE TEMP TABLE stmt_row (seq int PRIMARY KEY, entry_ref text, "
 	    "booked_on date, amount numeric(12,2), currency text, debtor_name text, "
 	    "debtor_iban text, remittance text, end_to_end_id text, tokens text[], "
-	    "invoice_id bigint, matched_by text, why text, already boolean NOT NULL DEFAULT "
+	    "invoice_id bigint, payment_id bigint, matched_by text, why text, already boolean "
+	    "NOT NULL DEFAULT "
 	    "false) ON COMMIT DROP") < 0 || copy_rows(s, &b) < 0 ||
 	    ctl_db_cmd(s, "CREATE INDEX ON stmt_row (entry_ref)") < 0 ||
 	    ctl_db_cmd(s, "ANALYZE stmt_row") < 0) {
@@ -285,6 +294,9 @@ stmt_sql_apply(struct store *s, const struct stmt *st, const char *path, bool dr
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (ctl_db_cmd(s, steps[i]) < 0)
 			goto fail;
+	/* the statistics of the matches, for the plans of what follows */
+	if (ctl_db_cmd(s, "ANALYZE stmt_row") < 0 || ctl_db_cmd(s, pay_sql) < 0)
+		goto fail;
 	params[0] = st->format;
 	if ((res = ctl_db_q(s, record_sql, 1, params, PGRES_COMMAND_OK)) == NULL)
 		goto fail;
