@@ -319,3 +319,21 @@ def test_the_administrator_imports_the_accountant_reads(ienv, tmp_path):
     assert r.returncode == 1 and 'permission denied' in r.stderr
     ienv.ctl('-U', admin, 'payment-assign', 'BQ260113-0004', 'F-2026-010', check=0)
     assert ienv.audit('statement_entry_assigned')[0]['number'] == 'F-2026-010'
+
+
+def test_purge_forgets_the_clients_iban_and_the_banks_words(make_env):
+    """GDPR (retention.years): a purged client's IBAN goes, and so do the
+    payer's name, account and words of their transfers; amounts and the
+    bank's references stay for the accounts."""
+    env = make_env()
+    cid = env.client('client03@exemple.fr', iban=ibans()['CL003'])
+    env.invoice('F-2026-003', cid, '2025-12-31', amount='1203.03')
+    env.ctl('import-statement', sample('camt053.xml'), check=0)
+    entry = ("SELECT debtor_name, debtor_iban, remittance, end_to_end_id, amount::text "
+             "FROM dunning.statement_entry WHERE entry_ref = 'BQ260113-0003'")
+    assert env.sql(entry) == [('SOCIETE ELAN 03', ibans()['CL003'], 'HONORAIRES', None,
+                               '1203.03')]
+    r = env.ctl('purge', now='2030-01-20T10:00:00+01:00', check=0)
+    assert '1 client anonymised' in r.stdout, r.stdout
+    assert env.one('SELECT iban FROM dunning.client WHERE id = %s', (cid,)) is None
+    assert env.sql(entry) == [(None, None, None, None, '1203.03')]
