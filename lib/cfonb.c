@@ -177,7 +177,8 @@ operation(const char *line, size_t lineno, size_t rank, struct stmt_entry *e, ch
 	/* the account: bank, branch and account number */
 	snprintf(acct, sizeof(acct), "%.5s%.5s%.11s", line + 2, line + 11, line + 21);
 	for (char *q = acct; *q; q++)
-		if (*q == ' ')
+		if (!((*q >= '0' && *q <= '9') || (*q >= 'A' && *q <= 'Z') ||
+		    (*q >= 'a' && *q <= 'z')))
 			*q = '_';
 	num = field(line, 81, 7);
 	ref = field(line, 104, 16);

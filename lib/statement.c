@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "statement.h"
 
 /* Recognise the format by the content and read it: see statement.h. */
@@ -82,6 +83,21 @@ stmt_text(const char *s, size_t len)
 	for (size_t i = 0; i < len && s[i] != '\0'; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
+		if (ch >= 0x80) {
+			/* a whole, valid UTF-8 sequence, or '?' for the byte (a
+			 * fixed-width field may cut a character in two) */
+			size_t n = ch >= 0xf0 ? 4 : ch >= 0xe0 ? 3 : 2;
+
+			if (i + n <= len && csv_utf8_valid(s + i, n)) {
+				memcpy(w, s + i, n);
+				w += n;
+				i += n - 1;
+			} else {
+				*w++ = '?';
+			}
+			blank = 0;
+			continue;
+		}
 		if (ch < 0x20 || ch == 0x7f || ch == ' ') {
 			if (!blank)
 				*w++ = ' ';

@@ -5,7 +5,8 @@
  *
  * Checked: no crash, leak or UB; a statement read gives credits each with
  * a reference, a positive amount within numeric(12,2), an ISO booking
- * date, a three-letter currency, texts without control characters, and an
+ * date, a three-letter currency, texts in valid UTF-8 without control
+ * characters, and an
  * IBAN only when its check digits hold; a refusal says why.
  */
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "statement.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,10 +22,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FAIL(why) do { fprintf(stderr, "fuzz_statement: %s (line %d)\n", why, __LINE__); \
 	abort(); } while (0)
 
-/* No control character in S. */
+/* Valid UTF-8 without control characters in S. */
 static void
 clean(const char *s)
 {
+	if (s != NULL && !csv_utf8_valid(s, strlen(s)))
+		FAIL("a text not UTF-8");
 	for (; s != NULL && *s; s++)
 		if ((unsigned char)*s < 0x20)
 			FAIL("a control character in a text");
