@@ -71,5 +71,8 @@ int cmd_plan_propose(struct ctl *c, int argc, char **argv);
 int cmd_plan_decide(struct ctl *c, int argc, char **argv);
 int cmd_reports(struct ctl *c, int argc, char **argv);
 int cmd_report_handle(struct ctl *c, int argc, char **argv);
+int cmd_import(struct ctl *c, int argc, char **argv);
+int cmd_import_statement(struct ctl *c, int argc, char **argv);
+int cmd_payment_assign(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -390,6 +390,13 @@ static const struct ctl_command commands[] = {
 	  cmd_export_client, false },
 	{ "purge", "[--dry-run]", "anonymise files closed beyond retention.years", cmd_purge,
 	  false },
+	{ "import", "invoices|clients|payments FILE.csv [--dry-run]", "the practice software's "
+	    "CSV export: good rows in, bad ones reported by line (exit 1)", cmd_import, false },
+	{ "import-statement", "FILE [--dry-run] [--unmatched] | --unmatched", "a bank statement "
+	    "(camt.053/054, CFONB 120): its transfers become payments", cmd_import_statement,
+	  false },
+	{ "payment-assign", "ENTRYREF INVOICE", "place an unmatched transfer on its invoice",
+	  cmd_payment_assign, false },
 	{ NULL, NULL, NULL, NULL, false },
 };
 

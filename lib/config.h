@@ -30,6 +30,11 @@ enum config_auth {
 	CONFIG_AUTH_NONE,	/* no AUTH, even with a username */
 };
 
+enum config_encoding {
+	CONFIG_ENCODING_UTF8,
+	CONFIG_ENCODING_CP1252,
+};
+
 enum config_channel {
 	CONFIG_CHANNEL_EMAIL,
 	CONFIG_CHANNEL_LETTER,
@@ -179,6 +184,15 @@ struct config {
 		char *dir;	/* absolute; pdf_path must resolve inside it */
 		bool attach_invoice_pdf;
 	} attachments;
+
+	/* dunningctl import: how the firm's CSV export is written */
+	struct {
+		char separator[2];	/* "," or ";" */
+		int encoding;		/* enum config_encoding */
+		char decimal_mark[2];	/* "." or "," */
+		int date_format;	/* enum csv_date_format: 0 ISO, 1 dd/mm/yyyy */
+		char *columns;		/* "ours = theirs, …": the export's names */
+	} import;
 
 	char *templates_dir;
 	char *spool_dir;

@@ -29,11 +29,17 @@ static const char *const tls_choices[] = { "none", "starttls", "tls", NULL };
 static const char *const auth_choices[] = { "password", "xoauth2", "none", NULL };
 static const char *const channel_choices[] = { "email", "letter", NULL };
 static const char *const language_choices[] = { "fr", "en", NULL };
+static const char *const separator_choices[] = { ",", ";", NULL };
+static const char *const encoding_choices[] = { "utf-8", "windows-1252", NULL };
+static const char *const decimal_choices[] = { ".", ",", NULL };
+static const char *const date_format_choices[] = { "iso", "dd/mm/yyyy", NULL };
 
 _Static_assert(CONFIG_TLS_NONE == 0 && CONFIG_TLS_STARTTLS == 1 && CONFIG_TLS_IMPLICIT == 2,
     "tls_choices[] follows enum config_tls");
 _Static_assert(CONFIG_AUTH_PASSWORD == 0 && CONFIG_AUTH_XOAUTH2 == 1 && CONFIG_AUTH_NONE == 2,
     "auth_choices[] follows enum config_auth");
+_Static_assert(CONFIG_ENCODING_UTF8 == 0 && CONFIG_ENCODING_CP1252 == 1,
+    "encoding_choices[] follows enum config_encoding");
 _Static_assert(CONFIG_CHANNEL_EMAIL == 0 && CONFIG_CHANNEL_LETTER == 1,
     "channel_choices[] follows enum config_channel");
 
@@ -175,6 +181,19 @@ const struct config_key config_keys[] = {
 	  "credential web_secret" },
 	{ "web", "link_days", CONFIG_T_INT, "60", AT(web.link_days),
 	  1, 3650, "write 1 to 3650 (days)" },
+	/* dunningctl import: the firm's CSV export (SPEC §3.3) */
+	{ "import", "separator", CONFIG_T_TEXT, ",", AT(import.separator),
+	  .hint = "write \",\" or \";\"", .choices = separator_choices },
+	{ "import", "encoding", CONFIG_T_ENUM, "utf-8", AT(import.encoding),
+	  .hint = "write \"utf-8\" or \"windows-1252\"", .choices = encoding_choices },
+	{ "import", "decimal_mark", CONFIG_T_TEXT, ".", AT(import.decimal_mark),
+	  .hint = "write \".\" or \",\"", .choices = decimal_choices },
+	{ "import", "date_format", CONFIG_T_ENUM, "iso", AT(import.date_format),
+	  .hint = "write \"iso\" (2026-03-15) or \"dd/mm/yyyy\" (15/03/2026)",
+	  .choices = date_format_choices },
+	{ "import", "columns", CONFIG_T_STR, "", AT(import.columns),
+	  .hint = "write \"number = N° facture, due_on = Échéance\": our name, =, the "
+	  "export's, pairs separated by commas" },
 
 	{ "templates", "dir", CONFIG_T_STR, "/usr/share/dunningd/templates", AT(templates_dir),
 	  .hint = "write a directory", .nonempty = true },
@@ -272,6 +291,7 @@ const struct config_section config_sections[] = {
 	{ "auto_accept_max", "plan", TABLE(auto_accept_keys),
 	  "plan { auto_accept_max \"EUR\" { amount = 1500 } }\n" },
 	{ "web", NULL },
+	{ "import", NULL },
 	{ "templates", NULL },
 	{ "spool", NULL },
 	{ "retention", NULL },

@@ -10,7 +10,7 @@ packages=(
 	build-essential meson ninja-build pkg-config
 	libpq-dev libevent-dev libcurl4-openssl-dev libconfuse-dev libjansson-dev
 	libgmime-3.0-dev libssl-dev libsystemd-dev
-	libpango1.0-dev libcairo2-dev fonts-dejavu-core poppler-utils
+	libpango1.0-dev libcairo2-dev fonts-dejavu-core poppler-utils libxml2-dev
 	postgresql-15 postgresql-client-15 postgresql-15-auto-failover pg-auto-failover-cli tzdata
 	python3-aiosmtpd python3-pytest python3-psycopg2
 	chromium chromium-driver python3-selenium

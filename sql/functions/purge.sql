@@ -122,9 +122,15 @@ BEGIN
 		    last_name = CASE WHEN c.kind = 'individual' THEN label END,
 		    company_name = CASE WHEN c.kind = 'professional' THEN label END,
 		    email = NULL, phone = NULL, address_line1 = NULL, address_line2 = NULL,
-		    postal_code = NULL, city = NULL, paused_until = NULL,
+		    postal_code = NULL, city = NULL, paused_until = NULL, iban = NULL,
 		    anonymised_at = dunning.now()
 		WHERE c.id = cand.client_id;
+		-- its transfers as the bank told them (028): the payer's name,
+		-- account and words go; the amounts and references stay
+		UPDATE dunning.statement_entry e
+		SET debtor_name = NULL, debtor_iban = NULL, remittance = NULL, end_to_end_id = NULL
+		WHERE e.invoice_id IN (SELECT i.id FROM dunning.invoice i
+		                       WHERE i.client_id = cand.client_id);
 		UPDATE dunning.invoice i
 		SET dispute_reason = CASE WHEN i.dispute_reason IS NOT NULL THEN 'anonymisé' END,
 		    payment_url = NULL

@@ -103,7 +103,31 @@ SINCE_OLD = {
                 ('fee_agreement_to_chase_idx', 'sent_on'),
                 ('agreement_reminder_id_seq', 'is_called'),
                 ('agreement_reminder_id_seq', 'last_value'),
-                ('agreement_reminder_id_seq', 'log_cnt')},
+                ('agreement_reminder_id_seq', 'log_cnt'),
+                # issue 20 (028): a client's code in the practice software and
+                # IBAN, the bank statements' credit entries
+                ('client', 'client_ref'), ('client', 'iban'),
+                ('client_ref_key', 'client_ref'), ('client_iban_idx', 'iban'),
+                ('client_email_idx', 'lower'),
+                ('statement_entry', 'id'),
+                ('statement_entry', 'entry_ref'),
+                ('statement_entry', 'format'),
+                ('statement_entry', 'booked_on'),
+                ('statement_entry', 'amount'),
+                ('statement_entry', 'currency'),
+                ('statement_entry', 'debtor_name'),
+                ('statement_entry', 'debtor_iban'),
+                ('statement_entry', 'remittance'),
+                ('statement_entry', 'end_to_end_id'),
+                ('statement_entry', 'invoice_id'),
+                ('statement_entry', 'payment_id'),
+                ('statement_entry', 'matched_by'),
+                ('statement_entry', 'imported_at'),
+                ('statement_entry_pkey', 'id'), ('statement_entry_ref_key', 'entry_ref'),
+                ('statement_entry_unmatched_idx', 'booked_on'),
+                ('statement_entry_invoice_idx', 'invoice_id'),
+                ('statement_entry_id_seq', 'is_called'), ('statement_entry_id_seq', 'last_value'),
+                ('statement_entry_id_seq', 'log_cnt')},
     'constraints': {('dunning.reminder', 'reminder_reason_is_a_code'),
                     ('dunning.invoice_next_action', 'invoice_next_action_pkey'),
                     ('dunning.invoice_next_action', 'invoice_next_action_invoice_id_fkey'),
@@ -135,7 +159,19 @@ SINCE_OLD = {
                     ('dunning.agreement_reminder', 'agreement_reminder_pkey'),
                     ('dunning.agreement_reminder', 'agreement_reminder_once'),
                     ('dunning.agreement_reminder', 'agreement_reminder_state_check'),
-                    ('dunning.agreement_reminder', 'agreement_reminder_agreement_id_fkey')},
+                    ('dunning.agreement_reminder', 'agreement_reminder_agreement_id_fkey'),
+                    # issue 20 (028): client_ref, iban, the statements' entries
+                    ('dunning.client', 'client_ref_check'), ('dunning.client', 'client_iban_check'),
+                    ('dunning.statement_entry', 'statement_entry_pkey'),
+                    ('dunning.statement_entry', 'statement_entry_ref_key'),
+                    ('dunning.statement_entry', 'statement_entry_entry_ref_check'),
+                    ('dunning.statement_entry', 'statement_entry_format_check'),
+                    ('dunning.statement_entry', 'statement_entry_amount_check'),
+                    ('dunning.statement_entry', 'statement_entry_currency_check'),
+                    ('dunning.statement_entry', 'statement_entry_matched_by_check'),
+                    ('dunning.statement_entry', 'statement_entry_placed'),
+                    ('dunning.statement_entry', 'statement_entry_invoice_id_fkey'),
+                    ('dunning.statement_entry', 'statement_entry_payment_id_fkey')},
     'functions': {'dunning.digest_items(bigint,integer)', 'dunning.letter_sent(bigint,text)',
                   'dunning.resend(bigint,text)',
                   # 016: the audit chain sealed once per transaction
@@ -181,7 +217,11 @@ SINCE_OLD = {
                   'dunning.agreement_chase_plan(bigint[],text[],text[],timestamp with time zone[])',
                   'dunning.agreement_chase_hold(bigint)',
                   'dunning.agreement_unsigned_alerts_queue(integer)',
-                  'dunning.agreement_chase_failed_alert(bigint,text,text,text)'},
+                  'dunning.agreement_chase_failed_alert(bigint,text,text,text)',
+                  # issue 20 (functions/import.sql): the imports' audit rows,
+                  # a statement's entry placed by hand
+                  'dunning.import_audit(text,bigint,jsonb)',
+                  'dunning.payment_assign(text,text)'},
     'relations': {'audit_log_unchained_idx', 'invoice_next_action',
                   'invoice_next_action_pkey', 'invoice_next_action_at_idx',
                   'reminder_claim_seq',
@@ -203,7 +243,12 @@ SINCE_OLD = {
                   # issue 18 (025)
                   'agreement_reminder', 'agreement_reminder_pkey', 'agreement_reminder_id_seq',
                   'agreement_reminder_once', 'agreement_reminder_due_idx',
-                  'agreement_reminder_sending_idx', 'fee_agreement_to_chase_idx'},
+                  'agreement_reminder_sending_idx', 'fee_agreement_to_chase_idx',
+                  # issue 20 (028)
+                  'client_ref_key', 'client_iban_idx', 'client_email_idx',
+                  'statement_entry', 'statement_entry_pkey', 'statement_entry_id_seq',
+                  'statement_entry_ref_key', 'statement_entry_unmatched_idx',
+                  'statement_entry_invoice_idx'},
     'indexes': {'audit_log_unchained_idx', 'invoice_next_action_pkey',
                 'invoice_next_action_at_idx',
                 'wake_queue_pkey', 'send_lock_pkey',      # issue 17 (020)
@@ -218,7 +263,11 @@ SINCE_OLD = {
                 # issue 18 (025)
                 'agreement_reminder_pkey', 'agreement_reminder_once',
                 'agreement_reminder_due_idx', 'agreement_reminder_sending_idx',
-                'fee_agreement_to_chase_idx'},
+                'fee_agreement_to_chase_idx',
+                # issue 20 (028)
+                'client_ref_key', 'client_iban_idx', 'client_email_idx',
+                'statement_entry_pkey', 'statement_entry_ref_key',
+                'statement_entry_unmatched_idx', 'statement_entry_invoice_idx'},
     'triggers': {('dunning.audit_log', 'audit_log_chain_check_update'),
                  ('dunning.invoice', 'invoice_look_again'),
                  ('dunning.invoice', 'invoice_look_first'),
@@ -249,7 +298,12 @@ SINCE_OLD = {
                  ('agreement_reminder', 'agreement_reminder_lawyer'),
                  ('agreement_reminder', 'agreement_reminder_read'),
                  ('agreement_reminder', 'agreement_reminder_daemon'),
-                 ('agreement_reminder', 'agreement_reminder_owner')},
+                 ('agreement_reminder', 'agreement_reminder_owner'),
+                 # issue 20 (028): bank statements' entries: the accountant
+                 # reads, the administrator writes
+                 ('statement_entry', 'statement_entry_read'),
+                 ('statement_entry', 'statement_entry_admin'),
+                 ('statement_entry', 'statement_entry_owner')},
     'data': {'setting'},        # 017: plan_rules
 }
 
