@@ -80,7 +80,7 @@ def page_keys():
     return keys, headings
 
 
-@pytest.mark.parametrize('name', ['dunningd.8', 'dunningd.conf.5', 'dunningctl.1'])
+@pytest.mark.parametrize('name', ['dunningd.8', 'dunningd.conf.5', 'dunningweb.8', 'dunningctl.1'])
 def test_page_renders_without_warnings(name):
     r = render(page(name), 80)
     assert r.returncode == 0 and r.stderr == '', r.stderr

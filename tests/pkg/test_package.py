@@ -129,6 +129,10 @@ def test_account_and_spool(pkg):
     st = os.stat('/var/spool/dunningd')
     assert stat.S_IMODE(st.st_mode) == 0o750
     assert st.st_uid == user.pw_uid and st.st_gid == user.pw_gid
+    # dunningweb's account, in the group that reads the configuration
+    web = pwd.getpwnam('dunningweb')
+    assert web.pw_uid < 1000
+    assert 'dunningweb' in grp.getgrnam('dunningd').gr_mem
 
 
 def test_shipped_configuration_checks_as_the_service(pkg):
@@ -149,10 +153,13 @@ def test_units_verify_and_the_generator_writes_the_spool(pkg, tmp_path):
             env=dict(os.environ, SYSTEMD_UNIT_PATH='%s:' % tmp_path))
     assert r.returncode == 0, r.stdout
     assert [ln for ln in r.stdout.splitlines() if 'dunningd' in ln] == [], r.stdout
+    r = run(['systemd-analyze', 'verify', '/lib/systemd/system/dunningweb.service'])
+    assert r.returncode == 0, r.stdout
+    assert [ln for ln in r.stdout.splitlines() if 'dunningweb' in ln] == [], r.stdout
 
 
 def test_installed_man_pages_render(pkg):
-    for name in ('dunningd', 'dunningd.conf', 'dunningctl'):
+    for name in ('dunningd', 'dunningd.conf', 'dunningweb', 'dunningctl'):
         r = subprocess.run(['man', '--warnings', name], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60,
                            env=dict(os.environ, MANWIDTH='80'))
@@ -217,3 +224,4 @@ def test_remove_keeps_the_configuration_then_purge_leaves_nothing(pkg):
     # What Debian keeps: the system account (files it owned may remain
     # elsewhere, e.g. in a backup).
     assert pwd.getpwnam('dunningd')
+    assert pwd.getpwnam('dunningweb')
