@@ -13,9 +13,11 @@ does not create it).
 """
 import glob
 import grp
+import importlib.util
 import os
 import pathlib
 import pwd
+import re
 import stat
 import subprocess
 import tempfile
@@ -166,22 +168,25 @@ def test_installed_man_pages_render(pkg):
         assert r.returncode == 0 and r.stderr == '', (name, r.stderr)
 
 
-def test_documented_database_commands_give_the_service_its_database(pkg):
-    """The three commands of dunningd(8) and README.Debian, run as written
-    against a private PostgreSQL 15 with peer authentication (PGHOST names
-    its socket); then the service's user, with the shipped configuration,
-    runs a planning pass."""
-    pg_bin = '/usr/lib/postgresql/15/bin'
+PG_BIN = '/usr/lib/postgresql/15/bin'
+AS_PG = ['runuser', '-u', 'postgres', '--']
+
+
+@pytest.fixture(scope='module')
+def database(pkg):
+    """A private PostgreSQL 15 with peer authentication (PGHOST names its
+    socket), given its dunning database by the three commands of
+    dunningd(8) and README.Debian, run as written: the environment to
+    reach it."""
     # Not under pytest's tmp_path, which postgres may not enter.
     tmp_path = pathlib.Path(tempfile.mkdtemp(prefix='dunningd-pg-'))
     os.chown(tmp_path, pwd.getpwnam('postgres').pw_uid, -1)
     os.chmod(tmp_path, 0o755)
-    as_pg = ['runuser', '-u', 'postgres', '--']
-    r = run(as_pg + [pg_bin + '/initdb', '-D', str(tmp_path / 'data'), '--auth-local=peer',
+    r = run(AS_PG + [PG_BIN + '/initdb', '-D', str(tmp_path / 'data'), '--auth-local=peer',
                      '--auth-host=reject', '-U', 'postgres'])
     assert r.returncode == 0, r.stdout
     env = dict(os.environ, PGHOST=str(tmp_path), PGPORT='55433')
-    r = run(as_pg + [pg_bin + '/pg_ctl', '-D', str(tmp_path / 'data'), '-w', '-l',
+    r = run(AS_PG + [PG_BIN + '/pg_ctl', '-D', str(tmp_path / 'data'), '-w', '-l',
                      str(tmp_path / 'log'), '-o', "-k %s -p 55433 -c listen_addresses=''"
                      % tmp_path, 'start'])
     assert r.returncode == 0, r.stdout
@@ -192,14 +197,100 @@ def test_documented_database_commands_give_the_service_its_database(pkg):
         for command in commands:
             r = run(['sh', '-c', command], env=env)
             assert r.returncode == 0, (command, r.stdout)
-        r = run(['runuser', '-u', 'dunningd', '--', '/usr/sbin/dunningd', '--plan-only'],
-                env=env)
-        assert r.returncode == 0, r.stdout
-        assert 'planning pass' in r.stdout and '0 errors' in r.stdout, r.stdout
+        yield {'env': env, 'dir': tmp_path}
     finally:
-        run(as_pg + [pg_bin + '/pg_ctl', '-D', str(tmp_path / 'data'), '-m', 'immediate',
+        run(AS_PG + [PG_BIN + '/pg_ctl', '-D', str(tmp_path / 'data'), '-m', 'immediate',
                      'stop'])
         subprocess.run(['rm', '-rf', str(tmp_path)])
+
+
+def test_documented_database_commands_give_the_service_its_database(database):
+    """The service's user, with the shipped configuration, runs a planning
+    pass on the database the documented commands made."""
+    r = run(['runuser', '-u', 'dunningd', '--', '/usr/sbin/dunningd', '--plan-only'],
+            env=database['env'])
+    assert r.returncode == 0, r.stdout
+    assert 'planning pass' in r.stdout and '0 errors' in r.stdout, r.stdout
+
+
+def e2e_import():
+    """tests/e2e/test_import.py, for its sample export and statements."""
+    spec = importlib.util.spec_from_file_location(
+        'e2e_import', os.path.join(SOURCE_ROOT, 'tests', 'e2e', 'test_import.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_installed_programs_import_an_export_and_statements(database):
+    """Issue 20's scenario on the installed package: the firm's export of
+    50 invoices with three bad rows (their lines named), its clients'
+    IBANs, a camt.053 and a CFONB 120 statement that pay some (one transfer
+    left unmatched), each imported twice; then the service's planning pass
+    plans a reminder for every unpaid invoice and none for the paid ones."""
+    imp = e2e_import()
+    env = database['env']
+    work = database['dir'] / 'import'
+    work.mkdir()
+    # The shipped file with its import block describing the firm's export,
+    # as the administrator would edit it; readable by postgres.
+    conf = work / 'dunningd.conf'
+    with open(CONF, encoding='utf-8') as f:
+        shipped = f.read()
+    assert re.search(r'^import \{$', shipped, re.M), 'no import block in ' + CONF
+    conf.write_text(re.sub(r'^import \{\n.*?^\}\n', imp.EXPORT_CONF.lstrip('\n'), shipped,
+                           flags=re.M | re.S), encoding='utf-8')
+    invoices = str(work / 'factures.csv')
+    rows = imp.export_rows()
+    rows.insert(3, 'F-2026-901;CL901;;Inconnu;Paul;;D-901;01/12/2025;01/01/2026;100,00')
+    rows.insert(18, 'F-2026-902;CL001;Société Élan 01;;;client01@exemple.fr;D-902;'
+                    '01/12/2025;01/01/2026;-120,00')
+    rows.insert(39, 'F-2026-903;CL001;Société Élan 01;;;client01@exemple.fr;D-903;'
+                    '01/12/2025;31/02/2026;"2 000,00"')
+    imp.write_export(invoices, rows)
+    ib = imp.ibans()
+    clients = work / 'clients.csv'
+    clients.write_bytes(('Code client;Courriel;IBAN\r\nCL003;client03@exemple.fr;%s\r\n'
+                         'CL007;client07@exemple.fr;%s\r\n' % (ib['CL003'], ib['CL007']))
+                        .encode('cp1252'))
+    for p in work.iterdir():
+        os.chmod(p, 0o644)
+    os.chmod(work, 0o755)
+    ctl = AS_PG + ['/usr/bin/dunningctl', '-c', str(conf), '-U', 'postgres']
+
+    r = run(ctl + ['import', 'invoices', invoices], env=env)
+    print(r.stdout)
+    assert r.returncode == 1, r.stdout
+    assert sorted(imp.refused_lines(r.stdout)) == [5, 20, 41], r.stdout
+    assert 'invoices: 53 rows, 50 new' in r.stdout, r.stdout
+    r = run(ctl + ['import', 'clients', str(clients)], env=env)
+    assert r.returncode == 0 and '2 updated' in r.stdout, r.stdout
+    for name, paid in (('camt053.xml', '5 paid'), ('cfonb120.txt', '2 paid')):
+        r = run(ctl + ['import-statement', imp.sample(name)], env=env)
+        print(r.stdout)
+        assert paid in r.stdout, r.stdout
+    r = run(ctl + ['import-statement', '--unmatched'], env=env)
+    print(r.stdout)
+    assert re.search(r'^unmatched BQ260113-0004 ', r.stdout, re.M), r.stdout
+    for name in ('camt053.xml', 'cfonb120.txt'):
+        r = run(ctl + ['import-statement', imp.sample(name)], env=env)
+        assert ' 0 paid (0 by number, 0 by amount and IBAN), 0 unmatched' in r.stdout, r.stdout
+
+    r = run(['runuser', '-u', 'dunningd', '--', '/usr/sbin/dunningd', '--plan-only',
+             '--now', '2026-03-10T10:00:00+01:00'], env=env)
+    print(r.stdout)
+    assert r.returncode == 0 and '0 errors' in r.stdout, r.stdout
+    psql = AS_PG + ['psql', '-XAtq', '-d', 'dunning', '-c']
+    paid = run(psql + ['SELECT number FROM dunning.invoice WHERE paid_total >= amount '
+                       'ORDER BY number'], env=env).stdout.split()
+    reminded = run(psql + ['SELECT DISTINCT i.number FROM dunning.reminder r '
+                           'JOIN dunning.invoice i ON i.id = r.invoice_id ORDER BY 1'],
+                   env=env).stdout.split()
+    print('paid:', paid)
+    print('planned:', len(reminded), 'invoices')
+    assert paid == ['F-2026-%03d' % i for i in range(1, 8)], paid
+    assert not set(paid) & set(reminded)
+    assert len(reminded) == 50 - len(paid), reminded
 
 
 def test_remove_keeps_the_configuration_then_purge_leaves_nothing(pkg):
