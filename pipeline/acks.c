@@ -23,11 +23,34 @@ struct job {
 	char message_id[160];
 };
 
-/* The acknowledgements due, claimed: each 'sending', its attempt counted,
- * under a lease, committed with the statement.  Those whose lease ran out
- * first become 'in_doubt' (never sent again).  How many into *OUT, or -1. */
+/* The client's plan proposals' acknowledgements (029's plan_ack), as the
+ * reports' below: the plan's id, the client, its state, its schedule as
+ * "YYYY-MM-DD=AMOUNT;…" (mail/ack.c writes it out). */
+static const char plan_claim[] =
+    "WITH c AS (UPDATE dunning.plan_ack k SET state = 'sending', "
+    "  attempts = k.attempts + 1, lease_until = dunning.now() + interval '" OUTBOX_LEASE "' "
+    "  WHERE k.plan_id IN (SELECT plan_id FROM dunning.plan_ack "
+    "    WHERE state = 'pending' AND coalesce(next_try_at, '-infinity') <= dunning.now() "
+    "    ORDER BY plan_id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+    "  RETURNING k.plan_id, k.attempts) "
+    "SELECT c.plan_id, cl.email, dunning.notify_client_name(cl), cl.language, cl.kind, "
+    "  p.state, (SELECT string_agg(i.number, ', ' ORDER BY i.due_on, i.number) "
+    "    FROM dunning.plan_invoice pi JOIN dunning.invoice i ON i.id = pi.invoice_id "
+    "    WHERE pi.plan_id = p.id), "
+    "  (SELECT count(*) FROM dunning.plan_invoice pi WHERE pi.plan_id = p.id), "
+    "  l.full_name, l.email, floor(extract(epoch FROM p.created_at))::bigint, c.attempts, "
+    "  (SELECT string_agg(t.due_on::text || '=' || t.amount::text, ';' ORDER BY t.seq) "
+    "    FROM dunning.plan_instalment t WHERE t.plan_id = p.id), p.currency "
+    "FROM c JOIN dunning.payment_plan p ON p.id = c.plan_id "
+    "JOIN dunning.client cl ON cl.id = p.client_id "
+    "LEFT JOIN dunning.lawyer l ON l.id = cl.lawyer_id ORDER BY c.plan_id";
+
+/* The acknowledgements due (of the reports, or of the plans when PLAN),
+ * claimed: each 'sending', its attempt counted, under a lease, committed
+ * with the statement.  Those whose lease ran out first become 'in_doubt'
+ * (never sent again).  How many into *OUT, or -1. */
 static int
-claim(struct store *s, int max, struct ack **out)
+claim(struct store *s, int max, bool plan, struct ack **out)
 {
 	char mb[24];
 	const char *p[1] = { store_i64(mb, max) };
@@ -36,11 +59,14 @@ claim(struct store *s, int max, struct ack **out)
 	int n;
 
 	*out = NULL;
-	if (store_cmd(s, "UPDATE dunning.client_ack SET state = 'in_doubt', lease_until = NULL, "
+	if (store_cmd(s, plan ? "UPDATE dunning.plan_ack SET state = 'in_doubt', "
+	    "  lease_until = NULL, last_error = 'the daemon stopped while it was being sent' "
+	    "WHERE state = 'sending' AND lease_until < dunning.now()" :
+	    "UPDATE dunning.client_ack SET state = 'in_doubt', lease_until = NULL, "
 	    "  last_error = 'the daemon stopped while it was being sent' "
 	    "WHERE state = 'sending' AND lease_until < dunning.now()", 0, NULL) < 0)
 		return -1;
-	res = store_q(s, "WITH c AS (UPDATE dunning.client_ack k SET state = 'sending', "
+	res = store_q(s, plan ? plan_claim : "WITH c AS (UPDATE dunning.client_ack k SET state = 'sending', "
 	    "  attempts = k.attempts + 1, lease_until = dunning.now() + interval '" OUTBOX_LEASE "' "
 	    "  WHERE k.report_id IN (SELECT report_id FROM dunning.client_ack "
 	    "    WHERE state = 'pending' AND coalesce(next_try_at, '-infinity') <= dunning.now() "
@@ -63,12 +89,20 @@ claim(struct store *s, int max, struct ack **out)
 		return n;
 	}
 	for (int i = 0; i < n; i++) {
-		v[i].report_id = store_col_i64(res, i, 0);
+		if (plan) {
+			v[i].plan_id = store_col_i64(res, i, 0);
+			v[i].plan_state = store_col(res, i, 5);
+			v[i].schedule = store_col(res, i, 12);
+			snprintf(v[i].currency, sizeof(v[i].currency), "%s",
+			    PQgetvalue(res, i, 13));
+		} else {
+			v[i].report_id = store_col_i64(res, i, 0);
+			v[i].category = store_col(res, i, 5);
+		}
 		v[i].email = store_col(res, i, 1);
 		v[i].client_name = store_col(res, i, 2);
 		v[i].language = store_col(res, i, 3);
 		v[i].kind = store_col(res, i, 4);
-		v[i].category = store_col(res, i, 5);
 		v[i].invoices = store_col(res, i, 6);
 		v[i].ninvoices = (int)store_col_i64(res, i, 7);
 		v[i].lawyer_name = store_col(res, i, 8);
@@ -91,6 +125,8 @@ acks_free(struct ack *v, int n)
 		free(v[i].language);
 		free(v[i].kind);
 		free(v[i].category);
+		free(v[i].plan_state);
+		free(v[i].schedule);
 		free(v[i].invoices);
 		free(v[i].lawyer_name);
 		free(v[i].lawyer_email);
@@ -104,21 +140,29 @@ static void
 record(struct job *j, const char *state, time_t retry_at, const char *why)
 {
 	char id[24], at[32];
-	const char *p[5] = { store_i64(id, j->a.report_id), state, NULL, why, j->message_id };
+	bool plan = j->a.plan_id != 0;
+	const char *p[5] = { store_i64(id, plan ? j->a.plan_id : j->a.report_id), state, NULL, why,
+	    j->message_id };
 
 	if (retry_at != 0) {
 		cal_format_instant(retry_at, at);
 		p[2] = at;
 	}
-	if (store_cmd(j->n->store, "WITH k AS (UPDATE dunning.client_ack SET state = $2, "
+	if (store_cmd(j->n->store, plan ? "WITH k AS (UPDATE dunning.plan_ack SET state = $2, "
+	    "  next_try_at = $3::timestamptz, lease_until = NULL, last_error = $4, "
+	    "  sent_at = CASE WHEN $2 = 'sent' THEN dunning.now() END, message_id = $5 "
+	    "  WHERE plan_id = $1::bigint AND state = 'sending' RETURNING plan_id) "
+	    "SELECT dunning.audit('daemon', 'plan_ack_' || $2, NULL, NULL, "
+	    "  jsonb_build_object('plan_id', plan_id, 'message_id', $5::text)) FROM k" :
+	    "WITH k AS (UPDATE dunning.client_ack SET state = $2, "
 	    "  next_try_at = $3::timestamptz, lease_until = NULL, last_error = $4, "
 	    "  sent_at = CASE WHEN $2 = 'sent' THEN dunning.now() END, message_id = $5 "
 	    "  WHERE report_id = $1::bigint AND state = 'sending' RETURNING report_id) "
 	    "SELECT dunning.audit('daemon', 'client_ack_' || $2, NULL, NULL, "
 	    "  jsonb_build_object('report_id', report_id, 'message_id', $5::text)) FROM k",
 	    5, p) < 0) {
-		log_warnx("recording the acknowledgement of report %lld: %s",
-		    (long long)j->a.report_id, store_error(j->n->store));
+		log_warnx("recording the acknowledgement of %s %lld: %s", plan ? "plan" : "report",
+		    (long long)(plan ? j->a.plan_id : j->a.report_id), store_error(j->n->store));
 		j->st->errors++;
 	}
 }
@@ -153,8 +197,9 @@ done(struct outbox_msg *om, void *arg)
 	}
 }
 
-int
-acks_run(struct notify_pass *n, time_t now, const char *domain, size_t cap,
+/* The acknowledgements of one kind (the plans' when PLAN): see acks_run. */
+static int
+run(struct notify_pass *n, time_t now, const char *domain, size_t cap, bool plan,
     struct notify_stats *st)
 {
 	struct outbox_env env = { n->cfg, n->ms, n->password };
@@ -164,7 +209,7 @@ acks_run(struct notify_pass *n, time_t now, const char *domain, size_t cap,
 	size_t k = 0;
 	int got;
 
-	if ((got = claim(n->store, (int)cap, &v)) <= 0)
+	if ((got = claim(n->store, (int)cap, plan, &v)) <= 0)
 		return got;
 	msgs = calloc((size_t)got, sizeof(*msgs));
 	jobs = calloc((size_t)got, sizeof(*jobs));
@@ -179,8 +224,9 @@ acks_run(struct notify_pass *n, time_t now, const char *domain, size_t cap,
 		char *subject = NULL, *text = NULL, err[256] = "";
 
 		*j = (struct job){ .n = n, .st = st, .a = v[i], .now = now };
-		snprintf(j->message_id, sizeof(j->message_id), "<dunning-ack.%lld@%s>",
-		    (long long)v[i].report_id, domain);
+		snprintf(j->message_id, sizeof(j->message_id), plan ? "<dunning-ack-plan.%lld@%s>" :
+		    "<dunning-ack.%lld@%s>", (long long)(plan ? v[i].plan_id : v[i].report_id),
+		    domain);
 		if (ack_text(n->cfg, &v[i], &subject, &text) == 0)
 			msgs[k].m.data = mime_plain_compose(n->cfg, v[i].client_name, v[i].email,
 			    v[i].lawyer_email, subject, text, j->message_id, now, &msgs[k].m.len,
@@ -188,8 +234,9 @@ acks_run(struct notify_pass *n, time_t now, const char *domain, size_t cap,
 		free(subject);
 		free(text);
 		if (msgs[k].m.data == NULL) {
-			log_warnx("acknowledgement of report %lld not sent: %s",
-			    (long long)v[i].report_id, err[0] ? err : "out of memory");
+			log_warnx("acknowledgement of %s %lld not sent: %s", plan ? "plan" : "report",
+			    (long long)(plan ? v[i].plan_id : v[i].report_id),
+			    err[0] ? err : "out of memory");
 			record(j, "failed", 0, err[0] ? err : "out of memory");
 			st->failed++;
 			continue;
@@ -207,4 +254,13 @@ acks_run(struct notify_pass *n, time_t now, const char *domain, size_t cap,
 	free(jobs);
 	acks_free(v, got);
 	return 0;
+}
+
+int
+acks_run(struct notify_pass *n, time_t now, const char *domain, size_t cap,
+    struct notify_stats *st)
+{
+	int a = run(n, now, domain, cap, false, st), b = run(n, now, domain, cap, true, st);
+
+	return a < 0 || b < 0 ? -1 : 0;
 }

@@ -5,7 +5,8 @@
  *
  * A libevent HTTP server on web.listen, behind the firm's TLS reverse
  * proxy (doc/nginx-dunningweb.conf).  GET /r/TOKEN shows the invoices of a
- * signed link; POST /r/TOKEN/report records a problem.  Its own database
+ * signed link; POST /r/TOKEN/report records a problem; POST /r/TOKEN/plan
+ * proposes a payment plan (rule 11: links of j10 and j30).  Its own database
  * connection (web.conninfo, a login granted dunning_web) executes only the
  * self-service functions (sql/functions/selfservice.sql).  A bad, expired,
  * altered, foreign or spent link gets the same page, 410, and changes
@@ -54,6 +55,7 @@ struct web {
 	PGconn *db;
 	struct ratelimit *pages, *posts;
 	struct event_base *base;
+	bool replay;		/* --now: the database session reads the same clock */
 };
 
 static void __attribute__((noreturn))
@@ -158,6 +160,21 @@ db(struct web *w)
 			return NULL;
 		}
 	}
+	/* A replay (--now): the session's dunning.now follows our clock, so
+	 * that SQL's today is the page's (honoured for this login only where
+	 * the operator allowed replays: dunning.simulated_clock_allowed). */
+	if (w->replay) {
+		char at[32];
+		const char *p[1] = { at };
+		PGresult *res;
+
+		cal_format_instant(clock_now(&w->clock), at);
+		res = PQexecParams(w->db, "SELECT set_config('dunning.now', $1, false)", 1, NULL, p,
+		    NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			log_warnx("dunning.now: %s", PQerrorMessage(w->db));
+		PQclear(res);
+	}
 	return w->db;
 }
 
@@ -192,7 +209,7 @@ load(struct web *w, const struct token *t, struct page_invoice *inv, char lang[3
 	snprintf(client, sizeof(client), "%lld", (long long)t->client_id);
 	ids_array(t, ids, sizeof(ids));
 	res = PQexecParams(c, "SELECT language, kind, number, issued_on, due_on, balance::text, "
-	    "currency, coalesce(payment_url, ''), reported "
+	    "currency, coalesce(payment_url, ''), reported, planned "
 	    "FROM dunning.web_invoices($1::bigint, $2::bigint[])", 2, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warnx("web_invoices: %s", PQerrorMessage(c));
@@ -217,6 +234,7 @@ load(struct web *w, const struct token *t, struct page_invoice *inv, char lang[3
 		if (*url && check_payment_url(url) && strlen(url) < sizeof(v->payment_url))
 			snprintf(v->payment_url, sizeof(v->payment_url), "%s", url);
 		v->reported = strcmp(PQgetvalue(res, i, 8), "t") == 0;
+		v->planned = strcmp(PQgetvalue(res, i, 9), "t") == 0;
 	}
 	if (n > 0) {
 		snprintf(lang, 3, "%s", strcmp(PQgetvalue(res, 0, 0), "en") == 0 ? "en" : "fr");
@@ -226,50 +244,40 @@ load(struct web *w, const struct token *t, struct page_invoice *inv, char lang[3
 	return n;
 }
 
-/* POST /r/LINK/report: the form checked, then dunning.web_report. */
-static void
-report(struct web *w, struct evhttp_request *req, struct evbuffer *b, const char *link,
-    const struct token *t, struct page *pg)
+/* The form of a POST to LINK read into F (its anti-forgery token checked):
+ * true, or false when a refusal was sent (F then freed). */
+static bool
+read_form(struct web *w, struct evhttp_request *req, struct evbuffer *b, const char *link,
+    const struct page *pg, struct form *f)
 {
-	static const char *const cats[] = { "already_paid", "amount_disputed",
-	    "service_disputed", "hardship", "other" };
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const char *type = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
 	size_t len = evbuffer_get_length(in);
-	const char *csrf, *cat, *msg, *p[4];
-	char client[24], ids[TOKEN_MAX_INVOICES * 21 + 4];
-	struct form f;
+	const char *csrf;
 	enum form_error fe;
-	PGresult *res;
-	PGconn *c;
-	bool known = false;
 	char *body;
 
-	if (!(t->rights & TOKEN_REPORT)) {
-		gone(w, req, b);
-		return;
-	}
 	if (len > FORM_MAX_BODY) {
 		refuse(w, req, b, 413, pg->lang, "Votre message est trop long.",
 		    "Your message is too long.");
-		return;
+		return false;
 	}
 	if (type == NULL || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0) {
 		refuse(w, req, b, 400, pg->lang, "Le formulaire n'a pas été reçu correctement.",
 		    "The form was not received correctly.");
-		return;
+		return false;
 	}
 	if ((body = malloc(len + 1)) == NULL) {
 		refuse(w, req, b, 400, pg->lang, "Erreur interne.", "Internal error.");
-		return;
+		return false;
 	}
 	evbuffer_copyout(in, body, len);
 	body[len] = '\0';
-	fe = form_parse(body, len, &f);
+	fe = form_parse(body, len, f);
 	free(body);
 	if (fe != FORM_OK) {
-		form_free(&f);
+		form_free(f);
 		if (fe == FORM_TOO_LARGE)
 			refuse(w, req, b, 413, pg->lang, "Votre message est trop long.",
 			    "Your message is too long.");
@@ -279,18 +287,41 @@ report(struct web *w, struct evhttp_request *req, struct evbuffer *b, const char
 		else
 			refuse(w, req, b, 400, pg->lang, "Le formulaire n'a pas été reçu "
 			    "correctement.", "The form was not received correctly.");
-		return;
+		return false;
 	}
-	csrf = form_get(&f, "csrf");
-	cat = form_get(&f, "category");
-	msg = form_get(&f, "message");
+	csrf = form_get(f, "csrf");
 	if (csrf == NULL || !token_form_check(link, w->cfg->web.keys, (size_t)w->cfg->web.nkeys,
 	    csrf)) {
-		form_free(&f);
+		form_free(f);
 		refuse(w, req, b, 400, pg->lang, "Ce formulaire a expiré ou ne vient pas de votre "
 		    "page.", "This form has expired or did not come from your page.");
+		return false;
+	}
+	return true;
+}
+
+/* POST /r/LINK/report: the form checked, then dunning.web_report. */
+static void
+report(struct web *w, struct evhttp_request *req, struct evbuffer *b, const char *link,
+    const struct token *t, struct page *pg)
+{
+	static const char *const cats[] = { "already_paid", "amount_disputed",
+	    "service_disputed", "hardship", "other" };
+	const char *cat, *msg, *p[4];
+	char client[24], ids[TOKEN_MAX_INVOICES * 21 + 4];
+	struct form f;
+	PGresult *res;
+	PGconn *c;
+	bool known = false;
+
+	if (!(t->rights & TOKEN_REPORT)) {
+		gone(w, req, b);
 		return;
 	}
+	if (!read_form(w, req, b, link, pg, &f))
+		return;
+	cat = form_get(&f, "category");
+	msg = form_get(&f, "message");
 	for (size_t i = 0; cat != NULL && i < sizeof(cats) / sizeof(cats[0]); i++)
 		known |= strcmp(cat, cats[i]) == 0;
 	if (!known) {
@@ -340,6 +371,166 @@ report(struct web *w, struct evhttp_request *req, struct evbuffer *b, const char
 	reply(req, 200, "OK", b);
 }
 
+/* The plan already proposed or active for link T's invoices into PG
+ * (SCHED, PLAN_MAX_INSTALMENTS rows; STATE 16 bytes): 0, or -1 when the
+ * database failed. */
+#define PLAN_MAX_INSTALMENTS 64
+static int
+load_plan(struct web *w, const struct token *t, struct page *pg,
+    struct page_instalment *sched, char *state)
+{
+	char client[24], ids[TOKEN_MAX_INVOICES * 21 + 4];
+	const char *p[2] = { client, ids };
+	PGconn *c = db(w);
+	PGresult *res;
+	int n;
+
+	pg->plan_state = NULL;
+	pg->sched = sched;
+	pg->nsched = 0;
+	if (c == NULL)
+		return -1;
+	snprintf(client, sizeof(client), "%lld", (long long)t->client_id);
+	ids_array(t, ids, sizeof(ids));
+	/* The latest plan only (one open plan per invoice; a link's invoices
+	 * in two plans show the one proposed last). */
+	res = PQexecParams(c, "SELECT state, due_on, amount::text, currency "
+	    "FROM dunning.web_plan_schedule($1::bigint, $2::bigint[]) "
+	    "WHERE plan_id = (SELECT max(plan_id) FROM dunning.web_plan_schedule($1::bigint, "
+	    "$2::bigint[])) ORDER BY seq", 2, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("web_plan_schedule: %s", PQerrorMessage(c));
+		PQclear(res);
+		return -1;
+	}
+	n = PQntuples(res);
+	if (n > PLAN_MAX_INSTALMENTS)
+		n = PLAN_MAX_INSTALMENTS;
+	for (int i = 0; i < n; i++) {
+		sched[i].due_on = cal_parse(PQgetvalue(res, i, 1));
+		if (money_parse(PQgetvalue(res, i, 2), &sched[i].amount_cents) < 0)
+			sched[i].amount_cents = 0;
+		snprintf(sched[i].currency, sizeof(sched[i].currency), "%s", PQgetvalue(res, i, 3));
+	}
+	if (n > 0) {
+		snprintf(state, 16, "%s", PQgetvalue(res, 0, 0));
+		pg->plan_state = state;
+	}
+	pg->nsched = (size_t)n;
+	PQclear(res);
+	return 0;
+}
+
+/* POST /r/LINK/plan (rule 11; the links of j10 and j30): the form checked
+ * (how many instalments, the first date: the same bounds as
+ * plan_propose_for), then dunning.web_plan and the confirmation. */
+static void
+plan(struct web *w, struct evhttp_request *req, struct evbuffer *b, const char *link,
+    const struct token *t, struct page *pg)
+{
+	struct page_instalment sched[PLAN_MAX_INSTALMENTS];
+	const char *count, *first, *p[4];
+	char client[24], ids[TOKEN_MAX_INVOICES * 21 + 4], nbuf[8], day[11], state[16] = "";
+	char why_fr[256], why_en[256], lo_fr[64], hi_fr[64], lo_en[64], hi_en[64];
+	int max = w->cfg->plan.max_instalments < 2 ? 2 : w->cfg->plan.max_instalments;
+	struct form f;
+	PGresult *res;
+	PGconn *c;
+	cal_day due;
+	int n = 0;
+	bool again;
+
+	if (!(t->rights & TOKEN_PLAN)) {
+		gone(w, req, b);
+		return;
+	}
+	if (!read_form(w, req, b, link, pg, &f))
+		return;
+	count = form_get(&f, "instalments");
+	first = form_get(&f, "first_due");
+	if (count != NULL && strlen(count) <= 2 && count[0] >= '1' && count[0] <= '9' &&
+	    strspn(count, "0123456789") == strlen(count))
+		n = atoi(count);
+	if (n < 2 || n > max) {
+		form_free(&f);
+		snprintf(why_fr, sizeof(why_fr), "Choisissez un nombre d'échéances entre 2 et %d.",
+		    max);
+		snprintf(why_en, sizeof(why_en), "Choose between 2 and %d instalments.", max);
+		refuse(w, req, b, 400, pg->lang, why_fr, why_en);
+		return;
+	}
+	/* A typed date: yyyy-mm-dd, blanks around it allowed (no calendar
+	 * in the browser, or no JavaScript: the page says so). */
+	due = CAL_NONE;
+	if (first != NULL) {
+		size_t len;
+
+		first += strspn(first, " \t");
+		len = strcspn(first, " \t");
+		if (len == 10 && first[len + strspn(first + len, " \t")] == '\0') {
+			memcpy(day, first, 10);
+			day[10] = '\0';
+			due = cal_parse(day);
+		}
+	}
+	if (due == CAL_NONE || due < pg->today || due > pg->today + PAGE_PLAN_DAYS) {
+		form_free(&f);
+		cal_format_long(pg->today, "fr", false, lo_fr, sizeof(lo_fr));
+		cal_format_long(pg->today + PAGE_PLAN_DAYS, "fr", false, hi_fr, sizeof(hi_fr));
+		cal_format_long(pg->today, "en", false, lo_en, sizeof(lo_en));
+		cal_format_long(pg->today + PAGE_PLAN_DAYS, "en", false, hi_en, sizeof(hi_en));
+		snprintf(why_fr, sizeof(why_fr), "Indiquez la date de la première échéance, entre "
+		    "le %s et le %s, sous la forme aaaa-mm-jj.", lo_fr, hi_fr);
+		snprintf(why_en, sizeof(why_en), "Give the date of the first instalment, between "
+		    "%s and %s, as yyyy-mm-dd.", lo_en, hi_en);
+		refuse(w, req, b, 400, pg->lang, why_fr, why_en);
+		return;
+	}
+	form_free(&f);
+	if ((c = db(w)) == NULL) {
+		refuse(w, req, b, 503, pg->lang, "Le service est momentanément indisponible.",
+		    "The service is unavailable for a moment.");
+		return;
+	}
+	snprintf(client, sizeof(client), "%lld", (long long)t->client_id);
+	ids_array(t, ids, sizeof(ids));
+	snprintf(nbuf, sizeof(nbuf), "%d", n);
+	p[0] = client;
+	p[1] = ids;
+	p[2] = nbuf;
+	p[3] = day;
+	res = PQexecParams(c, "SELECT dunning.web_plan($1::bigint, $2::bigint[], $3::integer, "
+	    "$4::date)", 4, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		bool bad = code != NULL && strcmp(code, "22023") == 0;
+
+		log_warnx("web_plan: %s", PQerrorMessage(c));
+		PQclear(res);
+		if (bad)
+			refuse(w, req, b, 400, pg->lang, "Un échéancier ne peut pas être proposé ici "
+			    "pour ces notes d'honoraires : répondez au message reçu.", "A payment plan "
+			    "cannot be proposed here for these invoices: reply to the message you "
+			    "received.");
+		else
+			refuse(w, req, b, 503, pg->lang, "Le service est momentanément indisponible.",
+			    "The service is unavailable for a moment.");
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		gone(w, req, b);
+		return;
+	}
+	again = strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+	log_info("client %lld: plan %s", (long long)t->client_id, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (load_plan(w, t, pg, sched, state) < 0)
+		pg->nsched = 0;
+	page_plan_done(b, pg, again);
+	reply(req, 200, "OK", b);
+}
+
 /* Every request. */
 static void
 on_request(struct evhttp_request *req, void *arg)
@@ -351,6 +542,8 @@ on_request(struct evhttp_request *req, void *arg)
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	char addr[64], link[TOKEN_MAX_LEN + 1], form_token[TOKEN_FORM_LEN + 1], lang[3] = "fr";
 	struct page_invoice inv[TOKEN_MAX_INVOICES];
+	struct page_instalment sched[PLAN_MAX_INSTALMENTS];
+	char plan_state[16] = "";
 	struct page pg = { 0 };
 	struct token t;
 	time_t now = clock_now(&w->clock);
@@ -378,7 +571,8 @@ on_request(struct evhttp_request *req, void *arg)
 	path += 3;
 	len = strcspn(path, "/");
 	if (len == 0 || len > TOKEN_MAX_LEN || (path[len] != '\0' && strcmp(path + len,
-	    "/report") != 0) || (post != (path[len] != '\0'))) {
+	    "/report") != 0 && strcmp(path + len, "/plan") != 0) ||
+	    (post != (path[len] != '\0'))) {
 		if (path[len] == '\0' && post)
 			refuse(w, req, b, 405, NULL, "Cette adresse ne reçoit pas de formulaire.",
 			    "This address takes no form.");
@@ -417,9 +611,20 @@ on_request(struct evhttp_request *req, void *arg)
 	pg.rights = t.rights;
 	pg.link = link;
 	pg.form_token = form_token;
-	if (post) {
+	pg.today = cal_local_day(now);
+	pg.max_instalments = w->cfg->plan.max_instalments;
+	pg.interval_months = w->cfg->plan.interval_months;
+	if (post && strcmp(path + len, "/plan") == 0) {
+		plan(w, req, b, link, &t, &pg);
+	} else if (post) {
 		report(w, req, b, link, &t, &pg);
 	} else {
+		if ((t.rights & TOKEN_PLAN) && load_plan(w, &t, &pg, sched, plan_state) < 0) {
+			refuse(w, req, b, 503, NULL, "Le service est momentanément indisponible.",
+			    "The service is unavailable for a moment.");
+			evbuffer_free(b);
+			return;
+		}
 		page_links(b, &pg);
 		reply(req, 200, "OK", b);
 	}
@@ -502,6 +707,7 @@ main(int argc, char **argv)
 			fatalx("--now %s: not an ISO 8601 instant with an offset "
 			    "(e.g. 2026-03-10T09:30:00+01:00)", now_arg);
 		clock_init_at(&w.clock, now, false);
+		w.replay = true;
 	} else {
 		clock_init_real(&w.clock);
 	}

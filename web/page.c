@@ -210,6 +210,169 @@ report(struct evbuffer *b, const struct page *p, bool en_)
 	    T("Envoyer", "Send"));
 }
 
+int64_t
+page_instalment(int64_t total, int n, int k)
+{
+	int64_t each = n > 0 ? total / n : 0;
+
+	return k < n ? each : total - (int64_t)(n - 1) * each;
+}
+
+int64_t
+page_plan_total(const struct page *p)
+{
+	const char *cur = NULL;
+	int64_t total = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->inv[i].planned)
+			continue;
+		if (cur != NULL && strcmp(cur, p->inv[i].currency) != 0)
+			return -1;
+		cur = p->inv[i].currency;
+		total += p->inv[i].balance_cents;
+	}
+	return total;
+}
+
+/* The currency of the invoices the plan form covers. */
+static const char *
+plan_currency(const struct page *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->inv[i].planned)
+			return p->inv[i].currency;
+	return p->n > 0 ? p->inv[0].currency : "EUR";
+}
+
+/* CENTS of CURRENCY, escaped, into B. */
+static void
+amount(struct evbuffer *b, int64_t cents, const char *currency, const char *lang)
+{
+	char buf[64];
+
+	if (money_format(buf, sizeof(buf), cents, currency, lang) < 0)
+		snprintf(buf, sizeof(buf), "?");
+	esc(b, buf);
+}
+
+/* DAY in words, escaped, into B. */
+static void
+day_long(struct evbuffer *b, cal_day day, const char *lang)
+{
+	char buf[64];
+
+	cal_format_long(day, lang, false, buf, sizeof(buf));
+	esc(b, buf);
+}
+
+/* The schedule of the plan already recorded (P's sched) as a table. */
+static void
+schedule(struct evbuffer *b, const struct page *p, bool en_)
+{
+	evbuffer_add_printf(b, "<table id=\"schedule\">\n<tr><th>%s</th><th>%s</th><th>%s</th>"
+	    "</tr>\n", T("Échéance", "Instalment"), T("Date", "Date"), T("Montant", "Amount"));
+	for (size_t i = 0; i < p->nsched; i++) {
+		evbuffer_add_printf(b, "<tr><td>%zu</td><td>", i + 1);
+		day_long(b, p->sched[i].due_on, p->lang);
+		evbuffer_add_printf(b, "</td><td class=\"n\">");
+		amount(b, p->sched[i].amount_cents, p->sched[i].currency, p->lang);
+		evbuffer_add_printf(b, "</td></tr>\n");
+	}
+	evbuffer_add_printf(b, "</table>\n");
+}
+
+/* The payment plan (rule 11; the links of j10 and j30 carry its right):
+ * the form proposing one — how many instalments, each choice with its
+ * amounts as plan_propose_for will make them, the first date — or the
+ * plan already recorded.  No JavaScript: the date field takes a typed
+ * yyyy-mm-dd where the browser has no calendar. */
+static void
+plan(struct evbuffer *b, const struct page *p, bool en_)
+{
+	int64_t total = page_plan_total(p);
+	int max = p->max_instalments < 2 ? 2 : p->max_instalments;
+	char lo[11], hi[11];
+
+	evbuffer_add_printf(b, "<section id=\"plan\">\n<h2>%s</h2>\n",
+	    T("Payer en plusieurs fois", "Pay in instalments"));
+	if (p->plan_state != NULL) {
+		evbuffer_add_printf(b, "<p>%s</p>\n", strcmp(p->plan_state, "active") == 0 ?
+		    T("Votre échéancier est accepté : les relances sont suspendues tant que les "
+		    "échéances sont respectées.", "Your payment plan is accepted: the reminders are "
+		    "suspended as long as the instalments are paid on time.") :
+		    T("Votre proposition d'échéancier est soumise à l'accord du cabinet, qui vous "
+		    "fera connaître sa décision.", "Your payment plan proposal awaits the firm's "
+		    "approval; we shall let you know the decision."));
+		schedule(b, p, en_);
+	}
+	if (total <= 0) {
+		if (total < 0)
+			evbuffer_add_printf(b, "<p>%s</p>\n", T("Ces notes d'honoraires sont en "
+			    "plusieurs devises : pour un échéancier, répondez au message reçu.",
+			    "These invoices are in several currencies: for a payment plan, reply to "
+			    "the message you received."));
+		evbuffer_add_printf(b, "</section>\n");
+		return;
+	}
+	cal_format(p->today, lo);
+	cal_format(p->today + PAGE_PLAN_DAYS, hi);
+	evbuffer_add_printf(b, "<p>%s ", T("Vous pouvez proposer un échéancier pour régler",
+	    "You may propose to pay"));
+	amount(b, total, plan_currency(p), p->lang);
+	evbuffer_add_printf(b, " %s</p>\n", p->interval_months <= 1 ?
+	    T("en plusieurs mensualités.", "in monthly instalments.") :
+	    T("en plusieurs échéances.", "in several instalments."));
+	evbuffer_add_printf(b, "<form method=\"post\" action=\"/r/");
+	esc(b, p->link);
+	evbuffer_add_printf(b, "/plan\" accept-charset=\"utf-8\">\n"
+	    "<input type=\"hidden\" name=\"csrf\" value=\"");
+	esc(b, p->form_token);
+	evbuffer_add_printf(b, "\">\n<fieldset>\n<legend>%s</legend>\n",
+	    T("Nombre d'échéances", "Number of instalments"));
+	for (int n = 2; n <= max; n++) {
+		int64_t each = page_instalment(total, n, 1), last = page_instalment(total, n, n);
+
+		evbuffer_add_printf(b, "<label><input type=\"radio\" name=\"instalments\" "
+		    "value=\"%d\"%s> %d %s : ", n, n == 2 ? " required" : "", n,
+		    T("échéances", "instalments"));
+		if (n <= 3) {
+			for (int k = 1; k <= n; k++) {
+				if (k > 1)
+					evbuffer_add_printf(b, "%s", k == n ? T(" puis ", " then ") : ", ");
+				amount(b, page_instalment(total, n, k), plan_currency(p), p->lang);
+			}
+		} else {
+			evbuffer_add_printf(b, "%d × ", n - 1);
+			amount(b, each, plan_currency(p), p->lang);
+			evbuffer_add_printf(b, "%s", T(" puis ", " then "));
+			amount(b, last, plan_currency(p), p->lang);
+		}
+		evbuffer_add_printf(b, "</label>\n");
+	}
+	evbuffer_add_printf(b, "</fieldset>\n<label for=\"first_due\">%s ",
+	    T("Date de la première échéance, entre le", "Date of the first instalment, between"));
+	day_long(b, p->today, p->lang);
+	evbuffer_add_printf(b, " %s ", T("et le", "and"));
+	day_long(b, p->today + PAGE_PLAN_DAYS, p->lang);
+	evbuffer_add_printf(b, "%s%s)</label>\n<input type=\"date\" id=\"first_due\" "
+	    "name=\"first_due\" min=\"%s\" max=\"%s\" required placeholder=\"%s\" "
+	    "pattern=\"[0-9]{4}-[0-9]{2}-[0-9]{2}\">\n<p class=\"note\">%s</p>\n"
+	    "<p><button type=\"submit\">%s</button></p>\n</form>\n</section>\n",
+	    T(" (si votre navigateur n'affiche pas de calendrier, écrivez-la sous la forme "
+	    "aaaa-mm-jj, par exemple ", " (if your browser shows no calendar, type it as "
+	    "yyyy-mm-dd, e.g. "), hi, lo, hi, T("aaaa-mm-jj", "yyyy-mm-dd"),
+	    p->interval_months <= 1 ? T("Les échéances suivantes tombent chaque mois à la même "
+	    "date. Votre proposition est acceptée aussitôt ou soumise à l'accord du cabinet : la "
+	    "page suivante vous le dit.", "The next instalments fall due each month on the same "
+	    "day. Your proposal is either accepted at once or submitted to the firm's approval: "
+	    "the next page tells you which.") : T("Votre proposition est acceptée aussitôt ou "
+	    "soumise à l'accord du cabinet : la page suivante vous le dit.", "Your proposal is "
+	    "either accepted at once or submitted to the firm's approval: the next page tells "
+	    "you which."),
+	    T("Proposer cet échéancier", "Propose this plan"));
+}
+
 void
 page_links(struct evbuffer *b, const struct page *p)
 {
@@ -219,16 +382,8 @@ page_links(struct evbuffer *b, const struct page *p)
 	invoices(b, p, en_);
 	if (p->rights & TOKEN_PAY)
 		pay(b, p, en_);
-	/* The payment plan (rule 11, the links of j10 and j30 carry its right):
-	 * its form is wired with dunning.plan_propose_for once the plans land;
-	 * until then the page says how to ask for one. */
 	if (p->rights & TOKEN_PLAN)
-		evbuffer_add_printf(b, "<section id=\"plan\">\n<h2>%s</h2>\n<p>%s</p>\n</section>\n",
-		    T("Payer en plusieurs fois", "Pay in instalments"),
-		    T("Pour régler en deux ou trois mensualités, répondez au message reçu en "
-		    "proposant l'échéancier qui vous convient.", "To pay in two or three monthly "
-		    "instalments, reply to the message you received with the schedule that suits "
-		    "you."));
+		plan(b, p, en_);
 	if (p->rights & TOKEN_REPORT)
 		report(b, p, en_);
 	foot(b, p->cfg);
@@ -253,6 +408,53 @@ page_done(struct evbuffer *b, const struct page *p, bool again)
 	    "you."),
 	    again ? "" : T("Un accusé de réception vous est adressé par courriel.",
 	    "An acknowledgement is on its way to you by e-mail."));
+	if (p->individual && *p->cfg->firm.mediator) {
+		evbuffer_add_printf(b, "<p class=\"note\">%s ", T("En cas de litige, vous pouvez "
+		    "recourir gratuitement au médiateur de la consommation :", "Should a dispute "
+		    "remain, you may refer it free of charge to the consumer mediator:"));
+		esc(b, p->cfg->firm.mediator);
+		evbuffer_add_printf(b, "</p>\n");
+	}
+	evbuffer_add_printf(b, "<p><a href=\"/r/");
+	esc(b, p->link);
+	evbuffer_add_printf(b, "\">%s</a></p>\n</section>\n", T("Retour à vos notes d'honoraires",
+	    "Back to your invoices"));
+	foot(b, p->cfg);
+}
+
+void
+page_plan_done(struct evbuffer *b, const struct page *p, bool again)
+{
+	bool en_ = strcmp(p->lang, "en") == 0;
+	bool active = p->plan_state != NULL && strcmp(p->plan_state, "active") == 0;
+
+	head(b, p->cfg, p->lang, T("Échéancier", "Payment plan"));
+	evbuffer_add_printf(b, "<section id=\"done\">\n<h2>%s</h2>\n<p>%s</p>\n",
+	    again ? T("Un échéancier est déjà enregistré", "A payment plan is already recorded") :
+	    active ? T("Votre échéancier est accepté", "Your payment plan is accepted") :
+	    T("Votre proposition d'échéancier a bien été reçue",
+	    "Your payment plan proposal has been received"),
+	    again ? T("Votre demande n'a pas été enregistrée une seconde fois.",
+	    "Your request was not recorded twice.") :
+	    active ? (p->n > 1 ? T("Merci. Les relances de ces notes d'honoraires sont suspendues "
+	    "tant que les échéances ci-dessous sont respectées.", "Thank you. The reminders of "
+	    "these invoices are suspended as long as the instalments below are paid on time.") :
+	    T("Merci. Les relances de cette note d'honoraires sont suspendues tant que les "
+	    "échéances ci-dessous sont respectées.", "Thank you. The reminders of this invoice "
+	    "are suspended as long as the instalments below are paid on time.")) :
+	    T("Merci. Votre proposition est soumise à l'accord du cabinet, qui vous fera "
+	    "connaître sa décision.", "Thank you. Your proposal awaits the firm's approval; we "
+	    "shall let you know the decision."));
+	if (p->nsched > 0) {
+		if (again && p->plan_state != NULL)
+			evbuffer_add_printf(b, "<p>%s</p>\n", active ? T("Cet échéancier est accepté.",
+			    "This plan is accepted.") : T("Cet échéancier est soumis à l'accord du "
+			    "cabinet.", "This plan awaits the firm's approval."));
+		schedule(b, p, en_);
+	}
+	if (!again)
+		evbuffer_add_printf(b, "<p>%s</p>\n", T("Une confirmation vous est adressée par "
+		    "courriel.", "A confirmation is on its way to you by e-mail."));
 	if (p->individual && *p->cfg->firm.mediator) {
 		evbuffer_add_printf(b, "<p class=\"note\">%s ", T("En cas de litige, vous pouvez "
 		    "recourir gratuitement au médiateur de la consommation :", "Should a dispute "

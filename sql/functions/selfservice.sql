@@ -16,22 +16,109 @@
 
 -- The page of client P_CLIENT's invoices P_INVOICES: those still open and
 -- unpaid, oldest due first, with the client's language and kind, and
--- whether an open report already names the invoice.  No row: the link no
--- longer works.  No file reference, no other invoice.
+-- whether an open report already names the invoice, whether a proposed or
+-- active payment plan does (rule 11).  No row: the link no longer works.
+-- No file reference, no other invoice.
 DROP FUNCTION IF EXISTS dunning.web_invoices(bigint, bigint[]);
 CREATE OR REPLACE FUNCTION dunning.web_invoices(p_client bigint, p_invoices bigint[])
 RETURNS TABLE (language text, kind text, number text, issued_on date, due_on date,
-               balance numeric, currency text, payment_url text, reported boolean)
+               balance numeric, currency text, payment_url text, reported boolean,
+               planned boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
 	SELECT c.language::text, c.kind::text, i.number, i.issued_on, i.due_on,
 	       i.amount - i.paid_total, i.currency::text, i.payment_url,
 	       EXISTS (SELECT 1 FROM dunning.client_report_invoice ri
-	               WHERE ri.invoice_id = i.id AND NOT ri.handled)
+	               WHERE ri.invoice_id = i.id AND NOT ri.handled),
+	       EXISTS (SELECT 1 FROM dunning.plan_invoice pi
+	               WHERE pi.invoice_id = i.id AND pi.open)
 	FROM dunning.invoice i JOIN dunning.client c ON c.id = i.client_id
 	WHERE c.id = p_client AND i.id = ANY (p_invoices)
 	  AND cardinality(p_invoices) BETWEEN 1 AND 64
 	  AND i.status = 'open' AND i.amount > i.paid_total
 	ORDER BY i.due_on, i.number
+$$;
+
+-- The client P_CLIENT proposes, from the page of a link naming
+-- P_INVOICES (a link of j10 or j30: dunningweb checks its plan right), to
+-- pay in P_INSTALMENTS monthly instalments (2 to plan.max_instalments),
+-- the first on P_FIRST_DUE (today to today + 30 days): the link's
+-- invoices still open, unpaid, not disputed and in no proposed or active
+-- plan go to dunning.plan_propose_for (proposed_by 'client': accepted at
+-- once under plan.auto_accept_max, else held for the lawyer, alerted),
+-- each audit row signed client:<id>, the client's acknowledgement queued.
+-- Returns the plan's id; 0 when a plan already names every such invoice
+-- (a replayed POST: nothing changes); NULL when none is open and unpaid
+-- (the link no longer works).  A bad count or date: an error, nothing
+-- changed.
+CREATE OR REPLACE FUNCTION dunning.web_plan(p_client bigint, p_invoices bigint[],
+                                            p_instalments integer, p_first_due date)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+DECLARE
+	max_n integer := dunning.plan_setting_int('plan.max_instalments', 3);
+	today date := dunning.today();
+	ids bigint[];
+	fresh bigint[];
+	pid bigint;
+BEGIN
+	IF p_instalments IS NULL OR p_instalments < 2 OR p_instalments > max_n THEN
+		RAISE EXCEPTION 'a plan has 2 to % instalments, not %', max_n,
+			coalesce(p_instalments::text, 'none') USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF p_first_due IS NULL OR p_first_due < today OR p_first_due > today + 30 THEN
+		RAISE EXCEPTION 'the first instalment''s date must be between % and %, not %',
+			today, today + 30, coalesce(p_first_due::text, 'none')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF cardinality(p_invoices) NOT BETWEEN 1 AND 64 THEN
+		RETURN NULL;
+	END IF;
+	PERFORM set_config('dunning.web_client', p_client::text, true);
+	SELECT array_agg(i.id ORDER BY i.id) INTO ids
+	FROM dunning.invoice i
+	WHERE i.client_id = p_client AND i.id = ANY (p_invoices);
+	IF ids IS NULL THEN
+		RETURN NULL;
+	END IF;
+	-- The send locks first, in id order (a lawyer's function's order): two
+	-- replays of one POST wait for each other, the second finds the plan.
+	PERFORM dunning.lock_invoice(x) FROM unnest(ids) x ORDER BY x;
+	SELECT array_agg(i.id ORDER BY i.id) INTO ids
+	FROM (SELECT * FROM dunning.invoice WHERE id = ANY (ids) ORDER BY id FOR UPDATE) i
+	WHERE i.status = 'open' AND i.amount > i.paid_total;
+	IF ids IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT array_agg(i.id ORDER BY i.id) INTO fresh
+	FROM dunning.invoice i
+	WHERE i.id = ANY (ids) AND i.disputed_at IS NULL
+	  AND NOT EXISTS (SELECT 1 FROM dunning.plan_invoice pi
+	                  WHERE pi.invoice_id = i.id AND pi.open);
+	IF fresh IS NULL THEN
+		RETURN CASE WHEN EXISTS (SELECT 1 FROM dunning.plan_invoice pi
+		                         WHERE pi.invoice_id = ANY (ids) AND pi.open)
+		            THEN 0 END;
+	END IF;
+	pid := dunning.plan_propose_for(p_client, fresh, p_instalments, p_first_due, '', 'client');
+	INSERT INTO dunning.plan_ack (plan_id) VALUES (pid);
+	RETURN pid;
+END
+$$;
+
+-- The proposed or active plans naming client P_CLIENT's invoices
+-- P_INVOICES, with their instalments: what the confirmation shows.
+CREATE OR REPLACE FUNCTION dunning.web_plan_schedule(p_client bigint, p_invoices bigint[])
+RETURNS TABLE (plan_id bigint, state text, seq integer, due_on date, amount numeric,
+               currency text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, dunning, pg_temp AS $$
+	SELECT p.id, p.state::text, t.seq, t.due_on, t.amount, p.currency::text
+	FROM dunning.payment_plan p
+	JOIN dunning.plan_instalment t ON t.plan_id = p.id
+	WHERE p.client_id = p_client AND p.state IN ('proposed', 'active')
+	  AND cardinality(p_invoices) BETWEEN 1 AND 64
+	  AND EXISTS (SELECT 1 FROM dunning.plan_invoice pi
+	              WHERE pi.plan_id = p.id AND pi.invoice_id = ANY (p_invoices))
+	ORDER BY p.id, t.seq
 $$;
 
 -- The client P_CLIENT reports a problem of category P_CATEGORY, in the
@@ -124,7 +211,8 @@ $$;
 -- The lawyer decides on report P_REPORT (rule 12): 'dispute' (its
 -- invoices flagged disputed, the report's category as the reason),
 -- 'resume' (the messages start again with the next stage), 'plan' (a
--- payment plan recorded for them), 'paid' (refused while an invoice still
+-- payment plan, proposed or active, names each of them still open: refused
+-- else), 'paid' (refused while an invoice still
 -- has a balance: record the payment first).  A report of another lawyer's
 -- client is unknown.  Audited (the note moved to dunning.audit_text).
 CREATE OR REPLACE FUNCTION dunning.handle_report(report_id bigint, outcome text, note text)
@@ -134,6 +222,7 @@ DECLARE
 	rep dunning.client_report;
 	inv record;
 	ids bigint[];
+	missing text;
 BEGIN
 	SELECT * INTO rep FROM dunning.client_report r WHERE r.id = report_id FOR UPDATE;
 	IF NOT FOUND OR NOT dunning.my_client(rep.client_id) THEN
@@ -158,6 +247,18 @@ BEGIN
 	                                  AND i.amount > i.paid_total) THEN
 		RAISE EXCEPTION 'client report %: an invoice still has a balance: record the payment '
 			'first', rep.id USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF outcome = 'plan' THEN
+		SELECT i.number INTO missing FROM dunning.invoice i
+		WHERE i.id = ANY (ids) AND i.status = 'open' AND i.amount > i.paid_total
+		  AND NOT EXISTS (SELECT 1 FROM dunning.plan_invoice pi
+		                  WHERE pi.invoice_id = i.id AND pi.open)
+		ORDER BY i.due_on, i.number LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'client report %: no proposed or active payment plan names invoice '
+				'"%": propose one first (dunningctl plan-propose)', rep.id, missing
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
 	END IF;
 	UPDATE dunning.client_report r
 	SET state = 'handled', outcome = handle_report.outcome, handled_by = session_user,
@@ -184,7 +285,8 @@ $$;
 -- Rule 12's line of lawyer P_LAWYER's digest: the open, unpaid invoices
 -- whose message of stage P_STAGE (the one that offers a plan, j10) was sent
 -- and that, 48 business hours later (two weekdays; public holidays not
--- counted out), have had no payment, no report and no dispute since; each
+-- counted out), have had no payment, no report, no payment plan proposed
+-- (by anyone, whatever became of it) and no dispute since; each
 -- listed once, in the first digest after its 48 hours.  Section 9
 -- (lib/group.h, DIGEST_NO_ANSWER); since: the message's sending.
 CREATE OR REPLACE FUNCTION dunning.no_answer_digest_items(p_lawyer bigint, p_stage text)
@@ -218,16 +320,23 @@ LANGUAGE sql STABLE AS $$
 	  AND NOT EXISTS (SELECT 1 FROM dunning.client_report_invoice ri
 	                  JOIN dunning.client_report rp ON rp.id = ri.report_id
 	                  WHERE ri.invoice_id = i.id AND rp.received_at >= s.sent_at)
+	  AND NOT EXISTS (SELECT 1 FROM dunning.plan_invoice pi
+	                  JOIN dunning.payment_plan pp ON pp.id = pi.plan_id
+	                  WHERE pi.invoice_id = i.id AND pp.created_at >= s.sent_at)
 	ORDER BY s.sent_at, i.number
 $$;
 
--- dunning_web executes these two and nothing else of ours it needs; the
+-- dunning_web executes these four and nothing else of ours it needs; the
 -- lawyers and the admin handle reports.
 REVOKE EXECUTE ON FUNCTION dunning.web_invoices(bigint, bigint[]),
 	dunning.web_report(bigint, bigint[], text, text),
+	dunning.web_plan(bigint, bigint[], integer, date),
+	dunning.web_plan_schedule(bigint, bigint[]),
 	dunning.handle_report(bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dunning.web_invoices(bigint, bigint[]),
-	dunning.web_report(bigint, bigint[], text, text) TO dunning_web;
+	dunning.web_report(bigint, bigint[], text, text),
+	dunning.web_plan(bigint, bigint[], integer, date),
+	dunning.web_plan_schedule(bigint, bigint[]) TO dunning_web;
 GRANT EXECUTE ON FUNCTION dunning.handle_report(bigint, text, text)
 	TO dunning_lawyer, dunning_admin;
 REVOKE EXECUTE ON FUNCTION dunning.no_answer_digest_items(bigint, text) FROM PUBLIC;

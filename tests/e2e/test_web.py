@@ -5,11 +5,12 @@ words; every link that does not work gets the same page and changes
 nothing; bad input refused with a clear page; per-address limits."""
 import json
 import os
+import re
 
 import psycopg2
 import pytest
 
-from harness import at
+from harness import allow_simulated_clock, at
 from harness.paths import DUNNINGWEB
 
 from web_rig import KEY, OLD_KEY, WEB_LOGIN, Web, csrf_of, link_in, sign
@@ -252,14 +253,19 @@ def test_digest_names_who_did_not_answer_j10_within_48_business_hours(make_env):
     silent = env.client('silent@client.example')
     told = env.client('told@client.example')
     payer = env.client('payer@client.example')
+    planner = env.client('planner@client.example')
     inv = {c: env.invoice('F-NA-%d' % c, c, '2026-03-02', amount='300.00')
-           for c in (silent, told, payer)}
+           for c in (silent, told, payer, planner)}
+    allow_simulated_clock(env)
     for day in ('2026-03-05', '2026-03-12'):
         env.cycle(at(day))
     conn = psycopg2.connect(env.cluster.conninfo(env.dbname, WEB_LOGIN))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SELECT dunning.web_report(%s, %s, 'hardship', '')", (told, [inv[told]]))
+        # A plan proposed (whatever becomes of it) is an answer.
+        cur.execute("SET dunning.now = '2026-03-13T10:00:00+01:00'")
+        cur.execute("SELECT dunning.web_plan(%s, %s, 2, '2026-03-20')", (planner, [inv[planner]]))
     conn.close()
     env.pay('F-NA-%d' % payer, '300.00', at('2026-03-13', '09:00'))
     for day in ('2026-03-13', '2026-03-16', '2026-03-17'):
@@ -272,6 +278,7 @@ def test_digest_names_who_did_not_answer_j10_within_48_business_hours(make_env):
     assert 'F-NA-%d' % silent in digests['2026-03-16'].split(line)[1]
     assert 'F-NA-%d' % told not in digests['2026-03-16'].split(line)[1]
     assert 'F-NA-%d' % payer not in digests['2026-03-16'].split(line)[1]
+    assert 'F-NA-%d' % planner not in digests['2026-03-16'].split(line)[1]
     assert line not in digests.get('2026-03-17', '')
 
 
@@ -300,3 +307,193 @@ def test_a_lawyer_reads_and_handles_their_own_clients_reports_only(make_env):
     assert 'no client report with id %d' % rid in r.stderr, r.stderr
     env.ctl('-U', ra, 'report-handle', str(rid), 'resume', '--note', 'vu', check=0)
     assert env.one('SELECT handled_by FROM dunning.client_report') == ra
+
+
+# Payment plans from the page (issue 19 item 1/3, rules 11-12): the links
+# of j10 and j30 carry the plan right.
+
+PLAN_DAY = at('2026-03-12', '12:00')
+
+
+@pytest.fixture
+def j10(make_env):
+    """Two clients each with one invoice due 2 March 2026 (899,99 €: under
+    the etc/dunningd.conf plan.auto_accept_max of 1 500 €; 2 000 €: above),
+    their j3 and j10 mails sent with the page's link, dunningweb running on
+    the j10 day; replays allowed for the web login (its SQL reads the same
+    day)."""
+    env = make_env(firm_conf='  mediator = "Médiateur de la consommation des avocats"\n')
+    web = Web(env, now=PLAN_DAY)
+    allow_simulated_clock(env)
+    small = env.client('petit@client.example', kind='individual', last='Petit', first='Léa')
+    big = env.client('grand@client.example', kind='professional', last='Grand SARL')
+    inv = {small: env.invoice('F-2026-0500', small, '2026-03-02', amount='899.99',
+                              matter_ref='DOSSIER-SECRET'),
+           big: env.invoice('F-2026-0600', big, '2026-03-02', amount='2000.00')}
+    env.cycle(J3)
+    env.cycle(J10)
+    links = {}
+    sent = env.new_mails()
+    for c, rcpt in ((small, 'petit@client.example'), (big, 'grand@client.example')):
+        mails = [m for m in sent if m.rcpt == rcpt]
+        assert len(mails) == 2, mails
+        links[c] = link_in(mails[-1].body)[1]
+    web.start()
+    yield env, web, small, big, inv, links
+    web.stop()
+
+
+def plan_choices(page):
+    """{instalments: [amounts as shown]} of the page's plan form."""
+    out = {}
+    for n, text in re.findall(r'name="instalments" value="(\d+)"[^>]*> \d+ échéances : '
+                              r'([^<]*)</label>', page):
+        out[int(n)] = re.split(r', | puis ', text)
+    return out
+
+
+def cents(shown):
+    return int(shown.replace('\u00a0€', '').replace('\u202f', '').replace(',', ''))
+
+
+def test_plan_from_a_j10_link_accepted_suspends_the_invoice(j10):
+    env, web, small, big, inv, links = j10
+    token = links[small]
+    status, page = web.get(token)
+    assert status == 200, page
+    assert 'action="/r/%s/plan"' % token in page
+    assert 'min="2026-03-12" max="2026-04-11"' in page and 'aaaa-mm-jj' in page
+    shown = plan_choices(page)
+    assert shown == {2: ['449,99\u00a0€', '450,00\u00a0€'],
+                     3: ['299,99\u00a0€', '299,99\u00a0€', '300,01\u00a0€']}, shown
+    assert 'DOSSIER-SECRET' not in page
+    before = env.count('dunning.audit_log')
+    status, done = web.post(token, {'csrf': csrf_of(page), 'instalments': '3',
+                                    'first_due': ' 2026-04-11 '}, action='plan')
+    assert status == 200, done
+    assert 'Votre échéancier est accepté' in done and '300,01\u00a0€' in done, done
+    assert 'Médiateur de la consommation' in done
+    pid, state, by = env.one("SELECT id, state, proposed_by FROM dunning.payment_plan")
+    assert (state, by) == ('active', 'client')
+    recorded = env.sql('SELECT amount FROM dunning.plan_instalment WHERE plan_id = %s '
+                       'ORDER BY seq', (pid,))
+    assert [int(a * 100) for (a,) in recorded] == [cents(x) for x in shown[3]]
+    assert [str(d) for (d,) in env.sql('SELECT due_on FROM dunning.plan_instalment '
+                                       'ORDER BY seq')] == ['2026-04-11', '2026-05-11',
+                                                            '2026-06-11']
+    actors = env.sql("SELECT DISTINCT actor FROM dunning.audit_log "
+                     "WHERE action IN ('plan_proposed', 'plan_accepted')")
+    assert actors == [('client:%d' % small,)], actors
+    # A replayed POST changes nothing.
+    after = env.count('dunning.audit_log')
+    assert after > before
+    status, again = web.post(token, {'csrf': csrf_of(page), 'instalments': '2',
+                                      'first_due': '2026-03-20'}, action='plan')
+    assert status == 200 and 'déjà enregistré' in again and '300,01' in again, again
+    assert env.count('dunning.payment_plan') == 1 and env.count('dunning.audit_log') == after
+    # The page now shows the plan, no second form.
+    status, page = web.get(token)
+    assert 'action="/r/%s/plan"' % token not in page and 'est accepté' in page
+    # The acknowledgement leaves through the daemon's outbox, once, with
+    # the schedule, the mediator named to an individual.
+    env.cycle(at('2026-03-12', '13:00'))
+    acks = [m for m in env.new_mails() if m.rcpt == 'petit@client.example']
+    assert [m.subject for m in acks] == ["Votre proposition d'échéancier (F-2026-0500)"], acks
+    assert '300,01' in acks[0].text and '11 avril 2026' in acks[0].text
+    assert 'Médiateur de la consommation' in acks[0].text and 'accepté' in acks[0].text
+    assert 'DOSSIER-SECRET' not in acks[0].raw
+    assert env.one('SELECT state FROM dunning.plan_ack WHERE plan_id = %s', (pid,)) == 'sent'
+    # The escalation is suspended: no j30 on 1 April (first instalment on 11 April).
+    env.cycle(at('2026-04-01'))
+    env.cycle(at('2026-04-02'))
+    assert [m.subject for m in env.new_mails() if m.rcpt == 'petit@client.example'] == []
+    assert env.one("SELECT count(*) FROM dunning.reminder WHERE invoice_id = %s "
+                   "AND stage = 'j30' AND state = 'sent'", (inv[small],)) == 0
+    env.verify_audit()
+
+
+def test_plan_above_the_threshold_waits_for_the_lawyer(j10):
+    env, web, small, big, inv, links = j10
+    token = links[big]
+    status, page = web.get(token)
+    assert plan_choices(page)[3] == ['666,66\u00a0€', '666,66\u00a0€', '666,68\u00a0€']
+    status, done = web.post(token, {'csrf': csrf_of(page), 'instalments': '2',
+                                    'first_due': '2026-03-31'}, action='plan')
+    assert status == 200, done
+    assert "soumise à l'accord du cabinet" in done and '1\u202f000,00\u00a0€' in done, done
+    assert env.one('SELECT state FROM dunning.payment_plan') == 'proposed'
+    assert env.one("SELECT count(*) FROM dunning.lawyer_alert WHERE kind = 'plan_proposed'") == 1
+    status, again = web.post(token, {'csrf': csrf_of(page), 'instalments': '2',
+                                     'first_due': '2026-03-31'}, action='plan')
+    assert 'déjà enregistré' in again and env.count('dunning.payment_plan') == 1
+
+
+def test_bad_plan_input_is_refused_and_changes_nothing(j10):
+    env, web, small, big, inv, links = j10
+    token = links[small]
+    status, page = web.get(token)
+    good = {'csrf': csrf_of(page), 'instalments': '2', 'first_due': '2026-03-20'}
+    before = env.count('dunning.audit_log')
+    cases = [
+        ('no csrf', dict(good, csrf=None), 'expiré'),
+        ('bad csrf', dict(good, csrf='A' * 43), 'expiré'),
+        ('one instalment', dict(good, instalments='1'), 'entre 2 et 3'),
+        ('four instalments', dict(good, instalments='4'), 'entre 2 et 3'),
+        ('not a number', dict(good, instalments='deux'), 'entre 2 et 3'),
+        ('no count', dict(good, instalments=None), 'entre 2 et 3'),
+        ('yesterday', dict(good, first_due='2026-03-11'), 'aaaa-mm-jj'),
+        ('31 days ahead', dict(good, first_due='2026-04-12'), 'aaaa-mm-jj'),
+        ('French order', dict(good, first_due='20/03/2026'), 'aaaa-mm-jj'),
+        ('not a day', dict(good, first_due='2026-02-30'), 'aaaa-mm-jj'),
+        ('no date', dict(good, first_due=None), 'aaaa-mm-jj'),
+    ]
+    for what, fields, words in cases:
+        fields = {k: v for k, v in fields.items() if v is not None}
+        status, text = web.post(token, fields, action='plan',
+                                forwarded_for='198.51.100.%d' % len(what))
+        assert status == 400 and words in text and 'Rien n\'a été modifié' in text, \
+            (what, status, text)
+    assert env.count('dunning.payment_plan') == 0
+    assert env.count('dunning.audit_log') == before
+    # The SQL function refuses the same, whoever calls it.
+    conn = psycopg2.connect(env.cluster.conninfo(env.dbname, WEB_LOGIN))
+    conn.autocommit = True
+    try:
+        for n, day in ((4, '2026-03-20'), (2, '2026-04-12'), (2, '2026-03-11')):
+            with conn.cursor() as cur, pytest.raises(psycopg2.Error):
+                cur.execute("SET dunning.now = '2026-03-12T12:00:00+01:00'")
+                cur.execute('SELECT dunning.web_plan(%s, %s, %s, %s)',
+                            (small, [inv[small]], n, day))
+        with conn.cursor() as cur, pytest.raises(psycopg2.Error):
+            cur.execute("SELECT dunning.plan_propose_for(%s, %s, 2, '2026-03-20', '', 'client')",
+                        (small, [inv[small]]))
+    finally:
+        conn.close()
+    assert env.count('dunning.payment_plan') == 0
+
+
+def test_a_j3_link_has_no_plan_right(world):
+    env, web, client, inv, token = world
+    status, page = web.get(token)
+    assert 'id="plan"' not in page
+    before = env.count('dunning.audit_log')
+    status, text = web.post(token, {'csrf': csrf_of(page), 'instalments': '2',
+                                    'first_due': '2026-03-20'}, action='plan')
+    assert (status, text) == (410, gone_page(web))
+    assert env.count('dunning.payment_plan') == 0 and env.count('dunning.audit_log') == before
+
+
+def test_a_report_handled_as_plan_needs_a_plan(j10):
+    env, web, small, big, inv, links = j10
+    token = links[small]
+    status, page = web.get(token)
+    web.post(token, {'csrf': csrf_of(page), 'category': 'hardship', 'message': ''})
+    rid = env.one('SELECT id FROM dunning.client_report')
+    r = env.ctl('report-handle', str(rid), 'plan', check=1)
+    assert 'no proposed or active payment plan names invoice "F-2026-0500"' in r.stderr, r.stderr
+    assert env.one('SELECT state FROM dunning.client_report') == 'open'
+    status, done = web.post(token, {'csrf': csrf_of(page), 'instalments': '2',
+                                    'first_due': '2026-03-20'}, action='plan')
+    assert status == 200, done
+    env.ctl('report-handle', str(rid), 'plan', check=0)
+    assert env.one('SELECT outcome FROM dunning.client_report') == 'plan'

@@ -101,9 +101,10 @@ class Web:
         return self.request('GET', '/r/' + token, **kw)
 
     def post(self, token, fields=None, raw=None, content_type='application/x-www-form-urlencoded',
-             **kw):
+             action='report', **kw):
+        """POST FIELDS (or RAW) to /r/TOKEN/ACTION (report, plan)."""
         body = raw if raw is not None else urllib.parse.urlencode(fields or {})
-        return self.request('POST', '/r/%s/report' % token, body=body,
+        return self.request('POST', '/r/%s/%s' % (token, action), body=body,
                             headers={'Content-Type': content_type}, **kw)
 
 

@@ -574,6 +574,22 @@ SINCE_OLD['policies'] |= {(t, t + s) for t in ('client_report', 'client_report_i
     ('client_ack', 'client_ack_owner')}
 
 
+# issue 19 items 1/3 (029, functions/selfservice.sql): the client proposes a
+# payment plan from their page (web_plan, web_plan_schedule), its
+# acknowledgement's outbox row (plan_ack).
+SINCE_OLD['columns'] |= {('plan_ack', c) for c in (
+    'plan_id', 'state', 'attempts', 'next_try_at', 'lease_until', 'sent_at', 'message_id',
+    'last_error')} | {('plan_ack_pkey', 'plan_id'), ('plan_ack_open_idx', 'plan_id')}
+SINCE_OLD['constraints'] |= {('dunning.plan_ack', c) for c in (
+    'plan_ack_pkey', 'plan_ack_plan_id_fkey', 'plan_ack_state_check', 'plan_ack_attempts_check')}
+SINCE_OLD['functions'] |= {'dunning.web_plan(bigint,bigint[],integer,date)',
+                           'dunning.web_plan_schedule(bigint,bigint[])'}
+SINCE_OLD['relations'] |= {'plan_ack', 'plan_ack_pkey', 'plan_ack_open_idx'}
+SINCE_OLD['indexes'] |= {'plan_ack_pkey', 'plan_ack_open_idx'}
+SINCE_OLD['policies'] |= {('plan_ack', 'plan_ack_daemon'), ('plan_ack', 'plan_ack_read'),
+                          ('plan_ack', 'plan_ack_owner')}
+
+
 # What SINCE_OLD names that the old layout has too, changed in place (so
 # not among the added names): issue 18, a lawyer's alert has the kinds
 # 'prescription' (023), 'legal_aid' (024) and 'agreement_unsigned' (025),
