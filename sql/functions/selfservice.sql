@@ -287,7 +287,7 @@ $$;
 -- and that, 48 business hours later (two weekdays; public holidays not
 -- counted out), have had no payment, no report, no payment plan proposed
 -- (by anyone, whatever became of it) and no dispute since; each
--- listed once, in the first digest after its 48 hours.  Section 9
+-- listed once, in the first digest after its 48 hours.  Section 10
 -- (lib/group.h, DIGEST_NO_ANSWER); since: the message's sending.
 CREATE OR REPLACE FUNCTION dunning.no_answer_digest_items(p_lawyer bigint, p_stage text)
 RETURNS TABLE (section integer, reminder_id bigint, invoice_number text, matter_ref text,
@@ -306,7 +306,7 @@ LANGUAGE sql STABLE AS $$
 		FROM dunning.reminder r
 		WHERE r.stage = p_stage AND r.state = 'sent'
 	)
-	SELECT 9, s.id, i.number, i.matter_ref, dunning.notify_client_name(c),
+	SELECT 10, s.id, i.number, i.matter_ref, dunning.notify_client_name(c),
 	       i.amount - i.paid_total, i.currency::text, s.stage, NULL::text, s.sent_at,
 	       NULL::text, 0
 	FROM sent s
