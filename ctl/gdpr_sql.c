@@ -163,6 +163,14 @@ export_read(struct store *s, int64_t id)
 	    "  (SELECT json_agg(m ORDER BY m.id) FROM dunning.plan_message m "
 	    "   WHERE m.plan_id = pl.id) AS reminders "
 	    "FROM dunning.payment_plan pl WHERE pl.client_id = $1 ORDER BY pl.id", p[0]) < 0 ||
+	    /* the problems reported from their page (rule 12, 027), with
+	     * their words and the invoices each names */
+	    export_rows(s, out, "reports", "SELECT r.*, "
+	    "  (SELECT json_agg(i.number ORDER BY i.number) FROM dunning.client_report_invoice ri "
+	    "   JOIN dunning.invoice i ON i.id = ri.invoice_id WHERE ri.report_id = r.id) "
+	    "    AS invoices "
+	    "FROM dunning.client_report r WHERE r.client_id = $1 ORDER BY r.received_at, r.id",
+	    p[0]) < 0 ||
 	    export_rows(s, out, "audit", "SELECT a.id, a.at, a.actor, a.action, a.invoice_id, "
 	    "  a.reminder_id, dunning.audit_details(a.id, a.details) AS details "
 	    "FROM dunning.audit_log a "

@@ -131,6 +131,10 @@ BEGIN
 		SET debtor_name = NULL, debtor_iban = NULL, remittance = NULL, end_to_end_id = NULL
 		WHERE e.invoice_id IN (SELECT i.id FROM dunning.invoice i
 		                       WHERE i.client_id = cand.client_id);
+		-- the words of the problems they reported from their page (027);
+		-- the category, the dates and the lawyer's outcome stay
+		UPDATE dunning.client_report r SET message = ''
+		WHERE r.client_id = cand.client_id AND r.message <> '';
 		UPDATE dunning.invoice i
 		SET dispute_reason = CASE WHEN i.dispute_reason IS NOT NULL THEN 'anonymisé' END,
 		    payment_url = NULL

@@ -253,3 +253,31 @@ def test_purge_follows_retention_years_and_refuses_others(make_env):
     r = env.ctl('-U', role, 'purge', '--dry-run')
     assert r.returncode == 1 and 'permission denied for function purge' in r.stderr
     assert env.audit('client_purged') == []
+
+
+def test_a_clients_report_is_exported_then_its_words_purged(env):
+    """A problem the client reported from their page (rule 12): its words
+    are the client's personal data — in their export, and gone with the
+    purge like every other free text of theirs; the category, the dates and
+    the lawyer's outcome stay for the file's history."""
+    c = env.client('jeanne.valjean@client.example', kind='individual', first='Jeanne',
+                   last='Valjean')
+    inv = env.invoice('F-300', c, '2022-01-10', amount='800.00', issued_on='2021-12-10')
+    words = "J'ai réglé par chèque le 3 janvier, n° 1234567."
+    rid = env.one('SELECT dunning.web_report(%s, ARRAY[%s]::bigint[], %s, %s)',
+                  (c, inv, 'already_paid', words), now=at('2022-01-20'))
+    assert rid
+    env.pay('F-300', '800.00', at('2022-01-25'), reference='CHQ-1234567')
+    r = env.ctl('export-client', str(c), now=at('2022-02-01'), check=0)
+    doc = json.loads(r.stdout)
+    assert [(x['category'], x['message'], x['invoices']) for x in doc['reports']] == \
+        [('already_paid', words, ['F-300'])]
+
+    r = env.ctl('purge', now=at('2026-03-10'), check=0)
+    assert '1 client anonymised' in r.stdout, r.stdout
+    assert env.sql('SELECT category, message, received_at IS NOT NULL '
+                   'FROM dunning.client_report WHERE id = %s', (rid,)) == \
+        [('already_paid', '', True)]
+    dump = ' '.join(str(v) for row in env.sql('SELECT * FROM dunning.client_report')
+                    for v in row)
+    assert 'chèque' not in dump
