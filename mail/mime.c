@@ -385,80 +385,6 @@ mime_compose(const struct templates *ts, const struct config *cfg,
 	return mime_compose_kept(ts, cfg, g, now, len, err, errlen, NULL, NULL);
 }
 
-/* mime_compose, and the subject and text as rendered into COPY; when it
- * fails, *WHY says whether for an attachment. */
-char *
-mime_compose_kept(const struct templates *ts, const struct config *cfg,
-    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
-    enum reason *why, struct mime_copy *copy)
-{
-	json_t *ctx = context_client(cfg, g, now);
-	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
-	GMimeMessage *m = NULL;
-	GMimeObject *body = NULL;
-	const char *reply_to;
-	bool refused = false;
-
-	if ((subject = templates_render(ts, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
-	    (text = templates_render(ts, g, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
-		goto out;
-	/* No HTML template is fine; one that fails to render is an error,
-	 * not a mail silently without its HTML part. */
-	err[0] = '\0';
-	html = templates_render(ts, g, TEMPLATES_HTML, ctx, err, errlen);
-	if (html == NULL && err[0] != '\0')
-		goto out;
-	if ((body = body_parts(cfg, g, text, html, err, errlen, &refused)) == NULL)
-		goto out;
-	one_line(subject);
-	name = context_client_name(g);
-
-	if ((m = envelope(cfg, name, g->email, subject, g->message_id, now, err,
-	    errlen)) == NULL)
-		goto out;
-	/* Reply-To: the configured address, else the lawyer's when it is one
-	 * plain address (never a list parsed out of a database field), else
-	 * the firm's From. */
-	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : NULL;
-	if (reply_to == NULL && check_address(g->lawyer_email)) {
-		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, g->lawyer_email);
-	} else {
-		InternetAddressList *rt = internet_address_list_parse(NULL,
-		    reply_to != NULL ? reply_to : cfg->smtp.from);
-
-		if (rt != NULL) {
-			internet_address_list_append(g_mime_message_get_reply_to(m), rt);
-			g_object_unref(rt);
-		}
-		utf8_names(g_mime_message_get_reply_to(m));
-	}
-	g_mime_message_set_mime_part(m, body);
-	if (harden_headers(m, name, g->email, subject) < 0) {
-		snprintf(err, errlen, "cannot encode the To or Subject header");
-		goto out;
-	}
-	out = wire_text(m, len);
-	if (out != NULL && copy != NULL) {
-		copy->subject = subject;
-		copy->text = text;
-		subject = text = NULL;
-	}
-out:
-	if (why != NULL)
-		*why = out != NULL ? REASON_NONE :
-		    refused ? REASON_ATTACHMENT_REFUSED : REASON_NOT_COMPOSED;
-	if (body != NULL)
-		g_object_unref(body);
-	if (m != NULL)
-		g_object_unref(m);
-	json_decref(ctx);
-	free(subject);
-	free(text);
-	free(html);
-	free(name);
-	return out;
-}
-
 /* Reply-To of a client's message: the configured address, else the
  * lawyer's LAWYER_EMAIL when it is one plain address, else smtp.from. */
 static void
@@ -478,6 +404,77 @@ client_reply_to(GMimeMessage *m, const struct config *cfg, const char *lawyer_em
 		}
 		utf8_names(g_mime_message_get_reply_to(m));
 	}
+}
+
+/* The last steps of a client's message M to NAME <EMAIL>: its headers
+ * hardened, then the wire text (*LEN bytes), or NULL with ERR; COPY (may
+ * be NULL) takes *SUBJECT and *TEXT as rendered. */
+static char *
+seal(GMimeMessage *m, const char *name, const char *email, char **subject, char **text,
+    struct mime_copy *copy, size_t *len, char *err, size_t errlen)
+{
+	char *out;
+
+	if (harden_headers(m, name, email, *subject) < 0) {
+		snprintf(err, errlen, "cannot encode the To or Subject header");
+		return NULL;
+	}
+	out = wire_text(m, len);
+	if (out != NULL && copy != NULL) {
+		copy->subject = *subject;
+		copy->text = *text;
+		*subject = *text = NULL;
+	}
+	return out;
+}
+
+/* mime_compose, and the subject and text as rendered into COPY; when it
+ * fails, *WHY says whether for an attachment. */
+char *
+mime_compose_kept(const struct templates *ts, const struct config *cfg,
+    const struct send_group *g, time_t now, size_t *len, char *err, size_t errlen,
+    enum reason *why, struct mime_copy *copy)
+{
+	json_t *ctx = context_client(cfg, g, now);
+	char *subject = NULL, *text = NULL, *html = NULL, *name = NULL, *out = NULL;
+	GMimeMessage *m = NULL;
+	GMimeObject *body = NULL;
+	bool refused = false;
+
+	if ((subject = templates_render(ts, g, TEMPLATES_SUBJECT, ctx, err, errlen)) == NULL ||
+	    (text = templates_render(ts, g, TEMPLATES_TEXT, ctx, err, errlen)) == NULL)
+		goto out;
+	/* No HTML template is fine; one that fails to render is an error,
+	 * not a mail silently without its HTML part. */
+	err[0] = '\0';
+	html = templates_render(ts, g, TEMPLATES_HTML, ctx, err, errlen);
+	if (html == NULL && err[0] != '\0')
+		goto out;
+	if ((body = body_parts(cfg, g, text, html, err, errlen, &refused)) == NULL)
+		goto out;
+	one_line(subject);
+	name = context_client_name(g);
+
+	if ((m = envelope(cfg, name, g->email, subject, g->message_id, now, err,
+	    errlen)) == NULL)
+		goto out;
+	client_reply_to(m, cfg, g->lawyer_email);
+	g_mime_message_set_mime_part(m, body);
+	out = seal(m, name, g->email, &subject, &text, copy, len, err, errlen);
+out:
+	if (why != NULL)
+		*why = out != NULL ? REASON_NONE :
+		    refused ? REASON_ATTACHMENT_REFUSED : REASON_NOT_COMPOSED;
+	if (body != NULL)
+		g_object_unref(body);
+	if (m != NULL)
+		g_object_unref(m);
+	json_decref(ctx);
+	free(subject);
+	free(text);
+	free(html);
+	free(name);
+	return out;
 }
 
 /* Render a fee agreement's reminder and wrap it: no attachment ever. */
@@ -511,16 +508,7 @@ mime_agreement_compose(const struct templates *ts, const struct config *cfg,
 		goto out;
 	client_reply_to(m, cfg, a->lawyer_email);
 	g_mime_message_set_mime_part(m, body);
-	if (harden_headers(m, name, a->email, subject) < 0) {
-		snprintf(err, errlen, "cannot encode the To or Subject header");
-		goto out;
-	}
-	out = wire_text(m, len);
-	if (out != NULL && copy != NULL) {
-		copy->subject = subject;
-		copy->text = text;
-		subject = text = NULL;
-	}
+	out = seal(m, name, a->email, &subject, &text, copy, len, err, errlen);
 out:
 	if (body != NULL)
 		g_object_unref(body);
@@ -585,7 +573,7 @@ mime_plan_compose(const struct templates *ts, const struct config *cfg,
 	enum templates_plan which = n->late ? TEMPLATES_PLAN_LATE : TEMPLATES_PLAN_DUE;
 	json_t *ctx = context_plan(cfg, n, now);
 	char *subject = NULL, *text = NULL, *out = NULL;
-	const char *reply_to, *name;
+	const char *name;
 	GMimeMessage *m = NULL;
 	GMimeObject *tp;
 
@@ -603,32 +591,11 @@ mime_plan_compose(const struct templates *ts, const struct config *cfg,
 	    NULL;
 	if ((m = envelope(cfg, name, n->email, subject, n->message_id, now, err, errlen)) == NULL)
 		goto out;
-	reply_to = *cfg->smtp.reply_to ? cfg->smtp.reply_to : NULL;
-	if (reply_to == NULL && check_address(n->lawyer_email)) {
-		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, n->lawyer_email);
-	} else {
-		InternetAddressList *rt = internet_address_list_parse(NULL,
-		    reply_to != NULL ? reply_to : cfg->smtp.from);
-
-		if (rt != NULL) {
-			internet_address_list_append(g_mime_message_get_reply_to(m), rt);
-			g_object_unref(rt);
-		}
-		utf8_names(g_mime_message_get_reply_to(m));
-	}
+	client_reply_to(m, cfg, n->lawyer_email);
 	tp = text_part("plain", text);
 	g_mime_message_set_mime_part(m, tp);
 	g_object_unref(tp);
-	if (harden_headers(m, name, n->email, subject) < 0) {
-		snprintf(err, errlen, "cannot encode the To or Subject header");
-		goto out;
-	}
-	out = wire_text(m, len);
-	if (out != NULL && copy != NULL) {
-		copy->subject = subject;
-		copy->text = text;
-		subject = text = NULL;
-	}
+	out = seal(m, name, n->email, &subject, &text, copy, len, err, errlen);
 out:
 	if (m != NULL)
 		g_object_unref(m);
