@@ -71,3 +71,28 @@ def test_without_idle_close_the_connections_stay(make_env):
     wait_until('three sessions', lambda: len(backends(env)) == 3)
     assert sum(q.startswith('LISTEN') for q in backends(env)) == 1
     assert d.stop() == 0
+
+
+def test_released_connections_and_a_postgres_restart(make_private_env, private_cluster):
+    """PostgreSQL restarted while the planner's and sender's connections are
+    released: the listener reconnects as before (a full pass follows it),
+    and an approval after it is acted on at once, on new sessions; then
+    they are released again."""
+    env = make_private_env(extra_conf=SLOW_POLL)
+    idle_close(env, 2)
+    c = env.client('r-1@client.example', strategic=True)
+    env.invoice('R-1', c, '2026-03-02')
+    d = env.start_daemon(now=at(MONDAY, '10:00'))
+    d.wait_log(r'cycle 2026-03-09')
+    wait_until('only the listener connected', lambda: only_the_listener(env), deadline=15)
+    mark = d.mark()
+    private_cluster.restart()
+    env.conn.close()
+    d.wait_log('listening for payments', after=mark, deadline=60)
+    rid = env.reminders('R-1')['j3']['id']
+    env.sql('SELECT dunning.approve(%s)', (rid,), now=at(MONDAY, '10:05'))
+    wait_until('the approved j3 sent', lambda: state(env, 'R-1') == 'sent', deadline=15)
+    assert [m.rcpt for m in env.mails()] == ['r-1@client.example']
+    wait_until('only the listener again', lambda: only_the_listener(env), deadline=15)
+    assert d.stop() == 0
+    env.verify_audit()
