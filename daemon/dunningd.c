@@ -218,6 +218,10 @@ main(int argc, char **argv)
 	}
 	warn_replication(d.store, NULL);
 	audit_life(&d, "daemon_started", once);
+	/* Running, this session serves only the audit rows of the start and
+	 * the stop: it holds no backend in between (store_ready opens one). */
+	if (!once)
+		store_release(d.store);
 	if (once) {
 		struct cycle cy = { .cfg = d.cfg, .ms = d.ms, .password = d.password,
 		    .clock = &d.clock, .store = d.store, .seed = d.seed,

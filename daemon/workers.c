@@ -41,6 +41,34 @@ has_job(const struct worker *me)
 	return me->id == W_PLANNER ? w->plan_all || w->woken : w->send;
 }
 
+/* Under mu, with no job: when database.idle_close is set and ME still
+ * holds its connection, wait until it has been idle that long, then close
+ * it (between jobs: no transaction open, no message in hand, no send lock
+ * held by the session).  False when there is nothing to wait for: the
+ * caller waits for a request. */
+static bool
+idle_wait(struct worker *me)
+{
+	struct work *w = me->w;
+	struct timespec until = me->idle_since;
+	int idle = w->cfg != NULL ? w->cfg->idle_close : 0;
+
+	if (idle <= 0 || me->released)
+		return false;
+	until.tv_sec += idle;
+	if (pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT)
+		return true;	/* look again: a request, a hold, a stop */
+	if (has_job(me) || w->hold || w->stopping)
+		return true;
+	me->released = true;
+	pthread_mutex_unlock(&w->mu);
+	if (store_release(me->store))
+		log_debug("%s: idle %d s: database connection closed", me->id == W_PLANNER ?
+		    "planner" : "sender", idle);
+	pthread_mutex_lock(&w->mu);
+	return true;
+}
+
 /* Wait, under mu, until ME has a job and may take it (not holding, past
  * its backoff).  False when the daemon stops. */
 static bool
@@ -68,8 +96,12 @@ wait_job(struct worker *me)
 				me->backoff = -me->backoff;	/* waited: go */
 			continue;
 		}
-		if (has_job(me))
+		if (has_job(me)) {
+			me->released = false;	/* the job's store_ready opens one */
 			return true;
+		}
+		if (idle_wait(me))
+			continue;
 		pthread_cond_wait(&w->cv, &w->mu);
 	}
 }
@@ -80,6 +112,7 @@ job_done(struct worker *me, bool ok)
 {
 	int b = me->backoff < 0 ? -me->backoff : me->backoff;
 
+	clock_gettime(CLOCK_MONOTONIC, &me->idle_since);
 	if (ok) {
 		if (me->db_down)
 			log_info("%s: database reachable again", me->id == W_PLANNER ?
@@ -277,6 +310,7 @@ work_init(struct work *w, const struct clock *clock, const char *conninfo, char 
 	for (int i = 0; i < W_COUNT; i++) {
 		w->workers[i].w = w;
 		w->workers[i].id = (enum worker_id)i;
+		clock_gettime(CLOCK_MONOTONIC, &w->workers[i].idle_since);
 		if ((w->workers[i].store = store_connect(conninfo, err, errlen)) == NULL)
 			return -1;
 	}

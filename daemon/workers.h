@@ -12,7 +12,10 @@
  * The loop asks for work with work_request_*; the threads report through an
  * eventfd the loop watches.  Everything shared is under one mutex.  A
  * reload parks both threads at a safe point (between jobs, or between two
- * SMTP sessions), swaps the configuration, and resumes them.
+ * SMTP sessions), swaps the configuration, and resumes them.  With
+ * database.idle_close, a thread idle that long closes its connection
+ * between jobs (no transaction, nothing claimed) and the next job opens
+ * another: an idle daemon holds only the listener's.
  */
 #ifndef DUNNING_WORKERS_H
 #define DUNNING_WORKERS_H
@@ -45,6 +48,8 @@ struct worker {
 	int backoff;		/* seconds before the next attempt after a failure */
 	unsigned int seed;	/* the sender's retry jitter */
 	int refusals;		/* sessions the relay refused in a row */
+	struct timespec idle_since;	/* CLOCK_MONOTONIC: the end of the last job */
+	bool released;		/* the idle connection is closed (database.idle_close) */
 };
 
 struct work {

@@ -50,6 +50,11 @@ store_connect(const char *conninfo, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if ((s->conninfo = strdup(conninfo)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
 	s->conn = PQconnectdb(conninfo);
 	PQsetNoticeProcessor(s->conn, notice, NULL);
 	if (PQstatus(s->conn) != CONNECTION_OK) {
@@ -82,7 +87,19 @@ store_connect(const char *conninfo, char *err, size_t errlen)
 int
 store_ready(struct store *s)
 {
-	if (PQstatus(s->conn) != CONNECTION_OK || s->read_only) {
+	if (s->conn == NULL) {
+		/* Released while idle: a new session (multi-host conninfo: the
+		 * read-write host of the moment). */
+		s->conn = PQconnectdb(s->conninfo);
+		PQsetNoticeProcessor(s->conn, notice, NULL);
+		s->read_only = false;
+		if (PQstatus(s->conn) != CONNECTION_OK) {
+			store_fail(s, NULL, "connecting");
+			return -1;
+		}
+		if (session_settings(s, s->err, sizeof(s->err)) < 0)
+			return -1;
+	} else if (PQstatus(s->conn) != CONNECTION_OK || s->read_only) {
 		/* With several hosts and target_session_attrs=read-write, PQreset
 		 * goes through them all again: a failover's new primary. */
 		PQreset(s->conn);
@@ -128,6 +145,20 @@ store_broken(struct store *s)
 	return !ok;
 }
 
+/* Close an idle session's connection; store_ready opens another.  Its
+ * prepared statements go with it (a new session number). */
+bool
+store_release(struct store *s)
+{
+	if (s->conn == NULL)
+		return false;
+	PQfinish(s->conn);
+	s->conn = NULL;
+	s->read_only = false;
+	s->session++;
+	return true;
+}
+
 /* Close the connection. */
 void
 store_close(struct store *s)
@@ -135,6 +166,7 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	PQfinish(s->conn);
+	free(s->conninfo);
 	free(s);
 }
 

@@ -33,8 +33,12 @@ void store_close(struct store *s);
 const char *store_error(const struct store *s);
 
 /* Before a cycle: roll back a transaction an error left open, reconnect a
- * dropped connection.  0 when the session is usable. */
+ * dropped connection, open again one store_release closed.  0 when the
+ * session is usable. */
 int store_ready(struct store *s);
+/* Close the connection of an idle session (no transaction, nothing in
+ * hand); the next store_ready opens a new one.  True when one was open. */
+bool store_release(struct store *s);
 
 /* True when the connection failed (the server went away) or its server no
  * longer takes writes (demoted, a standby), as opposed to one statement

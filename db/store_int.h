@@ -20,7 +20,8 @@ struct store_prep {
 #define STORE_PREP 32
 
 struct store {
-	PGconn *conn;
+	PGconn *conn;		/* NULL once store_release closed it */
+	char *conninfo;		/* to open it again (store_ready) */
 	char err[512];
 	unsigned int session;	/* counts reconnections: session locks die with one */
 	bool read_only;		/* the server stopped taking writes (a primary being

@@ -74,6 +74,7 @@ struct config {
 	char *path;		/* the file it was read from */
 
 	char *conninfo;
+	int idle_close;		/* seconds; 0: the planner and sender keep theirs */
 
 	struct {
 		char *host;

@@ -57,6 +57,10 @@ _Static_assert(CONFIG_CHANNEL_EMAIL == 0 && CONFIG_CHANNEL_LETTER == 1,
 const struct config_key config_keys[] = {
 	{ "database", "conninfo", CONFIG_T_STR, "dbname=dunning user=dunning_daemon",
 	  AT(conninfo), .restart = true },	/* the connection is opened once, at start */
+	/* Issue 21: an idle planner's and sender's connections closed after
+	 * this long, opened again when work comes (the listener's stays). */
+	{ "database", "idle_close", CONFIG_T_INT, "0", AT(idle_close),
+	  0, 86400, "write 0 (keep the connections) to 86400 (seconds)" },
 
 	{ "smtp", "host", CONFIG_T_STR, "localhost", AT(smtp.host),
 	  .hint = "write the mail relay's name, e.g. \"localhost\"", .nonempty = true },

@@ -159,3 +159,120 @@ def test_read_only_spool_refused_at_check_config_and_start(env, tmp_path):
     assert r.returncode == 0 and 'configuration OK' in r.stdout, r.stderr
     assert 'spool.dir' not in r.stderr
 
+
+
+# Many firms on one host (issue 21, item 2): systemd/dunningd@.service, one
+# configuration per firm (/etc/dunningd/firms/NAME.conf), hardened as
+# dunningd.service, and the generator's drop-in for each firm's spool.
+TEMPLATE = os.path.join(ROOT, 'systemd', 'dunningd@.service')
+# The directives the template has of its own: the firm's file, password,
+# state directory and name.
+PER_FIRM = ('Description', 'ExecStartPre', 'ExecStart', 'LoadCredential', 'StateDirectory')
+
+
+def directives(path):
+    """[(section, line)] of the unit file's directives, comments left out."""
+    out, section = [], None
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            if line.startswith('['):
+                section = line
+                continue
+            out.append((section, line))
+    return out
+
+
+def test_template_unit_is_the_units_hardening_line_for_line():
+    unit, tpl = directives(UNIT), directives(TEMPLATE)
+
+    def shared(ds):
+        return [d for d in ds if d[1].split('=', 1)[0] not in PER_FIRM]
+    assert shared(tpl) == shared(unit)
+    own = dict(d[1].split('=', 1) for d in tpl if d[1].split('=', 1)[0] in PER_FIRM)
+    assert own['ExecStart'] == '/usr/sbin/dunningd -c /etc/dunningd/firms/%i.conf'
+    assert own['ExecStartPre'] == '/usr/sbin/dunningd --check-config -c /etc/dunningd/firms/%i.conf'
+    assert own['LoadCredential'] == 'smtp_password:/etc/dunningd/firms/%i.smtp_password'
+    assert own['StateDirectory'] == 'dunningd/%i'
+
+
+@pytest.mark.skipif(ANALYZE is None, reason='systemd-analyze is not installed')
+def test_template_instance_exposure_is_at_most_1_0(tmp_path):
+    path = tmp_path / 'dunningd@cabinet-durand.service'
+    shutil.copy(TEMPLATE, path)
+    r = subprocess.run([ANALYZE, 'security', '--offline=true', '--no-pager', str(path)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    m = re.search(r'Overall exposure level for dunningd@cabinet-durand.service: ([0-9.]+) (\w+)',
+                  r.stdout)
+    assert m, r.stdout
+    assert float(m.group(1)) <= 1.0 and m.group(2) in ('OK', 'SAFE'), m.group(0)
+
+
+def firm(env, firms, name, spool):
+    """FIRMS/NAME.conf: ENV's configuration with spool.dir = SPOOL."""
+    firms.mkdir(exist_ok=True)
+    set_spool(env, spool)
+    shutil.copy(env.config, firms / (name + '.conf'))
+    return str(firms / (name + '.conf'))
+
+
+def generate_firms(env, tmp_path, firms):
+    out = tmp_path / 'generator'
+    shutil.rmtree(out, ignore_errors=True)
+    r = subprocess.run([GENERATOR, str(out), str(tmp_path / 'early'), str(tmp_path / 'late')],
+                       env={'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+                            'DUNNINGD_BIN': DUNNINGD, 'DUNNINGD_CONF': env.config,
+                            'DUNNINGD_FIRMS': str(firms)},
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return out, r.stderr
+
+
+def test_generator_writes_each_firms_spool(env, tmp_path):
+    """One drop-in per firm, from its own file; a name its unit could not
+    carry unescaped, or a file that does not parse, gets none (the others
+    theirs all the same); dunningd.service keeps its own."""
+    firms = tmp_path / 'firms'
+    firm(env, firms, 'durand', '/var/spool/dunningd/durand')
+    firm(env, firms, 'martin_associes', '/var/spool/dunningd/martin_associes')
+    firm(env, firms, 'mes lettres', '/var/spool/dunningd/x')
+    (firms / 'casse.conf').write_text('schedule { no_such_key = 1 }\n')
+    set_spool(env, '/var/spool/dunningd')
+    out, err = generate_firms(env, tmp_path, firms)
+    got = sorted(p.parent.name for p in out.glob('*/50-spool-dir.conf'))
+    assert got == ['dunningd.service.d', 'dunningd@durand.service.d',
+                   'dunningd@martin_associes.service.d'], (got, err)
+    text = (out / 'dunningd@durand.service.d' / '50-spool-dir.conf').read_text()
+    assert 'ReadWritePaths=-/var/spool/dunningd/durand\n' in text
+    assert 'firms/durand.conf' in text
+    assert 'mes lettres.conf: a firm' in err and 'casse.conf does not parse' in err, err
+
+
+@pytest.mark.skipif(ANALYZE is None, reason='systemd-analyze is not installed')
+def test_template_instance_and_its_drop_in_verify_clean(env, tmp_path):
+    """systemd-analyze verify of dunningd@durand.service (the template's
+    programs and firms' directory pointed at the build and the test's), with
+    the generator's drop-in for the firm: not a word."""
+    firms = tmp_path / 'firms'
+    firm(env, firms, 'durand', '/srv/lettres/durand')
+    units = tmp_path / 'units'
+    units.mkdir()
+    with open(TEMPLATE, encoding='utf-8') as f:
+        text = f.read()
+    (units / 'dunningd@.service').write_text(
+        text.replace('/usr/sbin/dunningd', DUNNINGD)
+            .replace('/etc/dunningd/firms/', str(firms) + '/'))
+    out, err = generate_firms(env, tmp_path, firms)
+    assert (out / 'dunningd@durand.service.d' / '50-spool-dir.conf').exists(), err
+    r = subprocess.run([ANALYZE, 'verify', 'dunningd@durand.service'],
+                       env=dict(os.environ, SYSTEMD_UNIT_PATH='%s:%s:' % (units, out)),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout
+    ours = [ln for ln in r.stdout.splitlines() if 'dunningd' in ln]
+    assert ours == [], r.stdout
+    # The instance's configuration is the firm's file, and it is sound.
+    r = subprocess.run([DUNNINGD, '--check-config', '-c', str(firms / 'durand.conf')],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

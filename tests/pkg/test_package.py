@@ -94,7 +94,7 @@ def test_installed_size_and_lintian(pkg):
 def test_dpkg_lists_every_piece(pkg):
     files = set(pkg['files'])
     for path in ['/usr/sbin/dunningd', '/usr/bin/dunningctl',
-                 '/lib/systemd/system/dunningd.service',
+                 '/lib/systemd/system/dunningd.service', '/lib/systemd/system/dunningd@.service',
                  '/lib/systemd/system-generators/dunningd-spool-generator',
                  '/usr/lib/sysusers.d/dunningd.conf', '/usr/lib/tmpfiles.d/dunningd.conf',
                  '/usr/share/man/man8/dunningd.8.gz', '/usr/share/man/man5/dunningd.conf.5.gz',
