@@ -41,6 +41,7 @@
 #include "ratelimit.h"
 #include "service.h"
 #include "token.h"
+#include "typo.h"
 
 #define DEFAULT_CONFIG DUNNING_SYSCONFDIR "/dunningd.conf"
 #define MAX_BODY (FORM_MAX_BODY * 2)	/* libevent's own cap; ours is FORM_MAX_BODY */
@@ -70,6 +71,32 @@ usage(int status)
 	exit(status);
 }
 
+/* A French page (page.c's head: <html lang="fr">) given the typography
+ * of every French text (lib/typo.c: no-break spaces before « : ; ? ! »,
+ * the tags untouched), in place; left as it is when memory runs out. */
+static void
+french(struct evbuffer *b)
+{
+	static const char fr[] = "<!DOCTYPE html>\n<html lang=\"fr\">";
+	size_t len = evbuffer_get_length(b);
+	char *text, *typo;
+
+	if (len < sizeof(fr) - 1 || (text = malloc(len + 1)) == NULL)
+		return;
+	if (evbuffer_copyout(b, text, len) != (ev_ssize_t)len ||
+	    memcmp(text, fr, sizeof(fr) - 1) != 0) {
+		free(text);
+		return;
+	}
+	text[len] = '\0';
+	if ((typo = typo_french(text, true)) != NULL) {
+		evbuffer_drain(b, len);
+		evbuffer_add(b, typo, strlen(typo));
+		free(typo);
+	}
+	free(text);
+}
+
 /* Send B with STATUS and the headers every page carries: no script, no
  * framing, no referrer (the link is a secret), no cache. */
 static void
@@ -77,6 +104,7 @@ reply(struct evhttp_request *req, int status, const char *reason, struct evbuffe
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
+	french(b);
 	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
 	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; "
 	    "style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "

@@ -60,6 +60,27 @@ def test_page_shows_the_link_invoices_only(world):
     assert 'id="plan"' not in page
 
 
+def french_spacing_faults(page):
+    """The text of PAGE (tags left out) where a plain space stands before
+    « : ; ? ! » », after « « » or after « n° »."""
+    text = re.sub(r'<[^>]*>', '', page)
+    return re.findall(r'.{0,20}(?:\S [:;?!»]|« |n° ).{0,5}', text)
+
+
+def test_french_pages_have_their_no_break_spaces(world):
+    """The pages say what the mails say with the same French typography
+    (lib/typo.c): « Par virement : », « Catégorie : » with U+00A0."""
+    env, web, client, inv, token = world
+    status, page = web.get(token)
+    assert status == 200, page
+    assert french_spacing_faults(page) == []
+    assert 'virement\u00a0:' in page
+    status, done = web.post(token, {'csrf': csrf_of(page), 'category': 'hardship',
+                                    'message': 'Mes difficultés : passagères ?'})
+    assert status == 200, done
+    assert french_spacing_faults(done) == []
+
+
 def test_report_stops_the_invoice_and_tells_the_lawyer(world):
     env, web, client, inv, token = world
     status, page = web.get(token)
@@ -346,7 +367,7 @@ def j10(make_env):
 def plan_choices(page):
     """{instalments: [amounts as shown]} of the page's plan form."""
     out = {}
-    for n, text in re.findall(r'name="instalments" value="(\d+)"[^>]*> \d+ échéances : '
+    for n, text in re.findall(r'name="instalments" value="(\d+)"[^>]*> \d+ échéances\u00a0: '
                               r'([^<]*)</label>', page):
         out[int(n)] = re.split(r', | puis ', text)
     return out
