@@ -579,8 +579,10 @@ cmd_import(struct ctl *c, int argc, char **argv)
 
 		if (all == NULL)
 			goto out;
-		memcpy(all, r.notes, r.nnotes * sizeof(*all));
-		memcpy(all + r.nnotes, res.notes, res.nnotes * sizeof(*all));
+		if (r.nnotes > 0)
+			memcpy(all, r.notes, r.nnotes * sizeof(*all));
+		if (res.nnotes > 0)
+			memcpy(all + r.nnotes, res.notes, res.nnotes * sizeof(*all));
 		qsort(all, n, sizeof(*all), note_cmp);
 		refused = 0;
 		for (size_t i = 0; i < n; i++) {
