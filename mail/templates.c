@@ -186,47 +186,57 @@ sample_context(const struct config *cfg, int stage, const char *lang)
 	return context_client(cfg, &g, cal_local_time(cal_from_ymd(2026, 3, 3), 600));
 }
 
+/* The template file at PATH into *OUT: read, refused unless UTF-8 (its
+ * line named), parsed, its names checked against SAMPLE.  0; 1 when there
+ * is no such file (ERR says so: the caller decides whether it was
+ * needed); -1 with ERR naming the file and line. */
+static int
+load_file(const char *path, const json_t *sample, struct template **out, char *err,
+    size_t errlen)
+{
+	struct template_error te;
+	size_t len;
+	char *text;
+
+	*out = NULL;
+	if ((text = file_read(path, &len)) == NULL) {
+		int missing = errno == ENOENT;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return missing ? 1 : -1;
+	}
+	if (utf8_text(path, text, err, errlen) < 0) {
+		free(text);
+		return -1;
+	}
+	*out = template_parse(text, len, &te);
+	free(text);
+	if (*out == NULL || template_check(*out, sample, &te) < 0) {
+		located(err, errlen, path, &te);
+		template_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Parse and check one template file; a missing optional part is fine. */
 static int
 load_one(struct templates *ts, const struct config *cfg, int l, int s, enum templates_part p,
     char *err, size_t errlen)
 {
 	char path[1024];
-	struct template_error te;
 	const char *name = cfg->stages[s].template_name;
-	char *text;
-	size_t len;
-	json_t *sample;
-	int rc = 0;
+	bool needed = p == TEMPLATES_TEXT ||
+	    (p == TEMPLATES_SUBJECT && cfg->stages[s].channel == CONFIG_CHANNEL_EMAIL);
+	json_t *sample = sample_context(cfg, s, langs[l]);
+	int rc;
 
 	config_template_path(path, sizeof(path), cfg->templates_dir, langs[l], name, suffixes[p]);
-	if ((text = file_read(path, &len)) == NULL) {
-		bool needed = p == TEMPLATES_TEXT ||
-		    (p == TEMPLATES_SUBJECT && cfg->stages[s].channel == CONFIG_CHANNEL_EMAIL);
-
-		if (!needed && errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	snprintf(ts->name[s], sizeof(ts->name[s]), "%s", name);
-	if (utf8_text(path, text, err, errlen) < 0) {
-		free(text);
-		return -1;
-	}
-	ts->tpl[l][s][p] = template_parse(text, len, &te);
-	free(text);
-	if (ts->tpl[l][s][p] == NULL) {
-		located(err, errlen, path, &te);
-		return -1;
-	}
-	sample = sample_context(cfg, s, langs[l]);
-	if (template_check(ts->tpl[l][s][p], sample, &te) < 0) {
-		located(err, errlen, path, &te);
-		rc = -1;
-	}
+	rc = load_file(path, sample, &ts->tpl[l][s][p], err, errlen);
 	json_decref(sample);
-	return rc;
+	return rc == 1 && !needed ? 0 : rc == 0 ? 0 : -1;
 }
 
 /* The context an agreement's templates are checked against: every field
@@ -250,38 +260,15 @@ load_agreement(struct templates *ts, const struct config *cfg, int l, int s,
     enum templates_part p, char *err, size_t errlen)
 {
 	char path[1024];
-	struct template_error te;
 	const char *name = cfg->agreement.stages[s].template_name;
-	char *text;
-	size_t len;
-	json_t *sample;
-	int rc = 0;
+	json_t *sample = agreement_sample(cfg, s, langs[l]);
+	int rc;
 
 	config_template_path(path, sizeof(path), cfg->templates_dir, langs[l], name, suffixes[p]);
-	if ((text = file_read(path, &len)) == NULL) {
-		if (p == TEMPLATES_HTML && errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	snprintf(ts->agr_name[s], sizeof(ts->agr_name[s]), "%s", name);
-	if (utf8_text(path, text, err, errlen) < 0) {
-		free(text);
-		return -1;
-	}
-	ts->agr[l][s][p] = template_parse(text, len, &te);
-	free(text);
-	if (ts->agr[l][s][p] == NULL) {
-		located(err, errlen, path, &te);
-		return -1;
-	}
-	sample = agreement_sample(cfg, s, langs[l]);
-	if (template_check(ts->agr[l][s][p], sample, &te) < 0) {
-		located(err, errlen, path, &te);
-		rc = -1;
-	}
+	rc = load_file(path, sample, &ts->agr[l][s][p], err, errlen);
 	json_decref(sample);
-	return rc;
+	return rc == 1 && p == TEMPLATES_HTML ? 0 : rc == 0 ? 0 : -1;
 }
 
 /* Load every language directory present; French is required. */
@@ -534,28 +521,11 @@ templates_lawyer_load(struct templates *ts, const struct config *cfg, char *err,
 
 		for (int p = 0; p < TEMPLATES_HTML; p++) {
 			char path[1024];
-			struct template_error te;
-			size_t len;
-			char *text;
 
 			config_template_path(path, sizeof(path), cfg->templates_dir,
 			    cfg->firm.language, lawyer_names[k], suffixes[p]);
-			if ((text = file_read(path, &len)) == NULL) {
-				snprintf(err, errlen, "%s: %s", path, strerror(errno));
-				json_decref(sample);
-				return -1;
-			}
-			if (utf8_text(path, text, err, errlen) < 0) {
-				free(text);
-				json_decref(sample);
-				return -1;
-			}
 			template_free(ts->lawyer[k][p]);
-			ts->lawyer[k][p] = template_parse(text, len, &te);
-			free(text);
-			if (ts->lawyer[k][p] == NULL ||
-			    template_check(ts->lawyer[k][p], sample, &te) < 0) {
-				located(err, errlen, path, &te);
+			if (load_file(path, sample, &ts->lawyer[k][p], err, errlen) != 0) {
 				json_decref(sample);
 				return -1;
 			}
@@ -623,30 +593,15 @@ templates_plan_load(struct templates *ts, const struct config *cfg, char *err, s
 
 			for (int p = 0; p < TEMPLATES_HTML; p++) {
 				char path[1024];
-				struct template_error te;
-				size_t len;
-				char *text;
+				int rc;
 
 				config_template_path(path, sizeof(path), cfg->templates_dir, langs[l],
 				    plan_names[k], suffixes[p]);
-				if ((text = file_read(path, &len)) == NULL) {
-					if (errno == ENOENT && l > 0)
-						continue;	/* French instead */
-					snprintf(err, errlen, "%s: %s", path, strerror(errno));
-					json_decref(sample);
-					return -1;
-				}
-				if (utf8_text(path, text, err, errlen) < 0) {
-					free(text);
-					json_decref(sample);
-					return -1;
-				}
 				template_free(ts->plan[l][k][p]);
-				ts->plan[l][k][p] = template_parse(text, len, &te);
-				free(text);
-				if (ts->plan[l][k][p] == NULL ||
-				    template_check(ts->plan[l][k][p], sample, &te) < 0) {
-					located(err, errlen, path, &te);
+				if ((rc = load_file(path, sample, &ts->plan[l][k][p], err, errlen)) == 1 &&
+				    l > 0)
+					continue;	/* French instead */
+				if (rc != 0) {
 					json_decref(sample);
 					return -1;
 				}
